@@ -390,3 +390,13 @@ type DebuggerPaused struct {
 	Deadline time.Time       `json:"deadline,omitzero" doc:"when it continues by itself"`
 	Extra    json.RawMessage `json:"extra,omitempty" doc:"free-form details as JSON"`
 }
+
+// ---- delivery ---------------------------------------------------------------
+
+// Dropped tells a consumer that chose lossy delivery how many events it
+// missed. It is delivered in place of the missing events, just before the
+// next event the consumer does receive.
+type Dropped struct {
+	Count  int64  `json:"count" doc:"events missed since the last one delivered"`
+	Reason string `json:"reason,omitempty" doc:"why: queue_full (drop newest or oldest), slow_consumer, …"`
+}

@@ -3,7 +3,7 @@ package event
 // init registers the built-in catalog: each type with its description,
 // when it is emitted, and the names the seed designs use for it.
 func init() {
-	for _, ns := range []string{"agent", "audio", "capability", "composition", "context", "conversation", "eval", "image", "media", "message", "middleware", "pipeline", "prompt", "provider", "run", "stage", "state", "stream", "tool", "validation", "video", "workflow"} {
+	for _, ns := range []string{"agent", "audio", "capability", "composition", "context", "conversation", "delivery", "eval", "image", "media", "message", "middleware", "pipeline", "prompt", "provider", "run", "stage", "state", "stream", "tool", "validation", "video", "workflow"} {
 		builtinNamespaces[ns] = true
 	}
 	builtin[PipelineStarted]("Emitted when a pipeline begins to run its stages.", "by a pipeline before its first stage", nil, "promptkit:pipeline.started")
@@ -106,5 +106,6 @@ func init() {
 	builtin[Info]("An informational notice for a person watching the run.", "for notices to a person watching the run", nil, "geppetto:info")
 	builtin[Status]("What the agent is doing now, for a status line.", "when the agent's current activity changes", nil, "geppetto:status")
 	builtin[ModeSwitched]("Emitted when an agent switches its mode (for example from planning to executing).", "when an agent switches mode", nil, "geppetto:agent-mode-switch")
+	builtin[Dropped]("Dropped tells a consumer that chose lossy delivery how many events it missed. It is delivered in place of the missing events, just before the next event the consumer does receive.", "by a lossy subscription, just before the next event it delivers after a drop", nil)
 	builtin[DebuggerPaused]("Emitted when a run is paused in step mode, waiting for a person to continue it.", "when a run pauses in step mode", nil, "geppetto:debugger.pause")
 }

@@ -60,7 +60,7 @@ type registry struct {
 }
 
 var (
-	regMu sync.Mutex                // serializes writers
+	regMu sync.Mutex // serializes writers
 	// reg is copy-on-write: readers never lock. It is set up before any
 	// init function runs, so the catalog's init can register into it.
 	reg = func() *atomic.Pointer[registry] {
