@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -80,13 +81,37 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 		}
 		b = append(b, p.Data...)
 	default:
-		j, err := json.Marshal(p)
-		if err != nil {
+		var err error
+		if b, err = appendReflect(b, p); err != nil {
 			return b[:start], fmt.Errorf("encode payload of %q: %w", e.Type, err)
 		}
-		b = append(b, j...)
 	}
 	return append(b, '}'), nil
+}
+
+// encoders pools encoding/json encoders for the payloads without a fast
+// path. HTML escaping is off so that strings and raw JSON fields keep their
+// bytes exactly.
+var encoders = sync.Pool{New: func() any {
+	e := &pooledEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}}
+
+type pooledEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func appendReflect(b []byte, p Payload) ([]byte, error) {
+	e := encoders.Get().(*pooledEncoder)
+	defer encoders.Put(e)
+	e.buf.Reset()
+	if err := e.enc.Encode(p); err != nil {
+		return b, err
+	}
+	return append(b, bytes.TrimSuffix(e.buf.Bytes(), []byte{'\n'})...), nil
 }
 
 func appendUUID(b []byte, u uuid.UUID) []byte {
@@ -221,10 +246,13 @@ func (e *Event) decode(r *reader, data []byte) error {
 	if e.Type == "" {
 		return errors.New("missing type")
 	}
-	if pStart < 0 || data[pStart] == 'n' {
+	if pStart < 0 {
 		return fmt.Errorf("event %q: missing payload", e.Type)
 	}
 	info, known := reg.Load().byName[e.Type]
+	if known && data[pStart] == 'n' {
+		return fmt.Errorf("event %q: payload is null", e.Type)
+	}
 	if !known {
 		e.Payload = Raw{Name: e.Type, Data: bytes.Clone(data[pStart:pEnd])}
 		return nil

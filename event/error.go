@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error is an error as it travels inside an event: a structured value that
@@ -45,14 +46,16 @@ func ErrorFrom(err error) Error {
 		return Error{}
 	}
 	var e Error
-	if errors.As(err, &e) {
-		e.Message = err.Error()
-		return e
-	}
 	var pe *Error
-	if errors.As(err, &pe) && pe != nil {
-		e = *pe
-		e.Message = err.Error()
+	found := errors.As(err, &e)
+	if !found && errors.As(err, &pe) && pe != nil {
+		e, found = *pe, true
+	}
+	if found {
+		// Keep the context that wrapping added, without repeating the code.
+		if full := err.Error(); strings.HasSuffix(full, e.Error()) {
+			e.Message = strings.TrimSuffix(full, e.Error()) + e.Message
+		}
 		return e
 	}
 	e = Error{Message: err.Error()}
@@ -62,7 +65,12 @@ func ErrorFrom(err error) Error {
 	case errors.Is(err, context.DeadlineExceeded):
 		e.Kind, e.Retryable = KindDeadline, true
 	default:
-		e.Kind = fmt.Sprintf("%T", err)
+		// The Go type says something unless it is a plain or wrapping error.
+		switch kind := fmt.Sprintf("%T", err); kind {
+		case "*errors.errorString", "*fmt.wrapError", "*fmt.wrapErrors", "*errors.joinError":
+		default:
+			e.Kind = kind
+		}
 	}
 	var coder interface{ Code() string }
 	if errors.As(err, &coder) {

@@ -87,7 +87,11 @@ func (r *reader) object(field func(key string) error) error {
 
 // str reads a JSON string.
 func (r *reader) str() (string, error) {
-	if r.peek() != '"' {
+	switch r.peek() {
+	case '"':
+	case 0:
+		return "", r.fail("unexpected end of input, expected string")
+	default:
 		return "", r.fail("expected string")
 	}
 	r.pos++
