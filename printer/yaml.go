@@ -1,0 +1,161 @@
+package printer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/sluice-events/sluice/event"
+	"go.yaml.in/yaml/v3"
+)
+
+// YAMLPrinter is the sink returned by YAML.
+type YAMLPrinter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	opt options
+	js  []byte
+	out bytes.Buffer
+}
+
+// YAML returns a sink that writes each event to w as a YAML document that
+// starts with "---". The document is the event's wire JSON in YAML form:
+// the keys keep their wire order, integers stay integers, and JSON
+// payload fields (tool arguments, results) become nested YAML. Metadata is
+// included unless WithMeta(false) is given; WithThinking(false) leaves out
+// thinking events.
+func YAML(w io.Writer, opts ...Option) *YAMLPrinter {
+	return &YAMLPrinter{w: w, opt: buildOptions(true, opts)}
+}
+
+// Enabled implements sluice.Sink. It reports false only for thinking
+// events when thinking is hidden.
+func (p *YAMLPrinter) Enabled(_ context.Context, t event.Type) bool { return p.opt.wants(t) }
+
+// Publish implements sluice.Sink: it converts ev to a YAML document and
+// writes it in one Write call. An event that does not encode is not
+// written, and the encoding error is returned; so is the writer's error,
+// wrapped.
+func (p *YAMLPrinter) Publish(_ context.Context, ev *event.Event) error {
+	if ev == nil {
+		return errNilEvent
+	}
+	if !p.opt.wants(ev.Type) {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var err error
+	if p.opt.meta || ev.Meta.IsZero() {
+		p.js, err = ev.AppendJSON(p.js[:0])
+	} else {
+		e := *ev
+		e.Meta = event.Meta{}
+		p.js, err = e.AppendJSON(p.js[:0])
+	}
+	if err != nil {
+		return fmt.Errorf("printer: yaml: %w", err)
+	}
+	node, err := jsonToNode(p.js)
+	if err != nil {
+		return fmt.Errorf("printer: yaml: %w", err)
+	}
+	p.out.Reset()
+	p.out.WriteString("---\n")
+	enc := yaml.NewEncoder(&p.out)
+	enc.SetIndent(2)
+	if err := enc.Encode(node); err != nil {
+		return fmt.Errorf("printer: yaml: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("printer: yaml: %w", err)
+	}
+	_, err = p.w.Write(p.out.Bytes())
+	if p.out.Cap() > bufLimit {
+		p.out = bytes.Buffer{}
+	}
+	if cap(p.js) > bufLimit {
+		p.js = nil
+	}
+	if err != nil {
+		return fmt.Errorf("printer: yaml: write: %w", err)
+	}
+	return nil
+}
+
+// jsonToNode converts one JSON value to a YAML node, keeping the order of
+// object keys and the text of numbers.
+func jsonToNode(data []byte) (*yaml.Node, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	n, err := decodeNode(dec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data after JSON value")
+	}
+	return n, nil
+}
+
+func decodeNode(dec *json.Decoder) (*yaml.Node, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, _ := kt.(string)
+				v, err := decodeNode(dec)
+				if err != nil {
+					return nil, err
+				}
+				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k}, v)
+			}
+			_, err := dec.Token() // '}'
+			return n, err
+		case '[':
+			n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+			for dec.More() {
+				v, err := decodeNode(dec)
+				if err != nil {
+					return nil, err
+				}
+				n.Content = append(n.Content, v)
+			}
+			_, err := dec.Token() // ']'
+			return n, err
+		}
+		return nil, fmt.Errorf("unexpected %v", t)
+	case string:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t}, nil
+	case json.Number:
+		tag := "!!int"
+		if strings.ContainsAny(string(t), ".eE") {
+			tag = "!!float"
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: string(t)}, nil
+	case bool:
+		v := "false"
+		if t {
+			v = "true"
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: v}, nil
+	case nil:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}, nil
+	}
+	return nil, fmt.Errorf("unexpected JSON token %v", tok)
+}
