@@ -1,7 +1,9 @@
 package event_test
 
 import (
+	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/sluice-events/sluice/event"
 )
@@ -65,6 +67,44 @@ func BenchmarkRoundTripTextDelta(b *testing.B) {
 		}
 		var out event.Event
 		if err := event.Unmarshal(buf, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// stdEvent mirrors the envelope as a plain struct for the baseline: what
+// encoding/json alone does with the same content.
+type stdEvent struct {
+	ID      string          `json:"id"`
+	Type    string          `json:"type"`
+	Time    time.Time       `json:"time"`
+	Seq     uint64          `json:"seq,omitempty"`
+	Meta    stdMeta         `json:"meta"`
+	Payload event.TextDelta `json:"payload"`
+}
+
+type stdMeta struct {
+	Run, Session, Conversation, Turn, Inference, Message, ToolCall, Request, Parent, Provider, Model string
+	Labels                                                                                           map[string]string
+}
+
+// BenchmarkRoundTripStdlibJSON is the baseline: encoding/json marshals and
+// unmarshals a plain struct with the same content.
+func BenchmarkRoundTripStdlibJSON(b *testing.B) {
+	ev := deltaEvent()
+	m := ev.Meta
+	in := stdEvent{ID: ev.ID.String(), Type: string(ev.Type), Time: ev.Time, Seq: ev.Seq,
+		Meta: stdMeta{m.RunID, m.SessionID, m.ConversationID, m.TurnID, m.InferenceID, m.MessageID,
+			m.ToolCallID, m.RequestID, m.ParentID, m.Provider, m.Model, m.Labels},
+		Payload: ev.Payload.(event.TextDelta)}
+	b.ReportAllocs()
+	for b.Loop() {
+		data, err := json.Marshal(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out stdEvent
+		if err := json.Unmarshal(data, &out); err != nil {
 			b.Fatal(err)
 		}
 	}
