@@ -1,0 +1,252 @@
+package bus_test
+
+// Benchmarks of the bus beside plain buffered channels carrying the same
+// event.Event values. Compare the impl=bus and impl=chan rows with
+//
+//	go test ./bus -run '^$' -bench . -benchmem -count 6 > bus.txt
+//	benchstat -col /impl bus.txt
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluice-events/sluice/bus"
+	"github.com/sluice-events/sluice/event"
+)
+
+// benchEvents is how many events one iteration of a throughput benchmark
+// carries from the publisher to every subscriber.
+const benchEvents = 1_000_000
+
+func benchEvent() event.Event {
+	return event.New(event.TextDelta{Text: "Hello"}, event.Meta{
+		RunID: "run-1", SessionID: "session-1", MessageID: "message-1", Model: "gpt",
+	})
+}
+
+func BenchmarkPublishNoSubscriber(b *testing.B) {
+	bs := bus.New()
+	ctx := context.Background()
+	ev := benchEvent()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := bs.Publish(ctx, &ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPublishNoMatch(b *testing.B) {
+	bs := bus.New()
+	defer bs.Close(context.Background())
+	if _, err := bs.Subscribe("tool.>", func(context.Context, *event.Event) {}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	ev := benchEvent()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := bs.Publish(ctx, &ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEnabled(b *testing.B) {
+	bs := bus.New()
+	defer bs.Close(context.Background())
+	if _, err := bs.Subscribe("message.>", func(context.Context, *event.Event) {}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if !bs.Enabled(ctx, event.TypeTextDelta) {
+			b.Fatal("not enabled")
+		}
+	}
+}
+
+func BenchmarkPublishSync(b *testing.B) {
+	bs := bus.New()
+	defer bs.Close(context.Background())
+	var n uint64
+	if _, err := bs.Subscribe(">", func(_ context.Context, ev *event.Event) { n += ev.Seq + 1 }, bus.Sync()); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	ev := benchEvent()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := bs.Publish(ctx, &ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if n == 0 {
+		b.Fatal("nothing delivered")
+	}
+}
+
+// BenchmarkFanOut publishes benchEvents events per iteration from one
+// goroutine to subs ordered, lossless subscribers, and times until every
+// subscriber received every event.
+func BenchmarkFanOut(b *testing.B) {
+	for _, subs := range []int{1, 8} {
+		b.Run(fmt.Sprintf("subs=%d/impl=chan", subs), func(b *testing.B) { fanOutChan(b, subs) })
+		b.Run(fmt.Sprintf("subs=%d/impl=bus", subs), func(b *testing.B) { fanOutBus(b, subs) })
+	}
+}
+
+func fanOutChan(b *testing.B, subs int) {
+	ev := benchEvent()
+	chans := make([]chan event.Event, subs)
+	var wg sync.WaitGroup
+	sums := make([]uint64, subs)
+	for i := range chans {
+		chans[i] = make(chan event.Event, bus.DefaultQueue)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		wg.Add(subs)
+		for i, ch := range chans {
+			go func() {
+				defer wg.Done()
+				var sum uint64
+				for n := 0; n < benchEvents; n++ {
+					v := <-ch
+					sum += v.Seq
+				}
+				sums[i] = sum
+			}()
+		}
+		for n := range benchEvents {
+			ev.Seq = uint64(n)
+			for _, ch := range chans {
+				ch <- ev
+			}
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchEvents, "ns/event")
+	checkSums(b, sums)
+}
+
+func fanOutBus(b *testing.B, subs int) {
+	ev := benchEvent()
+	bs := bus.New()
+	ctx := context.Background()
+	sums := make([]uint64, subs)
+	counts := make([]int, subs)
+	var pending atomic.Int64
+	done := make(chan struct{}, subs)
+	for i := range subs {
+		_, err := bs.Subscribe(">", func(_ context.Context, ev *event.Event) {
+			sums[i] += ev.Seq
+			counts[i]++
+			if counts[i] == benchEvents {
+				counts[i] = 0
+				if pending.Add(-1) == 0 {
+					done <- struct{}{}
+				}
+			}
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(sums)
+		pending.Store(int64(subs))
+		for n := range benchEvents {
+			ev.Seq = uint64(n)
+			if err := bs.Publish(ctx, &ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+		<-done
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchEvents, "ns/event")
+	if err := bs.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	checkSums(b, sums)
+}
+
+func checkSums(b *testing.B, sums []uint64) {
+	const want = uint64(benchEvents) * (benchEvents - 1) / 2
+	for i, s := range sums {
+		if s != want {
+			b.Fatalf("subscriber %d: sum of Seq %d, want %d", i, s, want)
+		}
+	}
+}
+
+// BenchmarkLatency measures publish-to-receive latency with one event in
+// flight: the publisher waits for the receiver's acknowledgement before it
+// publishes the next event. p50-ns and p99-ns are the percentiles; the time
+// is taken on the receiving side, before the acknowledgement.
+func BenchmarkLatency(b *testing.B) {
+	b.Run("impl=chan", func(b *testing.B) {
+		ch := make(chan event.Event, bus.DefaultQueue)
+		ack := make(chan struct{}, 1)
+		lat := make([]time.Duration, 0, 1<<16)
+		start := time.Now()
+		go func() {
+			for v := range ch {
+				lat = append(lat, time.Since(start)-time.Duration(v.Seq))
+				ack <- struct{}{}
+			}
+			close(ack)
+		}()
+		ev := benchEvent()
+		for b.Loop() {
+			ev.Seq = uint64(time.Since(start))
+			ch <- ev
+			<-ack
+		}
+		close(ch)
+		<-ack
+		reportLatency(b, lat)
+	})
+	b.Run("impl=bus", func(b *testing.B) {
+		bs := bus.New()
+		ctx := context.Background()
+		ack := make(chan struct{}, 1)
+		lat := make([]time.Duration, 0, 1<<16)
+		start := time.Now()
+		_, err := bs.Subscribe(">", func(_ context.Context, ev *event.Event) {
+			lat = append(lat, time.Since(start)-time.Duration(ev.Seq))
+			ack <- struct{}{}
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ev := benchEvent()
+		for b.Loop() {
+			ev.Seq = uint64(time.Since(start))
+			if err := bs.Publish(ctx, &ev); err != nil {
+				b.Fatal(err)
+			}
+			<-ack
+		}
+		if err := bs.Close(ctx); err != nil {
+			b.Fatal(err)
+		}
+		reportLatency(b, lat)
+	})
+}
+
+func reportLatency(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+}

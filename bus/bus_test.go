@@ -1,0 +1,955 @@
+package bus_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sluice-events/sluice"
+	"github.com/sluice-events/sluice/bus"
+	"github.com/sluice-events/sluice/event"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var _ sluice.Sink = (*bus.Bus)(nil)
+
+// recorder is a handler that keeps copies of what it receives.
+type recorder struct {
+	mu  sync.Mutex
+	evs []event.Event
+}
+
+func (r *recorder) handle(_ context.Context, ev *event.Event) {
+	r.mu.Lock()
+	r.evs = append(r.evs, *ev)
+	r.mu.Unlock()
+}
+
+func (r *recorder) events() []event.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.evs)
+}
+
+func (r *recorder) types() []string {
+	var out []string
+	for _, ev := range r.events() {
+		out = append(out, string(ev.Type))
+	}
+	return out
+}
+
+// custom is a payload whose type the tests choose.
+type custom struct {
+	T event.Type
+	N int
+}
+
+func (c custom) EventType() event.Type { return c.T }
+
+func ev(t string, seq uint64) event.Event {
+	e := event.New(custom{T: event.Type(t)})
+	e.Seq = seq
+	return e
+}
+
+func newBus(t *testing.T, opts ...bus.Option) *bus.Bus {
+	t.Helper()
+	b := bus.New(opts...)
+	t.Cleanup(func() {
+		if err := b.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return b
+}
+
+func subscribe(t *testing.T, b *bus.Bus, pattern string, h bus.Handler, opts ...bus.SubscribeOption) *bus.Subscription {
+	t.Helper()
+	s, err := b.Subscribe(pattern, h, opts...)
+	if err != nil {
+		t.Fatalf("Subscribe(%q): %v", pattern, err)
+	}
+	return s
+}
+
+func publish(t *testing.T, b *bus.Bus, e event.Event) {
+	t.Helper()
+	if err := b.Publish(context.Background(), &e); err != nil {
+		t.Fatalf("Publish(%s): %v", e.Type, err)
+	}
+}
+
+func TestSubscribeErrors(t *testing.T) {
+	b := newBus(t)
+	nop := func(context.Context, *event.Event) {}
+	for _, p := range []string{"", "a..b", "a.>.b", "a*", ".a"} {
+		if _, err := b.Subscribe(p, nop); !errors.Is(err, event.ErrPattern) {
+			t.Errorf("Subscribe(%q): %v, want ErrPattern", p, err)
+		}
+	}
+	if _, err := b.Subscribe(">", nil); err == nil {
+		t.Error("Subscribe with a nil handler: no error")
+	}
+	if _, err := b.Subscribe(">", nop, bus.Queue(0)); err == nil {
+		t.Error("Subscribe with Queue(0): no error")
+	}
+	if _, err := b.Subscribe(">", nop, bus.Policy(7)); err == nil {
+		t.Error("Subscribe with Policy(7): no error")
+	}
+	if got := b.Stats().Subscriptions; got != 0 {
+		t.Errorf("failed subscriptions left %d subscriptions", got)
+	}
+}
+
+func TestPatterns(t *testing.T) {
+	b := bus.New()
+	patterns := []string{"tool.call.started", "tool.call.*", "message.>", ">", "*.*"}
+	recs := make([]*recorder, len(patterns))
+	for i, p := range patterns {
+		recs[i] = &recorder{}
+		subscribe(t, b, p, recs[i].handle)
+	}
+	types := []string{"tool.call.started", "tool.call.completed", "tool.call", "message.text.delta",
+		"message.started", "message", "agent.log", "tool.call.a.b"}
+	for i, ty := range types {
+		publish(t, b, ev(ty, uint64(i)))
+	}
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range patterns {
+		pat := event.MustPattern(p)
+		var want []string
+		for _, ty := range types {
+			if pat.Match(event.Type(ty)) {
+				want = append(want, ty)
+			}
+		}
+		if got := recs[i].types(); !slices.Equal(got, want) {
+			t.Errorf("%q received %q, want %q", p, got, want)
+		}
+	}
+}
+
+func TestWhereAndSession(t *testing.T) {
+	b := bus.New()
+	var sess, odd, both recorder
+	subscribe(t, b, ">", sess.handle, bus.Session("s1"))
+	isOdd := bus.Where(func(e *event.Event) bool { return e.Seq%2 == 1 })
+	subscribe(t, b, ">", odd.handle, isOdd, bus.Sync())
+	subscribe(t, b, ">", both.handle, isOdd, bus.Session("s1"))
+	for i := range 6 {
+		e := ev("a.b", uint64(i))
+		e.Meta.SessionID = []string{"s1", "s2"}[i/3]
+		publish(t, b, e)
+	}
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	seqs := func(r *recorder) (out []uint64) {
+		for _, e := range r.events() {
+			out = append(out, e.Seq)
+		}
+		return out
+	}
+	if got := seqs(&sess); !slices.Equal(got, []uint64{0, 1, 2}) {
+		t.Errorf("Session(s1) got %v", got)
+	}
+	if got := seqs(&odd); !slices.Equal(got, []uint64{1, 3, 5}) {
+		t.Errorf("Where(odd) got %v", got)
+	}
+	if got := seqs(&both); !slices.Equal(got, []uint64{1}) {
+		t.Errorf("Where(odd)+Session(s1) got %v", got)
+	}
+}
+
+func TestEnabled(t *testing.T) {
+	ctx := context.Background()
+	b := bus.New()
+	if b.Enabled(ctx, "tool.call.started") {
+		t.Error("Enabled with no subscription")
+	}
+	s := subscribe(t, b, "tool.>", func(context.Context, *event.Event) {})
+	if !b.Enabled(ctx, "tool.call.started") {
+		t.Error("tool.call.started not enabled under tool.>")
+	}
+	// The answer for a type is cached; a new subscription must show.
+	if b.Enabled(ctx, "message.text.delta") {
+		t.Error("message.text.delta enabled under tool.>")
+	}
+	s2 := subscribe(t, b, "message.*.delta", func(context.Context, *event.Event) {})
+	if !b.Enabled(ctx, "message.text.delta") {
+		t.Error("message.text.delta not enabled after subscribing message.*.delta")
+	}
+	// A type string with other backing memory gives the same answer.
+	dyn := event.Type(strings.Join([]string{"message", "text", "delta"}, "."))
+	if !b.Enabled(ctx, dyn) {
+		t.Error("a dynamically built type not enabled")
+	}
+	s2.Cancel()
+	if b.Enabled(ctx, "message.text.delta") || b.Enabled(ctx, dyn) {
+		t.Error("message.text.delta enabled after Cancel")
+	}
+	if !b.Enabled(ctx, "tool.call.started") {
+		t.Error("tool.call.started not enabled after cancelling the other subscription")
+	}
+	s.Cancel()
+	if b.Enabled(ctx, "tool.call.started") {
+		t.Error("enabled after cancelling every subscription")
+	}
+	subscribe(t, b, ">", func(context.Context, *event.Event) {})
+	if err := b.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b.Enabled(ctx, "tool.call.started") {
+		t.Error("enabled after Close")
+	}
+}
+
+func TestPublishNoSubscriberAllocs(t *testing.T) {
+	b := bus.New()
+	defer b.Close(context.Background())
+	e := ev("a.b", 1)
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() { _ = b.Publish(ctx, &e) }); n != 0 {
+		t.Errorf("Publish with no subscriber: %v allocations", n)
+	}
+	subscribe(t, b, "x.>", func(context.Context, *event.Event) {})
+	if n := testing.AllocsPerRun(100, func() { _ = b.Publish(ctx, &e) }); n != 0 {
+		t.Errorf("Publish with no matching subscriber: %v allocations", n)
+	}
+}
+
+type ctxKey struct{}
+
+func TestSyncHandlers(t *testing.T) {
+	b := newBus(t)
+	var mu sync.Mutex
+	var log []string
+	record := func(name string) bus.Handler {
+		return func(ctx context.Context, e *event.Event) {
+			// The publisher's context shows that the handler runs
+			// inside Publish, in the publisher's goroutine.
+			mu.Lock()
+			log = append(log, fmt.Sprintf("%s:%d:%v", name, e.Seq, ctx.Value(ctxKey{})))
+			mu.Unlock()
+		}
+	}
+	subscribe(t, b, ">", record("first"), bus.Sync())
+	subscribe(t, b, "a.*", record("second"), bus.Sync())
+	subscribe(t, b, ">", record("third"), bus.Sync())
+	for i := range 3 {
+		ctx := context.WithValue(context.Background(), ctxKey{}, fmt.Sprint("p", i))
+		e := ev("a.b", uint64(i))
+		if err := b.Publish(ctx, &e); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		got := slices.Clone(log)
+		log = nil
+		mu.Unlock()
+		want := []string{
+			fmt.Sprintf("first:%d:p%d", i, i),
+			fmt.Sprintf("second:%d:p%d", i, i),
+			fmt.Sprintf("third:%d:p%d", i, i),
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("when Publish returned: %q, want %q", got, want)
+		}
+	}
+}
+
+func TestSyncHandlerSameGoroutine(t *testing.T) {
+	b := newBus(t)
+	var handlerG string
+	subscribe(t, b, ">", func(context.Context, *event.Event) { handlerG = goroutineID() }, bus.Sync())
+	publish(t, b, ev("a.b", 1))
+	if me := goroutineID(); handlerG != me {
+		t.Errorf("sync handler ran in goroutine %s, publisher is %s", handlerG, me)
+	}
+}
+
+func goroutineID() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(strings.TrimPrefix(string(buf), "goroutine "), " ")
+	return id
+}
+
+// TestOrderManyPublishers runs several publishers into several lossless
+// subscribers with tiny queues, and checks that each subscriber got every
+// event of every publisher, in that publisher's order.
+func TestOrderManyPublishers(t *testing.T) {
+	const publishers, subscribers, perPublisher = 4, 5, 3000
+	b := bus.New()
+	type got struct {
+		mu   sync.Mutex
+		next [publishers]uint64
+		errs []string
+		n    int
+	}
+	gots := make([]*got, subscribers)
+	for i := range gots {
+		g := &got{}
+		gots[i] = g
+		h := func(_ context.Context, e *event.Event) {
+			p := int(e.Payload.(custom).N)
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			if e.Seq != g.next[p] && len(g.errs) < 5 {
+				g.errs = append(g.errs, fmt.Sprintf("publisher %d: got %d, want %d", p, e.Seq, g.next[p]))
+			}
+			g.next[p] = e.Seq + 1
+			g.n++
+		}
+		opts := []bus.SubscribeOption{bus.Queue(1 + i*3)}
+		if i == subscribers-1 {
+			opts = append(opts, bus.Sync())
+		}
+		subscribe(t, b, ">", h, opts...)
+	}
+	var wg sync.WaitGroup
+	for p := range publishers {
+		wg.Go(func() {
+			for i := range perPublisher {
+				e := event.New(custom{T: "order.test", N: p})
+				e.Seq = uint64(i)
+				if err := b.Publish(context.Background(), &e); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range gots {
+		if len(g.errs) > 0 {
+			t.Errorf("subscriber %d out of order: %v", i, g.errs)
+		}
+		if g.n != publishers*perPublisher {
+			t.Errorf("subscriber %d got %d events, want %d", i, g.n, publishers*perPublisher)
+		}
+	}
+}
+
+// gate is a handler that blocks on each event until released.
+type gate struct {
+	recorder
+	entered chan uint64
+	release chan struct{}
+}
+
+func newGate() *gate {
+	return &gate{entered: make(chan uint64, 1000), release: make(chan struct{})}
+}
+
+func (g *gate) handle(ctx context.Context, e *event.Event) {
+	g.recorder.handle(ctx, e)
+	if e.Type == event.TypeDropped {
+		return
+	}
+	g.entered <- e.Seq
+	<-g.release
+}
+
+func (g *gate) open() { close(g.release) }
+
+func dropped(e event.Event) int64 {
+	if d, ok := event.As[event.Dropped](e); ok {
+		return d.Count
+	}
+	return -1
+}
+
+// describe renders received events as "3" for a real event and "d2" for a
+// Dropped notice of 2.
+func describe(evs []event.Event) string {
+	var parts []string
+	for _, e := range evs {
+		if n := dropped(e); n >= 0 {
+			parts = append(parts, fmt.Sprintf("d%d", n))
+		} else {
+			parts = append(parts, fmt.Sprint(e.Seq))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func TestDropNewest(t *testing.T) {
+	b := bus.New()
+	g := newGate()
+	s := subscribe(t, b, ">", g.handle, bus.Queue(3), bus.DropNewest)
+	publish(t, b, ev("a.b", 0))
+	<-g.entered // the handler holds 0; the queue is empty
+	for i := 1; i <= 6; i++ {
+		publish(t, b, ev("a.b", uint64(i)))
+	}
+	if st := s.Stats(); st.Dropped != 3 || st.QueueDepth != 3 || st.QueueCap != 3 {
+		t.Errorf("Stats = %+v, want 3 dropped, depth 3, cap 3", st)
+	}
+	g.open()
+	for range 3 {
+		<-g.entered // the handler took 1, 2 and 3: the queue is empty
+	}
+	next := ev("a.b", 7)
+	next.Meta.RunID = "run-7"
+	publish(t, b, next)
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	evs := g.events()
+	if got, want := describe(evs), "0 1 2 3 d3 7"; got != want {
+		t.Errorf("received %q, want %q", got, want)
+	}
+	if d := evs[4]; d.Type != event.TypeDropped || d.Meta.RunID != "run-7" ||
+		d.Payload.(event.Dropped).Reason != bus.DropReason {
+		t.Errorf("Dropped notice %+v: want type delivery.dropped, reason queue_full, the next event's Meta", d)
+	}
+	if st := s.Stats(); st.Delivered != 5 || st.Dropped != 3 {
+		t.Errorf("Stats = %+v, want 5 delivered, 3 dropped", st)
+	}
+}
+
+func TestDropOldest(t *testing.T) {
+	b := bus.New()
+	g := newGate()
+	s := subscribe(t, b, ">", g.handle, bus.Queue(3), bus.Policy(bus.DropOldest))
+	publish(t, b, ev("a.b", 0))
+	<-g.entered
+	for i := 1; i <= 8; i++ {
+		e := ev("a.b", uint64(i))
+		e.Meta.RunID = fmt.Sprint("run-", i)
+		publish(t, b, e)
+	}
+	g.open()
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	evs := g.events()
+	if got, want := describe(evs), "0 d5 6 7 8"; got != want {
+		t.Errorf("received %q, want %q", got, want)
+	}
+	if evs[1].Meta.RunID != "run-6" {
+		t.Errorf("Dropped notice carries RunID %q, want the next event's run-6", evs[1].Meta.RunID)
+	}
+	if st := s.Stats(); st.Delivered != 4 || st.Dropped != 5 || st.QueueDepth != 0 {
+		t.Errorf("Stats = %+v, want 4 delivered, 5 dropped, empty queue", st)
+	}
+}
+
+// TestDropNoticeAtClose checks that drops with no later event are still
+// reported, when the subscription ends.
+func TestDropNoticeAtClose(t *testing.T) {
+	b := bus.New()
+	g := newGate()
+	subscribe(t, b, ">", g.handle, bus.Queue(1), bus.DropNewest)
+	publish(t, b, ev("a.b", 0))
+	<-g.entered
+	publish(t, b, ev("a.b", 1))
+	publish(t, b, ev("a.b", 2))
+	publish(t, b, ev("a.b", 3))
+	g.open()
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := describe(g.events()), "0 1 d2"; got != want {
+		t.Errorf("received %q, want %q", got, want)
+	}
+}
+
+// TestDropAccounting publishes many events into slow lossy subscribers and
+// checks that every missing event is accounted for by a Dropped notice just
+// before the next event received, and that what survives fits the policy.
+func TestDropAccounting(t *testing.T) {
+	for _, policy := range []bus.Policy{bus.DropNewest, bus.DropOldest} {
+		t.Run(policy.String(), func(t *testing.T) {
+			const n = 20000
+			b := bus.New()
+			var rec recorder
+			var calls atomic.Int64
+			slow := func(ctx context.Context, e *event.Event) {
+				rec.handle(ctx, e)
+				if calls.Add(1)%64 == 0 {
+					time.Sleep(50 * time.Microsecond)
+				}
+			}
+			s := subscribe(t, b, ">", slow, bus.Queue(16), policy)
+			for i := range n {
+				publish(t, b, ev("a.b", uint64(i)))
+			}
+			if err := b.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			evs := rec.events()
+			received, droppedSum := checkGaps(t, evs, n)
+			st := s.Stats()
+			if received+droppedSum != n || st.Delivered != uint64(received) || st.Dropped != uint64(droppedSum) {
+				t.Errorf("received %d + dropped %d != %d published; Stats %+v", received, droppedSum, n, st)
+			}
+			if droppedSum == 0 {
+				t.Log("nothing was dropped; the policy went untested")
+			}
+			switch policy {
+			case bus.DropNewest:
+				if evs[0].Seq != 0 {
+					t.Errorf("DropNewest lost the first event")
+				}
+			case bus.DropOldest:
+				if last := evs[len(evs)-1]; last.Seq != n-1 {
+					t.Errorf("DropOldest lost the last event: ends with %q", describe(evs[len(evs)-1:]))
+				}
+			}
+		})
+	}
+}
+
+// checkGaps checks that evs holds events with increasing Seq from 0 to n-1
+// where every gap is announced by a Dropped notice of its exact size, and
+// returns the number of real events and the sum of the notices.
+func checkGaps(t *testing.T, evs []event.Event, n int) (received, droppedSum int) {
+	t.Helper()
+	next := uint64(0)
+	var pending int64
+	for i, e := range evs {
+		if c := dropped(e); c >= 0 {
+			if c == 0 || pending != 0 {
+				t.Fatalf("event %d: Dropped %d after an unconsumed notice of %d", i, c, pending)
+			}
+			pending = c
+			droppedSum += int(c)
+			continue
+		}
+		if e.Seq != next+uint64(pending) {
+			t.Fatalf("event %d: got Seq %d, want %d (next %d + notice %d)", i, e.Seq, next+uint64(pending), next, pending)
+		}
+		next, pending = e.Seq+1, 0
+		received++
+	}
+	if next+uint64(pending) != uint64(n) {
+		t.Fatalf("stream ends at %d + notice %d, want %d", next, pending, n)
+	}
+	return received, droppedSum
+}
+
+func TestPublishContextEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := bus.New()
+		g := newGate()
+		subscribe(t, b, ">", g.handle, bus.Queue(1))
+		publish(t, b, ev("a.b", 0))
+		<-g.entered
+		publish(t, b, ev("a.b", 1)) // fills the queue
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		e := ev("a.b", 2)
+		err := b.Publish(ctx, &e)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Publish into a full queue: %v, want DeadlineExceeded", err)
+		}
+		g.open()
+		if err := b.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := describe(g.events()); got != "0 1" {
+			t.Errorf("received %q, want \"0 1\"", got)
+		}
+	})
+}
+
+func TestCloseWakesBlockedPublishers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := bus.New()
+		g := newGate()
+		var other recorder
+		// Events reach the other subscriber first, then block on the gate.
+		subscribe(t, b, ">", other.handle)
+		subscribe(t, b, ">", g.handle, bus.Queue(1))
+		publish(t, b, ev("a.b", 0))
+		<-g.entered
+		publish(t, b, ev("a.b", 1))
+		errs := make(chan error, 3)
+		for i := range 3 {
+			go func() {
+				e := ev("a.b", uint64(10+i))
+				errs <- b.Publish(context.Background(), &e)
+			}()
+		}
+		synctest.Wait() // the three publishers wait for room
+		closed := make(chan error, 1)
+		go func() { closed <- b.Close(context.Background()) }()
+		for range 3 {
+			if err := <-errs; !errors.Is(err, bus.ErrClosed) {
+				t.Errorf("blocked Publish after Close: %v, want ErrClosed", err)
+			}
+		}
+		synctest.Wait()
+		select {
+		case err := <-closed:
+			t.Fatalf("Close returned (%v) before the accepted events were delivered", err)
+		default:
+		}
+		g.open()
+		if err := <-closed; err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if got := describe(g.events()); got != "0 1" {
+			t.Errorf("gated subscriber received %q, want \"0 1\"", got)
+		}
+		// The other subscriber had accepted the three events before the
+		// publishers blocked, so it gets them too.
+		if n := len(other.events()); n != 5 {
+			t.Errorf("other subscriber received %d events, want 5", n)
+		}
+		e := ev("a.b", 99)
+		if err := b.Publish(context.Background(), &e); !errors.Is(err, bus.ErrClosed) {
+			t.Errorf("Publish after Close: %v, want ErrClosed", err)
+		}
+		if _, err := b.Subscribe(">", g.handle); !errors.Is(err, bus.ErrClosed) {
+			t.Errorf("Subscribe after Close: %v, want ErrClosed", err)
+		}
+		if err := b.Close(context.Background()); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	})
+}
+
+func TestCloseDeliversEverything(t *testing.T) {
+	b := bus.New()
+	var n atomic.Int64
+	subscribe(t, b, ">", func(context.Context, *event.Event) {
+		if n.Add(1)%100 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}, bus.Queue(5000))
+	for i := range 3000 {
+		publish(t, b, ev("a.b", uint64(i)))
+	}
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n.Load() != 3000 {
+		t.Errorf("Close returned after %d of 3000 events", n.Load())
+	}
+}
+
+func TestCloseTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := bus.New()
+		g := newGate()
+		var fast recorder
+		var handlerCtx atomic.Value
+		s := subscribe(t, b, ">", func(ctx context.Context, e *event.Event) {
+			handlerCtx.Store(ctx)
+			g.handle(ctx, e)
+		}, bus.Queue(10))
+		subscribe(t, b, ">", fast.handle)
+		for i := range 5 {
+			publish(t, b, ev("a.b", uint64(i)))
+		}
+		<-g.entered
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		err := b.Close(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), " 4 accepted events not delivered") {
+			t.Errorf("Close: %v, want DeadlineExceeded and 4 undelivered events", err)
+		}
+		if hc := handlerCtx.Load().(context.Context); hc.Err() == nil {
+			t.Error("the asynchronous handler's context is not canceled after Close gave up")
+		}
+		g.open()
+		<-s.Done()
+		if got := describe(g.events()); got != "0" {
+			t.Errorf("received %q after Close gave up, want \"0\"", got)
+		}
+		if n := len(fast.events()); n != 5 {
+			t.Errorf("the other subscriber received %d events, want 5", n)
+		}
+	})
+}
+
+func TestCancel(t *testing.T) {
+	b := newBus(t)
+	var async, syn recorder
+	sa := subscribe(t, b, ">", async.handle)
+	ss := subscribe(t, b, ">", syn.handle, bus.Sync())
+	publish(t, b, ev("a.b", 1))
+	sa.Cancel()
+	ss.Cancel()
+	sa.Cancel() // again: nothing happens
+	publish(t, b, ev("a.b", 2))
+	<-sa.Done()
+	<-ss.Done()
+	if got := describe(async.events()); got != "1" {
+		t.Errorf("async received %q, want \"1\"", got)
+	}
+	if got := describe(syn.events()); got != "1" {
+		t.Errorf("sync received %q, want \"1\"", got)
+	}
+	if n := b.Stats().Subscriptions; n != 0 {
+		t.Errorf("%d subscriptions left", n)
+	}
+}
+
+func TestCancelFromHandler(t *testing.T) {
+	for _, sync := range []bool{false, true} {
+		t.Run(fmt.Sprint("sync=", sync), func(t *testing.T) {
+			b := newBus(t)
+			var rec recorder
+			var sub atomic.Pointer[bus.Subscription]
+			cancelled := make(chan struct{})
+			h := func(ctx context.Context, e *event.Event) {
+				rec.handle(ctx, e)
+				if e.Seq == 3 {
+					sub.Load().Cancel()
+					close(cancelled)
+				}
+			}
+			var opts []bus.SubscribeOption
+			if sync {
+				opts = append(opts, bus.Sync())
+			}
+			sub.Store(subscribe(t, b, ">", h, opts...))
+			for i := range 4 {
+				publish(t, b, ev("a.b", uint64(i)))
+			}
+			<-cancelled
+			for i := 4; i < 10; i++ {
+				publish(t, b, ev("a.b", uint64(i)))
+			}
+			<-sub.Load().Done()
+			if got := describe(rec.events()); got != "0 1 2 3" {
+				t.Errorf("received %q, want \"0 1 2 3\"", got)
+			}
+		})
+	}
+}
+
+// TestCancelDuringDelivery cancels subscriptions while publishers publish:
+// what each subscriber received from each publisher must be a prefix of what
+// it published (order, and nothing accepted is lost), and nothing published
+// after Cancel returned may arrive.
+func TestCancelDuringDelivery(t *testing.T) {
+	const publishers, subs, perPublisher = 3, 6, 2000
+	b := newBus(t)
+	type state struct {
+		mu      sync.Mutex
+		next    [publishers]uint64
+		markers uint64
+		bad     []string
+		sub     *bus.Subscription
+		stopped atomic.Bool
+	}
+	states := make([]*state, subs)
+	for i := range states {
+		st := &state{}
+		states[i] = st
+		h := func(_ context.Context, e *event.Event) {
+			p := e.Payload.(custom).N
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			if p < 0 {
+				if -p-1 == i {
+					st.bad = append(st.bad, "received an event published after Cancel returned")
+				}
+				st.markers++
+				return
+			}
+			if e.Seq != st.next[p] {
+				st.bad = append(st.bad, fmt.Sprintf("publisher %d: got %d, want %d", p, e.Seq, st.next[p]))
+			}
+			st.next[p] = e.Seq + 1
+		}
+		opts := []bus.SubscribeOption{bus.Queue(4)}
+		if i%3 == 2 {
+			opts = []bus.SubscribeOption{bus.Sync()}
+		}
+		st.sub = subscribe(t, b, ">", h, opts...)
+	}
+	var wg sync.WaitGroup
+	for p := range publishers {
+		wg.Go(func() {
+			for i := range perPublisher {
+				e := event.New(custom{T: "cancel.test", N: p})
+				e.Seq = uint64(i)
+				if err := b.Publish(context.Background(), &e); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for i, st := range states {
+		wg.Go(func() {
+			time.Sleep(time.Duration(i) * 200 * time.Microsecond)
+			st.sub.Cancel()
+			e := event.New(custom{T: "cancel.test", N: -i - 1})
+			if err := b.Publish(context.Background(), &e); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, st := range states {
+		<-st.sub.Done()
+		st.mu.Lock()
+		if len(st.bad) > 0 {
+			t.Errorf("subscriber %d: %v", i, st.bad[:min(len(st.bad), 5)])
+		}
+		if d := st.sub.Stats().Delivered; d != st.next[0]+st.next[1]+st.next[2]+st.markers {
+			t.Errorf("subscriber %d: Stats.Delivered %d, received %v", i, d, st.next)
+		}
+		st.mu.Unlock()
+	}
+}
+
+func TestPanicRecovery(t *testing.T) {
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	type report struct {
+		sub *bus.Subscription
+		seq uint64
+		r   any
+	}
+	var reports []report
+	b := newBus(t,
+		bus.WithLogger(slog.New(slog.NewTextHandler(&syncWriter{w: &logs, mu: &mu}, nil))),
+		bus.OnPanic(func(s *bus.Subscription, e *event.Event, r any) {
+			mu.Lock()
+			reports = append(reports, report{s, e.Seq, r})
+			mu.Unlock()
+			panic("a panicking OnPanic is ignored too")
+		}))
+	var asyncGot, syncGot, other recorder
+	panicky := func(r *recorder) bus.Handler {
+		return func(ctx context.Context, e *event.Event) {
+			r.handle(ctx, e)
+			if e.Seq%3 == 1 {
+				panic(fmt.Sprint("boom ", e.Seq))
+			}
+		}
+	}
+	sa := subscribe(t, b, ">", panicky(&asyncGot))
+	ss := subscribe(t, b, ">", panicky(&syncGot), bus.Sync())
+	subscribe(t, b, ">", other.handle)
+	for i := range 6 {
+		publish(t, b, ev("a.b", uint64(i))) // a sync panic does not reach the publisher
+	}
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]*recorder{"async": &asyncGot, "sync": &syncGot, "other": &other} {
+		if got := describe(r.events()); got != "0 1 2 3 4 5" {
+			t.Errorf("%s received %q, want all six", name, got)
+		}
+	}
+	for _, s := range []*bus.Subscription{sa, ss} {
+		if st := s.Stats(); st.Panics != 2 || st.Delivered != 6 {
+			t.Errorf("subscription %d: Stats %+v, want 2 panics, 6 delivered", s.ID(), st)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reports) != 4 {
+		t.Fatalf("OnPanic called %d times, want 4", len(reports))
+	}
+	for _, r := range reports {
+		if (r.sub != sa && r.sub != ss) || r.seq%3 != 1 || r.r != fmt.Sprint("boom ", r.seq) {
+			t.Errorf("OnPanic(%v, %d, %v)", r.sub.ID(), r.seq, r.r)
+		}
+	}
+	if n := strings.Count(logs.String(), "handler panicked"); n != 4 || !strings.Contains(logs.String(), "boom 4") {
+		t.Errorf("log has %d panic reports:\n%s", n, logs.String())
+	}
+}
+
+type syncWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func TestStats(t *testing.T) {
+	b := bus.New()
+	g := newGate()
+	s1 := subscribe(t, b, ">", g.handle, bus.Queue(8))
+	s2 := subscribe(t, b, "a.*", func(context.Context, *event.Event) {}, bus.Sync())
+	if s1.ID() >= s2.ID() || s2.Pattern() != "a.*" {
+		t.Errorf("IDs %d, %d; pattern %q", s1.ID(), s2.ID(), s2.Pattern())
+	}
+	for i := range 4 {
+		publish(t, b, ev("a.b", uint64(i)))
+	}
+	<-g.entered
+	if st := s1.Stats(); st != (bus.Stats{Delivered: 1, QueueDepth: 3, QueueCap: 8}) {
+		t.Errorf("async Stats = %+v", st)
+	}
+	if st := s2.Stats(); st != (bus.Stats{Delivered: 4}) {
+		t.Errorf("sync Stats = %+v", st)
+	}
+	if st := b.Stats(); st != (bus.Stats{Delivered: 5, QueueDepth: 3, QueueCap: 8, Subscriptions: 2}) {
+		t.Errorf("bus Stats = %+v", st)
+	}
+	g.open()
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := s1.Stats(); st.Delivered != 4 || st.QueueDepth != 0 {
+		t.Errorf("async Stats after Close = %+v", st)
+	}
+}
+
+func TestNilEvent(t *testing.T) {
+	b := newBus(t)
+	if err := b.Publish(context.Background(), nil); err != nil {
+		t.Errorf("Publish(nil) with no subscriber: %v", err)
+	}
+	subscribe(t, b, ">", func(context.Context, *event.Event) {})
+	if err := b.Publish(context.Background(), nil); !errors.Is(err, bus.ErrNilEvent) {
+		t.Errorf("Publish(nil): %v, want ErrNilEvent", err)
+	}
+}
+
+func TestPublishFromHandler(t *testing.T) {
+	b := newBus(t)
+	var pongs sync.WaitGroup
+	pongs.Add(6)
+	subscribe(t, b, "ping", func(ctx context.Context, e *event.Event) {
+		pong := ev("pong", e.Seq)
+		if err := b.Publish(ctx, &pong); err != nil {
+			t.Error(err)
+		}
+	})
+	subscribe(t, b, "ping", func(ctx context.Context, e *event.Event) {
+		pong := ev("pong", e.Seq+100)
+		if err := b.Publish(ctx, &pong); err != nil {
+			t.Error(err)
+		}
+	}, bus.Sync())
+	subscribe(t, b, "pong", func(context.Context, *event.Event) { pongs.Done() }, bus.Sync())
+	for i := range 3 {
+		publish(t, b, ev("ping", uint64(i)))
+	}
+	pongs.Wait() // six pongs, or the test times out
+}
