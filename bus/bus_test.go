@@ -953,3 +953,33 @@ func TestPublishFromHandler(t *testing.T) {
 	}
 	pongs.Wait() // six pongs, or the test times out
 }
+
+var discard = slog.New(slog.DiscardHandler)
+
+// TestCloseTimeoutCountsOnlyKept checks that events a DropOldest queue
+// discarded are not reported as undelivered: they were reported as dropped.
+func TestCloseTimeoutCountsOnlyKept(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := bus.New()
+		g := newGate()
+		s := subscribe(t, b, ">", g.handle, bus.Queue(2), bus.DropOldest)
+		publish(t, b, ev("a.b", 0))
+		<-g.entered
+		for i := 1; i <= 5; i++ {
+			publish(t, b, ev("a.b", uint64(i)))
+		}
+		if st := s.Stats(); st.Dropped != 3 || st.QueueDepth != 2 {
+			t.Errorf("Stats = %+v, want 3 dropped, depth 2", st)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := b.Close(ctx); err == nil || !strings.Contains(err.Error(), " 2 accepted events not delivered") {
+			t.Errorf("Close: %v, want 2 undelivered events", err)
+		}
+		g.open()
+		<-s.Done()
+		if got := describe(g.events()); got != "0" {
+			t.Errorf("received %q after Close gave up, want \"0\"", got)
+		}
+	})
+}

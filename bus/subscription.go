@@ -296,7 +296,7 @@ type queue struct {
 	space    chan struct{} // closed when room frees up; nil if nobody waits
 	headGap  int64         // events dropped just before buf[head]
 	tailGap  int64         // events dropped just after the last of buf
-	accepted uint64 // events appended and not dropped
+	accepted uint64        // events appended and not dropped
 	dropped  uint64
 }
 
