@@ -1,0 +1,43 @@
+package store
+
+import (
+	"fmt"
+	"iter"
+
+	"github.com/sluice-events/sluice/event"
+)
+
+// ErrNoSession is wrapped (with ErrInvalid) by the error for an event
+// without a Meta.SessionID.
+var ErrNoSession = fmt.Errorf("event has no session id")
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+// CheckBatch validates a batch for Append: every event must pass
+// ev.Validate and carry a session ID. The error for the first bad event
+// names its index and ID and wraps ErrInvalid and the event's own error (so
+// errors.Is matches event.ErrInvalid too). Implementations call it before
+// storing anything.
+func CheckBatch(events []event.Event) error {
+	for i := range events {
+		ev := &events[i]
+		if err := ev.Validate(); err != nil {
+			return fmt.Errorf("%w: event %d (id %s, type %q): %w", ErrInvalid, i, ev.ID, ev.Type, err)
+		}
+		if ev.Meta.SessionID == "" {
+			return fmt.Errorf("%w: event %d (id %s, type %q): %w", ErrInvalid, i, ev.ID, ev.Type, ErrNoSession)
+		}
+	}
+	return nil
+}
+
+// Fail returns an iterator that yields only err. Implementations use it for
+// a query that fails before it starts.
+func Fail[T any](err error) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		yield(zero, err)
+	}
+}

@@ -1,0 +1,319 @@
+// Package memory is an in-memory store.Store: fast, concurrent, and gone
+// when the process ends. It keeps each event as its JSON encoding, exactly
+// as the durable stores do, so that events read back the same from every
+// store. Use it in tests and for short-lived processes.
+package memory
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/internal/background"
+)
+
+// pageSize is how many records an iterator copies under the lock at a time;
+// the lock is never held while the caller's loop body runs.
+const pageSize = 256
+
+// Store is an in-memory store.Store. Create it with New.
+type Store struct {
+	opts store.Options
+	loop *background.Loop
+
+	mu       sync.RWMutex
+	closed   bool
+	sessions map[string]*session
+	log      []*record // every stored record in position order
+	deleted  int       // records in log marked deleted
+	lastPos  uint64
+}
+
+type session struct {
+	id      string
+	lastSeq uint64
+	last    time.Time
+	recs    []*record // stored records in sequence order
+}
+
+type record struct {
+	pos     uint64
+	seq     uint64
+	sess    *session
+	typ     event.Type
+	time    time.Time
+	data    []byte
+	deleted bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns an empty store. With a retention policy it starts a
+// goroutine that Close stops.
+func New(opts ...store.Option) *Store {
+	s := &Store{opts: store.NewOptions(opts...), sessions: make(map[string]*session)}
+	if s.opts.Retention.Enabled() {
+		s.loop = background.Start(s.opts.Retention.Interval, s.opts.Logger, "memory", s.Prune)
+	}
+	return s
+}
+
+// Append implements store.Store. Events are stored when it returns; they
+// last as long as the process.
+func (s *Store) Append(ctx context.Context, events []event.Event) error {
+	if err := store.CheckBatch(events); err != nil {
+		return err
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	datas := make([][]byte, len(events))
+	for i := range events {
+		ev := events[i]
+		ev.Seq = 0
+		b, err := ev.AppendJSON(nil)
+		if err != nil {
+			return fmt.Errorf("%w: event %d (id %s): %w", store.ErrInvalid, i, ev.ID, err)
+		}
+		datas[i] = b
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	for i := range events {
+		ev := &events[i]
+		ss := s.sessions[ev.Meta.SessionID]
+		if ss == nil {
+			ss = &session{id: ev.Meta.SessionID}
+			s.sessions[ss.id] = ss
+		}
+		ss.lastSeq++
+		s.lastPos++
+		ss.last = ev.Time
+		r := &record{pos: s.lastPos, seq: ss.lastSeq, sess: ss, typ: ev.Type, time: ev.Time, data: datas[i]}
+		ss.recs = append(ss.recs, r)
+		s.log = append(s.log, r)
+		ev.Seq = ss.lastSeq
+	}
+	return nil
+}
+
+func decode(r *record) (event.Event, error) {
+	var ev event.Event
+	if err := event.Unmarshal(r.data, &ev); err != nil {
+		return ev, fmt.Errorf("%w: event at position %d: %w", store.ErrCorrupt, r.pos, err)
+	}
+	ev.Seq = r.seq
+	return ev, nil
+}
+
+// Read implements store.Store.
+func (s *Store) Read(ctx context.Context, q store.Query) iter.Seq2[event.Event, error] {
+	if err := q.Check(); err != nil {
+		return store.Fail[event.Event](err)
+	}
+	return func(yield func(event.Event, error) bool) {
+		after, n := q.After, 0
+		var page []*record
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(event.Event{}, err)
+				return
+			}
+			page = page[:0]
+			s.mu.RLock()
+			if s.closed {
+				s.mu.RUnlock()
+				yield(event.Event{}, store.ErrClosed)
+				return
+			}
+			done := true
+			if ss := s.sessions[q.Session]; ss != nil {
+				i, _ := slices.BinarySearchFunc(ss.recs, after+1, func(r *record, seq uint64) int { return cmp.Compare(r.seq, seq) })
+				for ; i < len(ss.recs) && len(page) < pageSize; i++ {
+					r := ss.recs[i]
+					after = r.seq
+					if store.MatchTypes(q.Types, r.typ) && store.InTimeRange(r.time, q.Since, q.Until) {
+						page = append(page, r)
+					}
+				}
+				done = i == len(ss.recs)
+			}
+			s.mu.RUnlock()
+			for _, r := range page {
+				ev, err := decode(r)
+				if !yield(ev, err) || err != nil {
+					return
+				}
+				if n++; q.Limit > 0 && n >= q.Limit {
+					return
+				}
+			}
+			if done {
+				return
+			}
+		}
+	}
+}
+
+// ReadAll implements store.Store.
+func (s *Store) ReadAll(ctx context.Context, q store.AllQuery) iter.Seq2[store.Entry, error] {
+	if err := q.Check(); err != nil {
+		return store.Fail[store.Entry](err)
+	}
+	return func(yield func(store.Entry, error) bool) {
+		after, n := q.After, 0
+		var page []*record
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(store.Entry{}, err)
+				return
+			}
+			page = page[:0]
+			s.mu.RLock()
+			if s.closed {
+				s.mu.RUnlock()
+				yield(store.Entry{}, store.ErrClosed)
+				return
+			}
+			i, _ := slices.BinarySearchFunc(s.log, after+1, func(r *record, pos uint64) int { return cmp.Compare(r.pos, pos) })
+			for ; i < len(s.log) && len(page) < pageSize; i++ {
+				r := s.log[i]
+				after = r.pos
+				if !r.deleted && strings.HasPrefix(r.sess.id, q.SessionPrefix) && store.MatchTypes(q.Types, r.typ) {
+					page = append(page, r)
+				}
+			}
+			done := i == len(s.log)
+			s.mu.RUnlock()
+			for _, r := range page {
+				ev, err := decode(r)
+				if !yield(store.Entry{Pos: r.pos, Event: ev}, err) || err != nil {
+					return
+				}
+				if n++; q.Limit > 0 && n >= q.Limit {
+					return
+				}
+			}
+			if done {
+				return
+			}
+		}
+	}
+}
+
+func (ss *session) info() store.SessionInfo {
+	si := store.SessionInfo{ID: ss.id, Count: uint64(len(ss.recs)), LastSeq: ss.lastSeq, Last: ss.last}
+	if len(ss.recs) > 0 {
+		si.First = ss.recs[0].time
+	}
+	return si
+}
+
+// Sessions implements store.Store.
+func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.SessionInfo, error) {
+	if err := q.Check(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
+	var out []store.SessionInfo
+	for id, ss := range s.sessions {
+		if strings.HasPrefix(id, q.Prefix) && id > q.After {
+			out = append(out, ss.info())
+		}
+	}
+	slices.SortFunc(out, func(a, b store.SessionInfo) int { return strings.Compare(a.ID, b.ID) })
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+// Session implements store.Store.
+func (s *Store) Session(ctx context.Context, id string) (store.SessionInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return store.SessionInfo{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return store.SessionInfo{}, store.ErrClosed
+	}
+	ss := s.sessions[id]
+	if ss == nil {
+		return store.SessionInfo{}, fmt.Errorf("session %q: %w", id, store.ErrNotFound)
+	}
+	return ss.info(), nil
+}
+
+// Prune implements store.Store.
+func (s *Store) Prune(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	r := s.opts.Retention
+	var cutoff time.Time
+	if r.MaxAge > 0 {
+		cutoff = s.opts.Now().Add(-r.MaxAge)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, store.ErrClosed
+	}
+	if !r.Enabled() {
+		return 0, nil
+	}
+	var n int64
+	for _, ss := range s.sessions {
+		keep := ss.recs[:0]
+		for i, rec := range ss.recs {
+			tooMany := r.MaxEvents > 0 && len(ss.recs)-i > r.MaxEvents
+			tooOld := r.MaxAge > 0 && rec.time.Before(cutoff)
+			if tooMany || tooOld {
+				rec.deleted = true
+				n++
+				continue
+			}
+			keep = append(keep, rec)
+		}
+		clear(ss.recs[len(keep):])
+		ss.recs = keep
+	}
+	s.deleted += int(n)
+	if s.deleted > len(s.log)/2 {
+		s.log = slices.DeleteFunc(s.log, func(r *record) bool { return r.deleted })
+		s.deleted = 0
+	}
+	return n, nil
+}
+
+// Close implements store.Store. It stops the retention goroutine and drops
+// the stored events.
+func (s *Store) Close() error {
+	s.loop.Stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.sessions, s.log = nil, nil
+	return nil
+}

@@ -1,0 +1,19 @@
+package memory_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/memory"
+	"github.com/sluice-events/sluice/store/storetest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, opts ...store.Option) store.Store {
+		return memory.New(opts...)
+	})
+}

@@ -1,0 +1,193 @@
+// Package store defines Sluice's durable log: the Store interface that every
+// log implementation keeps, the query types, the sentinel errors and the
+// retention options.
+//
+// A Store keeps events per session. Append gives each event the next
+// sequence number of its session (1, 2, 3, … without gaps) and a store-wide
+// position that strictly increases in commit order; Read replays one
+// session after a sequence number, ReadAll replays every session after a
+// position, and Sessions lists what is stored.
+//
+// Implementations live in sub-packages: store/sqlite (the embedded default),
+// store/postgres and store/memory. store/storetest is the conformance suite
+// every implementation passes.
+package store
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"time"
+
+	"github.com/sluice-events/sluice/event"
+)
+
+// Sentinel errors, for errors.Is. Errors returned by a Store wrap one of
+// them (with %w) and add context.
+var (
+	// ErrInvalid reports input the store refuses: an event that fails
+	// validation, an event without a session, or a malformed query.
+	ErrInvalid = errors.New("store: invalid input")
+	// ErrClosed reports use of a store after Close.
+	ErrClosed = errors.New("store: closed")
+	// ErrNotFound reports an unknown session where one is required.
+	ErrNotFound = errors.New("store: not found")
+	// ErrCorrupt reports a damaged database: a file that is not a database
+	// of this store, or stored data that cannot be read back.
+	ErrCorrupt = errors.New("store: database is damaged")
+)
+
+// Store is the durable log. All methods are safe for concurrent use.
+type Store interface {
+	// Append logs events. Each event must pass ev.Validate and carry a
+	// non-empty Meta.SessionID. On success Append sets events[i].Seq to
+	// the event's sequence number in its session: the sequence numbers of
+	// a session strictly increase without gaps, in commit order, also when
+	// many goroutines append to one session at once; the events of one
+	// call keep their order. When Append returns nil the events are
+	// stored durably (as the implementation documents).
+	//
+	// A call is all-or-nothing: if any event is invalid, Append returns
+	// an error wrapping ErrInvalid and the event's own error that names
+	// the event's index and ID, stores nothing, and leaves every Seq as it
+	// was. Seq values set by the caller are ignored. An empty batch is a
+	// no-op. If ctx ends before the events are stored, Append returns the
+	// context's error and stores nothing.
+	Append(ctx context.Context, events []event.Event) error
+
+	// Read returns an iterator over the events of one session that match
+	// q, in sequence order. An unknown session yields nothing. Errors are
+	// yielded once, as the last element; a malformed query yields an
+	// error wrapping ErrInvalid.
+	Read(ctx context.Context, q Query) iter.Seq2[event.Event, error]
+
+	// ReadAll returns an iterator over the events of every session that
+	// match q, in position order (which is commit order), each with its
+	// store-wide position. A reader that resumes after the last position it
+	// saw sees every later-committed event exactly once.
+	ReadAll(ctx context.Context, q AllQuery) iter.Seq2[Entry, error]
+
+	// Sessions lists the sessions that match q, ordered by ID. A session
+	// whose events were all removed by retention is still listed (with
+	// Count 0), since it still owns its sequence numbers.
+	Sessions(ctx context.Context, q SessionQuery) ([]SessionInfo, error)
+
+	// Session returns one session's summary, or an error wrapping
+	// ErrNotFound if no event was ever appended to it.
+	Session(ctx context.Context, id string) (SessionInfo, error)
+
+	// Prune applies the retention policy once, now, and reports how many
+	// events it removed. The store also applies it in the background every
+	// Retention.Interval; without a policy Prune removes nothing.
+	Prune(ctx context.Context) (int64, error)
+
+	// Close stops background work and releases the store. Appends that
+	// were accepted finish first; later calls fail with ErrClosed. Close
+	// is idempotent.
+	Close() error
+}
+
+// Query selects events of one session for Read.
+type Query struct {
+	// Session is the session to read; it is required.
+	Session string
+	// After skips events with a sequence number ≤ After; 0 reads from the
+	// start.
+	After uint64
+	// Types keeps only events whose type matches; the zero Pattern keeps
+	// every type.
+	Types event.Pattern
+	// Since keeps only events with Time ≥ Since; zero means no bound.
+	Since time.Time
+	// Until keeps only events with Time < Until; zero means no bound.
+	Until time.Time
+	// Limit stops after this many events; 0 means no limit.
+	Limit int
+}
+
+// Check reports a malformed query, wrapping ErrInvalid.
+func (q Query) Check() error {
+	switch {
+	case q.Session == "":
+		return invalidf("query without a session")
+	case q.Limit < 0:
+		return invalidf("negative limit %d", q.Limit)
+	}
+	return nil
+}
+
+// AllQuery selects events of every session for ReadAll.
+type AllQuery struct {
+	// After skips events with a position ≤ After; 0 reads from the start.
+	After uint64
+	// Types keeps only events whose type matches; the zero Pattern keeps
+	// every type.
+	Types event.Pattern
+	// SessionPrefix keeps only events of sessions whose ID starts with it.
+	SessionPrefix string
+	// Limit stops after this many events; 0 means no limit.
+	Limit int
+}
+
+// Check reports a malformed query, wrapping ErrInvalid.
+func (q AllQuery) Check() error {
+	if q.Limit < 0 {
+		return invalidf("negative limit %d", q.Limit)
+	}
+	return nil
+}
+
+// Entry is an event with its store-wide position, as ReadAll yields it.
+type Entry struct {
+	// Pos is the event's position in the whole store: positions strictly
+	// increase in commit order and are never reused.
+	Pos uint64
+	// Event is the stored event, with its Seq set.
+	Event event.Event
+}
+
+// SessionQuery selects sessions for Sessions.
+type SessionQuery struct {
+	// Prefix keeps only sessions whose ID starts with it.
+	Prefix string
+	// After keeps only sessions whose ID sorts after it, for paging.
+	After string
+	// Limit stops after this many sessions; 0 means no limit.
+	Limit int
+}
+
+// Check reports a malformed query, wrapping ErrInvalid.
+func (q SessionQuery) Check() error {
+	if q.Limit < 0 {
+		return invalidf("negative limit %d", q.Limit)
+	}
+	return nil
+}
+
+// SessionInfo summarizes one session.
+type SessionInfo struct {
+	// ID is the session ID (event.Meta.SessionID).
+	ID string
+	// Count is how many of the session's events are stored now.
+	Count uint64
+	// LastSeq is the sequence number of the session's last appended
+	// event; the next one gets LastSeq+1, also after retention removed
+	// old events.
+	LastSeq uint64
+	// First is the Time of the oldest stored event (the one with the
+	// lowest sequence number); zero when Count is 0.
+	First time.Time
+	// Last is the Time of the last appended event.
+	Last time.Time
+}
+
+// MatchTypes reports whether t passes a query's type filter p, where the
+// zero Pattern passes every type.
+func MatchTypes(p event.Pattern, t event.Type) bool {
+	return p.IsZero() || p.Match(t)
+}
+
+// InTimeRange reports whether t passes a query's Since/Until bounds.
+func InTimeRange(t, since, until time.Time) bool {
+	return (since.IsZero() || !t.Before(since)) && (until.IsZero() || t.Before(until))
+}
