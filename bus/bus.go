@@ -242,6 +242,10 @@ func (b *Bus) publish(ctx context.Context, ev *event.Event) error {
 // Without options the subscription is asynchronous with a queue of
 // DefaultQueue events and the Block policy. A subscription receives the
 // events published after Subscribe returns, until it is cancelled.
+//
+// A handler may publish to the bus, subscribe and cancel, but an
+// asynchronous handler that publishes into its own full Block queue waits
+// for itself: it would stay blocked until its context (the bus's) ends.
 func (b *Bus) Subscribe(pattern string, h Handler, opts ...SubscribeOption) (*Subscription, error) {
 	p, err := event.ParsePattern(pattern)
 	if err != nil {
