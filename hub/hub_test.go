@@ -1,0 +1,294 @@
+package hub_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sluice-events/sluice"
+	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/hub"
+	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/memory"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var _ sluice.Sink = (*hub.Hub)(nil)
+
+// stores lists the stores the hub is tested over.
+var stores = map[string]func(t *testing.T) store.Store{
+	"memory": func(t *testing.T) store.Store { return memory.New() },
+}
+
+func forEachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			t.Cleanup(func() { st.Close() })
+			fn(t, st)
+		})
+	}
+}
+
+func newHub(t *testing.T, st store.Store, opts ...hub.Option) *hub.Hub {
+	h := hub.New(st, opts...)
+	t.Cleanup(func() { h.Close(context.Background()) })
+	return h
+}
+
+func ev(session string, n int) event.Event {
+	return event.New(event.TextDelta{Text: fmt.Sprint(n)}, event.Meta{SessionID: session})
+}
+
+func appendN(t *testing.T, h *hub.Hub, session string, n int) {
+	t.Helper()
+	for i := range n {
+		if err := h.Append(context.Background(), []event.Event{ev(session, i)}); err != nil {
+			t.Error(err)
+			return
+		}
+	}
+}
+
+// TestFeedHistoryThenLive subscribes in the middle of a session while
+// producers keep appending, and checks that each feed gets every later event
+// exactly once, in order, across the seam between history and live events.
+func TestFeedHistoryThenLive(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st, hub.WithBatch(7))
+		appendN(t, h, "s", 100)
+
+		const producers, each = 4, 150
+		const total = 100 + producers*each
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+
+		var wg sync.WaitGroup
+		for range producers {
+			wg.Go(func() { appendN(t, h, "s", each) })
+		}
+		var feeds sync.WaitGroup
+		for f := range 8 {
+			after := uint64(rand.IntN(120))
+			if f == 0 {
+				after = 0
+			}
+			feeds.Go(func() {
+				feed, err := h.Subscribe(hub.Selector{Session: "s"}, after)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				want := after + 1
+				for want <= total {
+					it, err := feed.Next(ctx)
+					if err != nil {
+						t.Errorf("feed after %d: at %d: %v", after, want, err)
+						return
+					}
+					if it.Cursor != want || it.Event.Seq != want || it.Event.Meta.SessionID != "s" {
+						t.Errorf("feed after %d: got seq %d (cursor %d), want %d", after, it.Event.Seq, it.Cursor, want)
+						return
+					}
+					want++
+				}
+			})
+		}
+		wg.Wait()
+		feeds.Wait()
+	})
+}
+
+// TestFeedAllSessionsResume follows every session by position, stops in the
+// middle, and resumes from the last cursor with no gap and no duplicate.
+func TestFeedAllSessionsResume(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		for p := range 3 {
+			wg.Go(func() { appendN(t, h, fmt.Sprintf("tenant-a/%d", p), 200) })
+		}
+		wg.Go(func() { appendN(t, h, "tenant-b/x", 200) })
+
+		feed, err := h.Subscribe(hub.Selector{SessionPrefix: "tenant-a/"}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]uint64{}
+		var last uint64
+		take := func(f *hub.Feed, n int) {
+			for range n {
+				it, err := f.Next(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if it.Cursor <= last {
+					t.Fatalf("cursor %d after %d", it.Cursor, last)
+				}
+				last = it.Cursor
+				s := it.Event.Meta.SessionID
+				if s == "tenant-b/x" {
+					t.Fatalf("prefix filter let %s through", s)
+				}
+				if it.Event.Seq != seen[s]+1 {
+					t.Fatalf("session %s: seq %d after %d", s, it.Event.Seq, seen[s])
+				}
+				seen[s] = it.Event.Seq
+			}
+		}
+		take(feed, 250)
+		resumed, err := h.Subscribe(hub.Selector{SessionPrefix: "tenant-a/"}, feed.Cursor())
+		if err != nil {
+			t.Fatal(err)
+		}
+		take(resumed, 350)
+		wg.Wait()
+		for p := range 3 {
+			if s := fmt.Sprintf("tenant-a/%d", p); seen[s] != 200 {
+				t.Errorf("%s: saw up to %d", s, seen[s])
+			}
+		}
+	})
+}
+
+// TestSlowFeedDoesNotBlockProducers appends many events while a feed reads
+// nothing, then checks the feed still gets them all.
+func TestSlowFeedDoesNotBlockProducers(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		feed, err := h.Subscribe(hub.Selector{Session: "s", Types: event.MustPattern("message.text.*")}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 5000
+		batch := make([]event.Event, 0, 100)
+		for i := range n {
+			batch = append(batch, ev("s", i))
+			if len(batch) == cap(batch) {
+				if err := h.Append(context.Background(), batch); err != nil {
+					t.Fatal(err)
+				}
+				batch = batch[:0]
+			}
+		}
+		info := event.New(event.Info{Message: "filtered out"}, event.Meta{SessionID: "s"})
+		if err := h.Publish(context.Background(), &info); err != nil {
+			t.Fatal(err)
+		}
+		if info.Seq != 0 {
+			t.Error("Publish changed the caller's event")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for want := uint64(1); want <= n; want++ {
+			it, err := feed.Next(ctx)
+			if err != nil || it.Event.Seq != want {
+				t.Fatalf("got %d, %v; want seq %d", it.Event.Seq, err, want)
+			}
+		}
+		short, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel2()
+		if it, err := feed.Next(short); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("filtered feed returned %s, %v", it.Event.Type, err)
+		}
+	})
+}
+
+func TestBusGetsNumberedEvents(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		got := make(chan event.Event, 10)
+		if _, err := h.Bus().Subscribe(">", func(_ context.Context, ev *event.Event) { got <- *ev }); err != nil {
+			t.Fatal(err)
+		}
+		appendN(t, h, "s", 3)
+		for want := uint64(1); want <= 3; want++ {
+			select {
+			case e := <-got:
+				if e.Seq != want {
+					t.Fatalf("bus event seq %d, want %d", e.Seq, want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("bus subscriber got nothing")
+			}
+		}
+	})
+}
+
+func TestClose(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		h := hub.New(st)
+		feed, err := h.Subscribe(hub.Selector{Session: "s"}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		appendN(t, h, "s", 2)
+		errc := make(chan error, 1)
+		go func() {
+			ctx := context.Background()
+			for {
+				if _, err := feed.Next(ctx); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+		time.Sleep(10 * time.Millisecond)
+		if err := h.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-errc:
+			if !errors.Is(err, hub.ErrClosed) {
+				t.Errorf("Next after Close = %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Next did not return after Close")
+		}
+		if err := h.Append(context.Background(), []event.Event{ev("s", 9)}); !errors.Is(err, hub.ErrClosed) {
+			t.Errorf("Append after Close = %v", err)
+		}
+		if _, err := h.Subscribe(hub.Selector{}, 0); !errors.Is(err, hub.ErrClosed) {
+			t.Errorf("Subscribe after Close = %v", err)
+		}
+		// All iterates over what is stored
+		h2 := newHub(t, st)
+		late, _ := h2.Subscribe(hub.Selector{Session: "s"}, 0)
+		n := 0
+		for _, err := range late.All(context.Background()) {
+			if err != nil {
+				break
+			}
+			if n++; n == 2 {
+				break
+			}
+		}
+		if n != 2 {
+			t.Errorf("All yielded %d stored events", n)
+		}
+	})
+}
+
+func TestInvalidEventIsRefused(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		bad := event.New(event.TextDelta{Offset: -1}, event.Meta{SessionID: "s"})
+		good := ev("s", 1)
+		err := h.Append(context.Background(), []event.Event{good, bad})
+		if !errors.Is(err, store.ErrInvalid) || !errors.Is(err, event.ErrInvalid) {
+			t.Fatalf("Append = %v", err)
+		}
+		if infos, _ := st.Sessions(context.Background(), store.SessionQuery{}); len(infos) != 0 {
+			t.Errorf("a refused batch left %v", infos)
+		}
+	})
+}
