@@ -400,3 +400,56 @@ type Dropped struct {
 	Count  int64  `json:"count" doc:"events missed since the last one delivered"`
 	Reason string `json:"reason,omitempty" doc:"why: queue_full (drop newest or oldest), slow_consumer, …"`
 }
+
+// ---- structured-block extraction --------------------------------------------
+
+// ExtractBlockStarted is emitted when a tagged block
+// (<package:type:version>) starts in a streamed text or thinking block.
+type ExtractBlockStarted struct {
+	Tag        string `json:"tag" doc:"the block's tag: package:type:version"`
+	Block      int    `json:"block" doc:"the block's position among the tagged blocks of its text, from 0"`
+	Index      int    `json:"index,omitempty" doc:"the content block (message.text.delta index) it appears in"`
+	Thinking   bool   `json:"thinking,omitempty" doc:"true when it appears in thinking text"`
+	Start      int64  `json:"start" doc:"byte offset of the open tag in the raw text"`
+	TextOffset int64  `json:"text_offset" doc:"byte offset in the filtered text (the text outside blocks) where the block sits"`
+}
+
+// ExtractBlockSnapshot carries the best value parsed so far from a tagged
+// block that is still streaming.
+type ExtractBlockSnapshot struct {
+	Tag      string          `json:"tag" doc:"the block's tag: package:type:version"`
+	Block    int             `json:"block" doc:"the block's position among the tagged blocks of its text"`
+	Index    int             `json:"index,omitempty" doc:"the content block it appears in"`
+	Thinking bool            `json:"thinking,omitempty" doc:"true when it appears in thinking text"`
+	Bytes    int64           `json:"bytes" doc:"body bytes the snapshot was parsed from"`
+	Value    json.RawMessage `json:"value,omitempty" doc:"the value parsed so far, as JSON"`
+}
+
+// ExtractBlockCompleted is emitted when a tagged block has closed and its
+// body parsed.
+type ExtractBlockCompleted struct {
+	Tag        string          `json:"tag" doc:"the block's tag: package:type:version"`
+	Block      int             `json:"block" doc:"the block's position among the tagged blocks of its text"`
+	Index      int             `json:"index,omitempty" doc:"the content block it appears in"`
+	Thinking   bool            `json:"thinking,omitempty" doc:"true when it appears in thinking text"`
+	Start      int64           `json:"start" doc:"byte offset of the open tag in the raw text"`
+	End        int64           `json:"end" doc:"byte offset just past the close tag in the raw text"`
+	TextOffset int64           `json:"text_offset" doc:"byte offset in the filtered text where the block sat"`
+	Value      json.RawMessage `json:"value,omitempty" doc:"the parsed value, as JSON"`
+}
+
+// ExtractBlockMalformed is emitted when a tagged block cannot be extracted:
+// its body does not parse, it never closes, it outgrows the capture limit,
+// or its stream ends early.
+type ExtractBlockMalformed struct {
+	Tag        string `json:"tag" doc:"the block's tag: package:type:version"`
+	Block      int    `json:"block" doc:"the block's position among the tagged blocks of its text"`
+	Index      int    `json:"index,omitempty" doc:"the content block it appears in"`
+	Thinking   bool   `json:"thinking,omitempty" doc:"true when it appears in thinking text"`
+	Start      int64  `json:"start" doc:"byte offset of the open tag in the raw text"`
+	End        int64  `json:"end" doc:"byte offset in the raw text where capture stopped"`
+	TextOffset int64  `json:"text_offset" doc:"byte offset in the filtered text where the block sat"`
+	Reason     string `json:"reason" doc:"parse, unclosed, too_large, interrupted or failed"`
+	Error      Error  `json:"error" doc:"what went wrong"`
+	Raw        string `json:"raw,omitempty" doc:"the captured body, empty when it outgrew the capture limit"`
+}

@@ -3,7 +3,7 @@ package event
 // init registers the built-in catalog: each type with its description,
 // when it is emitted, and the names the seed designs use for it.
 func init() {
-	for _, ns := range []string{"agent", "audio", "capability", "composition", "context", "conversation", "delivery", "eval", "image", "media", "message", "middleware", "pipeline", "prompt", "provider", "run", "stage", "state", "stream", "tool", "validation", "video", "workflow"} {
+	for _, ns := range []string{"agent", "audio", "capability", "composition", "context", "conversation", "delivery", "eval", "extract", "image", "media", "message", "middleware", "pipeline", "prompt", "provider", "run", "stage", "state", "stream", "tool", "validation", "video", "workflow"} {
 		builtinNamespaces[ns] = true
 	}
 	builtin[PipelineStarted]("A pipeline begins to run its stages.", "by a pipeline before its first stage", nil, "promptkit:pipeline.started")
@@ -108,4 +108,8 @@ func init() {
 	builtin[ModeSwitched]("An agent switches its mode (for example from planning to executing).", "when an agent switches mode", nil, "geppetto:agent-mode-switch")
 	builtin[Dropped]("Dropped tells a consumer that chose lossy delivery how many events it missed. It is delivered in place of the missing events, just before the next event the consumer does receive.", "by a lossy subscription, just before the next event it delivers after a drop", nil)
 	builtin[DebuggerPaused]("A run is paused in step mode, waiting for a person to continue it.", "when a run pauses in step mode", nil, "geppetto:debugger.pause")
+	builtin[ExtractBlockStarted]("A tagged block (<package:type:version>) starts in a streamed text or thinking block.", "by the extract sink when it sees a registered open tag", nil)
+	builtin[ExtractBlockSnapshot]("The best value parsed so far from a tagged block that is still streaming.", "by the extract sink while a block streams, debounced by bytes and newlines", nil)
+	builtin[ExtractBlockCompleted]("A tagged block has closed and its body parsed.", "by the extract sink when a block's close tag arrives and its body parses", nil)
+	builtin[ExtractBlockMalformed]("A tagged block cannot be extracted: its body does not parse, it never closes, it outgrows the capture limit, or its stream ends early.", "by the extract sink when a block fails, unless its policy is Drop", nil)
 }

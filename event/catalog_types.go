@@ -106,6 +106,10 @@ const (
 	TypeModeSwitched                 Type = "agent.mode.switched"
 	TypeDropped                      Type = "delivery.dropped"
 	TypeDebuggerPaused               Type = "agent.debugger.paused"
+	TypeExtractBlockStarted          Type = "extract.block.started"
+	TypeExtractBlockSnapshot         Type = "extract.block.snapshot"
+	TypeExtractBlockCompleted        Type = "extract.block.completed"
+	TypeExtractBlockMalformed        Type = "extract.block.malformed"
 )
 
 // EventType implements Payload.
@@ -413,3 +417,15 @@ func (Dropped) EventType() Type { return TypeDropped }
 
 // EventType implements Payload.
 func (DebuggerPaused) EventType() Type { return TypeDebuggerPaused }
+
+// EventType implements Payload.
+func (ExtractBlockStarted) EventType() Type { return TypeExtractBlockStarted }
+
+// EventType implements Payload.
+func (ExtractBlockSnapshot) EventType() Type { return TypeExtractBlockSnapshot }
+
+// EventType implements Payload.
+func (ExtractBlockCompleted) EventType() Type { return TypeExtractBlockCompleted }
+
+// EventType implements Payload.
+func (ExtractBlockMalformed) EventType() Type { return TypeExtractBlockMalformed }
