@@ -96,28 +96,41 @@ func (r *reader) str() (string, error) {
 	}
 	r.pos++
 	start := r.pos
+	nonASCII := false
 	for i := start; i < len(r.s); i++ {
 		c := r.s[i]
+		if plainByte[c] {
+			continue
+		}
 		switch {
 		case c == '"':
+			out := r.s[start:i]
+			if nonASCII && !utf8.ValidString(out) {
+				return r.strEscaped(start, start)
+			}
 			r.pos = i + 1
-			return r.s[start:i], nil
+			return out, nil
 		case c == '\\':
 			return r.strEscaped(start, i)
 		case c < 0x20:
 			r.pos = i
 			return "", r.fail("control character in string")
-		case c >= utf8.RuneSelf:
-			rn, size := utf8.DecodeRuneInString(r.s[i:])
-			if rn == utf8.RuneError && size == 1 {
-				return r.strEscaped(start, i)
-			}
-			i += size - 1
+		default:
+			nonASCII = true
 		}
 	}
 	r.pos = len(r.s)
 	return "", r.fail("unterminated string")
 }
+
+// plainByte marks the bytes a string can hold as they are: printable ASCII
+// other than the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // strEscaped finishes a string that needs unescaping (or repair of invalid
 // UTF-8, which is replaced by U+FFFD as encoding/json does).
