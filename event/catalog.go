@@ -121,7 +121,8 @@ type ProviderCallCompleted struct {
 	Model         string        `json:"model" doc:"the model that answered"`
 	Duration      time.Duration `json:"duration_ns,omitempty" doc:"wall time of the call, including streaming"`
 	Usage         Usage         `json:"usage,omitzero" doc:"tokens used"`
-	Cost          float64       `json:"cost,omitempty" doc:"cost in US dollars"`
+	Cost          float64       `json:"cost,omitempty" doc:"cost in US dollars; meaningful only when CostUnknown is false"`
+	CostUnknown   bool          `json:"cost_unknown,omitempty" doc:"true when no price is known for the model, so Cost is unknown rather than zero"`
 	FinishReason  string        `json:"finish_reason,omitempty" doc:"why the model stopped: stop, length, tool_calls, content_filter, …"`
 	ToolCallCount int           `json:"tool_call_count,omitempty" doc:"tool calls the model requested"`
 }
