@@ -16,7 +16,8 @@ func invalidf(format string, args ...any) error {
 }
 
 // CheckBatch validates a batch for Append: every event must pass
-// ev.Validate and carry a session ID. The error for the first bad event
+// ev.Validate, carry a session ID and have a time in the years 1678 to
+// 2261 (stores index times as Unix nanoseconds). The error for the first bad event
 // names its index and ID and wraps ErrInvalid and the event's own error (so
 // errors.Is matches event.ErrInvalid too). Implementations call it before
 // storing anything.
@@ -28,6 +29,9 @@ func CheckBatch(events []event.Event) error {
 		}
 		if ev.Meta.SessionID == "" {
 			return fmt.Errorf("%w: event %d (id %s, type %q): %w", ErrInvalid, i, ev.ID, ev.Type, ErrNoSession)
+		}
+		if y := ev.Time.Year(); y < 1678 || y > 2261 {
+			return fmt.Errorf("%w: event %d (id %s, type %q): time %s out of the storable range (years 1678 to 2261)", ErrInvalid, i, ev.ID, ev.Type, ev.Time)
 		}
 	}
 	return nil

@@ -1,0 +1,180 @@
+// Package group is the single-writer group commit that the durable stores
+// share: appends from many goroutines queue up, and one writer goroutine
+// commits as many as are waiting in one transaction.
+package group
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/store"
+)
+
+// Request is one queued Append call, or one job (such as a retention pass)
+// that must run on the writer.
+type Request struct {
+	// Events are the events to store; the writer sets their Seq only when
+	// the whole group has committed (through Assign).
+	Events []event.Event
+	// Data[i] is the JSON encoding of Events[i], made by the caller.
+	Data [][]byte
+	// Job, if set, makes this a job request: the writer runs it alone.
+	Job func() error
+
+	// Seqs holds the sequence numbers the writer assigned, applied to
+	// Events once the transaction committed.
+	Seqs []uint64
+
+	state atomic.Int32
+	done  chan error
+	buf   *[]byte
+}
+
+const (
+	pending int32 = iota
+	taken
+	canceled
+)
+
+// Commit stores the requests (all append requests) in one transaction and
+// fills each request's Seqs. It returns an error if nothing was stored.
+type Commit func(reqs []*Request) error
+
+// Writer is the writer goroutine with its queue.
+type Writer struct {
+	reqs      chan *Request
+	quit      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+	commit    Commit
+	maxEvents int
+}
+
+// Start starts a writer that groups up to maxEvents events per commit.
+func Start(commit Commit, maxEvents int) *Writer {
+	w := &Writer{reqs: make(chan *Request), quit: make(chan struct{}), commit: commit, maxEvents: maxEvents}
+	w.wg.Add(1)
+	go w.run()
+	return w
+}
+
+// Do queues r and waits for its outcome. If ctx ends before the writer
+// has taken r, Do returns ctx's error and r is never stored; once taken, Do
+// waits for the commit, so that an error always means "not stored". After
+// Close, Do returns store.ErrClosed.
+func (w *Writer) Do(ctx context.Context, r *Request) error {
+	r.done = make(chan error, 1)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case w.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.quit:
+		return store.ErrClosed
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(pending, canceled) {
+			return ctx.Err()
+		}
+		return <-r.done
+	}
+}
+
+// Close stops the writer after the group in flight; requests still queued
+// fail with store.ErrClosed.
+func (w *Writer) Close() {
+	w.closeOnce.Do(func() { close(w.quit) })
+	w.wg.Wait()
+}
+
+func (w *Writer) run() {
+	defer w.wg.Done()
+	var batch []*Request
+	var held *Request // a job or an overflowing request for the next round
+	for {
+		batch = batch[:0]
+		if held != nil {
+			batch, held = append(batch, held), nil
+		} else {
+			select {
+			case r := <-w.reqs:
+				batch = append(batch, r)
+			case <-w.quit:
+				return
+			}
+		}
+		if batch[0].Job == nil {
+			n := len(batch[0].Events)
+		drain:
+			for n < w.maxEvents {
+				select {
+				case r := <-w.reqs:
+					if r.Job != nil || n+len(r.Events) > w.maxEvents {
+						held = r
+						break drain
+					}
+					batch = append(batch, r)
+					n += len(r.Events)
+				default:
+					break drain
+				}
+			}
+		}
+		live := batch[:0]
+		for _, r := range batch {
+			if r.state.CompareAndSwap(pending, taken) {
+				live = append(live, r)
+			}
+		}
+		if len(live) == 0 {
+			continue
+		}
+		select {
+		case <-w.quit:
+			for _, r := range live {
+				r.done <- store.ErrClosed
+			}
+			if held != nil && held.state.CompareAndSwap(pending, taken) {
+				held.done <- store.ErrClosed
+			}
+			return
+		default:
+		}
+		w.handle(live)
+	}
+}
+
+func (w *Writer) handle(reqs []*Request) {
+	if reqs[0].Job != nil {
+		reqs[0].done <- reqs[0].Job()
+		return
+	}
+	err := w.commit(reqs)
+	if err != nil && len(reqs) > 1 && !errors.Is(err, store.ErrCorrupt) {
+		// One request may have failed the group: commit each alone.
+		for _, r := range reqs {
+			w.finish(r, w.commit([]*Request{r}))
+		}
+		return
+	}
+	for _, r := range reqs {
+		w.finish(r, err)
+	}
+}
+
+func (w *Writer) finish(r *Request, err error) {
+	if err == nil {
+		for i := range r.Events {
+			r.Events[i].Seq = r.Seqs[i]
+		}
+	}
+	r.done <- err
+}

@@ -1,0 +1,46 @@
+package memory_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/memory"
+)
+
+// Keep at most two events per session, and list what is left.
+func Example() {
+	ctx := context.Background()
+	s := memory.New(store.WithRetention(store.Retention{MaxEvents: 2}))
+	defer s.Close()
+
+	meta := event.Meta{SessionID: "run-7"}
+	for _, status := range []string{"thinking", "calling_tool", "waiting"} {
+		if err := s.Append(ctx, []event.Event{event.New(event.Status{Status: status}, meta)}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if _, err := s.Prune(ctx); err != nil { // the store also prunes in the background
+		log.Fatal(err)
+	}
+	infos, err := s.Sessions(ctx, store.SessionQuery{Prefix: "run-"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, si := range infos {
+		fmt.Printf("%s: %d stored, last seq %d\n", si.ID, si.Count, si.LastSeq)
+	}
+	for e, err := range s.ReadAll(ctx, store.AllQuery{}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		st, _ := event.As[event.Status](e.Event)
+		fmt.Println(e.Pos, e.Event.Seq, st.Status)
+	}
+	// Output:
+	// run-7: 2 stored, last seq 3
+	// 2 2 calling_tool
+	// 3 3 waiting
+}

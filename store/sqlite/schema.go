@@ -1,0 +1,49 @@
+package sqlite
+
+// applicationID marks a database file as a Sluice store ("Slce").
+const applicationID = 0x536c6365
+
+// schemaVersion is PRAGMA user_version of the current schema.
+const schemaVersion = 1
+
+// schema creates the tables of version 1.
+//
+//   - events holds every stored event, clustered by (session id, seq) so
+//     that a session's events lie together on disk and Read scans them in
+//     order (WITHOUT ROWID). Beside the whole event as JSON (without its
+//     seq, which the seq column holds) it keeps the store-wide position
+//     (assigned by the writer from meta.last_pos, never reused; unique
+//     index for ReadAll), the type, the time (Unix nanoseconds; indexed for
+//     retention by age) and the ID (16 bytes).
+//   - sessions holds, per session, what the writer needs to number the next
+//     event without scanning: the last sequence number, the stored count,
+//     and the first and last time. Rows are never deleted, so sequence
+//     numbers are never reused after retention.
+//   - meta holds the last assigned position.
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta(key, value) VALUES ('last_pos', 0);
+CREATE TABLE IF NOT EXISTS sessions (
+	sid        INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE,
+	last_seq   INTEGER NOT NULL,
+	count      INTEGER NOT NULL,
+	first_time INTEGER NOT NULL,
+	last_time  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+	sid  INTEGER NOT NULL,
+	seq  INTEGER NOT NULL,
+	pos  INTEGER NOT NULL,
+	type TEXT NOT NULL,
+	time INTEGER NOT NULL,
+	id   BLOB NOT NULL,
+	data BLOB NOT NULL,
+	PRIMARY KEY (sid, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS events_pos ON events(pos);
+CREATE INDEX IF NOT EXISTS events_time ON events(time);
+`

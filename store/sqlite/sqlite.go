@@ -1,0 +1,392 @@
+// Package sqlite is the embedded store.Store: one SQLite database file in
+// WAL mode, through the pure-Go modernc.org/sqlite driver (no cgo).
+//
+// # Writing
+//
+// One writer goroutine owns the write connection. Concurrent Append calls
+// queue up and the writer commits all that are waiting in one transaction
+// (group commit), with multi-row INSERT statements prepared once. Because
+// there is one writer, commit order is position order: a ReadAll that
+// resumes after position P never misses a later-committed event with a
+// smaller position.
+//
+// # Durability
+//
+// By default the database runs with PRAGMA synchronous=FULL: the WAL is
+// fsynced before a commit returns, so an event whose Append returned nil
+// survives a process crash and a power loss or OS crash. WithSynchronous
+// (Normal) trades that for speed: commits survive a process crash (the
+// write has reached the OS) but the last ones may be lost if the machine
+// goes down. Group commit makes the fsync cheap under concurrency; see
+// bench_test.go for the figures of both modes.
+//
+// # Reading
+//
+// Readers use a pool of read connections (WAL readers never block the
+// writer). Iterators fetch in pages and hold no transaction while the
+// caller's loop body runs.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+
+	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/internal/background"
+	"github.com/sluice-events/sluice/store/internal/group"
+)
+
+// pageBytes is the page size of a new database: bigger pages than SQLite's
+// 4 KiB default mean fewer write calls per event.
+const pageBytes = 16384
+
+// walLimitPages is the WAL size (in pages) at which the writer checkpoints
+// itself, if the checkpointer goroutine falls behind.
+const walLimitPages = 16384
+
+// Synchronous is the PRAGMA synchronous level of the database.
+type Synchronous string
+
+// The synchronous levels a store supports.
+const (
+	// Full fsyncs the WAL on every commit: acknowledged events survive
+	// power loss. It is the default.
+	Full Synchronous = "FULL"
+	// Normal fsyncs only at checkpoints: acknowledged events survive a
+	// process crash but not necessarily an OS crash or power loss.
+	Normal Synchronous = "NORMAL"
+)
+
+type optKey int
+
+const (
+	keySync optKey = iota
+	keyBatch
+	keyReaders
+	keyCheck
+)
+
+// WithSynchronous sets the durability level (default Full).
+func WithSynchronous(s Synchronous) store.Option {
+	return func(o *store.Options) { o.SetValue(keySync, s) }
+}
+
+// WithMaxBatch sets the most events the writer commits in one transaction
+// (default 8192).
+func WithMaxBatch(n int) store.Option {
+	return func(o *store.Options) { o.SetValue(keyBatch, n) }
+}
+
+// WithReaders sets the number of read connections (default 4).
+func WithReaders(n int) store.Option {
+	return func(o *store.Options) { o.SetValue(keyReaders, n) }
+}
+
+// WithIntegrityCheck makes Open run PRAGMA quick_check, which reads the
+// whole database: slow for a big file, but it finds damage that a cheap
+// open does not.
+func WithIntegrityCheck() store.Option {
+	return func(o *store.Options) { o.SetValue(keyCheck, true) }
+}
+
+func optValue[T any](o *store.Options, key optKey, def T) T {
+	if v, ok := o.Value(key).(T); ok {
+		return v
+	}
+	return def
+}
+
+// Store is the SQLite store. Create it with Open.
+type Store struct {
+	path   string
+	opts   store.Options
+	db     *sql.DB
+	wconn  *sql.Conn
+	writer *group.Writer
+	loop   *background.Loop
+	closed atomic.Bool
+	once   sync.Once
+	cerr   error
+
+	ckpt       chan struct{}
+	ckptDone   chan struct{}
+	ckptCancel context.CancelFunc
+
+	// writer state, used only on the writer goroutine
+	w writeState
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens the store in the database file at path, creating it if it
+// does not exist. A file that is not a Sluice database, or is damaged, gives
+// an error wrapping store.ErrCorrupt.
+func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error) {
+	if path == "" || strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("%w: sqlite path %q (empty or containing '?')", store.ErrInvalid, path)
+	}
+	if strings.HasPrefix(path, "file:") || path == ":memory:" {
+		return nil, fmt.Errorf("%w: sqlite path %q: give a file path", store.ErrInvalid, path)
+	}
+	o := store.NewOptions(opts...)
+	sync := optValue(&o, keySync, Full)
+	if sync != Full && sync != Normal {
+		return nil, fmt.Errorf("%w: synchronous %q", store.ErrInvalid, sync)
+	}
+	if err := checkHeader(path); err != nil {
+		return nil, err
+	}
+	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=synchronous(" + string(sync) +
+		")&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32768)&_pragma=mmap_size(1073741824)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	readers := max(1, optValue(&o, keyReaders, 4))
+	db.SetMaxOpenConns(readers + 2)
+	db.SetMaxIdleConns(readers + 2)
+	s := &Store{path: path, opts: o, db: db, stmts: make(map[string]*sql.Stmt)}
+	if err := s.init(ctx, optValue(&o, keyCheck, false)); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.ckpt, s.ckptDone = make(chan struct{}, 1), make(chan struct{})
+	var cctx context.Context
+	cctx, s.ckptCancel = context.WithCancel(context.Background())
+	go s.checkpointer(cctx)
+	s.writer = group.Start(s.commit, max(1, optValue(&o, keyBatch, 8192)))
+	if o.Retention.Enabled() {
+		s.loop = background.Start(o.Retention.Interval, o.Logger, "sqlite", s.Prune)
+	}
+	return s, nil
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// checkHeader reads the file's header, if there is one, and refuses a file
+// that is not an SQLite database or is shorter than its header says.
+func checkHeader(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if fi.Size() == 0 {
+		return nil // a new database
+	}
+	var h [100]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return fmt.Errorf("%w: %s: file too short for an SQLite header (%d bytes)", store.ErrCorrupt, path, fi.Size())
+	}
+	if string(h[:16]) != "SQLite format 3\x00" {
+		return fmt.Errorf("%w: %s is not an SQLite database (bad header)", store.ErrCorrupt, path)
+	}
+	pageSize := int64(binary.BigEndian.Uint16(h[16:18]))
+	if pageSize == 1 {
+		pageSize = 65536
+	}
+	if pageSize < 512 || pageSize&(pageSize-1) != 0 {
+		return fmt.Errorf("%w: %s: bad page size %d in header", store.ErrCorrupt, path, pageSize)
+	}
+	pages := int64(binary.BigEndian.Uint32(h[28:32]))
+	change, valid := binary.BigEndian.Uint32(h[24:28]), binary.BigEndian.Uint32(h[92:96])
+	if change == valid && pages*pageSize > fi.Size() {
+		return fmt.Errorf("%w: %s is truncated: header says %d pages of %d bytes, file has %d bytes",
+			store.ErrCorrupt, path, pages, pageSize, fi.Size())
+	}
+	return nil
+}
+
+func (s *Store) init(ctx context.Context, check bool) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return s.wrap(fmt.Errorf("sqlite: open %s: %w", s.path, err))
+	}
+	var appID, version int64
+	if err := conn.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: %w", s.path, err))
+	}
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: %w", s.path, err))
+	}
+	var tables int
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: %w", s.path, err))
+	}
+	switch {
+	case appID == 0 && tables == 0:
+		q := fmt.Sprintf("PRAGMA page_size = %d; PRAGMA journal_mode = WAL; PRAGMA application_id = %d; PRAGMA user_version = %d;",
+			pageBytes, applicationID, schemaVersion)
+		if _, err := conn.ExecContext(ctx, q+schema); err != nil {
+			conn.Close()
+			return s.wrap(fmt.Errorf("sqlite: create schema in %s: %w", s.path, err))
+		}
+	case appID != applicationID:
+		conn.Close()
+		return fmt.Errorf("%w: %s is an SQLite database of another application (application_id %#x)", store.ErrCorrupt, s.path, appID)
+	case version != schemaVersion:
+		conn.Close()
+		return fmt.Errorf("%w: %s has schema version %d; this build knows %d", store.ErrCorrupt, s.path, version, schemaVersion)
+	}
+	if check {
+		var res string
+		if err := conn.QueryRowContext(ctx, "PRAGMA quick_check(1)").Scan(&res); err != nil {
+			conn.Close()
+			return s.wrap(fmt.Errorf("sqlite: check %s: %w", s.path, err))
+		}
+		if res != "ok" {
+			conn.Close()
+			return fmt.Errorf("%w: %s: quick_check: %s", store.ErrCorrupt, s.path, res)
+		}
+	}
+	var mode string
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: set WAL mode: %w", s.path, err))
+	}
+	// The writer checkpoints only as a safety net; the checkpointer
+	// goroutine does it off the write path.
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walLimitPages)); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: %w", s.path, err))
+	}
+	// Touch every table, so that a damaged file fails here rather than on
+	// the first append.
+	var lastPos, n int64
+	if err := conn.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'last_pos'").Scan(&lastPos); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: read meta: %w", s.path, err))
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT coalesce(max(pos), 0) FROM events").Scan(&n); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: read events: %w", s.path, err))
+	}
+	if n > lastPos {
+		conn.Close()
+		return fmt.Errorf("%w: %s: event position %d beyond the last assigned %d", store.ErrCorrupt, s.path, n, lastPos)
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT coalesce(max(sid), 0) FROM sessions").Scan(&n); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: read sessions: %w", s.path, err))
+	}
+	s.wconn = conn
+	return s.prepareWriter(ctx)
+}
+
+// errCoder is implemented by the driver's errors.
+type errCoder interface{ Code() int }
+
+// SQLite result codes (the primary code is the low byte).
+const (
+	sqliteCorrupt = 11
+	sqliteNotADB  = 26
+)
+
+// wrap maps driver errors to the store's sentinel errors.
+func (s *Store) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var c errCoder
+	if errors.As(err, &c) {
+		switch c.Code() & 0xff {
+		case sqliteCorrupt, sqliteNotADB:
+			return fmt.Errorf("%w: %w", store.ErrCorrupt, err)
+		}
+	}
+	if errors.Is(err, sql.ErrConnDone) || (s.closed.Load() && strings.Contains(err.Error(), "database is closed")) {
+		return fmt.Errorf("%w: %w", store.ErrClosed, err)
+	}
+	return err
+}
+
+// stmt returns a prepared read statement for query, cached.
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st := s.stmts[query]; st != nil {
+		return st, nil
+	}
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	s.stmts[query] = st
+	return st, nil
+}
+
+// Close implements store.Store: it stops retention, lets the writer
+// finish the group in flight, fails queued appends with store.ErrClosed and
+// closes the database (checkpointing the WAL).
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		s.closed.Store(true)
+		s.loop.Stop()
+		s.writer.Close()
+		s.ckptCancel()
+		<-s.ckptDone
+		var errs []error
+		for _, st := range s.w.inserts {
+			errs = append(errs, st.Close())
+		}
+		for _, st := range s.w.stmts {
+			errs = append(errs, st.Close())
+		}
+		s.stmtMu.Lock()
+		for _, st := range s.stmts {
+			errs = append(errs, st.Close())
+		}
+		s.stmts = nil
+		s.stmtMu.Unlock()
+		errs = append(errs, s.wconn.Close(), s.db.Close())
+		s.cerr = errors.Join(errs...)
+	})
+	return s.cerr
+}
+
+// globPrefix returns a GLOB pattern matching strings that start with p.
+func globPrefix(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		switch r {
+		case '*', '?', '[':
+			b.WriteByte('[')
+			b.WriteRune(r)
+			b.WriteByte(']')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('*')
+	return b.String()
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
