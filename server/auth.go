@@ -1,0 +1,205 @@
+package server
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+)
+
+// Scope is a permission an API key grants.
+type Scope string
+
+// The scopes. Admin implies the others.
+const (
+	// ScopeIngest allows publishing events (POST /v1/events,
+	// events.publish).
+	ScopeIngest Scope = "ingest"
+	// ScopeRead allows listing sessions, querying and streaming events.
+	ScopeRead Scope = "read"
+	// ScopeAdmin allows everything, including /metrics.
+	ScopeAdmin Scope = "admin"
+)
+
+// Key is an API key.
+type Key struct {
+	// Name identifies the key in logs and metrics; the secret never
+	// appears there.
+	Name string
+	// Secret is what clients send, as "Authorization: Bearer SECRET" (or
+	// in the access_token query parameter, for browsers' EventSource and
+	// WebSocket, which cannot set headers).
+	Secret string
+	// Scopes are what the key may do.
+	Scopes []Scope
+	// SessionPrefix, if set, restricts the key to sessions whose ID starts
+	// with it: it can neither read nor write any other session, and lists
+	// and all-session streams show it only its own sessions.
+	SessionPrefix string
+}
+
+// Allows reports whether k grants s.
+func (k *Key) Allows(s Scope) bool {
+	for _, have := range k.Scopes {
+		if have == s || have == ScopeAdmin {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseKey reads a key written NAME:SECRET:SCOPES[:PREFIX], where SCOPES is
+// a comma-separated list of ingest, read and admin, for example
+// "ui:s3cret:read:acme-" or "agent:t0ken:ingest,read".
+func ParseKey(spec string) (Key, error) {
+	parts := strings.SplitN(strings.TrimSpace(spec), ":", 4)
+	if len(parts) < 3 {
+		return Key{}, fmt.Errorf("key %q: want NAME:SECRET:SCOPES[:SESSION_PREFIX]", redact(spec))
+	}
+	k := Key{Name: parts[0], Secret: parts[1]}
+	if len(parts) == 4 {
+		k.SessionPrefix = parts[3]
+	}
+	if k.Name == "" || k.Secret == "" {
+		return Key{}, fmt.Errorf("key %q: the name and the secret must not be empty", redact(spec))
+	}
+	if len(k.Secret) < 8 {
+		return Key{}, fmt.Errorf("key %q: the secret is shorter than 8 characters", k.Name)
+	}
+	for _, s := range strings.Split(parts[2], ",") {
+		switch sc := Scope(strings.TrimSpace(s)); sc {
+		case ScopeIngest, ScopeRead, ScopeAdmin:
+			k.Scopes = append(k.Scopes, sc)
+		default:
+			return Key{}, fmt.Errorf("key %q: unknown scope %q (want ingest, read or admin)", k.Name, s)
+		}
+	}
+	return k, nil
+}
+
+// redact hides the secret of a malformed key spec in error messages.
+func redact(spec string) string {
+	if i := strings.IndexByte(spec, ':'); i >= 0 {
+		return spec[:i] + ":…"
+	}
+	return "…"
+}
+
+// ParseKeys reads keys, one ParseKey spec per line; blank lines and lines
+// starting with # are skipped. Use it for a keys file.
+func ParseKeys(r io.Reader) ([]Key, error) {
+	var keys []Key
+	sc := bufio.NewScanner(r)
+	line := 0
+	for sc.Scan() {
+		line++
+		s := strings.TrimSpace(sc.Text())
+		if s == "" || strings.HasPrefix(s, "#") {
+			continue
+		}
+		k, err := ParseKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, sc.Err()
+}
+
+// keyring checks presented secrets against the configured keys.
+type keyring struct {
+	keys   []Key
+	hashes [][32]byte
+}
+
+func newKeyring(keys []Key) (*keyring, error) {
+	kr := &keyring{}
+	names := map[string]bool{}
+	for _, k := range keys {
+		if names[k.Name] {
+			return nil, fmt.Errorf("two keys named %q", k.Name)
+		}
+		names[k.Name] = true
+		if len(k.Scopes) == 0 {
+			return nil, fmt.Errorf("key %q has no scope", k.Name)
+		}
+		kr.keys = append(kr.keys, k)
+		kr.hashes = append(kr.hashes, sha256.Sum256([]byte(k.Secret)))
+	}
+	return kr, nil
+}
+
+// find returns the key whose secret is secret. It compares the SHA-256 of
+// the secret with every key's in constant time and never stops early, so
+// the time taken says nothing about how close a guess was or which key
+// matched.
+func (kr *keyring) find(secret string) *Key {
+	h := sha256.Sum256([]byte(secret))
+	found := -1
+	for i := range kr.hashes {
+		if subtle.ConstantTimeCompare(h[:], kr.hashes[i][:]) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return nil
+	}
+	return &kr.keys[found]
+}
+
+// presented returns the secret a request carries, if any.
+func presented(r *http.Request) string {
+	if a := r.Header.Get("Authorization"); a != "" {
+		if s, ok := strings.CutPrefix(a, "Bearer "); ok {
+			return strings.TrimSpace(s)
+		}
+		if s, ok := strings.CutPrefix(a, "bearer "); ok {
+			return strings.TrimSpace(s)
+		}
+	}
+	if s := r.Header.Get("X-API-Key"); s != "" {
+		return s
+	}
+	return r.URL.Query().Get("access_token")
+}
+
+// isLoopback reports whether the request comes from this machine.
+func isLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// principal is who makes a request: a key, or the anonymous loopback
+// client of a server without keys.
+type principal struct {
+	key *Key // nil: anonymous
+}
+
+func (p principal) name() string {
+	if p.key == nil {
+		return "anonymous"
+	}
+	return p.key.Name
+}
+
+func (p principal) allows(s Scope) bool { return p.key == nil || p.key.Allows(s) }
+
+func (p principal) prefix() string {
+	if p.key == nil {
+		return ""
+	}
+	return p.key.SessionPrefix
+}
+
+// owns reports whether the principal may touch session.
+func (p principal) owns(session string) bool {
+	return strings.HasPrefix(session, p.prefix())
+}

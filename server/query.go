@@ -1,0 +1,289 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/store"
+)
+
+// sessionJSON is a session in responses.
+type sessionJSON struct {
+	ID      string    `json:"id"`
+	Count   uint64    `json:"count"`
+	LastSeq uint64    `json:"last_seq"`
+	First   time.Time `json:"first,omitzero"`
+	Last    time.Time `json:"last,omitzero"`
+}
+
+func toSessionJSON(si store.SessionInfo) sessionJSON {
+	return sessionJSON{ID: si.ID, Count: si.Count, LastSeq: si.LastSeq, First: si.First, Last: si.Last}
+}
+
+// sessionsPage is the body of GET /v1/sessions.
+type sessionsPage struct {
+	Sessions []sessionJSON `json:"sessions"`
+	// Next, when set, is the after= value of the next page.
+	Next string `json:"next,omitempty"`
+}
+
+// params reads the common query parameters.
+type params struct {
+	after   uint64
+	limit   int
+	types   event.Pattern
+	hasType bool
+}
+
+func parseParams(r *http.Request, cursorHeader bool) (params, *apiError) {
+	var p params
+	q := r.URL.Query()
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return p, errorf(http.StatusBadRequest, CodeBadRequest, "after=%q is not a cursor (a non-negative integer)", v)
+		}
+		p.after = n
+	}
+	if cursorHeader {
+		// On reconnect a browser sends Last-Event-ID and the original URL:
+		// the header is the later cursor and wins.
+		if v := r.Header.Get("Last-Event-ID"); v != "" {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return p, errorf(http.StatusBadRequest, CodeBadRequest, "Last-Event-ID %q is not a cursor (a non-negative integer)", v)
+			}
+			p.after = n
+		}
+	}
+	p.limit = DefaultPageLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return p, errorf(http.StatusBadRequest, CodeBadRequest, "limit=%q is not a positive integer", v)
+		}
+		p.limit = min(n, MaxPageLimit)
+	}
+	if v := q.Get("types"); v != "" {
+		pat, err := event.ParsePattern(v)
+		if err != nil {
+			return p, errorf(http.StatusBadRequest, CodeBadRequest, "types=%q: %v", v, err)
+		}
+		p.types, p.hasType = pat, true
+	}
+	return p, nil
+}
+
+// prefixFor narrows a requested session prefix to the key's; ok is false
+// when they cannot overlap.
+func prefixFor(p principal, requested string) (string, bool) {
+	own := p.prefix()
+	switch {
+	case strings.HasPrefix(requested, own):
+		return requested, true
+	case strings.HasPrefix(own, requested):
+		return own, true
+	}
+	return "", false
+}
+
+// sessions handles GET /v1/sessions?prefix=&after=&limit=.
+func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := DefaultPageLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			writeError(w, errorf(http.StatusBadRequest, CodeBadRequest, "limit=%q is not a positive integer", v))
+			return
+		}
+		limit = min(n, MaxPageLimit)
+	}
+	page, aerr := s.listSessions(r.Context(), principalOf(r), q.Get("prefix"), q.Get("after"), limit)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) listSessions(ctx context.Context, p principal, prefix, after string, limit int) (sessionsPage, *apiError) {
+	page := sessionsPage{Sessions: []sessionJSON{}}
+	prefix, ok := prefixFor(p, prefix)
+	if !ok {
+		return page, nil
+	}
+	infos, err := s.st.Sessions(ctx, store.SessionQuery{Prefix: prefix, After: after, Limit: limit})
+	if err != nil {
+		return page, storeError(err)
+	}
+	for _, si := range infos {
+		page.Sessions = append(page.Sessions, toSessionJSON(si))
+	}
+	if len(infos) == limit {
+		page.Next = infos[len(infos)-1].ID
+	}
+	return page, nil
+}
+
+// ownedSession checks the {id} of a path against the key and the store.
+func (s *Server) ownedSession(r *http.Request, mustExist bool) (string, *apiError) {
+	id := r.PathValue("id")
+	p := principalOf(r)
+	if id == "" {
+		return "", errorf(http.StatusBadRequest, CodeBadRequest, "empty session id")
+	}
+	if !p.owns(id) {
+		return "", errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", p.name(), p.prefix())
+	}
+	if mustExist {
+		if _, err := s.st.Session(r.Context(), id); err != nil {
+			return "", storeError(err)
+		}
+	}
+	return id, nil
+}
+
+func storeError(err error) *apiError {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errorf(http.StatusNotFound, CodeNotFound, "%v", err)
+	case errors.Is(err, store.ErrInvalid):
+		return errorf(http.StatusBadRequest, CodeBadRequest, "%v", err)
+	case errors.Is(err, store.ErrClosed):
+		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "%v", err)
+	}
+	return errorf(http.StatusInternalServerError, CodeInternal, "store: %v", err)
+}
+
+// session handles GET /v1/sessions/{id}.
+func (s *Server) session(w http.ResponseWriter, r *http.Request) {
+	id, aerr := s.ownedSession(r, false)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	si, err := s.st.Session(r.Context(), id)
+	if err != nil {
+		writeError(w, storeError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, toSessionJSON(si))
+}
+
+// sessionEvents handles GET /v1/sessions/{id}/events?after=&types=&limit=:
+// a page of a session's events in sequence order.
+//
+//	{"session":"s1","events":[{...},…],"next_after":42,"more":true}
+//
+// Ask for the next page with after=next_after.
+func (s *Server) sessionEvents(w http.ResponseWriter, r *http.Request) {
+	id, aerr := s.ownedSession(r, true)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	p, aerr := parseParams(r, false)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	body, aerr := s.queryPage(r.Context(), id, p)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(body)
+}
+
+// queryPage encodes a page of one session's events.
+func (s *Server) queryPage(ctx context.Context, id string, p params) ([]byte, *apiError) {
+	b := append([]byte(nil), `{"session":`...)
+	b = strconv.AppendQuote(b, id)
+	b = append(b, `,"events":[`...)
+	n, last, more := 0, p.after, false
+	for ev, err := range s.st.Read(ctx, store.Query{Session: id, After: p.after, Types: p.types, Limit: p.limit + 1}) {
+		if err != nil {
+			return nil, storeError(err)
+		}
+		if n == p.limit {
+			more = true
+			break
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b, err = ev.AppendJSON(b)
+		if err != nil {
+			return nil, errorf(http.StatusInternalServerError, CodeInternal, "encoding event %d: %v", ev.Seq, err)
+		}
+		n++
+		last = ev.Seq
+	}
+	b = append(b, `],"next_after":`...)
+	b = strconv.AppendUint(b, last, 10)
+	b = append(b, `,"more":`...)
+	b = strconv.AppendBool(b, more)
+	return append(b, '}', '\n'), nil
+}
+
+// queryAll handles GET /v1/events?after=&types=&session_prefix=&limit=: a
+// page of every session's events (those the key may read) in position
+// order, each with its position.
+//
+//	{"entries":[{"pos":7,"event":{...}},…],"next_after":7,"more":false}
+func (s *Server) queryAll(w http.ResponseWriter, r *http.Request) {
+	p, aerr := parseParams(r, false)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	body, aerr := s.queryAllPage(r.Context(), principalOf(r), r.URL.Query().Get("session_prefix"), p)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(body)
+}
+
+func (s *Server) queryAllPage(ctx context.Context, pr principal, prefix string, p params) ([]byte, *apiError) {
+	b := append([]byte(nil), `{"entries":[`...)
+	n, last, more := 0, p.after, false
+	prefix, ok := prefixFor(pr, prefix)
+	if ok {
+		for e, err := range s.st.ReadAll(ctx, store.AllQuery{After: p.after, Types: p.types, SessionPrefix: prefix, Limit: p.limit + 1}) {
+			if err != nil {
+				return nil, storeError(err)
+			}
+			if n == p.limit {
+				more = true
+				break
+			}
+			if n > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"pos":`...)
+			b = strconv.AppendUint(b, e.Pos, 10)
+			b = append(b, `,"event":`...)
+			b, err = e.Event.AppendJSON(b)
+			if err != nil {
+				return nil, errorf(http.StatusInternalServerError, CodeInternal, "encoding event at %d: %v", e.Pos, err)
+			}
+			b = append(b, '}')
+			n++
+			last = e.Pos
+		}
+	}
+	b = append(b, `],"next_after":`...)
+	b = strconv.AppendUint(b, last, 10)
+	b = append(b, `,"more":`...)
+	b = strconv.AppendBool(b, more)
+	return append(b, '}', '\n'), nil
+}

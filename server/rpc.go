@@ -1,0 +1,355 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/wire"
+)
+
+// JSON-RPC methods.
+const (
+	MethodPublish     = "events.publish"
+	MethodQuery       = "events.query"
+	MethodSessions    = "sessions.list"
+	MethodSubscribe   = "events.subscribe"
+	MethodUnsubscribe = "events.unsubscribe"
+	// MethodEvent is the method of the notifications that carry a
+	// subscription's events.
+	MethodEvent = "event"
+)
+
+// Server error codes of JSON-RPC errors, in the range the specification
+// reserves for implementations; error.data is the same object as the
+// "error" member of an HTTP error body.
+const (
+	RPCUnauthorized = -32001
+	RPCForbidden    = -32003
+	RPCNotFound     = -32004
+	RPCTooLarge     = -32013
+	RPCTooMany      = -32029
+	RPCUnavailable  = -32053
+)
+
+// rpcError turns an API error into a JSON-RPC error.
+func rpcError(e *apiError) *wire.Error {
+	code := wire.InternalError
+	switch e.Status {
+	case http.StatusBadRequest:
+		code = wire.InvalidParams
+	case http.StatusUnauthorized:
+		code = RPCUnauthorized
+	case http.StatusForbidden:
+		code = RPCForbidden
+	case http.StatusNotFound:
+		code = RPCNotFound
+	case http.StatusRequestEntityTooLarge:
+		code = RPCTooLarge
+	case http.StatusTooManyRequests:
+		code = RPCTooMany
+	case http.StatusServiceUnavailable:
+		code = RPCUnavailable
+	}
+	return &wire.Error{Code: code, Message: e.Message, Data: e}
+}
+
+// publishParams are the params of events.publish: one event or several,
+// and a default session for events without one.
+type publishParams struct {
+	Event   json.RawMessage   `json:"event"`
+	Events  []json.RawMessage `json:"events"`
+	Session string            `json:"session"`
+}
+
+// queryParams are the params of events.query: with a session, a page of
+// that session (cursor: seq); without, a page of every session (cursor:
+// position).
+type queryParams struct {
+	Session       string `json:"session"`
+	After         uint64 `json:"after"`
+	Types         string `json:"types"`
+	Limit         int    `json:"limit"`
+	SessionPrefix string `json:"session_prefix"`
+}
+
+// sessionsParams are the params of sessions.list.
+type sessionsParams struct {
+	Prefix string `json:"prefix"`
+	After  string `json:"after"`
+	Limit  int    `json:"limit"`
+}
+
+// subscribeParams are the params of events.subscribe.
+type subscribeParams struct {
+	Session       string `json:"session"`
+	After         uint64 `json:"after"`
+	Types         string `json:"types"`
+	SessionPrefix string `json:"session_prefix"`
+}
+
+func decodeParams(raw json.RawMessage, v any) *wire.Error {
+	if len(raw) == 0 {
+		return nil
+	}
+	if raw[0] != '{' {
+		return wire.Errorf(wire.InvalidParams, "invalid params: expected an object")
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return wire.Errorf(wire.InvalidParams, "invalid params: %v", err)
+	}
+	return nil
+}
+
+func need(p principal, sc Scope) *wire.Error {
+	if p.allows(sc) {
+		return nil
+	}
+	return rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q lacks the %q scope", p.name(), sc))
+}
+
+// call runs one request that is not a subscription.
+func (s *Server) call(ctx context.Context, p principal, req *wire.Request) (json.RawMessage, *wire.Error) {
+	switch req.Method {
+	case MethodPublish:
+		if e := need(p, ScopeIngest); e != nil {
+			return nil, e
+		}
+		var pp publishParams
+		if e := decodeParams(req.Params, &pp); e != nil {
+			return nil, e
+		}
+		raws := pp.Events
+		if pp.Event != nil {
+			raws = append([]json.RawMessage{pp.Event}, raws...)
+		}
+		if len(raws) > s.cfg.MaxBatch {
+			return nil, rpcError(errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "%d events in one call, more than the limit of %d", len(raws), s.cfg.MaxBatch))
+		}
+		events := make([]event.Event, len(raws))
+		for i, raw := range raws {
+			if err := decodeOne(raw, &events[i]); err != nil {
+				return nil, rpcError(eventDecodeError(i, 0, raw, err))
+			}
+		}
+		acks, aerr := s.publish(ctx, p, events, pp.Session)
+		if aerr != nil {
+			return nil, rpcError(aerr)
+		}
+		return marshal(publishResult{Count: len(acks), Events: acks})
+	case MethodQuery:
+		if e := need(p, ScopeRead); e != nil {
+			return nil, e
+		}
+		var qp queryParams
+		if e := decodeParams(req.Params, &qp); e != nil {
+			return nil, e
+		}
+		pr, aerr := rpcQueryParams(qp)
+		if aerr != nil {
+			return nil, rpcError(aerr)
+		}
+		var body []byte
+		if qp.Session != "" {
+			if !p.owns(qp.Session) {
+				return nil, rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", p.name(), p.prefix()))
+			}
+			if _, err := s.st.Session(ctx, qp.Session); err != nil {
+				return nil, rpcError(storeError(err))
+			}
+			body, aerr = s.queryPage(ctx, qp.Session, pr)
+		} else {
+			body, aerr = s.queryAllPage(ctx, p, qp.SessionPrefix, pr)
+		}
+		if aerr != nil {
+			return nil, rpcError(aerr)
+		}
+		return json.RawMessage(strings.TrimSpace(string(body))), nil
+	case MethodSessions:
+		if e := need(p, ScopeRead); e != nil {
+			return nil, e
+		}
+		var sp sessionsParams
+		if e := decodeParams(req.Params, &sp); e != nil {
+			return nil, e
+		}
+		if sp.Limit <= 0 {
+			sp.Limit = DefaultPageLimit
+		}
+		page, aerr := s.listSessions(ctx, p, sp.Prefix, sp.After, min(sp.Limit, MaxPageLimit))
+		if aerr != nil {
+			return nil, rpcError(aerr)
+		}
+		return marshal(page)
+	case MethodSubscribe, MethodUnsubscribe:
+		return nil, wire.Errorf(wire.InvalidRequest, "%s needs a WebSocket connection (/v1/ws), or a single POST /v1/rpc request with Accept: text/event-stream", req.Method)
+	}
+	return nil, wire.Errorf(wire.MethodNotFound, "method not found: %q", req.Method)
+}
+
+func rpcQueryParams(qp queryParams) (params, *apiError) {
+	p := params{after: qp.After, limit: DefaultPageLimit}
+	if qp.Limit < 0 {
+		return p, errorf(http.StatusBadRequest, CodeBadRequest, "limit %d is negative", qp.Limit)
+	}
+	if qp.Limit > 0 {
+		p.limit = min(qp.Limit, MaxPageLimit)
+	}
+	if qp.Types != "" {
+		pat, err := event.ParsePattern(qp.Types)
+		if err != nil {
+			return p, errorf(http.StatusBadRequest, CodeBadRequest, "types %q: %v", qp.Types, err)
+		}
+		p.types = pat
+	}
+	return p, nil
+}
+
+// subscription checks the params of events.subscribe.
+func (s *Server) subscription(ctx context.Context, p principal, raw json.RawMessage) (selector, uint64, *wire.Error) {
+	if e := need(p, ScopeRead); e != nil {
+		return selector{}, 0, e
+	}
+	var sp subscribeParams
+	if e := decodeParams(raw, &sp); e != nil {
+		return selector{}, 0, e
+	}
+	sel := selector{session: sp.Session}
+	if sp.Types != "" {
+		pat, err := event.ParsePattern(sp.Types)
+		if err != nil {
+			return sel, 0, rpcError(errorf(http.StatusBadRequest, CodeBadRequest, "types %q: %v", sp.Types, err))
+		}
+		sel.types = pat
+	}
+	if sp.Session != "" {
+		if !p.owns(sp.Session) {
+			return sel, 0, rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", p.name(), p.prefix()))
+		}
+	} else {
+		prefix, ok := prefixFor(p, sp.SessionPrefix)
+		if !ok {
+			return sel, 0, rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", p.name(), p.prefix()))
+		}
+		sel.prefix = prefix
+	}
+	return sel, sp.After, nil
+}
+
+func marshal(v any) (json.RawMessage, *wire.Error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, wire.Errorf(wire.InternalError, "encoding the result: %v", err)
+	}
+	return b, nil
+}
+
+// appendNotification appends the notification for one event of a
+// subscription:
+//
+//	{"jsonrpc":"2.0","method":"event","params":{"subscription":"1","cursor":7,"event":{…}}}
+func appendNotification(b []byte, sub string, fr *frame) []byte {
+	b = append(b, `{"jsonrpc":"2.0","method":"event","params":{"subscription":`...)
+	b = strconv.AppendQuote(b, sub)
+	b = append(b, `,"cursor":`...)
+	b = strconv.AppendUint(b, fr.cursor, 10)
+	b = append(b, `,"event":`...)
+	b = append(b, fr.json...)
+	return append(b, '}', '}')
+}
+
+// rpcHTTP handles POST /v1/rpc: one request or a batch, answered in one
+// JSON body. A single events.subscribe request with Accept:
+// text/event-stream is answered with an SSE stream: the response first,
+// then one notification per event (each frame's id: is the cursor, for
+// Last-Event-ID).
+func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
+			writeError(w, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedType, "Content-Type %q is not accepted: send application/json", ct))
+			return
+		}
+	}
+	body, aerr := s.readBody(w, r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	p := principalOf(r)
+	calls, batch, perr := wire.ParseRequests(body, s.cfg.MaxBatch)
+	if perr != nil {
+		writeRPC(w, wire.Response{Error: perr}.AppendJSON(nil))
+		return
+	}
+	if !batch && calls[0].Err == nil && calls[0].Request.Method == MethodSubscribe {
+		req := &calls[0].Request
+		if !strings.Contains(r.Header.Get("Accept"), wire.ContentTypeSSE) {
+			writeRPC(w, wire.Response{ID: req.ID, Error: wire.Errorf(wire.InvalidRequest,
+				"events.subscribe over HTTP needs Accept: text/event-stream (or use the WebSocket at /v1/ws)")}.AppendJSON(nil))
+			return
+		}
+		sel, after, e := s.subscription(r.Context(), p, req.Params)
+		if e != nil {
+			writeRPC(w, wire.Response{ID: req.ID, Error: e}.AppendJSON(nil))
+			return
+		}
+		if r.Header.Get("Last-Event-ID") != "" {
+			pp, aerr := parseParams(r, true)
+			if aerr != nil {
+				writeError(w, aerr)
+				return
+			}
+			after = pp.after
+		}
+		resp := wire.Response{ID: req.ID, Result: json.RawMessage(`{"subscription":"1"}`)}.AppendJSON(nil)
+		format := func(b []byte, fr *frame) []byte {
+			var id [20]byte
+			var msg [512]byte
+			return wire.AppendFrame(b, string(strconv.AppendUint(id[:0], fr.cursor, 10)), "", appendNotification(msg[:0], "1", fr))
+		}
+		s.stream(w, r, sel, after, "rpc", format, resp)
+		return
+	}
+	var out []byte
+	if batch {
+		out = append(out, '[')
+	}
+	n := 0
+	for i := range calls {
+		c := &calls[i]
+		var resp wire.Response
+		if c.Err != nil {
+			resp = wire.Response{ID: c.Request.ID, Error: c.Err}
+		} else {
+			res, e := s.call(r.Context(), p, &c.Request)
+			if c.Request.IsNotification() {
+				continue
+			}
+			resp = wire.Response{ID: c.Request.ID, Result: res, Error: e}
+		}
+		if n > 0 {
+			out = append(out, ',')
+		}
+		out = resp.AppendJSON(out)
+		n++
+	}
+	if batch {
+		out = append(out, ']')
+	}
+	if n == 0 {
+		// Only notifications: no response body, as the specification says.
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeRPC(w, out)
+}
+
+func writeRPC(w http.ResponseWriter, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(append(b, '\n'))
+}

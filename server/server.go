@@ -1,0 +1,575 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sluice-events/sluice/hub"
+	"github.com/sluice-events/sluice/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultAddr             = "127.0.0.1:7420"
+	DefaultMaxBodyBytes     = 4 << 20
+	DefaultMaxBatch         = 10_000
+	DefaultMaxConnsPerKey   = 1024
+	DefaultMaxSubscriptions = 64
+	DefaultHeartbeat        = 15 * time.Second
+	DefaultRetry            = 2 * time.Second
+	DefaultWriteTimeout     = 30 * time.Second
+	DefaultWSQueue          = 256
+	DefaultSlowTimeout      = 5 * time.Second
+	DefaultTailEvents       = 16_384
+	DefaultTailBytes        = 64 << 20
+	DefaultPollInterval     = time.Second
+	DefaultCoalesce         = time.Millisecond
+	DefaultShutdownTimeout  = 10 * time.Second
+	DefaultPageLimit        = 100
+	MaxPageLimit            = 1000
+)
+
+// Config configures a Server. Only Hub is required; zero values take the
+// defaults above.
+type Config struct {
+	// Hub is the log and live fan-out the server serves. The server does not
+	// close it.
+	Hub *hub.Hub
+	// Keys are the API keys. With none, the server accepts requests only
+	// from loopback addresses, with every scope.
+	Keys []Key
+	// CORSOrigins are the origins browsers may call the API from
+	// ("https://app.example.com", or "*" for any). Empty: no CORS headers,
+	// and WebSocket connections only from the server's own origin.
+	CORSOrigins []string
+	// MaxBodyBytes limits a request body (ingest and JSON-RPC); larger
+	// bodies get 413.
+	MaxBodyBytes int64
+	// MaxBatch limits the events of one publish request and the calls of
+	// one JSON-RPC batch.
+	MaxBatch int
+	// MaxConnsPerKey limits the streaming connections (SSE and WebSocket)
+	// open at once per key (the anonymous loopback client counts as one
+	// key); more get 429.
+	MaxConnsPerKey int
+	// MaxSubscriptions limits the subscriptions of one WebSocket
+	// connection.
+	MaxSubscriptions int
+	// Heartbeat is how often an idle stream gets a comment (SSE) or a ping
+	// (WebSocket).
+	Heartbeat time.Duration
+	// Retry is the reconnection delay SSE clients are told (retry:).
+	Retry time.Duration
+	// WriteTimeout bounds each write to a streaming client; a client that
+	// does not take a write for this long is disconnected (and resumes).
+	WriteTimeout time.Duration
+	// WSQueue is the number of messages queued per WebSocket connection.
+	WSQueue int
+	// SlowTimeout is how long a WebSocket connection's queue may stay
+	// full before the client is closed as too slow (it resumes from its
+	// last cursor).
+	SlowTimeout time.Duration
+	// TailEvents and TailBytes size the shared in-memory tail of recent
+	// events that live streams read from (see the package doc). A negative
+	// TailEvents turns the tail off: every stream then follows its own
+	// hub.Feed.
+	TailEvents int
+	TailBytes  int
+	// PollInterval is how often the tail looks for events appended
+	// without going through the hub (by another process).
+	PollInterval time.Duration
+	// Coalesce is the shortest time between two wake-ups of live streams;
+	// events arriving meanwhile go out together.
+	Coalesce time.Duration
+	// ShutdownTimeout bounds Serve's graceful shutdown.
+	ShutdownTimeout time.Duration
+	// Logger receives access logs (at Info) and errors. nil: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock used to stamp events that arrive without a time.
+	Now func() time.Time
+}
+
+func (c *Config) defaults() {
+	setInt64(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	setInt(&c.MaxBatch, DefaultMaxBatch)
+	setInt(&c.MaxConnsPerKey, DefaultMaxConnsPerKey)
+	setInt(&c.MaxSubscriptions, DefaultMaxSubscriptions)
+	setDur(&c.Heartbeat, DefaultHeartbeat)
+	setDur(&c.Retry, DefaultRetry)
+	setDur(&c.WriteTimeout, DefaultWriteTimeout)
+	setInt(&c.WSQueue, DefaultWSQueue)
+	setDur(&c.SlowTimeout, DefaultSlowTimeout)
+	if c.TailEvents == 0 {
+		c.TailEvents = DefaultTailEvents
+	}
+	setInt(&c.TailBytes, DefaultTailBytes)
+	setDur(&c.PollInterval, DefaultPollInterval)
+	if c.Coalesce == 0 {
+		c.Coalesce = DefaultCoalesce
+	}
+	setDur(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+func setInt(p *int, d int) {
+	if *p <= 0 {
+		*p = d
+	}
+}
+func setInt64(p *int64, d int64) {
+	if *p <= 0 {
+		*p = d
+	}
+}
+func setDur(p *time.Duration, d time.Duration) {
+	if *p <= 0 {
+		*p = d
+	}
+}
+
+// Server is Sluice's HTTP API. It is an http.Handler; Serve runs it on a
+// listener with graceful shutdown.
+type Server struct {
+	cfg  Config
+	hub  *hub.Hub
+	st   store.Store
+	keys *keyring
+	tail *tail
+	m    *metrics
+	log  *slog.Logger
+	h    http.Handler
+
+	draining   atomic.Bool
+	streamCtx  context.Context // canceled when draining: streams end
+	stopStream context.CancelFunc
+
+	mu       sync.Mutex
+	perKey   map[string]int
+	streams  sync.WaitGroup // SSE and WebSocket handlers
+	closed   bool
+	anyCORS  bool
+	corsOrig map[string]bool
+}
+
+// New returns a server over cfg.Hub. It starts the shared tail (reading
+// where the log ends now); call Close when done.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Hub == nil {
+		return nil, errors.New("server: Config.Hub is required")
+	}
+	cfg.defaults()
+	kr, err := newKeyring(cfg.Keys)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{
+		cfg: cfg, hub: cfg.Hub, st: cfg.Hub.Store(), keys: kr, m: newMetrics(), log: cfg.Logger,
+		perKey: map[string]int{}, corsOrig: map[string]bool{},
+	}
+	for _, o := range cfg.CORSOrigins {
+		if o == "*" {
+			s.anyCORS = true
+		}
+		s.corsOrig[strings.TrimRight(o, "/")] = true
+	}
+	s.streamCtx, s.stopStream = context.WithCancel(context.Background())
+	if cfg.TailEvents > 0 {
+		s.tail = newTail(cfg.Hub, cfg.TailEvents, cfg.TailBytes, cfg.PollInterval, cfg.Coalesce, cfg.Logger)
+		if err := s.tail.begin(ctx); err != nil {
+			s.tail.stop()
+			return nil, fmt.Errorf("server: finding the end of the log: %w", err)
+		}
+	}
+	s.h = s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
+
+// Drain starts a graceful shutdown of the API: /readyz answers 503, new
+// streams are refused with 503, and every open stream is ended after a
+// last message that tells its client to reconnect (an SSE "reconnect"
+// event with a retry: hint, or WebSocket close code 1012, service
+// restart). Requests in flight, such as appends, are not interrupted.
+func (s *Server) Drain() {
+	s.mu.Lock()
+	already := s.draining.Swap(true)
+	s.mu.Unlock()
+	if !already {
+		s.stopStream()
+	}
+}
+
+// Close drains the server, waits for its streams to end (bounded by ctx)
+// and stops the shared tail. It does not close the hub.
+func (s *Server) Close(ctx context.Context) error {
+	s.Drain()
+	done := make(chan struct{})
+	go func() {
+		s.streams.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("server: streams still open: %w", ctx.Err())
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.closed = true
+	s.mu.Unlock()
+	if !closed && s.tail != nil {
+		s.tail.stop()
+	}
+	return err
+}
+
+// Serve serves the API on l until ctx ends, then shuts down gracefully
+// within Config.ShutdownTimeout: it stops accepting connections, lets
+// requests in flight (appends) finish, tells streaming clients to
+// reconnect, and returns. Connections still open at the deadline are
+// closed. It does not close the server: call Close afterwards.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("server: shutting down", "deadline", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	s.Drain()
+	err := hs.Shutdown(sctx) // stops accepting, waits for handlers in flight
+	if err == nil {
+		err = s.waitStreams(sctx)
+	}
+	if err != nil {
+		s.log.Warn("server: shutdown deadline passed; closing the remaining connections", "err", err)
+		hs.Close()
+	}
+	<-errc
+	return nil
+}
+
+func (s *Server) waitStreams(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.streams.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Warning returns the warning to print when the server runs without keys,
+// or "" when keys are configured.
+func (s *Server) Warning() string {
+	if len(s.keys.keys) > 0 {
+		return ""
+	}
+	return "NO API KEYS CONFIGURED: the server accepts only loopback clients (127.0.0.1, ::1), each with every scope. Configure keys (--key, SLUICE_KEYS, --keys-file) before exposing it."
+}
+
+// acquire counts a streaming connection of p, or refuses it.
+func (s *Server) acquire(p principal) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining.Load() {
+		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "the server is shutting down; reconnect shortly")
+	}
+	name := p.name()
+	if s.perKey[name] >= s.cfg.MaxConnsPerKey {
+		return errorf(http.StatusTooManyRequests, CodeTooMany, "key %q has %d streaming connections open, the limit", name, s.cfg.MaxConnsPerKey)
+	}
+	s.perKey[name]++
+	s.streams.Add(1) // under mu, so never after Drain
+	return nil
+}
+
+func (s *Server) release(p principal) {
+	s.mu.Lock()
+	name := p.name()
+	if s.perKey[name]--; s.perKey[name] <= 0 {
+		delete(s.perKey, name)
+	}
+	s.mu.Unlock()
+	s.streams.Done()
+}
+
+// routes builds the handler tree.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	type route struct {
+		scope   Scope // "" for public
+		handler http.HandlerFunc
+	}
+	table := map[string]map[string]route{
+		"/healthz":                 {"GET": {"", s.healthz}},
+		"/readyz":                  {"GET": {"", s.readyz}},
+		"/metrics":                 {"GET": {ScopeAdmin, s.metricsHandler()}},
+		"/v1/events":               {"POST": {ScopeIngest, s.ingest}, "GET": {ScopeRead, s.queryAll}},
+		"/v1/sessions":             {"GET": {ScopeRead, s.sessions}},
+		"/v1/sessions/{id}":        {"GET": {ScopeRead, s.session}},
+		"/v1/sessions/{id}/events": {"GET": {ScopeRead, s.sessionEvents}},
+		"/v1/sessions/{id}/stream": {"GET": {ScopeRead, s.sessionStream}},
+		"/v1/stream":               {"GET": {ScopeRead, s.allStream}},
+		"/v1/ws":                   {"GET": {"", s.websocket}},
+		"/v1/rpc":                  {"POST": {"", s.rpcHTTP}},
+	}
+	for path, methods := range table {
+		allow := make([]string, 0, len(methods)+1)
+		for m := range methods {
+			allow = append(allow, m)
+		}
+		allow = append(allow, "OPTIONS")
+		allowed := strings.Join(allow, ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			rt, ok := methods[r.Method]
+			if !ok && r.Method == http.MethodHead {
+				rt, ok = methods["GET"]
+			}
+			if !ok {
+				w.Header().Set("Allow", allowed)
+				writeError(w, errorf(http.StatusMethodNotAllowed, CodeMethod, "%s is not allowed on %s (allowed: %s)", r.Method, path, allowed))
+				return
+			}
+			setRoute(r, path)
+			if rt.scope != "" {
+				p := principalOf(r)
+				if !p.allows(rt.scope) {
+					writeError(w, errorf(http.StatusForbidden, CodeForbidden, "key %q lacks the %q scope", p.name(), rt.scope))
+					return
+				}
+			}
+			rt.handler(w, r)
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errorf(http.StatusNotFound, CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return s.recoverer(s.accessLog(s.cors(s.authenticate(mux))))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeError(w, errorf(http.StatusServiceUnavailable, CodeUnavailable, "shutting down"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.st.Sessions(ctx, store.SessionQuery{Limit: 1}); err != nil {
+		writeError(w, errorf(http.StatusServiceUnavailable, CodeUnavailable, "store: %v", err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ready\n"))
+}
+
+func (s *Server) metricsHandler() http.HandlerFunc {
+	h := promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{})
+	return h.ServeHTTP
+}
+
+// Request context values.
+type ctxKey int
+
+const (
+	keyPrincipal ctxKey = iota
+	keyInfo
+)
+
+// reqInfo is filled in by handlers for the access log.
+type reqInfo struct {
+	route string
+	who   string
+}
+
+func setRoute(r *http.Request, route string) {
+	if info, ok := r.Context().Value(keyInfo).(*reqInfo); ok {
+		info.route = route
+	}
+}
+
+func principalOf(r *http.Request) principal {
+	p, _ := r.Context().Value(keyPrincipal).(principal)
+	return p
+}
+
+// authenticate identifies the caller: a valid key, or (without keys) a
+// loopback client. Health checks are open to everyone.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var p principal
+		if len(s.keys.keys) == 0 {
+			if !isLoopback(r) {
+				writeError(w, errorf(http.StatusForbidden, CodeForbidden, "this server has no API keys and accepts only loopback clients"))
+				return
+			}
+		} else {
+			secret := presented(r)
+			if secret == "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
+				writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized, "an API key is required: send Authorization: Bearer KEY"))
+				return
+			}
+			k := s.keys.find(secret)
+			if k == nil {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="sluice", error="invalid_token"`)
+				writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized, "unknown API key"))
+				return
+			}
+			p.key = k
+		}
+		if info, ok := r.Context().Value(keyInfo).(*reqInfo); ok {
+			info.who = p.name()
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
+	})
+}
+
+// cors answers preflight requests and adds CORS headers for allowed
+// origins.
+func (s *Server) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin == "" || len(s.corsOrig) == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Add("Vary", "Origin")
+		if !s.anyCORS && !s.corsOrig[origin] {
+			next.ServeHTTP(w, r) // no CORS headers: the browser refuses
+			return
+		}
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Set("Access-Control-Expose-Headers", "Retry-After, WWW-Authenticate")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID, X-API-Key")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter records the status and size of a response for the access
+// log. It unwraps for http.ResponseController and websocket hijacking.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info := &reqInfo{route: "other"}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), keyInfo, info)))
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+			if r.Header.Get("Upgrade") != "" {
+				status = http.StatusSwitchingProtocols
+			}
+		}
+		s.m.requests.WithLabelValues(info.route, fmt.Sprint(status)).Inc()
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelWarn
+		}
+		s.log.LogAttrs(r.Context(), level, "http",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.String("route", info.route),
+			slog.Int("status", status),
+			slog.Int64("bytes", sw.bytes),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("remote", r.RemoteAddr),
+			slog.String("key", info.who),
+		)
+	})
+}
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("server: handler panicked", "panic", v, "stack", string(debug.Stack()))
+				writeError(w, errorf(http.StatusInternalServerError, CodeInternal, "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

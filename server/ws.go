@@ -1,0 +1,296 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/sluice-events/sluice/wire"
+)
+
+// WebSocket close codes the server uses besides the standard ones.
+const (
+	// CloseTooSlow closes a connection whose queue stayed full for
+	// Config.SlowTimeout. The reason names the limit; reconnect and
+	// subscribe again with after set to each subscription's last cursor.
+	CloseTooSlow websocket.StatusCode = 4008
+	// CloseLimit closes a connection that broke a limit (too many
+	// subscriptions is answered with an error instead).
+	CloseLimit websocket.StatusCode = 4009
+)
+
+// wsConn is one WebSocket connection: JSON-RPC 2.0 in both directions.
+type wsConn struct {
+	s      *Server
+	c      *websocket.Conn
+	p      principal
+	ctx    context.Context
+	cancel context.CancelFunc
+	out    chan []byte
+
+	mu     sync.Mutex
+	subs   map[string]context.CancelFunc
+	nextID int
+	wg     sync.WaitGroup
+
+	closeOnce sync.Once
+}
+
+// websocket handles GET /v1/ws.
+func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r)
+	if aerr := s.acquire(p); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	defer s.release(p)
+	opts := &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled}
+	if s.anyCORS {
+		opts.InsecureSkipVerify = true
+	} else {
+		for o := range s.corsOrig {
+			opts.OriginPatterns = append(opts.OriginPatterns, o)
+		}
+	}
+	c, err := websocket.Accept(w, r, opts)
+	if err != nil {
+		return // Accept wrote the response
+	}
+	c.SetReadLimit(s.cfg.MaxBodyBytes)
+	gauge := s.m.conns.WithLabelValues("ws")
+	gauge.Inc()
+	defer gauge.Dec()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	wc := &wsConn{s: s, c: c, p: p, ctx: ctx, cancel: cancel, out: make(chan []byte, s.cfg.WSQueue), subs: map[string]context.CancelFunc{}}
+	stop := context.AfterFunc(s.streamCtx, func() {
+		wc.close(websocket.StatusServiceRestart, "server restarting: reconnect and subscribe again after your last cursor")
+	})
+	defer stop()
+	var writer sync.WaitGroup
+	writer.Add(1)
+	go func() {
+		defer writer.Done()
+		wc.writeLoop()
+	}()
+	wc.readLoop()
+	cancel()
+	wc.wg.Wait()
+	writer.Wait()
+	c.CloseNow()
+}
+
+// close closes the connection once with code and reason; the loops end.
+func (wc *wsConn) close(code websocket.StatusCode, reason string) {
+	wc.closeOnce.Do(func() {
+		wc.cancel()
+		go func() {
+			// Close waits for the client's close frame (up to 5s); do not
+			// hold up the caller.
+			wc.c.Close(code, reason)
+		}()
+	})
+}
+
+func (wc *wsConn) writeLoop() {
+	hb := time.NewTicker(wc.s.cfg.Heartbeat)
+	defer hb.Stop()
+	for {
+		select {
+		case msg := <-wc.out:
+			ctx, cancel := context.WithTimeout(wc.ctx, wc.s.cfg.WriteTimeout)
+			err := wc.c.Write(ctx, websocket.MessageText, msg)
+			cancel()
+			if err != nil {
+				if wc.ctx.Err() == nil {
+					wc.s.m.drops.WithLabelValues("write").Inc()
+				}
+				wc.close(websocket.StatusGoingAway, "write failed")
+				return
+			}
+		case <-hb.C:
+			ctx, cancel := context.WithTimeout(wc.ctx, wc.s.cfg.WriteTimeout)
+			err := wc.c.Ping(ctx)
+			cancel()
+			if err != nil {
+				wc.close(websocket.StatusGoingAway, "ping failed")
+				return
+			}
+		case <-wc.ctx.Done():
+			return
+		}
+	}
+}
+
+// send queues a message, waiting at most SlowTimeout for room; a client
+// that does not make room in that time is closed as too slow.
+func (wc *wsConn) send(msg []byte) bool {
+	select {
+	case wc.out <- msg:
+		return true
+	case <-wc.ctx.Done():
+		return false
+	default:
+	}
+	t := time.NewTimer(wc.s.cfg.SlowTimeout)
+	defer t.Stop()
+	select {
+	case wc.out <- msg:
+		return true
+	case <-wc.ctx.Done():
+		return false
+	case <-t.C:
+		wc.s.m.drops.WithLabelValues("slow").Inc()
+		wc.close(CloseTooSlow, fmt.Sprintf("too slow: %d messages queued for %s; resubscribe after your last cursor", wc.s.cfg.WSQueue, wc.s.cfg.SlowTimeout))
+		return false
+	}
+}
+
+func (wc *wsConn) readLoop() {
+	for {
+		typ, data, err := wc.c.Read(wc.ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
+				wc.close(websocket.StatusMessageTooBig, "message over the size limit")
+			}
+			return
+		}
+		if typ != websocket.MessageText {
+			wc.send(wire.Response{Error: wire.Errorf(wire.ParseError, "parse error: send JSON-RPC as text messages")}.AppendJSON(nil))
+			continue
+		}
+		calls, batch, perr := wire.ParseRequests(data, wc.s.cfg.MaxBatch)
+		if perr != nil {
+			if !wc.send(wire.Response{Error: perr}.AppendJSON(nil)) {
+				return
+			}
+			continue
+		}
+		var out []byte
+		if batch {
+			out = append(out, '[')
+		}
+		n := 0
+		var after []func() // subscriptions start after their response is queued
+		for i := range calls {
+			c := &calls[i]
+			var resp wire.Response
+			if c.Err != nil {
+				resp = wire.Response{ID: c.Request.ID, Error: c.Err}
+			} else {
+				res, e, start := wc.dispatch(&c.Request)
+				if start != nil {
+					after = append(after, start)
+				}
+				if c.Request.IsNotification() {
+					continue
+				}
+				resp = wire.Response{ID: c.Request.ID, Result: res, Error: e}
+			}
+			if n > 0 {
+				out = append(out, ',')
+			}
+			out = resp.AppendJSON(out)
+			n++
+		}
+		if batch {
+			out = append(out, ']')
+		}
+		if n > 0 && !wc.send(out) {
+			return
+		}
+		for _, start := range after {
+			start()
+		}
+	}
+}
+
+// dispatch runs one request; start, if not nil, starts a subscription.
+func (wc *wsConn) dispatch(req *wire.Request) (res []byte, e *wire.Error, start func()) {
+	switch req.Method {
+	case MethodSubscribe:
+		sel, after, e := wc.s.subscription(wc.ctx, wc.p, req.Params)
+		if e != nil {
+			return nil, e, nil
+		}
+		wc.mu.Lock()
+		if len(wc.subs) >= wc.s.cfg.MaxSubscriptions {
+			wc.mu.Unlock()
+			return nil, rpcError(errorf(http.StatusTooManyRequests, CodeTooMany, "this connection has %d subscriptions, the limit", wc.s.cfg.MaxSubscriptions)), nil
+		}
+		wc.nextID++
+		id := strconv.Itoa(wc.nextID)
+		ctx, cancel := context.WithCancel(wc.ctx)
+		wc.subs[id] = cancel
+		wc.mu.Unlock()
+		f, err := newFollower(wc.s.tail, wc.s.hub, sel, after, 256)
+		if err != nil {
+			wc.unsubscribe(id)
+			return nil, rpcError(errorf(http.StatusServiceUnavailable, CodeUnavailable, "%v", err)), nil
+		}
+		res, _ := marshal(map[string]string{"subscription": id})
+		wc.wg.Add(1)
+		return res, nil, func() {
+			go func() {
+				defer wc.wg.Done()
+				defer f.close()
+				wc.follow(ctx, id, f)
+			}()
+		}
+	case MethodUnsubscribe:
+		var p struct {
+			Subscription string `json:"subscription"`
+		}
+		if e := decodeParams(req.Params, &p); e != nil {
+			return nil, e, nil
+		}
+		if !wc.unsubscribe(p.Subscription) {
+			return nil, rpcError(errorf(http.StatusNotFound, CodeNotFound, "no subscription %q on this connection", p.Subscription)), nil
+		}
+		res, _ := marshal(map[string]bool{"unsubscribed": true})
+		return res, nil, nil
+	}
+	res, e = wc.s.call(wc.ctx, wc.p, req)
+	return res, e, nil
+}
+
+func (wc *wsConn) unsubscribe(id string) bool {
+	wc.mu.Lock()
+	cancel, ok := wc.subs[id]
+	delete(wc.subs, id)
+	wc.mu.Unlock()
+	if ok {
+		cancel()
+	}
+	return ok
+}
+
+// follow sends a subscription's events as notifications until it is
+// cancelled or the connection ends.
+func (wc *wsConn) follow(ctx context.Context, id string, f *follower) {
+	delivered := wc.s.m.delivered.WithLabelValues("ws")
+	var frames []frame
+	for {
+		var err error
+		frames, err = f.next(ctx, frames[:0])
+		for i := range frames {
+			if !wc.send(appendNotification(nil, id, &frames[i])) {
+				return
+			}
+			delivered.Inc()
+		}
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, errTailClosed) {
+				wc.s.log.Error("server: websocket subscription failed", "err", err)
+				wc.close(websocket.StatusInternalError, "reading the log failed: resubscribe after your last cursor")
+			}
+			return
+		}
+	}
+}
