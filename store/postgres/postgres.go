@@ -1,0 +1,247 @@
+// Package postgres is a store.Store in PostgreSQL, through pgx v5: for
+// deployments where several processes share one log.
+//
+// # Writing
+//
+// As in store/sqlite, one writer goroutine per Store groups concurrent
+// Append calls into one transaction (group commit); events go in with COPY.
+// Every append transaction first takes a transaction-level advisory lock
+// (pg_advisory_xact_lock, keyed by the schema), so appends are serialized
+// across all processes that share the schema: positions are assigned under
+// the lock and the lock is released only when the transaction has
+// committed, so commit order equals position order and a reader that
+// resumes ReadAll after position P never misses a later-committed event
+// with a smaller position. Sequence numbers come from the sessions table,
+// read under the same lock.
+//
+// # Durability
+//
+// Append returns after COMMIT, which with PostgreSQL's default
+// synchronous_commit=on means the events are in the server's flushed WAL.
+//
+// # Tables
+//
+// All tables live in one schema (WithSchema, default "sluice"), created on
+// Open: events (session, seq, pos, type, time, id, data — the event's JSON
+// as bytea, byte for byte), sessions (last seq, count, first and last time)
+// and meta (last position, schema version).
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/internal/background"
+	"github.com/sluice-events/sluice/store/internal/group"
+)
+
+// DefaultSchema is the schema a store uses unless WithSchema says another.
+const DefaultSchema = "sluice"
+
+const schemaVersion = 1
+
+type optKey int
+
+const (
+	keySchema optKey = iota
+	keyBatch
+)
+
+// WithSchema sets the PostgreSQL schema that holds the store's tables
+// (default DefaultSchema). It is created if missing.
+func WithSchema(name string) store.Option {
+	return func(o *store.Options) { o.SetValue(keySchema, name) }
+}
+
+// WithMaxBatch sets the most events the writer commits in one transaction
+// (default 8192).
+func WithMaxBatch(n int) store.Option {
+	return func(o *store.Options) { o.SetValue(keyBatch, n) }
+}
+
+// Store is the PostgreSQL store. Create it with Open.
+type Store struct {
+	pool    *pgxpool.Pool
+	opts    store.Options
+	schema  string
+	lockKey int64
+	writer  *group.Writer
+	loop    *background.Loop
+	closed  atomic.Bool
+	once    sync.Once
+
+	q queries
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at dsn (a PostgreSQL URL or key=value
+// string; pool settings such as pool_max_conns apply) and creates the
+// store's schema and tables if they do not exist.
+func Open(ctx context.Context, dsn string, opts ...store.Option) (*Store, error) {
+	o := store.NewOptions(opts...)
+	schema := DefaultSchema
+	if v, ok := o.Value(keySchema).(string); ok {
+		schema = v
+	}
+	if schema == "" || len(schema) > 63 {
+		return nil, fmt.Errorf("%w: schema name %q", store.ErrInvalid, schema)
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: postgres dsn: %w", store.ErrInvalid, err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	h := fnv.New64a()
+	h.Write([]byte("sluice.store:" + schema))
+	s := &Store{pool: pool, opts: o, schema: schema, lockKey: int64(h.Sum64())}
+	s.q = newQueries(pgx.Identifier{schema}.Sanitize())
+	if err := s.init(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	batch := 8192
+	if v, ok := o.Value(keyBatch).(int); ok && v > 0 {
+		batch = v
+	}
+	s.writer = group.Start(s.commit, batch)
+	if o.Retention.Enabled() {
+		s.loop = background.Start(o.Retention.Interval, o.Logger, "postgres", s.Prune)
+	}
+	return s, nil
+}
+
+// Schema returns the schema that holds the store's tables.
+func (s *Store) Schema() string { return s.schema }
+
+// Pool returns the connection pool, for callers that want to share it.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+func (s *Store) init(ctx context.Context) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: connect: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+	// Serialize schema creation between processes too.
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.lockKey); err != nil {
+		return fmt.Errorf("postgres: create schema: %w", err)
+	}
+	if _, err := tx.Exec(ctx, s.q.schema); err != nil {
+		return fmt.Errorf("postgres: create schema %q: %w", s.schema, err)
+	}
+	var version int64
+	if err := tx.QueryRow(ctx, s.q.version).Scan(&version); err != nil {
+		return fmt.Errorf("postgres: read schema version: %w", err)
+	}
+	if version != schemaVersion {
+		return fmt.Errorf("%w: schema %q has version %d; this build knows %d", store.ErrCorrupt, s.schema, version, schemaVersion)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: create schema: %w", err)
+	}
+	return nil
+}
+
+// wrap maps errors after Close to store.ErrClosed and data corruption
+// reported by the server to store.ErrCorrupt.
+func (s *Store) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "XX001" || pgErr.Code == "XX002") { // data_corrupted, index_corrupted
+		return fmt.Errorf("%w: %w", store.ErrCorrupt, err)
+	}
+	if s.closed.Load() && !errors.Is(err, store.ErrClosed) {
+		return fmt.Errorf("%w: %w", store.ErrClosed, err)
+	}
+	return err
+}
+
+// Close implements store.Store: it stops retention, lets the writer finish
+// the group in flight, fails queued appends with store.ErrClosed and closes
+// the pool.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		s.closed.Store(true)
+		s.loop.Stop()
+		s.writer.Close()
+		s.pool.Close()
+	})
+	return nil
+}
+
+// queries holds the SQL with the schema name filled in.
+type queries struct {
+	schema, version                           string
+	lastPos, sessions, upsert, setPos, insert string
+	read, readAll, sessionList, sessionOne    string
+	pruneCount, pruneAge, pruneUpd            string
+}
+
+func newQueries(sch string) queries {
+	r := strings.NewReplacer("$S", sch)
+	return queries{
+		schema: r.Replace(`
+CREATE SCHEMA IF NOT EXISTS $S;
+CREATE TABLE IF NOT EXISTS $S.meta (
+	key   text PRIMARY KEY,
+	value bigint NOT NULL
+);
+INSERT INTO $S.meta(key, value) VALUES ('last_pos', 0), ('version', 1) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS $S.sessions (
+	session    text PRIMARY KEY,
+	last_seq   bigint NOT NULL,
+	count      bigint NOT NULL,
+	first_time bigint NOT NULL,
+	last_time  bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS $S.events (
+	session text NOT NULL,
+	seq     bigint NOT NULL,
+	pos     bigint NOT NULL,
+	type    text NOT NULL,
+	time    bigint NOT NULL,
+	id      uuid NOT NULL,
+	data    bytea NOT NULL,
+	PRIMARY KEY (session, seq)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_pos ON $S.events(pos);
+CREATE INDEX IF NOT EXISTS events_time ON $S.events(time);
+`),
+		version:  r.Replace(`SELECT value FROM $S.meta WHERE key = 'version'`),
+		lastPos:  r.Replace(`SELECT value FROM $S.meta WHERE key = 'last_pos'`),
+		sessions: r.Replace(`SELECT session, last_seq, count FROM $S.sessions WHERE session = ANY($1)`),
+		upsert: r.Replace(`INSERT INTO $S.sessions AS s (session, last_seq, count, first_time, last_time)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+ON CONFLICT (session) DO UPDATE SET last_seq = excluded.last_seq, count = s.count + excluded.count,
+	first_time = CASE WHEN s.count = 0 THEN excluded.first_time ELSE s.first_time END, last_time = excluded.last_time`),
+		insert: r.Replace(`INSERT INTO $S.events (session, seq, pos, type, time, id, data)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::uuid[], $7::bytea[])`),
+		setPos:      r.Replace(`UPDATE $S.meta SET value = $1 WHERE key = 'last_pos'`),
+		read:        r.Replace(`SELECT seq, type, data FROM $S.events WHERE session = $1 AND seq > $2`),
+		readAll:     r.Replace(`SELECT pos, seq, type, data FROM $S.events WHERE pos > $1`),
+		sessionList: r.Replace(`SELECT session, count, last_seq, first_time, last_time FROM $S.sessions`),
+		sessionOne:  r.Replace(`SELECT session, count, last_seq, first_time, last_time FROM $S.sessions WHERE session = $1`),
+		pruneCount: r.Replace(`DELETE FROM $S.events e USING $S.sessions s
+WHERE e.session = s.session AND s.count > $1 AND e.seq <= s.last_seq - $1 RETURNING e.session`),
+		pruneAge: r.Replace(`DELETE FROM $S.events WHERE pos IN (SELECT pos FROM $S.events WHERE time < $1 ORDER BY time LIMIT $2) RETURNING session`),
+		pruneUpd: r.Replace(`UPDATE $S.sessions s SET count = s.count - d.n,
+	first_time = coalesce((SELECT e.time FROM $S.events e WHERE e.session = s.session ORDER BY e.seq LIMIT 1), 0)
+FROM unnest($1::text[], $2::bigint[]) AS d(session, n) WHERE s.session = d.session`),
+	}
+}

@@ -1,0 +1,246 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/internal/group"
+)
+
+var eventCols = []string{"session", "seq", "pos", "type", "time", "id", "data"}
+
+// Append implements store.Store. When it returns nil the transaction has
+// committed (with the server's synchronous_commit, by default on: flushed
+// to the server's WAL).
+func (s *Store) Append(ctx context.Context, events []event.Event) error {
+	r := &group.Request{Events: events}
+	if err := r.Encode(); err != nil {
+		return err
+	}
+	defer r.Release()
+	if len(events) == 0 {
+		return nil
+	}
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	return s.writer.Do(ctx, r)
+}
+
+type sessState struct {
+	lastSeq, count, added, first, last int64
+	known                              bool
+}
+
+// copyMin is the least number of rows that go in with COPY; smaller groups
+// are inserted with one INSERT … SELECT FROM unnest in the same round trip
+// as the session update and the commit.
+const copyMin = 64
+
+// commit runs on the writer goroutine: one transaction for all reqs, under
+// the schema's advisory lock, in two round trips (three with COPY): begin,
+// lock and read the sessions; then insert, update and commit.
+func (s *Store) commit(reqs []*group.Request) (err error) {
+	ctx := context.Background()
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return s.wrap(fmt.Errorf("postgres: connect: %w", err))
+	}
+	// A connection left inside a transaction is closed by Release.
+	defer conn.Release()
+	defer func() {
+		if err != nil {
+			if conn.Conn().PgConn().TxStatus() != 'I' {
+				_, _ = conn.Exec(ctx, "ROLLBACK")
+			}
+			err = s.wrap(err)
+		}
+	}()
+	sess := map[string]*sessState{}
+	var names []string
+	total := 0
+	for _, r := range reqs {
+		total += len(r.Events)
+		for i := range r.Events {
+			name := r.Events[i].Meta.SessionID
+			if sess[name] == nil {
+				sess[name] = &sessState{}
+				names = append(names, name)
+			}
+		}
+	}
+	var lastPos int64
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
+	b.Queue(s.q.lastPos).QueryRow(func(row pgx.Row) error { return row.Scan(&lastPos) })
+	b.Queue(s.q.sessions, names).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var name string
+			var last, count int64
+			if err := rows.Scan(&name, &last, &count); err != nil {
+				return err
+			}
+			if ss := sess[name]; ss != nil {
+				ss.lastSeq, ss.count, ss.known = last, count, true
+			}
+		}
+		return rows.Err()
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("postgres: lock and read sessions: %w", err)
+	}
+	var rows [][]any
+	var cols struct {
+		sess, types []string
+		seq, pos, t []int64
+		ids         [][16]byte
+		data        [][]byte
+	}
+	useCopy := total >= copyMin
+	for _, r := range reqs {
+		for i := range r.Events {
+			ev := &r.Events[i]
+			ss := sess[ev.Meta.SessionID]
+			ss.lastSeq++
+			ss.added++
+			t := ev.Time.UnixNano()
+			if ss.count == 0 && ss.added == 1 {
+				ss.first = t
+			}
+			ss.last = t
+			lastPos++
+			r.Seqs[i] = uint64(ss.lastSeq)
+			if useCopy {
+				rows = append(rows, []any{ev.Meta.SessionID, ss.lastSeq, lastPos, string(ev.Type), t, [16]byte(ev.ID), r.Data[i]})
+				continue
+			}
+			cols.sess, cols.types = append(cols.sess, ev.Meta.SessionID), append(cols.types, string(ev.Type))
+			cols.seq, cols.pos, cols.t = append(cols.seq, ss.lastSeq), append(cols.pos, lastPos), append(cols.t, t)
+			cols.ids, cols.data = append(cols.ids, [16]byte(ev.ID)), append(cols.data, r.Data[i])
+		}
+	}
+	b = &pgx.Batch{}
+	if useCopy {
+		if _, err := conn.CopyFrom(ctx, pgx.Identifier{s.schema, "events"}, eventCols, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("postgres: copy events: %w", err)
+		}
+	} else {
+		b.Queue(s.q.insert, cols.sess, cols.seq, cols.pos, cols.types, cols.t, cols.ids, cols.data)
+	}
+	n := len(names)
+	lasts, counts, firsts, lastTimes := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, name := range names {
+		ss := sess[name]
+		lasts[i], counts[i], firsts[i], lastTimes[i] = ss.lastSeq, ss.added, ss.first, ss.last
+	}
+	b.Queue(s.q.upsert, names, lasts, counts, firsts, lastTimes)
+	b.Queue(s.q.setPos, lastPos)
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("postgres: store events and commit: %w", err)
+	}
+	return nil
+}
+
+// pruneChunk is the most events one retention transaction removes by age.
+const pruneChunk = 5000
+
+// Prune implements store.Store. It runs on the writer, under the advisory
+// lock, in transactions of at most a few thousand events removed by age.
+func (s *Store) Prune(ctx context.Context) (int64, error) {
+	if s.closed.Load() {
+		return 0, store.ErrClosed
+	}
+	r := s.opts.Retention
+	if !r.Enabled() {
+		return 0, ctx.Err()
+	}
+	var total int64
+	for {
+		var n int64
+		var more bool
+		err := s.writer.Do(ctx, &group.Request{Job: func() (err error) {
+			n, more, err = s.pruneOnce(r)
+			return err
+		}})
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if !more {
+			return total, nil
+		}
+	}
+}
+
+func (s *Store) pruneOnce(r store.Retention) (n int64, more bool, err error) {
+	ctx := context.Background()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, false, s.wrap(fmt.Errorf("postgres: retention: %w", err))
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback(ctx)
+			n, more, err = 0, false, s.wrap(fmt.Errorf("postgres: retention: %w", err))
+		}
+	}()
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.lockKey); err != nil {
+		return 0, false, err
+	}
+	removed := map[string]int64{}
+	collect := func(rows pgx.Rows) (int64, error) {
+		var k int64
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				return k, err
+			}
+			removed[name]++
+			k++
+		}
+		return k, rows.Err()
+	}
+	if r.MaxEvents > 0 {
+		rows, err := tx.Query(ctx, s.q.pruneCount, int64(r.MaxEvents))
+		if err != nil {
+			return 0, false, err
+		}
+		k, err := collect(rows)
+		if err != nil {
+			return 0, false, err
+		}
+		n += k
+	}
+	if r.MaxAge > 0 {
+		cutoff := s.opts.Now().Add(-r.MaxAge).UnixNano()
+		rows, err := tx.Query(ctx, s.q.pruneAge, cutoff, pruneChunk)
+		if err != nil {
+			return 0, false, err
+		}
+		k, err := collect(rows)
+		if err != nil {
+			return 0, false, err
+		}
+		n += k
+		more = k == pruneChunk
+	}
+	if len(removed) > 0 {
+		names, counts := make([]string, 0, len(removed)), make([]int64, 0, len(removed))
+		for name, k := range removed {
+			names, counts = append(names, name), append(counts, k)
+		}
+		if _, err := tx.Exec(ctx, s.q.pruneUpd, names, counts); err != nil {
+			return 0, false, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, false, err
+	}
+	return n, more, nil
+}
