@@ -205,12 +205,12 @@ type stream struct {
 	key  streamKey
 	meta event.Meta // from the stream's first event
 	mu   sync.Mutex
-	sc  *scanner
+	sc   *scanner
 	// The raw text seen: its length and hash, to tell whether the final
 	// text extends it.
 	rawLen  int64
 	rawHash maphash.Hash
-	gone     bool // ended; a late event makes a new stream
+	gone    bool // ended; a late event makes a new stream
 	// scratch is the event passed on in place of a delta, reused: the next
 	// sink does not keep it (sluice.Sink's contract), and mu is held.
 	scratch event.Event

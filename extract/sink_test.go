@@ -236,7 +236,7 @@ func TestCaptureLimitIsEnforced(t *testing.T) {
 
 func TestInterruptionAndErrorsLeaveNoState(t *testing.T) {
 	ends := map[string]event.Payload{
-		"interrupted": event.StreamInterrupted{Reason: "canceled", Text: "keep <acme:plan:v1>\na: 1\n"},
+		"interrupted":  event.StreamInterrupted{Reason: "canceled", Text: "keep <acme:plan:v1>\na: 1\n"},
 		"stream.error": event.StreamError{Error: event.Error{Message: "overloaded"}},
 		"failed":       event.ProviderCallFailed{Provider: "p", Error: event.Error{Message: "boom"}},
 	}
