@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/memory"
+	"github.com/sluice-events/sluice/store/sqlite"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -25,6 +27,13 @@ var _ sluice.Sink = (*hub.Hub)(nil)
 // stores lists the stores the hub is tested over.
 var stores = map[string]func(t *testing.T) store.Store{
 	"memory": func(t *testing.T) store.Store { return memory.New() },
+	"sqlite": func(t *testing.T) store.Store {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hub.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	},
 }
 
 func forEachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {

@@ -1,0 +1,71 @@
+package hub_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/hub"
+	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/memory"
+	"github.com/sluice-events/sluice/store/sqlite"
+)
+
+const catchUpEvents = 100_000
+
+// fill appends n text deltas to one session in batches of 1,000.
+func fill(b *testing.B, st store.Store, n int) {
+	ctx := context.Background()
+	batch := make([]event.Event, 0, 1000)
+	meta := event.Meta{RunID: "run-1", SessionID: "sess-1", ConversationID: "conv-1", TurnID: "turn-1"}
+	for i := range n {
+		batch = append(batch, event.New(event.TextDelta{Offset: int64(i * 5), Text: "token"}, meta))
+		if len(batch) == cap(batch) {
+			if err := st.Append(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+}
+
+// benchCatchUp reads a session of catchUpEvents events from the start
+// through a feed: the history a reconnecting client catches up on.
+func benchCatchUp(b *testing.B, st store.Store) {
+	fill(b, st, catchUpEvents)
+	h := hub.New(st, hub.WithBatch(1000))
+	defer h.Close(context.Background())
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		feed, err := h.Subscribe(hub.Selector{Session: "sess-1"}, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for range catchUpEvents {
+			if _, err := feed.Next(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(catchUpEvents)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkCatchUpSQLite catches up on 100,000 events stored in SQLite.
+func BenchmarkCatchUpSQLite(b *testing.B) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	benchCatchUp(b, st)
+}
+
+// BenchmarkCatchUpMemory catches up on 100,000 events in the memory store.
+func BenchmarkCatchUpMemory(b *testing.B) {
+	st := memory.New()
+	defer st.Close()
+	benchCatchUp(b, st)
+}
