@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -152,10 +153,11 @@ func decodeErr(t *testing.T, body []byte) errBody {
 
 // received is one event as a stream client saw it.
 type received struct {
-	id   string
-	typ  string
-	text string
-	seq  uint64
+	id      string
+	typ     string
+	text    string
+	seq     uint64
+	session string
 }
 
 func parseReceived(t testing.TB, ev wire.Event) received {
@@ -165,7 +167,7 @@ func parseReceived(t testing.TB, ev wire.Event) received {
 		return received{}
 	}
 	d, _ := event.As[event.TextDelta](e)
-	return received{id: ev.ID, typ: ev.Type, text: d.Text, seq: e.Seq}
+	return received{id: ev.ID, typ: ev.Type, text: d.Text, seq: e.Seq, session: e.Meta.SessionID}
 }
 
 // collect follows url with a resuming client until it has n events.
@@ -203,3 +205,34 @@ func checkExactlyOnce(t testing.TB, got []received, n int) {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// checkPerSession checks that got holds, for each session, its events
+// 0..n-1 in order with sequence numbers 1..n, and that cursors (frame ids)
+// strictly increase.
+func checkPerSession(t testing.TB, got []received, sessions []string, n int) {
+	t.Helper()
+	if len(got) != len(sessions)*n {
+		t.Fatalf("got %d events, want %d", len(got), len(sessions)*n)
+	}
+	next := map[string]int{}
+	var last uint64
+	for _, r := range got {
+		pos, err := strconv.ParseUint(r.id, 10, 64)
+		if err != nil || pos <= last {
+			t.Fatalf("cursor %q after %d", r.id, last)
+		}
+		last = pos
+		i := next[r.session]
+		if r.text != strconv.Itoa(i) || r.seq != uint64(i+1) {
+			t.Fatalf("session %s: text %q seq %d, want %d seq %d", r.session, r.text, r.seq, i, i+1)
+		}
+		next[r.session]++
+	}
+	for _, s := range sessions {
+		if next[s] != n {
+			t.Fatalf("session %s: %d events, want %d", s, next[s], n)
+		}
+	}
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -163,6 +163,7 @@ type Server struct {
 	perKey   map[string]int
 	streams  sync.WaitGroup // SSE and WebSocket handlers
 	closed   bool
+	ws       map[*wsConn]struct{}
 	anyCORS  bool
 	corsOrig map[string]bool
 }
@@ -180,7 +181,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, hub: cfg.Hub, st: cfg.Hub.Store(), keys: kr, m: newMetrics(), log: cfg.Logger,
-		perKey: map[string]int{}, corsOrig: map[string]bool{},
+		perKey: map[string]int{}, ws: map[*wsConn]struct{}{}, corsOrig: map[string]bool{},
 	}
 	for _, o := range cfg.CORSOrigins {
 		if o == "*" {
@@ -231,6 +232,7 @@ func (s *Server) Close(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = fmt.Errorf("server: streams still open: %w", ctx.Err())
+		s.abortWS()
 	}
 	s.mu.Lock()
 	closed := s.closed
@@ -273,6 +275,8 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	if err != nil {
 		s.log.Warn("server: shutdown deadline passed; closing the remaining connections", "err", err)
 		hs.Close()
+		s.abortWS()
+		s.waitStreams(context.Background())
 	}
 	<-errc
 	return nil
@@ -572,4 +576,24 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+func (s *Server) trackWS(wc *wsConn, add bool) {
+	s.mu.Lock()
+	if add {
+		s.ws[wc] = struct{}{}
+	} else {
+		delete(s.ws, wc)
+	}
+	s.mu.Unlock()
+}
+
+// abortWS closes every WebSocket connection at once (http.Server.Close
+// does not know hijacked connections).
+func (s *Server) abortWS() {
+	s.mu.Lock()
+	for wc := range s.ws {
+		wc.c.CloseNow()
+	}
+	s.mu.Unlock()
 }

@@ -39,7 +39,10 @@ type wsConn struct {
 	nextID int
 	wg     sync.WaitGroup
 
-	closeOnce sync.Once
+	closeOnce   sync.Once
+	closing     chan struct{} // closed by close: the writer closes the connection
+	closeCode   websocket.StatusCode
+	closeReason string
 }
 
 // websocket handles GET /v1/ws.
@@ -68,7 +71,9 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 	defer gauge.Dec()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	wc := &wsConn{s: s, c: c, p: p, ctx: ctx, cancel: cancel, out: make(chan []byte, s.cfg.WSQueue), subs: map[string]context.CancelFunc{}}
+	wc := &wsConn{s: s, c: c, p: p, ctx: ctx, cancel: cancel, out: make(chan []byte, s.cfg.WSQueue), subs: map[string]context.CancelFunc{}, closing: make(chan struct{})}
+	s.trackWS(wc, true)
+	defer s.trackWS(wc, false)
 	stop := context.AfterFunc(s.streamCtx, func() {
 		wc.close(websocket.StatusServiceRestart, "server restarting: reconnect and subscribe again after your last cursor")
 	})
@@ -80,38 +85,51 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 		wc.writeLoop()
 	}()
 	wc.readLoop()
+	wc.close(websocket.StatusNormalClosure, "")
+	writer.Wait()
 	cancel()
 	wc.wg.Wait()
 	writer.Wait()
 	c.CloseNow()
 }
 
-// close closes the connection once with code and reason; the loops end.
+// close asks the writer to close the connection with code and reason
+// once the message it is writing is out: the client reads what was queued
+// before, then the close frame with the reason. The loops then end.
 func (wc *wsConn) close(code websocket.StatusCode, reason string) {
 	wc.closeOnce.Do(func() {
-		wc.cancel()
-		go func() {
-			// Close waits for the client's close frame (up to 5s); do not
-			// hold up the caller.
-			wc.c.Close(code, reason)
-		}()
+		wc.closeCode, wc.closeReason = code, reason
+		close(wc.closing)
 	})
 }
 
 func (wc *wsConn) writeLoop() {
+	defer wc.cancel()
 	hb := time.NewTicker(wc.s.cfg.Heartbeat)
 	defer hb.Stop()
+	write := func(msg []byte) bool {
+		ctx, cancel := context.WithTimeout(wc.ctx, wc.s.cfg.WriteTimeout)
+		err := wc.c.Write(ctx, websocket.MessageText, msg)
+		cancel()
+		if err != nil {
+			if wc.ctx.Err() == nil {
+				wc.s.m.drops.WithLabelValues("write").Inc()
+			}
+			return false
+		}
+		return true
+	}
 	for {
 		select {
+		case <-wc.closing:
+			wc.c.Close(wc.closeCode, wc.closeReason) // the handshake, bounded by the library (5s)
+			return
+		default:
+		}
+		select {
+		case <-wc.closing:
 		case msg := <-wc.out:
-			ctx, cancel := context.WithTimeout(wc.ctx, wc.s.cfg.WriteTimeout)
-			err := wc.c.Write(ctx, websocket.MessageText, msg)
-			cancel()
-			if err != nil {
-				if wc.ctx.Err() == nil {
-					wc.s.m.drops.WithLabelValues("write").Inc()
-				}
-				wc.close(websocket.StatusGoingAway, "write failed")
+			if !write(msg) {
 				return
 			}
 		case <-hb.C:
@@ -119,7 +137,6 @@ func (wc *wsConn) writeLoop() {
 			err := wc.c.Ping(ctx)
 			cancel()
 			if err != nil {
-				wc.close(websocket.StatusGoingAway, "ping failed")
 				return
 			}
 		case <-wc.ctx.Done():
@@ -131,6 +148,11 @@ func (wc *wsConn) writeLoop() {
 // send queues a message, waiting at most SlowTimeout for room; a client
 // that does not make room in that time is closed as too slow.
 func (wc *wsConn) send(msg []byte) bool {
+	select {
+	case <-wc.closing:
+		return false
+	default:
+	}
 	select {
 	case wc.out <- msg:
 		return true
@@ -144,6 +166,8 @@ func (wc *wsConn) send(msg []byte) bool {
 	case wc.out <- msg:
 		return true
 	case <-wc.ctx.Done():
+		return false
+	case <-wc.closing:
 		return false
 	case <-t.C:
 		wc.s.m.drops.WithLabelValues("slow").Inc()
