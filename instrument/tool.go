@@ -1,0 +1,80 @@
+package instrument
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/sluice-events/sluice"
+	"github.com/sluice-events/sluice/event"
+)
+
+// WithToolCall returns a context whose emitter is scoped to the tool call
+// callID (sluice.Emitter.ToolCall), so that the events of an instrumented
+// tool carry the call's ID. Without an emitter in ctx it returns ctx.
+func WithToolCall(ctx context.Context, callID string) context.Context {
+	em := sluice.EmitterFrom(ctx)
+	if em == nil {
+		return ctx
+	}
+	return sluice.WithEmitter(ctx, em.ToolCall(callID))
+}
+
+// Tool returns fn instrumented as the tool name: each call emits
+// tool.call.started with the arguments as JSON, then tool.call.completed
+// with the result as JSON, or tool.call.failed with the error as a
+// structured event.Error; both carry the duration. The call ID is the
+// emitter's Meta.ToolCallID (see WithToolCall). Arguments or results that
+// do not encode as JSON are left out of the events.
+func Tool[A, R any](name string, fn func(ctx context.Context, args A) (R, error)) func(ctx context.Context, args A) (R, error) {
+	return func(ctx context.Context, args A) (R, error) {
+		em := sluice.EmitterFrom(ctx)
+		if !enabled(ctx, em, event.TypeToolCallStarted, event.TypeToolCallCompleted, event.TypeToolCallFailed) {
+			return fn(ctx, args)
+		}
+		callID := em.Meta().ToolCallID
+		if em.Enabled(ctx, event.TypeToolCallStarted) {
+			_ = em.Emit(ctx, event.ToolCallStarted{CallID: callID, Name: name, Arguments: toJSON(args)})
+		}
+		start := time.Now()
+		panicking := true
+		var (
+			res R
+			err error
+		)
+		defer func() {
+			d := time.Since(start)
+			switch {
+			case panicking:
+				r := recover()
+				_ = em.Emit(ctx, event.ToolCallFailed{CallID: callID, Name: name, Duration: d, Error: event.ErrorFrom(PanicError{r})})
+				panic(r)
+			case err != nil:
+				_ = em.Emit(ctx, event.ToolCallFailed{CallID: callID, Name: name, Duration: d, Error: event.ErrorFrom(err)})
+			case em.Enabled(ctx, event.TypeToolCallCompleted):
+				_ = em.Emit(ctx, event.ToolCallCompleted{CallID: callID, Name: name, Duration: d, Result: toJSON(res)})
+			}
+		}()
+		res, err = fn(ctx, args)
+		panicking = false
+		return res, err
+	}
+}
+
+// toJSON encodes v, keeping JSON it is given as it is.
+func toJSON(v any) json.RawMessage {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case json.RawMessage:
+		if len(v) == 0 || !json.Valid(v) {
+			return nil
+		}
+		return v
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return b
+}
