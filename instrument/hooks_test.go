@@ -125,7 +125,9 @@ func TestPipelineFailureReachesOnError(t *testing.T) {
 	h := instrument.Conversation(b, "c")
 	defer h.Close()
 	var got []string
-	_ = h.OnError(func(_ context.Context, src event.Type, err event.Error) { got = append(got, string(src)+": "+err.Message) })
+	_ = h.OnError(func(_ context.Context, src event.Type, err event.Error) {
+		got = append(got, string(src)+": "+err.Message)
+	})
 	ctx := sluice.WithEmitter(context.Background(), sluice.NewEmitter(b, event.Meta{ConversationID: "c"}))
 	p := instrument.NewPipeline(instrument.Stage[int]{Name: "s", Run: func(context.Context, int) error { return errors.New("bad") }})
 	_ = p.Run(ctx, 0)
