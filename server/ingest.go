@@ -169,6 +169,9 @@ func parseEvents(body []byte, max int) ([]event.Event, *apiError) {
 		if err := json.Unmarshal(trimmed, &raws); err != nil {
 			return nil, errorf(http.StatusBadRequest, CodeBadJSON, "the body is not a JSON array of events: %v", err)
 		}
+		if len(raws) == 0 {
+			return nil, errorf(http.StatusBadRequest, CodeBadJSON, "the array holds no events")
+		}
 		if len(raws) > max {
 			return nil, errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "%d events in one request, more than the limit of %d", len(raws), max)
 		}
