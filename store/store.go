@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"math"
 	"time"
 
 	"github.com/sluice-events/sluice/event"
@@ -44,7 +45,7 @@ type Store interface {
 	// the event's sequence number in its session: the sequence numbers of
 	// a session strictly increase without gaps, in commit order, also when
 	// many goroutines append to one session at once; the events of one
-	// call keep their order. When Append returns nil the events are
+	// call keep their order and get consecutive numbers in their session. When Append returns nil the events are
 	// stored durably (as the implementation documents).
 	//
 	// A call is all-or-nothing: if any event is invalid, Append returns
@@ -92,7 +93,7 @@ type Query struct {
 	// Session is the session to read; it is required.
 	Session string
 	// After skips events with a sequence number ≤ After; 0 reads from the
-	// start.
+	// start. It must be at most math.MaxInt64.
 	After uint64
 	// Types keeps only events whose type matches; the zero Pattern keeps
 	// every type.
@@ -112,6 +113,8 @@ func (q Query) Check() error {
 		return invalidf("query without a session")
 	case q.Limit < 0:
 		return invalidf("negative limit %d", q.Limit)
+	case q.After > math.MaxInt64:
+		return invalidf("after %d beyond the largest sequence number", q.After)
 	}
 	return nil
 }
@@ -119,6 +122,7 @@ func (q Query) Check() error {
 // AllQuery selects events of every session for ReadAll.
 type AllQuery struct {
 	// After skips events with a position ≤ After; 0 reads from the start.
+	// It must be at most math.MaxInt64.
 	After uint64
 	// Types keeps only events whose type matches; the zero Pattern keeps
 	// every type.
@@ -131,8 +135,11 @@ type AllQuery struct {
 
 // Check reports a malformed query, wrapping ErrInvalid.
 func (q AllQuery) Check() error {
-	if q.Limit < 0 {
+	switch {
+	case q.Limit < 0:
 		return invalidf("negative limit %d", q.Limit)
+	case q.After > math.MaxInt64:
+		return invalidf("after %d beyond the largest position", q.After)
 	}
 	return nil
 }

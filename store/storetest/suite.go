@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -338,6 +339,16 @@ func (s *suite) read(t *testing.T) {
 	for _, err := range st.Read(ctx(t), store.Query{Session: "r", Limit: -1}) {
 		if !errors.Is(err, store.ErrInvalid) {
 			t.Fatalf("negative limit: %v; want ErrInvalid", err)
+		}
+	}
+	for _, err := range st.Read(ctx(t), store.Query{Session: "r", After: math.MaxUint64}) {
+		if !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("after beyond MaxInt64: %v; want ErrInvalid", err)
+		}
+	}
+	for _, err := range st.ReadAll(ctx(t), store.AllQuery{After: math.MaxUint64}) {
+		if !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("ReadAll after beyond MaxInt64: %v; want ErrInvalid", err)
 		}
 	}
 	// Stopping early is fine.
