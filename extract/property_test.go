@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"go.yaml.in/yaml/v3"
 	"pgregory.net/rapid"
 
 	"github.com/sluice-events/sluice"
@@ -17,7 +18,7 @@ import (
 
 // genText draws a text from pieces whose filtered form is known: plain
 // text that cannot form a tag, things that look like tags, and blocks.
-func genText(t *rapid.T) (text, want string, blocks int) {
+func genText(t *rapid.T) (text, want string, values []string) {
 	var in, out strings.Builder
 	n := rapid.IntRange(0, 12).Draw(t, "pieces")
 	for range n {
@@ -41,18 +42,37 @@ func genText(t *rapid.T) (text, want string, blocks int) {
 			if rapid.Bool().Draw(t, "nested") {
 				body.WriteString("list:\n  - x\n  - y <z>\n")
 			}
+			if rapid.Bool().Draw(t, "nested map") {
+				body.WriteString("meta:\n  a: 1\n  b:\n    - c\n# comment\n  d: e\n")
+			}
+			if rapid.Bool().Draw(t, "compact list") {
+				body.WriteString("compact:\n- 1\n- [2, 3]\n")
+			}
 			in.WriteString("<acme:plan:v1>" + body.String() + "</acme:plan:v1>")
-			blocks++
+			values = append(values, yamlJSON(t, body.String()))
 		case 5: // a JSON block
 			in.WriteString(`<acme:data:v1>{"a": [1, 2, {"b": "</acme:plan:v1>"}], "c": null}</acme:data:v1>`)
-			blocks++
+			values = append(values, `{"a":[1,2,{"b":"</acme:plan:v1>"}],"c":null}`)
 		case 6: // an unregistered block passes as text
 			s := "<other:x:v1>a: b</other:x:v1>"
 			in.WriteString(s)
 			out.WriteString(s)
 		}
 	}
-	return in.String(), out.String(), blocks
+	return in.String(), out.String(), values
+}
+
+// yamlJSON is the value of a YAML document as JSON, parsed the plain way.
+func yamlJSON(t *rapid.T, doc string) string {
+	var v any
+	if err := yaml.Unmarshal([]byte(doc), &v); err != nil {
+		t.Fatalf("generated bad YAML %q: %v", doc, err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // run streams text through a fresh sink split at the given points and
@@ -107,18 +127,25 @@ func run(t *rapid.T, text string, cuts []int) (string, string, []event.Payload) 
 // text and block events as one delta, and the expected text.
 func TestSplitPointsDoNotMatter(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		text, want, nblocks := genText(t)
+		text, want, values := genText(t)
 		whole, wholeDone, wholeBlocks := run(t, text, nil)
 		if whole != want || wholeDone != want {
 			t.Fatalf("one delta: passed on %q, completed %q, want %q", whole, wholeDone, want)
 		}
-		if len(wholeBlocks) != 2*nblocks {
-			t.Fatalf("%d block events for %d blocks: %+v", len(wholeBlocks), nblocks, wholeBlocks)
+		if len(wholeBlocks) != 2*len(values) {
+			t.Fatalf("%d block events for %d blocks: %+v", len(wholeBlocks), len(values), wholeBlocks)
 		}
+		var got []string
 		for _, p := range wholeBlocks {
-			if m, ok := p.(event.ExtractBlockMalformed); ok {
-				t.Fatalf("malformed: %+v", m)
+			switch p := p.(type) {
+			case event.ExtractBlockMalformed:
+				t.Fatalf("malformed: %+v", p)
+			case event.ExtractBlockCompleted:
+				got = append(got, string(p.Value))
 			}
+		}
+		if !reflect.DeepEqual(got, values) {
+			t.Fatalf("values\n%q\nwant\n%q", got, values)
 		}
 		var cuts []int
 		if len(text) > 0 {

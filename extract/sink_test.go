@@ -430,3 +430,19 @@ func TestNextSinkErrorsAreReturned(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestJSONObjectSnapshots(t *testing.T) {
+	s, rec := newSink(t, extract.With("acme:obj:v1", extract.JSON()), extract.SnapshotEvery(1, false))
+	stream(t, s, event.Meta{}, `<acme:obj:v1>{"a": 1, "b": {"c": [1, 2]}, "d": "x,y"}</acme:obj:v1>`, []int{4}, "\x00")
+	var got []string
+	for _, sn := range of[event.ExtractBlockSnapshot](rec) {
+		got = append(got, string(sn.Value))
+	}
+	want := `{"a":1} {"a":1,"b":{"c":[1,2]}}`
+	if strings.Join(got, " ") != want {
+		t.Errorf("snapshots %v, want %s", got, want)
+	}
+	if c := of[event.ExtractBlockCompleted](rec); len(c) != 1 || string(c[0].Value) != `{"a":1,"b":{"c":[1,2]},"d":"x,y"}` {
+		t.Errorf("completed = %+v", c)
+	}
+}
