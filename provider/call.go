@@ -463,6 +463,15 @@ func (c *Call) Complete(ctx context.Context, finishReason string) *Result {
 	return &res
 }
 
+// Partial returns the result so far, as an adapter returns it beside an
+// error: Text includes blocks still open.
+func (c *Call) Partial() Result {
+	r := c.res
+	r.Text = c.PartialText()
+	r.ToolCalls = append([]event.ToolCall(nil), r.ToolCalls...)
+	return r
+}
+
 // PartialText returns the text received so far: the text blocks, joined,
 // including those still open.
 func (c *Call) PartialText() string {

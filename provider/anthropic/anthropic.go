@@ -85,7 +85,7 @@ func consume(ctx context.Context, c *provider.Call, stream *ssestream.Stream[sdk
 	defer stream.Close()
 	r := &Result{}
 	fail := func(err error) (*Result, error) {
-		r.fillPartial(c)
+		r.Result = c.Partial()
 		return r, c.Fail(ctx, err)
 	}
 	var stop string
@@ -162,13 +162,6 @@ func consume(ctx context.Context, c *provider.Call, stream *ssestream.Stream[sdk
 	}
 	r.Result = *c.Complete(ctx, Finish(stop))
 	return r, nil
-}
-
-func (r *Result) fillPartial(c *provider.Call) {
-	r.MessageID = r.Message.ID
-	r.Model = string(r.Message.Model)
-	r.Text = c.PartialText()
-	r.Usage = c.CurrentUsage()
 }
 
 // usage converts the SDK's accumulated usage to the catalog's: totals so
