@@ -1,0 +1,318 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/hub"
+	"github.com/sluice-events/sluice/server"
+	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/memory"
+	"github.com/sluice-events/sluice/store/sqlite"
+	"github.com/sluice-events/sluice/wire"
+)
+
+// benchEnv is a server over a store chosen by name, on loopback.
+func benchEnv(b *testing.B, storeName string, cfg server.Config) (*hub.Hub, string, func()) {
+	var st store.Store
+	switch storeName {
+	case "memory":
+		st = memory.New()
+	case "sqlite":
+		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		st = s
+	}
+	h := hub.New(st)
+	cfg.Hub = h
+	cfg.Logger = quietLogger()
+	srv, err := server.New(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	return h, ts.URL, func() {
+		srv.Drain()
+		ts.CloseClientConnections()
+		ts.Close()
+		srv.Close(context.Background())
+		h.Close(context.Background())
+		st.Close()
+	}
+}
+
+// BenchmarkIngest measures POST /v1/events over loopback HTTP: one event
+// per request and batches of 100, from 8 concurrent clients.
+func BenchmarkIngest(b *testing.B) {
+	for _, storeName := range []string{"memory", "sqlite"} {
+		for _, batch := range []int{1, 100} {
+			b.Run(fmt.Sprintf("%s/batch=%d", storeName, batch), func(b *testing.B) {
+				_, url, done := benchEnv(b, storeName, server.Config{})
+				defer done()
+				var body bytes.Buffer
+				body.WriteByte('[')
+				for i := 0; i < batch; i++ {
+					if i > 0 {
+						body.WriteByte(',')
+					}
+					ev := event.New(event.TextDelta{Text: "hello world"}, event.Meta{SessionID: "bench"})
+					ev.ID = [16]byte{} // the server stamps a fresh id
+					body.Write(eventJSON(b, ev))
+				}
+				body.WriteByte(']')
+				payload := body.Bytes()
+				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+				b.SetParallelism(4) // 8 goroutines on 2 cores
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						resp, err := client.Post(url+"/v1/events", "application/json", bytes.NewReader(payload))
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != 200 {
+							b.Errorf("status %d", resp.StatusCode)
+							return
+						}
+					}
+				})
+				b.StopTimer()
+				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+				client.CloseIdleConnections()
+			})
+		}
+	}
+}
+
+// BenchmarkFanout: 1,000 SSE clients, each following its own session,
+// while 10,000 events/s in total are appended (10 per session per second,
+// in ticks of 1 ms) for 5 seconds. Reports the publish-to-client latency
+// (from the event's time, set just before Append, to the client parsing
+// its frame) at p50, p99 and max. Clients run in the same process, so they
+// share the 2 cores with the server. Run it with -benchtime 1x.
+func BenchmarkFanout(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		cfg  server.Config
+	}{
+		{"tail", server.Config{}},
+		{"feeds", server.Config{TailEvents: -1}},
+	} {
+		for _, storeName := range []string{"memory", "sqlite"} {
+			b.Run(tc.name+"/"+storeName, func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					fanout(b, storeName, tc.cfg, 1000, 10_000, 5*time.Second)
+				}
+			})
+		}
+	}
+}
+
+func fanout(b *testing.B, storeName string, cfg server.Config, clients, rate int, dur time.Duration) {
+	h, url, done := benchEnv(b, storeName, cfg)
+	defer done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		connected sync.WaitGroup
+		finished  sync.WaitGroup
+		received  atomic.Int64
+	)
+	transport := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: 0}
+	defer transport.CloseIdleConnections()
+	hc := &http.Client{Transport: transport}
+	for c := 0; c < clients; c++ {
+		connected.Add(1)
+		finished.Add(1)
+		go func() {
+			defer finished.Done()
+			req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/v1/sessions/s%04d/stream?wait=true", url, c), nil)
+			resp, err := hc.Do(req)
+			connected.Done()
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
+			r := wire.NewReader(resp.Body)
+			var local []time.Duration
+			for {
+				ev, err := r.Next()
+				if err != nil {
+					break
+				}
+				now := time.Now()
+				if t, ok := eventTime(ev.Data); ok {
+					local = append(local, now.Sub(t))
+					received.Add(1)
+				}
+			}
+			mu.Lock()
+			latencies = append(latencies, local...)
+			mu.Unlock()
+		}()
+	}
+	connected.Wait()
+	time.Sleep(200 * time.Millisecond)
+	// Publish from 20 producers (as many agents would), each owning every
+	// 20th session and appending what is due every millisecond, so the
+	// total rate holds even when one append is slow.
+	const producers = 20
+	var appendLat []time.Duration
+	start := time.Now()
+	var sentTotal atomic.Int64
+	var pwg sync.WaitGroup
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	for p := 0; p < producers; p++ {
+		pwg.Add(1)
+		go func() {
+			defer pwg.Done()
+			perProducer := float64(rate) / producers
+			mine := clients / producers
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			sent, next := 0, 0
+			var batch []event.Event
+			for time.Since(start) < dur {
+				<-tick.C
+				due := int(time.Since(start).Seconds() * perProducer)
+				batch = batch[:0]
+				for ; sent < due; sent++ {
+					s := p + producers*(next%mine)
+					next++
+					batch = append(batch, event.New(event.TextDelta{Text: "token"}, event.Meta{SessionID: fmt.Sprintf("s%04d", s)}))
+				}
+				if len(batch) == 0 {
+					continue
+				}
+				t0 := time.Now()
+				if err := h.Append(ctx, batch); err != nil {
+					b.Error(err)
+					return
+				}
+				d := time.Since(t0)
+				mu.Lock()
+				appendLat = append(appendLat, d)
+				mu.Unlock()
+				sentTotal.Add(int64(len(batch)))
+			}
+		}()
+	}
+	pwg.Wait()
+	sent := int(sentTotal.Load())
+	elapsed := time.Since(start)
+	// Let the last events arrive.
+	deadline := time.Now().Add(5 * time.Second)
+	for received.Load() < int64(sent) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	runtime.ReadMemStats(&ms1)
+	cancel()
+	finished.Wait()
+	slices.Sort(latencies)
+	q := func(p float64) time.Duration {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]
+	}
+	b.ReportMetric(float64(sent)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(len(latencies)), "delivered")
+	b.ReportMetric(float64(q(0.50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(q(0.99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(q(1).Microseconds())/1000, "max-ms")
+	slices.Sort(appendLat)
+	if len(appendLat) > 0 {
+		b.ReportMetric(float64(appendLat[len(appendLat)/2].Microseconds())/1000, "append-p50-ms")
+		b.ReportMetric(float64(appendLat[len(appendLat)*99/100].Microseconds())/1000, "append-p99-ms")
+	}
+	if len(latencies) != sent {
+		b.Errorf("delivered %d of %d events", len(latencies), sent)
+	}
+}
+
+// eventTime reads the "time" member of an event's JSON without decoding
+// the rest.
+func eventTime(data []byte) (time.Time, bool) {
+	i := bytes.Index(data, []byte(`"time":"`))
+	if i < 0 {
+		return time.Time{}, false
+	}
+	rest := data[i+8:]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(rest[:j]))
+	return t, err == nil
+}
+
+// BenchmarkIdleSSEMemory opens 1,000 idle SSE connections from raw TCP
+// clients (which hold no goroutine or buffer of their own) and reports the
+// growth of the process's heap and stacks per connection: what the server
+// keeps for an idle stream.
+func BenchmarkIdleSSEMemory(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		const n = 1000
+		_, url, done := benchEnv(b, "memory", server.Config{})
+		addr := strings.TrimPrefix(url, "http://")
+		var heap, stack [2]uint64
+		measure := func(i int) uint64 {
+			runtime.GC()
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			heap[i], stack[i] = ms.HeapInuse, ms.StackInuse
+			return ms.HeapInuse + ms.StackInuse
+		}
+		before := measure(0)
+		conns := make([]net.Conn, 0, n)
+		for c := 0; c < n; c++ {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			fmt.Fprintf(conn, "GET /v1/sessions/idle%d/stream?wait=true HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", c, addr)
+			conns = append(conns, conn)
+		}
+		// Wait until every stream has answered.
+		for _, conn := range conns {
+			br := bufio.NewReaderSize(conn, 512)
+			if _, err := br.ReadString('\n'); err != nil {
+				b.Fatal(err)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+		after := measure(1)
+		b.ReportMetric(float64(after-before)/n/1024, "KiB/conn")
+		b.ReportMetric(float64(heap[1]-heap[0])/n/1024, "heap-KiB/conn")
+		b.ReportMetric(float64(stack[1]-stack[0])/n/1024, "stack-KiB/conn")
+		b.ReportMetric(float64(runtime.NumGoroutine())/n, "goroutines/conn")
+		for _, conn := range conns {
+			conn.Close()
+		}
+		done()
+	}
+}
