@@ -1,0 +1,41 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/sluice-events/sluice/hub"
+	"github.com/sluice-events/sluice/server"
+	"github.com/sluice-events/sluice/store/memory"
+)
+
+func Example() {
+	st := memory.New()
+	defer st.Close()
+	h := hub.New(st)
+	defer h.Close(context.Background())
+	srv, err := server.New(context.Background(), server.Config{Hub: h, Logger: quietLogger()})
+	if err != nil {
+		panic(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer func() {
+		srv.Drain()
+		ts.Close()
+		srv.Close(context.Background())
+	}()
+
+	body := `{"type":"message.text.delta","meta":{"session":"s1"},"payload":{"text":"Hello"}}`
+	resp, err := http.Post(ts.URL+"/v1/events", "application/json", strings.NewReader(body))
+	if err != nil {
+		panic(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, strings.Contains(string(b), `"seq":1`))
+	// Output: 200 true
+}
