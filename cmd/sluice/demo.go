@@ -14,7 +14,10 @@ import (
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/bus"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/printer"
+	"github.com/sluice-events/sluice/server"
+	"github.com/sluice-events/sluice/store"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -23,6 +26,8 @@ func newDemoCmd() *cobra.Command {
 		format string
 		color  bool
 		meta   bool
+		db     string
+		serve  string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -55,7 +60,23 @@ func newDemoCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			err := runDemo(ctx, sink, speed)
+			if serve != "" {
+				err := serveDemo(ctx, cmd.ErrOrStderr(), sink, speed, db, serve)
+				if text != nil {
+					err = errors.Join(err, text.Flush())
+				}
+				return err
+			}
+			var st store.Store
+			if db != "" {
+				s, err := openDB(ctx, db, false)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				st = s
+			}
+			err := runDemo(ctx, sink, speed, st)
 			if text != nil {
 				err = errors.Join(err, text.Flush())
 			}
@@ -69,6 +90,9 @@ func newDemoCmd() *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or yaml")
 	cmd.Flags().BoolVar(&color, "color", false, "color the text output with ANSI escapes")
 	cmd.Flags().BoolVar(&meta, "meta", false, "show correlation metadata (text) or keep it (json, yaml: on unless --meta=false)")
+	cmd.Flags().StringVar(&db, "db", "", "also record the run into this SQLite database (then: sluice sessions, sluice replay)")
+	cmd.Flags().StringVar(&serve, "serve", "", "serve the run on this address with an embedded server and print the URLs to follow it (--serve alone: "+server.DefaultAddr+")")
+	cmd.Flags().Lookup("serve").NoOptDefVal = server.DefaultAddr
 	cmd.Flags().Lookup("meta").NoOptDefVal = "true"
 	cmd.PreRun = func(cmd *cobra.Command, _ []string) {
 		if format != "text" && !cmd.Flags().Changed("meta") {
@@ -79,9 +103,16 @@ func newDemoCmd() *cobra.Command {
 }
 
 // runDemo publishes the scripted run to a bus with sink subscribed, and
-// waits until the sink has every event.
-func runDemo(ctx context.Context, sink sluice.Sink, speed float64) error {
+// waits until the sink has every event. With a store, the run goes through a
+// hub: each event is logged (and numbered) before it reaches the bus.
+func runDemo(ctx context.Context, sink sluice.Sink, speed float64, st store.Store) error {
 	b := bus.New()
+	var target sluice.Sink = b
+	if st != nil {
+		h := hub.New(st, hub.WithBus(b))
+		defer h.Close(context.WithoutCancel(ctx))
+		target = h
+	}
 	var (
 		mu       sync.Mutex
 		printErr error
@@ -99,7 +130,7 @@ func runDemo(ctx context.Context, sink sluice.Sink, speed float64) error {
 		return err
 	}
 	id := event.NewID().String()
-	em := sluice.NewEmitter(b, event.Meta{
+	em := sluice.NewEmitter(target, event.Meta{
 		RunID: "run-" + id[24:], SessionID: "sess-" + id[24:], ConversationID: "conv-" + id[24:],
 	})
 	runErr := demoScript{em: em, speed: speed}.run(ctx)

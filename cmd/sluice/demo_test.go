@@ -184,7 +184,7 @@ func TestDemoInterrupted(t *testing.T) {
 			}
 		}
 	}()
-	if err := runDemo(ctx, sink, 4); err != nil {
+	if err := runDemo(ctx, sink, 4, nil); err != nil {
 		t.Fatal(err)
 	}
 	last := got[len(got)-1]

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/sluice-events/sluice/hub"
+	"github.com/sluice-events/sluice/server"
+	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/postgres"
+)
+
+// serveOptions are the flags of sluice serve.
+type serveOptions struct {
+	addr, db, pg            string
+	keys                    []string
+	keysFile                string
+	cors                    []string
+	maxBody                 int64
+	maxBatch, maxConns      int
+	maxSubs                 int
+	heartbeat, shutdownWait time.Duration
+	logFormat, logLevel     string
+}
+
+// envNames maps flags whose environment variable is not simply
+// SLUICE_<FLAG_IN_CAPITALS>.
+var envNames = map[string]string{"key": "SLUICE_KEYS", "cors-origin": "SLUICE_CORS_ORIGINS"}
+
+// envName returns the environment variable of a flag.
+func envName(flag string) string {
+	if n, ok := envNames[flag]; ok {
+		return n
+	}
+	return "SLUICE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// applyEnv sets every flag not given on the command line from its
+// environment variable, if set. List flags take several values separated by
+// spaces, commas (origins) or semicolons (keys).
+func applyEnv(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed {
+			return
+		}
+		v, ok := os.LookupEnv(envName(f.Name))
+		if !ok || v == "" {
+			return
+		}
+		vals := []string{v}
+		if f.Value.Type() == "stringArray" {
+			vals = strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ' ' || r == '\n' || (r == ',' && f.Name != "key") })
+		}
+		for _, x := range vals {
+			if e := fs.Set(f.Name, x); e != nil {
+				err = fmt.Errorf("%s: %w", envName(f.Name), e)
+				return
+			}
+		}
+	})
+	return err
+}
+
+func newServeCmd() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the HTTP API: ingest, query, SSE, WebSocket and JSON-RPC",
+		Long: "serve runs Sluice's HTTP API over a SQLite database (--db, the default) or PostgreSQL\n" +
+			"(--postgres DSN). Every flag can also be set with an environment variable: SLUICE_ADDR,\n" +
+			"SLUICE_DB, SLUICE_POSTGRES, SLUICE_KEYS (keys separated by ';' or spaces), SLUICE_KEYS_FILE,\n" +
+			"SLUICE_CORS_ORIGINS (comma-separated), SLUICE_MAX_BODY, … (SLUICE_ and the flag's name).\n\n" +
+			"A key is NAME:SECRET:SCOPES[:SESSION_PREFIX], with SCOPES a comma-separated list of ingest,\n" +
+			"read and admin; with a prefix the key reads and writes only sessions starting with it.\n" +
+			"Without keys the server accepts loopback clients only. See docs/server.md.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, cmd, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.addr, "addr", server.DefaultAddr, "address to listen on")
+	f.StringVar(&o.db, "db", "sluice.db", "SQLite database file (the default store)")
+	f.StringVar(&o.pg, "postgres", "", "PostgreSQL DSN: use PostgreSQL instead of SQLite")
+	f.StringArrayVar(&o.keys, "key", nil, "API key NAME:SECRET:SCOPES[:SESSION_PREFIX] (repeatable)")
+	f.StringVar(&o.keysFile, "keys-file", "", "file of API keys, one per line (# comments)")
+	f.StringArrayVar(&o.cors, "cors-origin", nil, "origin browsers may call from, or * (repeatable)")
+	f.Int64Var(&o.maxBody, "max-body", server.DefaultMaxBodyBytes, "largest request body in bytes")
+	f.IntVar(&o.maxBatch, "max-batch", server.DefaultMaxBatch, "most events per publish request (and calls per JSON-RPC batch)")
+	f.IntVar(&o.maxConns, "max-conns-per-key", server.DefaultMaxConnsPerKey, "most streaming connections open at once per key")
+	f.IntVar(&o.maxSubs, "max-subscriptions", server.DefaultMaxSubscriptions, "most subscriptions per WebSocket connection")
+	f.DurationVar(&o.heartbeat, "heartbeat", server.DefaultHeartbeat, "heartbeat interval of idle streams")
+	f.DurationVar(&o.shutdownWait, "shutdown-timeout", server.DefaultShutdownTimeout, "longest graceful shutdown")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, got %q", format)
+}
+
+// loadKeys gathers the keys of --key and --keys-file.
+func loadKeys(specs []string, file string) ([]server.Key, error) {
+	var keys []server.Key
+	for _, s := range specs {
+		k, err := server.ParseKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("--key: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("--keys-file: %w", err)
+		}
+		defer f.Close()
+		more, err := server.ParseKeys(f)
+		if err != nil {
+			return nil, fmt.Errorf("--keys-file %s: %w", file, err)
+		}
+		keys = append(keys, more...)
+	}
+	return keys, nil
+}
+
+// openStore opens PostgreSQL if a DSN is given, else the SQLite file.
+func openStore(ctx context.Context, db, pg string, log *slog.Logger) (store.Store, string, error) {
+	if pg != "" {
+		st, err := postgres.Open(ctx, pg, store.WithLogger(log))
+		if err != nil {
+			return nil, "", fmt.Errorf("postgres: %w", err)
+		}
+		return st, "postgres", nil
+	}
+	st, err := openDB(ctx, db, false)
+	if err != nil {
+		return nil, "", err
+	}
+	return st, "sqlite " + db, nil
+}
+
+func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
+	log, err := newLogger(cmd.ErrOrStderr(), o.logFormat, o.logLevel)
+	if err != nil {
+		return err
+	}
+	keys, err := loadKeys(o.keys, o.keysFile)
+	if err != nil {
+		return err
+	}
+	st, what, err := openStore(ctx, o.db, o.pg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	h := hub.New(st, hub.WithLogger(log))
+	defer h.Close(context.WithoutCancel(ctx))
+	srv, err := server.New(ctx, server.Config{
+		Hub: h, Keys: keys, CORSOrigins: o.cors, MaxBodyBytes: o.maxBody, MaxBatch: o.maxBatch,
+		MaxConnsPerKey: o.maxConns, MaxSubscriptions: o.maxSubs, Heartbeat: o.heartbeat,
+		ShutdownTimeout: o.shutdownWait, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close(context.WithoutCancel(ctx))
+	l, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	if w := srv.Warning(); w != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "\n!!! WARNING: %s\n\n", w)
+		log.Warn("server: no API keys", "detail", w)
+	}
+	log.Info("server: listening", "url", "http://"+l.Addr().String(), "store", what, "keys", len(keys))
+	err = srv.Serve(ctx, l)
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	log.Info("server: stopped")
+	return err
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// syncBuffer is a bytes.Buffer safe for a command writing while the test
+// reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs the CLI in the background until the returned stop is called.
+func start(t *testing.T, args ...string) (out, errOut *syncBuffer, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := newRootCmd()
+	out, errOut = &syncBuffer{}, &syncBuffer{}
+	cmd.SetArgs(args)
+	cmd.SetOut(out)
+	cmd.SetErr(errOut)
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(15 * time.Second):
+				err = fmt.Errorf("the command did not stop")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return out, errOut, stop
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func post(t *testing.T, url, key, body string) int {
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestServeAndTail: sluice serve with keys from the environment, events
+// posted with curl-like requests, and sluice tail following a session
+// across a restart of the server, printing every event exactly once.
+func TestServeAndTail(t *testing.T) {
+	addr := freeAddr(t)
+	db := filepath.Join(t.TempDir(), "serve.db")
+	t.Setenv("SLUICE_KEYS", "writer:writer-secret:ingest;reader:reader-secret:read")
+	t.Setenv("SLUICE_ADDR", addr)
+	_, serveErr, stopServe := start(t, "serve", "--db", db, "--shutdown-timeout", "2s")
+	base := "http://" + addr
+	waitFor(t, "the server", func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	ev := func(i int) string {
+		return fmt.Sprintf(`{"type":"message.text.delta","meta":{"session":"t1"},"payload":{"text":"w%d "}}`, i)
+	}
+	if code := post(t, base+"/v1/events", "", ev(0)); code != 401 {
+		t.Fatalf("no key: %d", code)
+	}
+	if code := post(t, base+"/v1/events", "writer-secret", ev(0)); code != 200 {
+		t.Fatalf("post: %d", code)
+	}
+	tailOut, tailErr, stopTail := start(t, "tail", base, "--session", "t1", "--format", "json", "--key", "reader-secret")
+	waitFor(t, "the first event", func() bool { return strings.Contains(tailOut.String(), "w0 ") })
+	post(t, base+"/v1/events", "writer-secret", ev(1))
+	waitFor(t, "the second event", func() bool { return strings.Contains(tailOut.String(), "w1 ") })
+
+	// Restart the server: tail reconnects and resumes.
+	if err := stopServe(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(serveErr.String(), "shutting down") {
+		t.Fatalf("serve log: %s", serveErr.String())
+	}
+	_, _, stopServe2 := start(t, "serve", "--db", db, "--shutdown-timeout", "2s")
+	waitFor(t, "the restarted server", func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	post(t, base+"/v1/events", "writer-secret", ev(2))
+	waitFor(t, "the third event", func() bool { return strings.Contains(tailOut.String(), "w2 ") })
+	if err := stopTail(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(tailOut.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("tail printed %d lines:\n%s\nstderr: %s", len(lines), tailOut.String(), tailErr.String())
+	}
+	for i, l := range lines {
+		if !strings.Contains(l, fmt.Sprintf(`"seq":%d`, i+1)) {
+			t.Fatalf("line %d: %s", i, l)
+		}
+	}
+	if !strings.Contains(tailErr.String(), "resuming after 2") {
+		t.Fatalf("tail stderr: %s", tailErr.String())
+	}
+	if err := stopServe2(); err != nil {
+		t.Fatal(err)
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
+
+func TestServeFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--key", "bad", "--db", filepath.Join(t.TempDir(), "x.db")},
+		{"serve", "--log-format", "xml"},
+		{"tail", "not a url"},
+		{"tail", "http://127.0.0.1:1", "--types", "a..b"},
+	} {
+		if _, _, err := run(t, "", args...); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+	var _ *cobra.Command
+}
+
+func TestTailURL(t *testing.T) {
+	for _, tc := range []struct{ base, session, types, want string }{
+		{"http://h:1", "", "", "http://h:1/v1/stream"},
+		{"http://h:1/", "s 1", "message.>", "http://h:1/v1/sessions/s%201/stream?types=message.%3E&wait=true"},
+		{"http://h:1/v1/stream?after=3", "x", "", "http://h:1/v1/stream?after=3"},
+	} {
+		got, err := tailURL(tc.base, tc.session, tc.types)
+		if err != nil || got != tc.want {
+			t.Errorf("tailURL(%q, %q, %q) = %q, %v; want %q", tc.base, tc.session, tc.types, got, err, tc.want)
+		}
+	}
+}
+
+// TestDemoServe: demo --serve prints the URLs, and the run can be followed
+// with them.
+func TestDemoServe(t *testing.T) {
+	addr := freeAddr(t)
+	_, errOut, stop := start(t, "demo", "--speed", "0", "--format", "json", "--serve="+addr)
+	waitFor(t, "the end of the run", func() bool { return strings.Contains(errOut.String(), "still serving") })
+	m := regexp.MustCompile(`sluice tail --session (\S+) (\S+)`).FindStringSubmatch(errOut.String())
+	if m == nil || m[2] != "http://"+addr {
+		t.Fatalf("no tail command in:\n%s", errOut.String())
+	}
+	resp, err := http.Get(m[2] + "/v1/sessions/" + m[1] + "/events?limit=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(b.String(), `"seq":1,`) {
+		t.Fatalf("%d %s", resp.StatusCode, b.String())
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
