@@ -85,6 +85,9 @@ func consume(ctx context.Context, c *provider.Call, stream *ssestream.Stream[sdk
 	defer stream.Close()
 	r := &Result{}
 	fail := func(err error) (*Result, error) {
+		for i := range r.Message.Content {
+			r.sync(c, i)
+		}
 		r.Result = c.Partial()
 		return r, c.Fail(ctx, err)
 	}
@@ -95,8 +98,24 @@ func consume(ctx context.Context, c *provider.Call, stream *ssestream.Stream[sdk
 			break
 		}
 		ev := stream.Current()
-		if err := r.Message.Accumulate(ev); err != nil {
-			return fail(provider.Protocol(Name, "%v", err))
+		// The SDK's Message.Accumulate appends each text, thinking and
+		// argument delta to a string, which is quadratic in the length of
+		// a block; the Call keeps them in builders, and the block's whole
+		// text goes into the message when it stops.
+		skip := false
+		switch ev.Type {
+		case "content_block_delta":
+			switch ev.Delta.Type {
+			case "text_delta", "thinking_delta", "input_json_delta":
+				skip = true
+			}
+		case "content_block_stop":
+			r.sync(c, int(ev.Index))
+		}
+		if !skip {
+			if err := r.Message.Accumulate(ev); err != nil {
+				return fail(provider.Protocol(Name, "%v", err))
+			}
 		}
 		var err error
 		switch ev.Type {
@@ -162,6 +181,25 @@ func consume(ctx context.Context, c *provider.Call, stream *ssestream.Stream[sdk
 	}
 	r.Result = *c.Complete(ctx, Finish(stop))
 	return r, nil
+}
+
+// sync puts the text (or thinking, or tool arguments) the Call holds for
+// block i into the accumulated message.
+func (r *Result) sync(c *provider.Call, i int) {
+	if i < 0 || i >= len(r.Message.Content) {
+		return
+	}
+	cb := &r.Message.Content[i]
+	switch cb.Type {
+	case "text":
+		cb.Text = c.BlockText(i)
+	case "thinking":
+		cb.Thinking = c.BlockText(i)
+	case "tool_use":
+		if args := c.BlockText(i); args != "" {
+			cb.Input = json.RawMessage(args)
+		}
+	}
 }
 
 // usage converts the SDK's accumulated usage to the catalog's: totals so

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	sdk "github.com/anthropics/anthropic-sdk-go"
 	"github.com/anthropics/anthropic-sdk-go/option"
+	"github.com/anthropics/anthropic-sdk-go/packages/ssestream"
 	"go.uber.org/goleak"
 
 	"github.com/sluice-events/sluice/event"
@@ -242,5 +244,41 @@ func TestNilEmitter(t *testing.T) {
 	res, err := anthropic.Stream(context.Background(), nil, &client.Messages, sdk.MessageNewParams{Model: "claude-sonnet-4-5", MaxTokens: 10})
 	if err != nil || res.Text != "Let me check the weather." || len(res.ToolCalls) != 1 {
 		t.Fatalf("%v %+v", err, res)
+	}
+}
+
+// The adapter fills the SDK's Message without Accumulate's quadratic
+// string appends; the result must be the same as the SDK's own.
+func TestMessageMatchesSDKAccumulate(t *testing.T) {
+	for _, file := range []string{"anthropic_messages_tool_thinking.sse", "anthropic_cache_tokens.sse", "anthropic_refusal.sse",
+		"../scripted/transcripts/weather_1_tool_use.sse"} {
+		t.Run(file, func(t *testing.T) {
+			body, err := os.ReadFile("../testdata/" + file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := ssestream.NewStream[sdk.MessageStreamEventUnion](ssestream.NewDecoder(providertest.Response(body)), nil)
+			var want sdk.Message
+			for s.Next() {
+				if err := want.Accumulate(s.Current()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if s.Err() != nil {
+				t.Fatal(s.Err())
+			}
+			res, err, _ := run(t, context.Background(), file, &providertest.Recorder{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Message.RawJSON(); got != want.RawJSON() {
+				t.Errorf("message JSON\n got %s\nwant %s", got, want.RawJSON())
+			}
+			g, _ := json.Marshal(res.Message.ToParam())
+			w, _ := json.Marshal(want.ToParam())
+			if string(g) != string(w) {
+				t.Errorf("ToParam\n got %s\nwant %s", g, w)
+			}
+		})
 	}
 }
