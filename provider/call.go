@@ -132,6 +132,7 @@ type Call struct {
 	blocks  []*blockState
 	tools   int
 	res     Result
+	usage   bool // usage was reported
 	started bool
 	done    bool
 }
@@ -418,6 +419,7 @@ func (c *Call) OpenBlock(index int) (kind string, open bool) {
 // Usage records token counts and emits message.usage. Counts with
 // Cumulative set replace the earlier ones; others add to them.
 func (c *Call) Usage(ctx context.Context, u event.Usage) {
+	c.usage = true
 	if u.Cumulative {
 		c.res.Usage = u
 	} else {
@@ -442,7 +444,8 @@ func (c *Call) MessageStop(ctx context.Context, stopReason string) error {
 
 // Complete ends the call: it computes the cost and emits
 // provider.call.completed with the normalized finish reason, and returns
-// the Result.
+// the Result. The cost is unknown (CostUnknown) if the pricing table does
+// not know the model, or if the provider reported no usage.
 func (c *Call) Complete(ctx context.Context, finishReason string) *Result {
 	c.done = true
 	c.res.Duration = c.now().Sub(c.start)
@@ -450,9 +453,11 @@ func (c *Call) Complete(ctx context.Context, finishReason string) *Result {
 	u := c.res.Usage
 	u.Cumulative = true
 	c.res.Usage = u
-	c.res.Cost, c.res.CostKnown = c.prices.Cost(c.res.Model, u)
-	if !c.res.CostKnown && c.res.Model != c.info.Model {
-		c.res.Cost, c.res.CostKnown = c.prices.Cost(c.info.Model, u)
+	if c.usage { // without token counts, the cost is unknown too
+		c.res.Cost, c.res.CostKnown = c.prices.Cost(c.res.Model, u)
+		if !c.res.CostKnown && c.res.Model != c.info.Model {
+			c.res.Cost, c.res.CostKnown = c.prices.Cost(c.info.Model, u)
+		}
 	}
 	_ = c.em.ProviderCallCompleted(ctx, event.ProviderCallCompleted{
 		Provider: c.info.Provider, Model: c.res.Model, Duration: c.res.Duration,

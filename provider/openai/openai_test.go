@@ -364,3 +364,33 @@ func TestUnknownModelCostIsUnknown(t *testing.T) {
 		t.Errorf("encoded %s", data)
 	}
 }
+
+// Without include_usage a Chat stream reports no tokens: the cost is then
+// unknown, not zero.
+func TestChatWithoutUsageHasUnknownCost(t *testing.T) {
+	tr := scripted.MustParse("no-usage", []byte(`data: {"id":"chatcmpl-N","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}
+
+data: {"id":"chatcmpl-N","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}
+
+data: [DONE]
+
+`))
+	srv := scripted.NewServer([]scripted.Transcript{tr}, scripted.Speed(0))
+	defer srv.Close()
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	client := sdk.NewClient(option.WithBaseURL(srv.URL), option.WithAPIKey("k"), option.WithMaxRetries(0), option.WithHTTPClient(hc))
+	rec := &providertest.Recorder{}
+	params := sdk.ChatCompletionNewParams{Model: "gpt-4o-mini", StreamOptions: sdk.ChatCompletionStreamOptionsParam{IncludeUsage: sdk.Bool(false)}}
+	res, err := openai.StreamChat(context.Background(), rec.Emitter(), &client.Chat.Completions, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := string(srv.Requests()[0].Body); !strings.Contains(body, `"include_usage":false`) {
+		t.Errorf("the caller's include_usage was overridden: %s", body)
+	}
+	got := rec.Payloads()
+	if done := got[len(got)-1].(event.ProviderCallCompleted); !done.CostUnknown || res.CostKnown || res.Text != "Hi" {
+		t.Errorf("completed %+v", done)
+	}
+}
