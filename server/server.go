@@ -164,6 +164,7 @@ type Server struct {
 	streams  sync.WaitGroup // SSE and WebSocket handlers
 	closed   bool
 	ws       map[*wsConn]struct{}
+	sse      map[*sseConn]struct{}
 	anyCORS  bool
 	corsOrig map[string]bool
 }
@@ -181,7 +182,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, hub: cfg.Hub, st: cfg.Hub.Store(), keys: kr, m: newMetrics(), log: cfg.Logger,
-		perKey: map[string]int{}, ws: map[*wsConn]struct{}{}, corsOrig: map[string]bool{},
+		perKey: map[string]int{}, ws: map[*wsConn]struct{}{}, sse: map[*sseConn]struct{}{}, corsOrig: map[string]bool{},
 	}
 	for _, o := range cfg.CORSOrigins {
 		if o == "*" {
@@ -233,6 +234,7 @@ func (s *Server) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("server: streams still open: %w", ctx.Err())
 		s.abortWS()
+		s.abortSSE()
 	}
 	s.mu.Lock()
 	closed := s.closed
@@ -276,6 +278,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		s.log.Warn("server: shutdown deadline passed; closing the remaining connections", "err", err)
 		hs.Close()
 		s.abortWS()
+		s.abortSSE()
 		s.waitStreams(context.Background())
 	}
 	<-errc
@@ -594,6 +597,26 @@ func (s *Server) abortWS() {
 	s.mu.Lock()
 	for wc := range s.ws {
 		wc.c.CloseNow()
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) trackSSE(c *sseConn, add bool) {
+	s.mu.Lock()
+	if add {
+		s.sse[c] = struct{}{}
+	} else {
+		delete(s.sse, c)
+	}
+	s.mu.Unlock()
+}
+
+// abortSSE closes every hijacked SSE connection at once (http.Server.Close
+// does not know them either).
+func (s *Server) abortSSE() {
+	s.mu.Lock()
+	for c := range s.sse {
+		c.conn.Close()
 	}
 	s.mu.Unlock()
 }

@@ -71,12 +71,16 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sel selector, af
 		writeError(w, aerr)
 		return
 	}
-	defer s.release(pr)
 	f, err := newFollower(s.tail, s.hub, sel, after, 256)
 	if err != nil {
+		s.release(pr)
 		writeError(w, errorf(http.StatusServiceUnavailable, CodeUnavailable, "%v", err))
 		return
 	}
+	if s.hijackStream(w, r, f, sel, transport, format, first) {
+		return // the stream goes on without this goroutine
+	}
+	defer s.release(pr)
 	defer f.close()
 	gauge := s.m.conns.WithLabelValues("sse")
 	gauge.Inc()

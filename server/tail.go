@@ -48,10 +48,15 @@ type entry struct {
 
 // sessTail is the part of the tail for one session.
 type sessTail struct {
-	ents []*entry // oldest first
-	wake chan struct{}
-	refs int
+	ents    []*entry // oldest first
+	wake    chan struct{}
+	refs    int
+	waiters map[waker]struct{} // woken (once) with wake
 }
+
+// waker is woken once by the tail instead of a goroutine waiting on a wake
+// channel: see tail.notify.
+type waker interface{ wake() }
 
 type tail struct {
 	st       store.Store
@@ -71,6 +76,9 @@ type tail struct {
 	wake  chan struct{} // closed after each batch (all-sessions followers)
 	sess  map[string]*sessTail
 	ready bool
+	// waiters are woken (once) with wake; stopped is set by stop, under mu.
+	waiters map[waker]struct{}
+	stopped bool
 
 	kick chan struct{}
 	done chan struct{}
@@ -172,6 +180,66 @@ func (t *tail) stop() {
 		t.sub.Cancel()
 	}
 	t.wg.Wait()
+	// Wake every waiter: it finds the tail closed.
+	t.mu.Lock()
+	t.stopped = true
+	var woken []waker
+	for w := range t.waiters {
+		woken = append(woken, w)
+	}
+	t.waiters = nil
+	for _, s := range t.sess {
+		for w := range s.waiters {
+			woken = append(woken, w)
+		}
+		s.waiters = nil
+	}
+	t.mu.Unlock()
+	for _, w := range woken {
+		w.wake()
+	}
+}
+
+// notify arranges for w.wake to be called once when the wake channel ch,
+// which poll returned for session ("" for all sessions), is closed. It
+// reports false, without arranging anything, if ch is closed already or the
+// tail has stopped: poll again then. No goroutine waits meanwhile.
+func (t *tail) notify(session string, ch <-chan struct{}, w waker) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return false
+	}
+	if session == "" {
+		if ch != t.wake {
+			return false
+		}
+		if t.waiters == nil {
+			t.waiters = make(map[waker]struct{})
+		}
+		t.waiters[w] = struct{}{}
+		return true
+	}
+	s := t.sess[session]
+	if s == nil || ch != s.wake {
+		return false
+	}
+	if s.waiters == nil {
+		s.waiters = make(map[waker]struct{})
+	}
+	s.waiters[w] = struct{}{}
+	return true
+}
+
+// unnotify cancels a notify of w, if any.
+func (t *tail) unnotify(session string, w waker) {
+	t.mu.Lock()
+	if session == "" {
+		delete(t.waiters, w)
+	} else if s := t.sess[session]; s != nil {
+		delete(s.waiters, w)
+	}
+	t.mu.Unlock()
 }
 
 const tailBatch = 1024
@@ -267,13 +335,25 @@ func (t *tail) push(batch []*entry) {
 		s.ents = append(s.ents, e)
 		woken[s] = struct{}{}
 	}
+	var waiters []waker
 	for s := range woken {
 		close(s.wake)
 		s.wake = make(chan struct{})
+		for w := range s.waiters {
+			waiters = append(waiters, w)
+		}
+		clear(s.waiters)
 	}
 	close(t.wake)
 	t.wake = make(chan struct{})
+	for w := range t.waiters {
+		waiters = append(waiters, w)
+	}
+	clear(t.waiters)
 	t.mu.Unlock()
+	for _, w := range waiters {
+		w.wake()
+	}
 }
 
 // evict drops the oldest entry; t.mu is held.
@@ -400,8 +480,36 @@ func (f *follower) next(ctx context.Context, out []frame) ([]frame, error) {
 		return f.nextFeed(ctx, out)
 	}
 	for {
-		if err := ctx.Err(); err != nil {
+		n := len(out)
+		var wake <-chan struct{}
+		var err error
+		out, wake, err = f.poll(ctx, out)
+		if err != nil || len(out) > n {
 			return out, err
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return out, ctx.Err()
+		case <-f.t.done:
+			return out, errTailClosed
+		}
+	}
+}
+
+// poll appends to out the events available now, without waiting. If there
+// are none (and no error), it returns the channel that is closed when more
+// may have arrived: wait on it, or have the tail call back with notify.
+// The frames' JSON is valid until the next call. It needs the tail.
+func (f *follower) poll(ctx context.Context, out []frame) ([]frame, <-chan struct{}, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return out, nil, err
+		}
+		select {
+		case <-f.t.done:
+			return out, nil, errTailClosed
+		default:
 		}
 		if !f.inTail {
 			n := len(out)
@@ -410,10 +518,10 @@ func (f *follower) next(ctx context.Context, out []frame) ([]frame, error) {
 			var err error
 			out, full, err = f.readStore(ctx, out)
 			if err != nil {
-				return out, err
+				return out, nil, err
 			}
 			if full {
-				return out, nil
+				return out, nil, nil
 			}
 			f.t.mu.RLock()
 			if T >= f.t.base {
@@ -421,7 +529,7 @@ func (f *follower) next(ctx context.Context, out []frame) ([]frame, error) {
 			}
 			f.t.mu.RUnlock()
 			if len(out) > n {
-				return out, nil
+				return out, nil, nil
 			}
 			if !f.inTail {
 				continue // the tail moved on while we read: read again
@@ -471,15 +579,18 @@ func (f *follower) next(ctx context.Context, out []frame) ([]frame, error) {
 		}
 		f.t.mu.RUnlock()
 		if len(out) > n {
-			return out, nil
+			return out, nil, nil
 		}
-		select {
-		case <-wake:
-		case <-ctx.Done():
-			return out, ctx.Err()
-		case <-f.t.done:
-			return out, errTailClosed
-		}
+		return out, wake, nil
+	}
+}
+
+// idle drops the encode buffers of store reads, once the follower is in
+// the tail (where frames point into the tail's entries): an idle stream
+// then keeps no buffer.
+func (f *follower) idle() {
+	if f.inTail {
+		f.bufs = nil
 	}
 }
 
