@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +60,9 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 	}
 	b = appendStringField(b, "type", string(e.Type))
 	if !e.Time.IsZero() {
+		if y := e.Time.UTC().Year(); y < 0 || y > 9999 {
+			return b[:start], fmt.Errorf("%w: %w: year %d is outside 0 to 9999", ErrInvalid, ErrInvalidTime, y)
+		}
 		b = appendKey(b, "time")
 		b = append(b, '"')
 		b = e.Time.UTC().AppendFormat(b, time.RFC3339Nano)
@@ -224,7 +228,15 @@ func (e *Event) decode(r *reader, data []byte) error {
 				return fmt.Errorf("seq: %w", err)
 			}
 		case "meta":
-			if err := e.Meta.decode(r); err != nil {
+			// Meta gets its own copy of its bytes, so that a consumer that
+			// keeps a session ID does not keep the whole payload alive.
+			r.ws()
+			start := r.pos
+			if err := r.skipValue(0); err != nil {
+				return fmt.Errorf("meta: %w", err)
+			}
+			mr := reader{s: strings.Clone(r.s[start:r.pos])}
+			if err := e.Meta.decode(&mr); err != nil {
 				return fmt.Errorf("meta: %w", err)
 			}
 		case "payload":
@@ -250,6 +262,11 @@ func (e *Event) decode(r *reader, data []byte) error {
 		return fmt.Errorf("event %q: missing payload", e.Type)
 	}
 	info, known := reg.Load().byName[e.Type]
+	if known {
+		e.Type = info.Type // the registered constant, not a piece of the input
+	} else {
+		e.Type = Type(strings.Clone(string(e.Type)))
+	}
 	if known && data[pStart] == 'n' {
 		return fmt.Errorf("event %q: payload is null", e.Type)
 	}

@@ -18,6 +18,7 @@ var (
 	ErrTypeMismatch    = errors.New("type does not match payload")
 	ErrInvalidPayload  = errors.New("invalid payload")
 	ErrInvalidMetadata = errors.New("invalid metadata")
+	ErrInvalidTime     = errors.New("invalid time")
 )
 
 // Validator is implemented by payloads that can check their own fields.
@@ -40,6 +41,9 @@ func (e *Event) Validate() error {
 	case e.Payload == nil:
 		return invalid(ErrMissingPayload, "")
 	}
+	if y := e.Time.UTC().Year(); y < 0 || y > 9999 {
+		return invalid(ErrInvalidTime, fmt.Sprintf("year %d is outside 0 to 9999", y))
+	}
 	if err := checkName(e.Type); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -50,6 +54,17 @@ func (e *Event) Validate() error {
 		if k == "" {
 			return invalid(ErrInvalidMetadata, "empty label key")
 		}
+	}
+	if raw, ok := e.Payload.(Raw); ok {
+		// A raw payload under a registered name must fit that type, or
+		// readers that know the type could not decode it.
+		if def, known := reg.Load().byName[e.Type]; known {
+			r := reader{s: string(raw.Data)}
+			if _, err := def.decode(&r, raw.Data); err != nil {
+				return fmt.Errorf("%w: %w: %q: raw payload does not fit the registered type: %w", ErrInvalid, ErrInvalidPayload, e.Type, err)
+			}
+		}
+		return nil
 	}
 	if v, ok := e.Payload.(Validator); ok {
 		if err := v.Validate(); err != nil {
