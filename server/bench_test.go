@@ -27,20 +27,55 @@ import (
 	"github.com/sluice-events/sluice/wire"
 )
 
-// benchEnv is a server over a store chosen by name, on loopback.
+// benchEnv is a server over a store chosen by name, on loopback:
+// "memory", "sqlite" (synchronous=FULL, the default) or "sqlite-normal".
 func benchEnv(b *testing.B, storeName string, cfg server.Config) (*hub.Hub, string, func()) {
+	h, url, _, done := benchEnvTimed(b, storeName, cfg)
+	return h, url, done
+}
+
+// commitStore records when each event's Append returned from the store:
+// its commit (for SQLite FULL, after the fsync), before the hub tells
+// anyone about it.
+type commitStore struct {
+	store.Store
+	mu     sync.Mutex
+	commit map[string]time.Time // by event ID
+}
+
+func (c *commitStore) Append(ctx context.Context, events []event.Event) error {
+	err := c.Store.Append(ctx, events)
+	now := time.Now()
+	if err == nil {
+		c.mu.Lock()
+		for i := range events {
+			c.commit[events[i].ID.String()] = now
+		}
+		c.mu.Unlock()
+	}
+	return err
+}
+
+func benchEnvTimed(b *testing.B, storeName string, cfg server.Config) (*hub.Hub, string, *commitStore, func()) {
 	var st store.Store
 	switch storeName {
 	case "memory":
 		st = memory.New()
-	case "sqlite":
-		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	case "sqlite", "sqlite-normal":
+		level := sqlite.Full
+		if storeName == "sqlite-normal" {
+			level = sqlite.Normal
+		}
+		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlite.WithSynchronous(level))
 		if err != nil {
 			b.Fatal(err)
 		}
 		st = s
+	default:
+		b.Fatalf("unknown store %q", storeName)
 	}
-	h := hub.New(st)
+	cs := &commitStore{Store: st, commit: map[string]time.Time{}}
+	h := hub.New(cs)
 	cfg.Hub = h
 	cfg.Logger = quietLogger()
 	srv, err := server.New(context.Background(), cfg)
@@ -48,7 +83,7 @@ func benchEnv(b *testing.B, storeName string, cfg server.Config) (*hub.Hub, stri
 		b.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
-	return h, ts.URL, func() {
+	return h, ts.URL, cs, func() {
 		srv.Drain()
 		ts.CloseClientConnections()
 		ts.Close()
@@ -107,9 +142,15 @@ func BenchmarkIngest(b *testing.B) {
 // BenchmarkFanout: 1,000 SSE clients, each following its own session,
 // while 10,000 events/s in total are appended (10 per session per second,
 // in ticks of 1 ms) for 5 seconds. Reports the publish-to-client latency
-// (from the event's time, set just before Append, to the client parsing
-// its frame) at p50, p99 and max. Clients run in the same process, so they
-// share the 2 cores with the server. Run it with -benchtime 1x.
+// (p50-ms, p99-ms, max-ms: from the event's time, set just before Append,
+// to the client parsing its frame) and, apart from it, the commit-to-client
+// latency (commit-p50-ms, commit-p99-ms, commit-max-ms: from the store's
+// Append returning, after SQLite's fsync under synchronous=FULL, to the
+// client), so the cost of durability shows apart from the cost of
+// delivery. append-p50-ms and append-p99-ms are the producers' Append
+// calls. Stores: memory, sqlite (synchronous=FULL, the default) and
+// sqlite-normal. Clients run in the same process, so they share the 2
+// cores with the server. Run it with -benchtime 1x.
 func BenchmarkFanout(b *testing.B) {
 	for _, tc := range []struct {
 		name string
@@ -118,7 +159,7 @@ func BenchmarkFanout(b *testing.B) {
 		{"tail", server.Config{}},
 		{"feeds", server.Config{TailEvents: -1}},
 	} {
-		for _, storeName := range []string{"memory", "sqlite"} {
+		for _, storeName := range []string{"memory", "sqlite", "sqlite-normal"} {
 			b.Run(tc.name+"/"+storeName, func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					fanout(b, storeName, tc.cfg, 1000, 10_000, 5*time.Second)
@@ -129,13 +170,14 @@ func BenchmarkFanout(b *testing.B) {
 }
 
 func fanout(b *testing.B, storeName string, cfg server.Config, clients, rate int, dur time.Duration) {
-	h, url, done := benchEnv(b, storeName, cfg)
+	h, url, cs, done := benchEnvTimed(b, storeName, cfg)
 	defer done()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
+		arrivals  []arrival
 		connected sync.WaitGroup
 		finished  sync.WaitGroup
 		received  atomic.Int64
@@ -157,6 +199,7 @@ func fanout(b *testing.B, storeName string, cfg server.Config, clients, rate int
 			defer resp.Body.Close()
 			r := wire.NewReader(resp.Body)
 			var local []time.Duration
+			var arr []arrival
 			for {
 				ev, err := r.Next()
 				if err != nil {
@@ -165,11 +208,13 @@ func fanout(b *testing.B, storeName string, cfg server.Config, clients, rate int
 				now := time.Now()
 				if t, ok := eventTime(ev.Data); ok {
 					local = append(local, now.Sub(t))
+					arr = append(arr, arrival{id: eventID(ev.Data), at: now})
 					received.Add(1)
 				}
 			}
 			mu.Lock()
 			latencies = append(latencies, local...)
+			arrivals = append(arrivals, arr...)
 			mu.Unlock()
 		}()
 	}
@@ -243,6 +288,23 @@ func fanout(b *testing.B, storeName string, cfg server.Config, clients, rate int
 	b.ReportMetric(float64(q(0.50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(q(0.99).Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(q(1).Microseconds())/1000, "max-ms")
+	var fromCommit []time.Duration
+	cs.mu.Lock()
+	for _, a := range arrivals {
+		if t, ok := cs.commit[a.id]; ok {
+			fromCommit = append(fromCommit, max(0, a.at.Sub(t)))
+		}
+	}
+	cs.mu.Unlock()
+	slices.Sort(fromCommit)
+	if n := len(fromCommit); n > 0 {
+		b.ReportMetric(float64(fromCommit[n/2].Microseconds())/1000, "commit-p50-ms")
+		b.ReportMetric(float64(fromCommit[min(n-1, n*99/100)].Microseconds())/1000, "commit-p99-ms")
+		b.ReportMetric(float64(fromCommit[n-1].Microseconds())/1000, "commit-max-ms")
+	}
+	if len(fromCommit) != len(arrivals) {
+		b.Errorf("commit time of %d of %d events unknown", len(arrivals)-len(fromCommit), len(arrivals))
+	}
 	slices.Sort(appendLat)
 	if len(appendLat) > 0 {
 		b.ReportMetric(float64(appendLat[len(appendLat)/2].Microseconds())/1000, "append-p50-ms")
@@ -251,6 +313,26 @@ func fanout(b *testing.B, storeName string, cfg server.Config, clients, rate int
 	if len(latencies) != sent {
 		b.Errorf("delivered %d of %d events", len(latencies), sent)
 	}
+}
+
+// arrival is an event's arrival at a client.
+type arrival struct {
+	id string
+	at time.Time
+}
+
+// eventID reads the "id" member of an event's JSON.
+func eventID(data []byte) string {
+	i := bytes.Index(data, []byte(`"id":"`))
+	if i < 0 {
+		return ""
+	}
+	rest := data[i+6:]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return ""
+	}
+	return string(rest[:j])
 }
 
 // eventTime reads the "time" member of an event's JSON without decoding

@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-events/sluice/server"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/postgres"
+	"github.com/sluice-events/sluice/store/sqlite"
 )
 
 // serveOptions are the flags of sluice serve.
@@ -33,6 +34,7 @@ type serveOptions struct {
 	maxSubs                 int
 	heartbeat, shutdownWait time.Duration
 	logFormat, logLevel     string
+	sync                    string
 }
 
 // envNames maps flags whose environment variable is not simply
@@ -81,7 +83,7 @@ func newServeCmd() *cobra.Command {
 		Short: "Serve the HTTP API: ingest, query, SSE, WebSocket and JSON-RPC",
 		Long: "serve runs Sluice's HTTP API over a SQLite database (--db, the default) or PostgreSQL\n" +
 			"(--postgres DSN). Every flag can also be set with an environment variable: SLUICE_ADDR,\n" +
-			"SLUICE_DB, SLUICE_POSTGRES, SLUICE_KEYS (keys separated by ';' or spaces), SLUICE_KEYS_FILE,\n" +
+			"SLUICE_DB, SLUICE_SYNC, SLUICE_POSTGRES, SLUICE_KEYS (keys separated by ';' or spaces), SLUICE_KEYS_FILE,\n" +
 			"SLUICE_CORS_ORIGINS (comma-separated), SLUICE_MAX_BODY, … (SLUICE_ and the flag's name).\n\n" +
 			"A key is NAME:SECRET:SCOPES[:SESSION_PREFIX], with SCOPES a comma-separated list of ingest,\n" +
 			"read and admin; with a prefix the key reads and writes only sessions starting with it.\n" +
@@ -100,6 +102,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.addr, "addr", server.DefaultAddr, "address to listen on")
 	f.StringVar(&o.db, "db", "sluice.db", "SQLite database file (the default store)")
 	f.StringVar(&o.pg, "postgres", "", "PostgreSQL DSN: use PostgreSQL instead of SQLite")
+	f.StringVar(&o.sync, "sync", "full", "SQLite durability: full (fsync every commit: survives power loss) or normal (faster; survives a crash of sluice, not of the machine)")
 	f.StringArrayVar(&o.keys, "key", nil, "API key NAME:SECRET:SCOPES[:SESSION_PREFIX] (repeatable)")
 	f.StringVar(&o.keysFile, "keys-file", "", "file of API keys, one per line (# comments)")
 	f.StringArrayVar(&o.cors, "cors-origin", nil, "origin browsers may call from, or * (repeatable)")
@@ -154,20 +157,46 @@ func loadKeys(specs []string, file string) ([]server.Key, error) {
 	return keys, nil
 }
 
-// openStore opens PostgreSQL if a DSN is given, else the SQLite file.
-func openStore(ctx context.Context, db, pg string, log *slog.Logger) (store.Store, string, error) {
+// syncLevel parses --sync.
+func syncLevel(v string) (sqlite.Synchronous, error) {
+	switch strings.ToLower(v) {
+	case "full":
+		return sqlite.Full, nil
+	case "normal":
+		return sqlite.Normal, nil
+	}
+	return "", fmt.Errorf("--sync must be full or normal, got %q", v)
+}
+
+// openStore opens PostgreSQL if a DSN is given, else the SQLite file with
+// the durability of --sync.
+func openStore(ctx context.Context, db, pg, syncFlag string, log *slog.Logger) (store.Store, string, error) {
+	level, err := syncLevel(syncFlag)
+	if err != nil {
+		return nil, "", err
+	}
 	if pg != "" {
+		if level != sqlite.Full {
+			log.Warn("server: --sync applies to SQLite only; PostgreSQL's durability is its synchronous_commit setting", "sync", syncFlag)
+		}
 		st, err := postgres.Open(ctx, pg, store.WithLogger(log))
 		if err != nil {
 			return nil, "", fmt.Errorf("postgres: %w", err)
 		}
 		return st, "postgres", nil
 	}
-	st, err := openDB(ctx, db, false)
-	if err != nil {
-		return nil, "", err
+	if db == "" {
+		return nil, "", fmt.Errorf("--db FILE is required")
 	}
-	return st, "sqlite " + db, nil
+	st, err := sqlite.Open(ctx, db, sqlite.WithSynchronous(level), store.WithLogger(log))
+	if err != nil {
+		return nil, "", fmt.Errorf("open %s: %w", db, err)
+	}
+	what := "sqlite " + db + " (synchronous=" + string(level) + ")"
+	if level == sqlite.Normal {
+		log.Warn("server: --sync normal: an event acknowledged just before a power loss or OS crash may be lost (a crash of sluice loses nothing)")
+	}
+	return st, what, nil
 }
 
 func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
@@ -179,7 +208,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	st, what, err := openStore(ctx, o.db, o.pg, log)
+	st, what, err := openStore(ctx, o.db, o.pg, o.sync, log)
 	if err != nil {
 		return err
 	}
