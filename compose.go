@@ -137,5 +137,8 @@ func (t *transform) Publish(ctx context.Context, ev *event.Event) error {
 	if !t.fn(ctx, &cp) {
 		return nil
 	}
+	if cp.Type != ev.Type && !t.next.Enabled(ctx, cp.Type) {
+		return nil // fn changed the type to one next does not want
+	}
 	return t.next.Publish(ctx, &cp)
 }

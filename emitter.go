@@ -13,8 +13,8 @@ import (
 // correlation metadata (run, session, conversation, …) that it stamps on
 // every event, and it makes child emitters for narrower scopes.
 //
-// A nil *Emitter is a valid emitter that does nothing and costs nothing, so
-// code can be instrumented unconditionally:
+// A nil *Emitter (and the zero Emitter) is a valid emitter that does nothing
+// and costs nothing, so code can be instrumented unconditionally:
 //
 //	var em *sluice.Emitter // nil: instrumentation off
 //	em.TextDelta(ctx, 0, 0, "hi") // no-op, no allocation
@@ -69,7 +69,7 @@ func (e *Emitter) Meta() event.Meta {
 
 // Sink returns the sink e publishes to (Discard for a nil emitter).
 func (e *Emitter) Sink() Sink {
-	if e == nil {
+	if e == nil || e.sink == nil {
 		return Discard
 	}
 	return e.sink
@@ -124,14 +124,14 @@ func (e *Emitter) WithMeta(fn func(m *event.Meta)) *Emitter {
 
 // Enabled reports whether events of type t would go anywhere.
 func (e *Emitter) Enabled(ctx context.Context, t event.Type) bool {
-	return e != nil && e.sink.Enabled(ctx, t)
+	return e != nil && e.sink != nil && e.sink.Enabled(ctx, t)
 }
 
 // Emit publishes an event carrying p with e's metadata. Prefer the generic
 // function Emit, or a typed helper, on hot paths: they check Enabled before
 // the payload is boxed into an interface.
 func (e *Emitter) Emit(ctx context.Context, p event.Payload) error {
-	if e == nil || p == nil || !e.sink.Enabled(ctx, p.EventType()) {
+	if p == nil || !e.Enabled(ctx, p.EventType()) {
 		return nil
 	}
 	return e.publish(ctx, p)
@@ -146,7 +146,7 @@ func (e *Emitter) publish(ctx context.Context, p event.Payload) error {
 // costs nothing (no allocation) when em is nil or nobody wants events of
 // p's type.
 func Emit[T event.Payload](ctx context.Context, em *Emitter, p T) error {
-	if em == nil || !em.sink.Enabled(ctx, p.EventType()) {
+	if em == nil || em.sink == nil || any(p) == nil || !em.sink.Enabled(ctx, p.EventType()) {
 		return nil
 	}
 	return em.publish(ctx, p)
@@ -209,8 +209,8 @@ func (e *Emitter) Usage(ctx context.Context, u event.Usage) error {
 	return Emit(ctx, e, event.UsageReported{Usage: u})
 }
 
-// Error emits a stream.error carrying err as a structured error.
-func (e *Emitter) Error(ctx context.Context, err error) error {
+// StreamError emits a stream.error carrying err as a structured error.
+func (e *Emitter) StreamError(ctx context.Context, err error) error {
 	if err == nil || !e.Enabled(ctx, event.TypeStreamError) {
 		return nil
 	}
@@ -224,7 +224,9 @@ func (e *Emitter) Log(ctx context.Context, level, msg string, fields json.RawMes
 
 // TextBlock starts tracking a streamed text block with the given index: its
 // Delta method emits message.text.delta events with the right offsets, and
-// Complete emits message.text.completed with the whole text.
+// Complete emits message.text.completed with the whole text. A block of a
+// nil emitter emits nothing but still keeps the text, so code that reads it
+// back (Text) works the same with instrumentation off.
 func (e *Emitter) TextBlock(index int) *Block {
 	return &Block{em: e, index: index}
 }
@@ -255,7 +257,9 @@ func (b *Block) Delta(ctx context.Context, text string) error {
 }
 
 // Text returns the block's text so far.
-func (b *Block) Text() string { return b.text.String() }
+func (b *Block) Text() string {
+	return b.text.String()
+}
 
 // Complete emits the block's whole text as message.text.completed (or
 // message.thinking.completed).

@@ -104,7 +104,7 @@ func TestNilEmitterIsNoOp(t *testing.T) {
 		_ = em.TextDelta(ctx, 0, 0, "x")
 		_ = sluice.Emit(ctx, em, event.TextDelta{Text: "x"})
 		_ = em.ToolCallFailed(ctx, "c", "n", 0, boom)
-		_ = em.Error(ctx, context.Canceled)
+		_ = em.StreamError(ctx, context.Canceled)
 	})
 	if allocs != 0 {
 		t.Errorf("nil emitter allocates %v times per run", allocs)
@@ -250,5 +250,52 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestNilAndZeroValuesDoNotPanic(t *testing.T) {
+	ctx := context.Background()
+	if err := sluice.Publish(ctx, nil); !errors.Is(err, sluice.ErrNilEvent) {
+		t.Errorf("Publish(nil) = %v", err)
+	}
+	var zero sluice.Emitter
+	must(t, zero.TextDelta(ctx, 0, 0, "x"))
+	must(t, zero.Emit(ctx, event.Info{Message: "x"}))
+	must(t, sluice.Emit(ctx, &zero, event.Info{Message: "x"}))
+	must(t, zero.Turn("t").Log(ctx, "info", "x", nil))
+	if zero.Enabled(ctx, event.TypeLog) || zero.Sink() != sluice.Discard {
+		t.Error("zero emitter should want nothing")
+	}
+	rec := &recorder{}
+	em := sluice.NewEmitter(rec, event.Meta{})
+	must(t, sluice.Emit[event.Payload](ctx, em, nil))
+	must(t, em.Emit(ctx, nil))
+	if len(rec.events) != 0 {
+		t.Errorf("nil payloads published %d events", len(rec.events))
+	}
+}
+
+func TestNilEmitterBlockKeepsText(t *testing.T) {
+	var em *sluice.Emitter
+	ctx := context.Background()
+	b := em.TextBlock(0)
+	must(t, b.Delta(ctx, "some text"))
+	must(t, b.Delta(ctx, ", more"))
+	must(t, b.Complete(ctx))
+	if b.Text() != "some text, more" {
+		t.Errorf("Text() = %q", b.Text())
+	}
+}
+
+func TestTransformChangingTheType(t *testing.T) {
+	rec := &recorder{want: func(t event.Type) bool { return t == event.TypeInfo }}
+	toLog := sluice.Transform(rec, func(_ context.Context, ev *event.Event) bool {
+		ev.Payload, ev.Type = event.Log{Level: "info", Message: "x"}, event.TypeLog
+		return true
+	})
+	ev := event.New(event.Info{Message: "x"})
+	must(t, toLog.Publish(context.Background(), &ev))
+	if len(rec.events) != 0 {
+		t.Error("a sink got a type it does not want")
 	}
 }

@@ -69,7 +69,7 @@ func TestHooksSeeOneConversationInOrder(t *testing.T) {
 	_, _ = get(instrument.WithToolCall(tctx, "t1"), "Paris")
 	fail := instrument.Tool("fail", func(context.Context, string) (string, error) { return "", errors.New("no") })
 	_, _ = fail(tctx, "x")
-	_ = em.Error(ctx, errors.New("overloaded"))
+	_ = em.StreamError(ctx, errors.New("overloaded"))
 	_ = em.ProviderCallFailed(ctx, "p", "m", 0, errors.New("overloaded"))
 	_ = em.Emit(ctx, event.MessageCreated{Role: "assistant", Content: "Sunny."})
 	_ = em.Emit(ctx, event.MessageCreated{Role: "tool", Content: "ignored"})

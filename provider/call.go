@@ -526,7 +526,7 @@ func (c *Call) Fail(ctx context.Context, err error) error {
 			_ = sluice.Emit(ectx, c.msg, event.StreamInterrupted{Reason: pe.Message, Text: c.PartialText()})
 		}
 	case c.started || (isPE && pe.MidStream):
-		_ = c.msg.Error(ectx, err)
+		_ = c.msg.StreamError(ectx, err)
 	}
 	_ = c.em.ProviderCallFailed(ectx, c.info.Provider, c.info.Model, c.now().Sub(c.start), err)
 	return err

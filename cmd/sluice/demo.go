@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,13 +10,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/anthropics/anthropic-sdk-go"
+	"github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/bus"
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
+	"github.com/sluice-events/sluice/instrument"
 	"github.com/sluice-events/sluice/printer"
+	"github.com/sluice-events/sluice/provider"
+	sluiceanthropic "github.com/sluice-events/sluice/provider/anthropic"
+	"github.com/sluice-events/sluice/provider/scripted"
 	"github.com/sluice-events/sluice/server"
 	"github.com/sluice-events/sluice/store"
 )
@@ -145,10 +152,35 @@ func runDemo(ctx context.Context, sink sluice.Sink, speed float64, st store.Stor
 	return errors.Join(runErr, closeErr, printErr)
 }
 
-// demoScript is the scripted agent run of the demo.
+// demoScript is the demo's agent run: a real agent loop over the official
+// Anthropic SDK, talking to a local server that replays a recorded run
+// (provider/scripted), with the real adapter turning the streams into
+// events and the instrument package reporting the pipeline and the tool.
 type demoScript struct {
 	em    *sluice.Emitter
 	speed float64
+}
+
+// demoState is what the demo pipeline's stages share.
+type demoState struct {
+	client anthropic.Client
+	params anthropic.MessageNewParams
+	turn   *sluice.Emitter
+	index  int // of the next message in the conversation
+}
+
+const demoSystemPrompt = "You are a concise travel assistant. Use tools for live data."
+
+// getWeather is the demo's tool: it answers from a table after a pause, as
+// a real weather API would.
+func (s demoScript) getWeather(ctx context.Context, args struct {
+	City string `json:"city"`
+	Unit string `json:"unit"`
+}) (json.RawMessage, error) {
+	if err := s.pause(ctx, 600*time.Millisecond); err != nil {
+		return nil, err
+	}
+	return json.RawMessage(`{"city":"` + args.City + `","temp_c":18,"sky":"partly cloudy","wind":"light, from the west"}`), nil
 }
 
 // pause waits d scaled by the speed, or until ctx ends.
@@ -166,184 +198,94 @@ func (s demoScript) pause(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// stream emits text piece by piece into block, pacing each piece like a
-// model's tokens. On interruption it emits stream.interrupted with the
-// partial text.
-func (s demoScript) stream(ctx context.Context, em *sluice.Emitter, block *sluice.Block, text string) error {
-	for _, piece := range tokens(text) {
-		if err := s.pause(ctx, 35*time.Millisecond); err != nil {
-			bg := context.WithoutCancel(ctx)
-			_ = sluice.Emit(bg, em, event.StreamInterrupted{Reason: err.Error(), Text: block.Text()})
-			return err
-		}
-		if err := block.Delta(ctx, piece); err != nil {
-			return err
-		}
-	}
-	return block.Complete(ctx)
-}
-
-// tokens splits text into word-sized pieces, each keeping its leading
-// space, as a model's tokens would.
-func tokens(text string) []string {
-	var out []string
-	start := 0
-	for i := 1; i < len(text); i++ {
-		if text[i] == ' ' || text[i] == '\n' {
-			out = append(out, text[start:i])
-			start = i
-		}
-	}
-	return append(out, text[start:])
-}
-
 func (s demoScript) run(ctx context.Context) error {
+	srv := scripted.NewServer(scripted.WeatherAgent(), scripted.Speed(s.speed))
+	defer srv.Close()
+	client := anthropic.NewClient(option.WithBaseURL(srv.URL), option.WithAPIKey("scripted"), option.WithMaxRetries(0))
+
 	em := s.em
-	started := time.Now()
-	steps := []func() error{
-		func() error { return sluice.Emit(ctx, em, event.PipelineStarted{MiddlewareCount: 3}) },
-		func() error {
-			return sluice.Emit(ctx, em, event.ConversationStarted{SystemPrompt: "You are a concise travel assistant. Use tools for live data."})
-		},
-		func() error {
-			return sluice.Emit(ctx, em.Turn("turn-1"), event.MessageCreated{Role: "user", Index: 0,
-				Content: "What's the weather in Paris tomorrow? Should I pack an umbrella?"})
-		},
+	ctx = sluice.WithEmitter(ctx, em)
+	if err := sluice.Emit(ctx, em, event.ConversationStarted{SystemPrompt: demoSystemPrompt}); err != nil {
+		return err
 	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return err
-		}
-	}
+	const question = "What's the weather in Paris right now? Do I need a jacket?"
 	turn := em.Turn("turn-1")
-	usage1 := event.Usage{InputTokens: 412, OutputTokens: 96, CacheReadTokens: 256, TotalTokens: 508}
-	if err := s.call(ctx, turn.Inference("inf-1"), "msg-1", callScript{
-		messages: 2,
-		thinking: "The user wants tomorrow's forecast for Paris. I don't know live weather, so I should call get_weather with the city and date, then advise on the umbrella from the rain probability.",
-		text:     "Let me check tomorrow's forecast for Paris.",
-		tool:     &toolScript{id: "call_01", name: "get_weather", args: `{"city":"Paris","date":"2026-11-22","units":"metric"}`},
-		usage:    usage1, cost: 0.002676, stop: "tool_use",
-	}); err != nil {
+	if err := sluice.Emit(ctx, turn, event.MessageCreated{Role: "user", Index: 0, Content: question}); err != nil {
 		return err
 	}
-
-	call := turn.ToolCall("call_01")
-	if err := call.ToolCallStarted(ctx, "call_01", "get_weather", []byte(`{"city":"Paris","date":"2026-11-22","units":"metric"}`)); err != nil {
-		return err
+	st := &demoState{
+		client: client,
+		turn:   turn,
+		index:  1,
+		params: anthropic.MessageNewParams{
+			Model:     anthropic.ModelClaudeSonnet4_5,
+			MaxTokens: 1024,
+			System:    []anthropic.TextBlockParam{{Text: demoSystemPrompt}},
+			Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(question))},
+			Tools: []anthropic.ToolUnionParam{{OfTool: &anthropic.ToolParam{
+				Name:        "get_weather",
+				Description: anthropic.String("Current weather for a city."),
+				InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{
+					"city": map[string]any{"type": "string"},
+					"unit": map[string]any{"type": "string", "enum": []string{"celsius", "fahrenheit"}},
+				}},
+			}}},
+		},
 	}
-	toolStart := time.Now()
-	if err := s.pause(ctx, 600*time.Millisecond); err != nil {
-		return err
-	}
-	result := `{"city":"Paris","date":"2026-11-22","high_c":11,"low_c":6,"precipitation_probability":0.7,"summary":"showers in the afternoon"}`
-	if err := call.ToolCallCompleted(ctx, "call_01", "get_weather", time.Since(toolStart).Round(time.Millisecond), []byte(result)); err != nil {
-		return err
-	}
-	if err := sluice.Emit(ctx, turn, event.MessageCreated{Role: "tool", Index: 2,
-		ToolResult: &event.ToolResult{CallID: "call_01", Name: "get_weather", Content: result}}); err != nil {
-		return err
-	}
-
-	answer := "Tomorrow in Paris: 6–11 °C with afternoon showers (70% chance of rain).\nYes — pack an umbrella, and a light jacket for the evening."
-	usage2 := event.Usage{InputTokens: 583, OutputTokens: 41, CacheReadTokens: 412, TotalTokens: 624}
-	if err := s.call(ctx, turn.Inference("inf-2"), "msg-3", callScript{
-		messages: 4, text: answer, usage: usage2, cost: 0.002364, stop: "end_turn",
-	}); err != nil {
-		return err
-	}
-	if err := sluice.Emit(ctx, turn, event.MessageCreated{Role: "assistant", Index: 3, Content: answer}); err != nil {
-		return err
-	}
-	total := usage1.Add(usage2)
-	if err := sluice.Emit(ctx, turn, event.MessageUpdated{Index: 3, Latency: time.Since(started).Round(time.Millisecond),
-		InputTokens: total.InputTokens, OutputTokens: total.OutputTokens, Cost: 0.00504}); err != nil {
-		return err
-	}
-	return sluice.Emit(ctx, em, event.PipelineCompleted{Duration: time.Since(started).Round(time.Millisecond),
-		Cost: 0.00504, InputTokens: total.InputTokens, OutputTokens: total.OutputTokens, MessageCount: 4})
+	pipeline := instrument.NewPipeline(
+		instrument.Stage[*demoState]{Name: "build_context", Run: s.buildContext},
+		instrument.Stage[*demoState]{Name: "agent_loop", Run: s.agentLoop},
+	)
+	return pipeline.Run(sluice.WithEmitter(ctx, turn), st)
 }
 
-type toolScript struct{ id, name, args string }
-
-type callScript struct {
-	messages       int
-	thinking, text string
-	tool           *toolScript
-	usage          event.Usage
-	cost           float64
-	stop           string
-}
-
-// call plays one streamed provider call.
-func (s demoScript) call(ctx context.Context, em *sluice.Emitter, msgID string, c callScript) error {
-	const provider, model = "anthropic", "claude-sonnet-4-5"
-	em = em.WithMeta(func(m *event.Meta) { m.Provider, m.Model = provider, model }).Message(msgID)
-	start := time.Now()
-	if err := em.ProviderCallStarted(ctx, provider, model, c.messages, 1); err != nil {
-		return err
-	}
-	if err := s.pause(ctx, 300*time.Millisecond); err != nil {
-		return err
-	}
-	if err := sluice.Emit(ctx, em, event.MessageStarted{ID: msgID, Role: "assistant", Model: model}); err != nil {
-		return err
-	}
-	// Anthropic reports input tokens at message start, output tokens cumulatively later.
-	if err := em.Usage(ctx, event.Usage{InputTokens: c.usage.InputTokens, CacheReadTokens: c.usage.CacheReadTokens, OutputTokens: 1, Cumulative: true}); err != nil {
-		return err
-	}
-	index := 0
-	block := func(kind string, body func() error) error {
-		if err := sluice.Emit(ctx, em, event.BlockStarted{Index: index, Kind: kind}); err != nil {
-			return err
-		}
-		if err := body(); err != nil {
-			return err
-		}
-		err := sluice.Emit(ctx, em, event.BlockStopped{Index: index, Kind: kind})
-		index++
-		return err
-	}
-	if c.thinking != "" {
-		if err := block("thinking", func() error { return s.stream(ctx, em, em.ThinkingBlock(index), c.thinking) }); err != nil {
-			return err
-		}
-	}
-	if err := block("text", func() error { return s.stream(ctx, em, em.TextBlock(index), c.text) }); err != nil {
-		return err
-	}
-	if c.tool != nil {
-		t := c.tool
-		if err := block("tool_use", func() error {
-			var off int64
-			for _, piece := range []string{t.args[:18], t.args[18:40], t.args[40:]} {
-				if err := s.pause(ctx, 40*time.Millisecond); err != nil {
-					return err
-				}
-				if err := sluice.Emit(ctx, em, event.ToolCallDelta{CallID: t.id, Name: t.name, Index: 0, Offset: off, Delta: piece}); err != nil {
-					return err
-				}
-				off += int64(len(piece))
-			}
-			return em.ToolCallRequested(ctx, t.id, t.name, []byte(t.args))
-		}); err != nil {
-			return err
-		}
-	}
-	final := c.usage
-	final.Cumulative = true
-	if err := em.Usage(ctx, final); err != nil {
-		return err
-	}
-	if err := sluice.Emit(ctx, em, event.MessageStopped{ID: msgID, StopReason: c.stop}); err != nil {
-		return err
-	}
-	calls := 0
-	if c.tool != nil {
-		calls = 1
-	}
-	return em.ProviderCallCompleted(ctx, event.ProviderCallCompleted{
-		Provider: provider, Model: model, Duration: time.Since(start).Round(time.Millisecond),
-		Usage: c.usage, Cost: c.cost, FinishReason: c.stop, ToolCallCount: calls,
+// buildContext reports the context sent to the model.
+func (s demoScript) buildContext(ctx context.Context, st *demoState) error {
+	_, err := instrument.BuildContext(ctx, 8000, func(context.Context) (instrument.ContextInfo, error) {
+		return instrument.ContextInfo{Messages: len(st.params.Messages) + 1, Tokens: 412}, nil
 	})
+	return err
+}
+
+// agentLoop calls the model until it stops asking for tools.
+func (s demoScript) agentLoop(ctx context.Context, st *demoState) error {
+	weather := instrument.Tool("get_weather", s.getWeather)
+	for {
+		res, err := sluiceanthropic.Stream(ctx, st.turn, &st.client.Messages, st.params)
+		if err != nil {
+			return err
+		}
+		instrument.AddUsage(ctx, res.Usage, res.Cost)
+		st.params.Messages = append(st.params.Messages, res.Message.ToParam())
+		if err := sluice.Emit(ctx, st.turn, event.MessageCreated{Role: "assistant", Index: st.index, Content: res.Text, ToolCalls: res.ToolCalls}); err != nil {
+			return err
+		}
+		st.index++
+		if res.FinishReason != provider.FinishToolCalls {
+			instrument.SetMessageCount(ctx, st.index)
+			return nil
+		}
+		var results []anthropic.ContentBlockParamUnion
+		for _, c := range res.ToolCalls {
+			var args struct {
+				City string `json:"city"`
+				Unit string `json:"unit"`
+			}
+			if err := json.Unmarshal(c.Arguments, &args); err != nil {
+				return fmt.Errorf("get_weather arguments: %w", err)
+			}
+			start := time.Now()
+			out, err := weather(instrument.WithToolCall(ctx, c.ID), args)
+			if err != nil {
+				return err
+			}
+			if err := sluice.Emit(ctx, st.turn, event.MessageCreated{Role: "tool", Index: st.index,
+				ToolResult: &event.ToolResult{CallID: c.ID, Name: c.Name, Content: string(out), Latency: time.Since(start).Round(time.Millisecond)}}); err != nil {
+				return err
+			}
+			st.index++
+			results = append(results, anthropic.NewToolResultBlock(c.ID, string(out), false))
+		}
+		st.params.Messages = append(st.params.Messages, anthropic.NewUserMessage(results...))
+	}
 }

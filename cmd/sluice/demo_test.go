@@ -17,17 +17,18 @@ import (
 // demoTypes is the order of the demo's events, as a user following the run
 // would see them.
 var demoTypes = []event.Type{
-	"pipeline.started", "conversation.started", "message.created",
+	"conversation.started", "message.created",
+	"pipeline.started", "middleware.started", "context.built", "middleware.completed", "middleware.started",
 	"provider.call.started", "message.started", "message.usage",
 	"message.block.started", "message.thinking.delta", "message.thinking.completed", "message.block.stopped",
 	"message.block.started", "message.text.delta", "message.text.completed", "message.block.stopped",
 	"message.block.started", "tool.call.delta", "tool.call.requested", "message.block.stopped",
-	"message.usage", "message.stopped", "provider.call.completed",
+	"message.usage", "message.stopped", "provider.call.completed", "message.created",
 	"tool.call.started", "tool.call.completed", "message.created",
 	"provider.call.started", "message.started", "message.usage",
 	"message.block.started", "message.text.delta", "message.text.completed", "message.block.stopped",
-	"message.usage", "message.stopped", "provider.call.completed",
-	"message.created", "message.updated", "pipeline.completed",
+	"message.usage", "message.stopped", "provider.call.completed", "message.created",
+	"middleware.completed", "pipeline.completed",
 }
 
 // collapse merges runs of the same type, so streams of deltas count once.
@@ -111,12 +112,13 @@ func TestDemoText(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"thinking: The user wants tomorrow's forecast",
-		"\nLet me check tomorrow's forecast for Paris.\n",
+		"thinking: The user wants the current weather in Paris.",
+		"\nI'll check the current weather in Paris for you.\n",
 		"tool.call.requested get_weather",
-		`"precipitation_probability": 0.7`,
-		"Yes — pack an umbrella, and a light jacket for the evening.\n",
+		`"sky": "partly cloudy"`,
+		"A light jacket should be enough if you're heading out.\n",
 		"cost=$0.0027",
+		"pipeline.completed",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo text lacks %q", want)
@@ -171,14 +173,15 @@ func TestDemoInterrupted(t *testing.T) {
 		return nil
 	})
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	go func() {
-		// cancel once the first text deltas have streamed
-		for {
-			time.Sleep(5 * time.Millisecond)
+		// cancel once the answer's text has started to stream
+		for ctx.Err() == nil {
+			time.Sleep(2 * time.Millisecond)
 			mu.Lock()
-			n := len(got)
+			streaming := len(got) > 0 && got[len(got)-1].Type == event.TypeTextDelta
 			mu.Unlock()
-			if n > 10 {
+			if streaming {
 				cancel()
 				return
 			}
@@ -187,9 +190,18 @@ func TestDemoInterrupted(t *testing.T) {
 	if err := runDemo(ctx, sink, 4, nil); err != nil {
 		t.Fatal(err)
 	}
+	var interrupted *event.StreamInterrupted
+	for _, ev := range got {
+		if p, ok := event.As[event.StreamInterrupted](ev); ok {
+			interrupted = &p
+		}
+	}
+	if interrupted == nil || interrupted.Reason != context.Canceled.Error() || interrupted.Text == "" {
+		t.Fatalf("no stream.interrupted with the partial text: %+v", interrupted)
+	}
 	last := got[len(got)-1]
-	p, ok := event.As[event.StreamInterrupted](last)
-	if !ok || p.Reason != context.Canceled.Error() || p.Text == "" {
-		t.Fatalf("last event = %s %+v, want stream.interrupted with partial text", last.Type, last.Payload)
+	failed, ok := event.As[event.PipelineFailed](last)
+	if !ok || failed.Error.Kind != event.KindCanceled {
+		t.Fatalf("last event = %s %+v, want pipeline.failed (canceled)", last.Type, last.Payload)
 	}
 }

@@ -61,7 +61,7 @@ func TestDemoRecordListReplay(t *testing.T) {
 	}
 
 	text, _, err := run(t, "", "replay", "--db", db, "--session", sessions[0].ID, "--speed", "0", "--types", "message.text.>")
-	if err != nil || !strings.Contains(text, "pack an umbrella") || strings.Contains(text, "tool.call") {
+	if err != nil || !strings.Contains(text, "A light jacket should be enough") || strings.Contains(text, "tool.call") {
 		t.Errorf("filtered replay: %v\n%s", err, text)
 	}
 }
