@@ -2,8 +2,10 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
+	"time"
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store"
@@ -42,10 +44,16 @@ type Feed struct {
 	next   int
 }
 
+// ErrSelector reports a Selector that sets both Session and SessionPrefix.
+var ErrSelector = errors.New("hub: a selector takes a session or a session prefix, not both")
+
 // Subscribe returns a feed of the events sel picks that come after the
 // cursor after (0 for the beginning): first those already stored, then each
 // new one as it is appended, each exactly once and in order.
 func (h *Hub) Subscribe(sel Selector, after uint64) (*Feed, error) {
+	if sel.Session != "" && sel.SessionPrefix != "" {
+		return nil, ErrSelector
+	}
 	h.mu.Lock()
 	closed := h.closed
 	h.mu.Unlock()
@@ -81,11 +89,8 @@ func (f *Feed) Next(ctx context.Context) (Item, error) {
 		if n > 0 {
 			continue
 		}
-		select {
-		case <-wake:
-		case <-ctx.Done():
-			return Item{}, ctx.Err()
-		case <-f.h.done:
+		switch err := f.wait(ctx, wake); {
+		case errors.Is(err, ErrClosed):
 			// Read once more: events appended before Close still count.
 			if n, err := f.fill(ctx); err != nil || n > 0 {
 				if err != nil {
@@ -94,7 +99,30 @@ func (f *Feed) Next(ctx context.Context) (Item, error) {
 				continue
 			}
 			return Item{}, fmt.Errorf("feed: %w", ErrClosed)
+		case err != nil:
+			return Item{}, err
 		}
+	}
+}
+
+// wait blocks until an append wakes the feed, the poll interval passes, ctx
+// ends (its error) or the hub closes (ErrClosed).
+func (f *Feed) wait(ctx context.Context, wake <-chan struct{}) error {
+	var poll <-chan time.Time
+	if f.h.poll > 0 {
+		t := time.NewTimer(f.h.poll)
+		defer t.Stop()
+		poll = t.C
+	}
+	select {
+	case <-wake:
+		return nil
+	case <-poll:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-f.h.done:
+		return ErrClosed
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/sluice-events/sluice/bus"
 	"github.com/sluice-events/sluice/event"
@@ -40,7 +41,9 @@ var (
 type Hub struct {
 	st     store.Store
 	bus    *bus.Bus
+	ownBus bool // the hub made bus, so Close closes it
 	batch  int
+	poll   time.Duration
 	logger *slog.Logger
 
 	mu     sync.Mutex
@@ -53,8 +56,21 @@ type Hub struct {
 type Option func(*Hub)
 
 // WithBus makes the hub fan appended events out to b instead of a bus of
-// its own.
+// its own. The caller keeps b: Close does not close it.
 func WithBus(b *bus.Bus) Option { return func(h *Hub) { h.bus = b } }
+
+// WithPoll sets how often a waiting feed looks in the store for events that
+// did not come through this hub: appends by another process sharing a
+// PostgreSQL database, or by code that writes to the store directly.
+// The default is one second; 0 turns polling off, for a store only this hub
+// writes to. Appends through the hub wake feeds at once either way.
+func WithPoll(d time.Duration) Option {
+	return func(h *Hub) {
+		if d >= 0 {
+			h.poll = d
+		}
+	}
+}
 
 // WithBatch sets how many events a feed reads from the store at a time
 // (default 512).
@@ -72,12 +88,12 @@ func WithLogger(l *slog.Logger) Option { return func(h *Hub) { h.logger = l } }
 // New returns a hub over st. The hub does not own st: close the hub first,
 // then the store.
 func New(st store.Store, opts ...Option) *Hub {
-	h := &Hub{st: st, batch: 512, wake: make(chan struct{}), done: make(chan struct{})}
+	h := &Hub{st: st, batch: 512, poll: time.Second, wake: make(chan struct{}), done: make(chan struct{})}
 	for _, o := range opts {
 		o(h)
 	}
 	if h.bus == nil {
-		h.bus = bus.New()
+		h.bus, h.ownBus = bus.New(), true
 	}
 	if h.logger == nil {
 		h.logger = slog.Default()
@@ -89,8 +105,11 @@ func New(st store.Store, opts ...Option) *Hub {
 func (h *Hub) Store() store.Store { return h.st }
 
 // Bus returns the bus the hub fans appended events out to. Subscribe to it
-// for live events only (they carry their Seq); use Subscribe on the hub for
-// a feed that starts in the past and never misses an event.
+// for live events only: they carry their Seq, and each producer's events
+// arrive in the order it appended them, but events that different
+// goroutines append at once may reach the bus in another order than their
+// sequence numbers. Use Subscribe on the hub for a feed in sequence order
+// that starts anywhere in the past and never misses an event.
 func (h *Hub) Bus() *bus.Bus { return h.bus }
 
 // Enabled implements sluice.Sink: a hub logs every event.
@@ -151,9 +170,9 @@ func (h *Hub) waiter() <-chan struct{} {
 }
 
 // Close stops the hub: later appends fail with ErrClosed, waiting feeds
-// return ErrClosed once they have read what was stored, and the bus is
-// closed (delivering what it accepted, bounded by ctx). The store stays
-// open.
+// return ErrClosed once they have read what was stored, and the hub's own
+// bus is closed (delivering what it accepted, bounded by ctx). A bus given
+// with WithBus and the store stay open.
 func (h *Hub) Close(ctx context.Context) error {
 	h.mu.Lock()
 	if h.closed {
@@ -163,5 +182,8 @@ func (h *Hub) Close(ctx context.Context) error {
 	h.closed = true
 	close(h.done)
 	h.mu.Unlock()
+	if !h.ownBus {
+		return nil
+	}
 	return h.bus.Close(ctx)
 }

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sluice-events/sluice"
+	"github.com/sluice-events/sluice/bus"
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/store"
@@ -28,7 +29,9 @@ var _ sluice.Sink = (*hub.Hub)(nil)
 var stores = map[string]func(t *testing.T) store.Store{
 	"memory": func(t *testing.T) store.Store { return memory.New() },
 	"sqlite": func(t *testing.T) store.Store {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hub.db"))
+		// Durability is the store's business and tested there; here
+		// fsyncs would only slow the many small appends down.
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hub.db"), sqlite.WithSynchronous(sqlite.Normal))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,4 +303,43 @@ func TestInvalidEventIsRefused(t *testing.T) {
 			t.Errorf("a refused batch left %v", infos)
 		}
 	})
+}
+
+// TestFeedSeesOtherWriters follows a store that another hub (standing in for
+// another process) appends to: polling finds those events.
+func TestFeedSeesOtherWriters(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		reader := newHub(t, st, hub.WithPoll(5*time.Millisecond))
+		writer := newHub(t, st)
+		feed, err := reader.Subscribe(hub.Selector{Session: "s"}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wg.Go(func() { appendN(t, writer, "s", 3) })
+		for want := uint64(1); want <= 3; want++ {
+			it, err := feed.Next(ctx)
+			if err != nil || it.Event.Seq != want {
+				t.Fatalf("got seq %d, %v; want %d", it.Event.Seq, err, want)
+			}
+		}
+	})
+}
+
+func TestHubLeavesAGivenBusOpen(t *testing.T) {
+	b := bus.New()
+	defer b.Close(context.Background())
+	h := hub.New(memory.New(), hub.WithBus(b))
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Subscribe(">", func(context.Context, *event.Event) {}); err != nil {
+		t.Errorf("the caller's bus was closed: %v", err)
+	}
+	if _, err := hub.New(memory.New()).Subscribe(hub.Selector{Session: "a", SessionPrefix: "b"}, 0); !errors.Is(err, hub.ErrSelector) {
+		t.Errorf("Subscribe with session and prefix = %v", err)
+	}
 }

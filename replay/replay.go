@@ -11,14 +11,18 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"time"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 )
 
-// ErrSpeed reports a negative speed.
-var ErrSpeed = errors.New("replay: speed must be 0 or more")
+// ErrSpeed reports a speed that is negative, infinite or not a number.
+var ErrSpeed = errors.New("replay: speed must be a finite number, 0 or more")
+
+// ErrNilSink reports a nil sink.
+var ErrNilSink = errors.New("replay: nil sink")
 
 type options struct {
 	speed  float64
@@ -53,8 +57,11 @@ func Run(ctx context.Context, events iter.Seq2[event.Event, error], sink sluice.
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.speed < 0 {
+	if !(o.speed >= 0) || math.IsInf(o.speed, 1) {
 		return fmt.Errorf("%w, got %v", ErrSpeed, o.speed)
+	}
+	if sink == nil {
+		return ErrNilSink
 	}
 	var prev time.Time
 	n := 0
@@ -64,7 +71,10 @@ func Run(ctx context.Context, events iter.Seq2[event.Event, error], sink sluice.
 		}
 		if o.speed > 0 && !prev.IsZero() {
 			if gap := ev.Time.Sub(prev); gap > 0 {
-				d := time.Duration(float64(gap) / o.speed)
+				d := time.Duration(math.MaxInt64)
+				if f := float64(gap) / o.speed; f < float64(math.MaxInt64) {
+					d = time.Duration(f)
+				}
 				if o.maxGap > 0 && d > o.maxGap {
 					d = o.maxGap
 				}

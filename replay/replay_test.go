@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"math"
 	"testing"
 	"time"
 
@@ -105,8 +106,18 @@ func TestErrorsStopTheReplay(t *testing.T) {
 	if err := replay.Run(ctx, seq(evs, -1), &collect{}, replay.Speed(1)); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled: %v", err)
 	}
-	if err := replay.Run(context.Background(), seq(evs, -1), &collect{}, replay.Speed(-1)); !errors.Is(err, replay.ErrSpeed) {
-		t.Errorf("negative speed: %v", err)
+	for _, sp := range []float64{-1, math.NaN(), math.Inf(1)} {
+		if err := replay.Run(context.Background(), seq(evs, -1), &collect{}, replay.Speed(sp)); !errors.Is(err, replay.ErrSpeed) {
+			t.Errorf("speed %v: %v", sp, err)
+		}
+	}
+	if err := replay.Run(context.Background(), seq(evs, -1), nil); !errors.Is(err, replay.ErrNilSink) {
+		t.Errorf("nil sink: %v", err)
+	}
+	var slept time.Duration
+	sleepy := replay.WithSleep(func(_ context.Context, d time.Duration) error { slept = d; return nil })
+	if err := replay.Run(context.Background(), seq(timed(0, time.Hour), -1), &collect{}, replay.Speed(1e-300), sleepy); err != nil || slept <= 0 {
+		t.Errorf("tiny speed: slept %v, %v", slept, err)
 	}
 }
 
