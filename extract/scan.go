@@ -473,8 +473,17 @@ func filter(cfg *config, s, reason string, replay []bool) string {
 	sc.cur.Grow(len(s))
 	sc.feed(s)
 	sc.end(reason)
+	// A quiet scanner emits no events, so its output is one piece at most:
+	// return it without another copy.
+	out := sc.take()
+	switch len(out) {
+	case 0:
+		return ""
+	case 1:
+		return out[0].text
+	}
 	var b strings.Builder
-	for _, it := range sc.take() {
+	for _, it := range out {
 		b.WriteString(it.text)
 	}
 	return b.String()

@@ -59,6 +59,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
@@ -172,6 +173,8 @@ type Sink struct {
 	next sluice.Sink
 	cfg  config
 	seed maphash.Seed
+	// active is set when an extractor is registered.
+	active bool
 
 	mu      sync.Mutex
 	streams map[streamKey]*stream
@@ -192,6 +195,18 @@ func keyOf(m *event.Meta, thinking bool, index int) streamKey {
 	return streamKey{m.RunID, m.SessionID, m.ConversationID, m.TurnID, m.InferenceID, m.MessageID, thinking, index}
 }
 
+// is reports whether k is the key of a stream of m's message.
+func (k *streamKey) is(m *event.Meta, thinking bool, index int) bool {
+	return k.index == index && k.thinking == thinking && same(k.message, m.MessageID) && same(k.inference, m.InferenceID) &&
+		same(k.turn, m.TurnID) && same(k.conversation, m.ConversationID) && same(k.session, m.SessionID) && same(k.run, m.RunID)
+}
+
+// same is a == b, quicker when they are the same bytes, as the IDs of one
+// stream's events usually are.
+func same(a, b string) bool {
+	return len(a) == len(b) && (len(a) == 0 || unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+}
+
 // covers reports whether an ending event with metadata m ends the stream
 // with key k: each of m's non-empty correlation IDs matches.
 func (k *streamKey) coveredBy(m *event.Meta) bool {
@@ -209,11 +224,12 @@ type stream struct {
 	// The raw text seen: its length and hash, to tell whether the final
 	// text extends it.
 	rawLen  int64
-	rawHash maphash.Hash
+	rawHash rawHash
 	gone    bool // ended; a late event makes a new stream
 	// scratch is the event passed on in place of a delta, reused: the next
 	// sink does not keep it (sluice.Sink's contract), and mu is held.
 	scratch event.Event
+	metaSet bool // scratch.Meta holds the meta of one of the stream's deltas
 	box     boxer
 }
 
@@ -239,6 +255,7 @@ func New(next sluice.Sink, opts ...Option) (*Sink, error) {
 			return nil, err
 		}
 	}
+	s.active = len(s.cfg.extractors) > 0
 	return s, nil
 }
 
@@ -292,14 +309,14 @@ func (s *Sink) Enabled(ctx context.Context, t event.Type) bool {
 
 // Publish implements sluice.Sink.
 func (s *Sink) Publish(ctx context.Context, ev *event.Event) error {
-	if ev == nil || len(s.cfg.extractors) == 0 {
+	if ev == nil || !s.active {
 		return s.forward(ctx, ev)
 	}
 	switch p := ev.Payload.(type) {
 	case event.TextDelta:
-		return s.delta(ctx, ev, false, p.Index, p.Text)
+		return s.delta(ctx, ev, false, p.Index, p.Offset, p.Text)
 	case event.ThinkingDelta:
-		return s.delta(ctx, ev, true, p.Index, p.Text)
+		return s.delta(ctx, ev, true, p.Index, p.Offset, p.Text)
 	case event.TextCompleted:
 		return s.complete(ctx, ev, false, p.Index, p.Text)
 	case event.ThinkingCompleted:
@@ -345,13 +362,43 @@ func (s *Sink) lookup(k streamKey, meta *event.Meta, create bool) *stream {
 	st := s.streams[k]
 	if st == nil && create {
 		st = &stream{key: k, meta: *meta, sc: newScanner(&s.cfg, k.thinking, k.index)}
-		st.rawHash.SetSeed(s.seed)
+		st.rawHash.h.SetSeed(s.seed)
 		s.streams[k] = st
 	}
 	if st != nil {
 		s.last.Store(st)
 	}
 	return st
+}
+
+// rawHash hashes a stream's raw text as it arrives, for telling whether
+// the final text extends it. maphash.Hash spends more per call than
+// hashing a 20-byte delta takes, so small pieces are gathered here and
+// handed over a few hundred bytes at a time; the sum is the same.
+type rawHash struct {
+	h   maphash.Hash
+	n   int
+	buf [512]byte
+}
+
+func (r *rawHash) WriteString(s string) {
+	if len(s) <= len(r.buf)-r.n {
+		r.n += copy(r.buf[r.n:], s)
+		return
+	}
+	r.h.Write(r.buf[:r.n])
+	r.n = 0
+	if len(s) >= len(r.buf) {
+		r.h.WriteString(s)
+		return
+	}
+	r.n = copy(r.buf[:], s)
+}
+
+func (r *rawHash) Sum64() uint64 {
+	r.h.Write(r.buf[:r.n])
+	r.n = 0
+	return r.h.Sum64()
 }
 
 // remove drops st from the live streams and adds its totals.
@@ -366,10 +413,17 @@ func (s *Sink) remove(st *stream) {
 	s.totals.malformed += st.sc.malformed
 }
 
-// delta handles one text or thinking delta.
-func (s *Sink) delta(ctx context.Context, ev *event.Event, thinking bool, index int, text string) error {
+// delta handles one text or thinking delta at the given offset.
+//
+// This is the hot path, once per delta: the stream is usually the one used
+// last (no map lookup, no lock besides the stream's own), and a delta with
+// no '<' outside a block is all text and skips the scanner's output list.
+func (s *Sink) delta(ctx context.Context, ev *event.Event, thinking bool, index int, offset int64, text string) error {
 	for {
-		st := s.lookup(keyOf(&ev.Meta, thinking, index), &ev.Meta, true)
+		st := s.last.Load()
+		if st == nil || !st.key.is(&ev.Meta, thinking, index) {
+			st = s.lookup(keyOf(&ev.Meta, thinking, index), &ev.Meta, true)
+		}
 		st.mu.Lock()
 		if st.gone { // ended between lookup and lock
 			st.mu.Unlock()
@@ -377,12 +431,53 @@ func (s *Sink) delta(ctx context.Context, ev *event.Event, thinking bool, index 
 		}
 		st.rawLen += int64(len(text))
 		st.rawHash.WriteString(text)
-		before := st.sc.outLen
-		st.sc.feed(text)
-		err := s.publish(ctx, st, st.sc.take(), before, ev, text, true)
+		sc := st.sc
+		var err error
+		// take always leaves the scanner with no output held, so plain text
+		// outside a block is exactly what feed would pass on.
+		if len(text) > 0 && !sc.in && len(sc.pending) == 0 && strings.IndexByte(text, '<') < 0 {
+			at := sc.outLen
+			sc.outLen += int64(len(text))
+			sc.raw += int64(len(text))
+			if offset == at && at == st.rawLen-int64(len(text)) {
+				err = s.forward(ctx, ev) // unchanged
+			} else {
+				err = s.rewrite(ctx, st, ev, at, text)
+			}
+		} else {
+			before := sc.outLen
+			sc.feed(text)
+			err = s.publish(ctx, st, sc.take(), before, ev, text, true)
+		}
 		st.mu.Unlock()
 		return err
 	}
+}
+
+// rewrite passes on text, at filtered offset at, in place of the delta src:
+// a copy of src with a new payload. st.mu is held.
+func (s *Sink) rewrite(ctx context.Context, st *stream, src *event.Event, at int64, text string) error {
+	typ := event.TypeTextDelta
+	if st.key.thinking {
+		typ = event.TypeThinkingDelta
+	}
+	if !s.next.Enabled(ctx, typ) {
+		return nil
+	}
+	var p event.Payload
+	if st.key.thinking {
+		p = st.box.thinkingDelta(event.ThinkingDelta{Index: st.key.index, Offset: at, Text: text})
+	} else {
+		p = st.box.textDelta(event.TextDelta{Index: st.key.index, Offset: at, Text: text})
+	}
+	// Copy what differs: the metadata of a stream's deltas is usually the
+	// very same strings, and the stream's key fields always match.
+	sc := &st.scratch
+	sc.ID, sc.Time, sc.Seq, sc.Type, sc.Payload = src.ID, src.Time, src.Seq, typ, p
+	if !st.metaSet || !sameExtraMeta(&sc.Meta, &src.Meta) {
+		sc.Meta, st.metaSet = src.Meta, true
+	}
+	return s.next.Publish(ctx, sc)
 }
 
 // publish passes a scanner's output on: text as deltas, block events as
@@ -393,6 +488,10 @@ func (s *Sink) delta(ctx context.Context, ev *event.Event, thinking bool, index 
 // asDelta.
 func (s *Sink) publish(ctx context.Context, st *stream, items []item, offset int64, src *event.Event, input string, asDelta bool) error {
 	var errs []error
+	typ := event.TypeTextDelta
+	if st.key.thinking {
+		typ = event.TypeThinkingDelta
+	}
 	for _, it := range items {
 		if it.p != nil {
 			if !s.next.Enabled(ctx, it.p.EventType()) {
@@ -409,30 +508,22 @@ func (s *Sink) publish(ctx context.Context, st *stream, items []item, offset int
 		if !asDelta {
 			continue
 		}
-		unchanged := src != nil && it.text == input && at == st.rawLen-int64(len(input)) && deltaOffset(src) == at
-		var p event.Payload
-		switch {
-		case unchanged:
-		case st.key.thinking:
-			p = st.box.thinkingDelta(event.ThinkingDelta{Index: st.key.index, Offset: at, Text: it.text})
-		default:
-			p = st.box.textDelta(event.TextDelta{Index: st.key.index, Offset: at, Text: it.text})
-		}
 		var err error
 		switch {
-		case src != nil && p == nil:
-			err = s.forward(ctx, src)
-		case !s.next.Enabled(ctx, p.EventType()):
 		case src != nil:
-			// Copy what differs: the metadata of a stream's deltas is
-			// usually the very same strings.
-			sc := &st.scratch
-			sc.ID, sc.Time, sc.Seq, sc.Type, sc.Payload = src.ID, src.Time, src.Seq, p.EventType(), p
-			if !sameMeta(&sc.Meta, &src.Meta) {
-				sc.Meta = src.Meta
+			if it.text == input && at == st.rawLen-int64(len(input)) && deltaOffset(src) == at {
+				err = s.forward(ctx, src) // unchanged
+			} else {
+				err = s.rewrite(ctx, st, src, at, it.text)
 			}
-			err = s.next.Publish(ctx, sc)
+		case !s.next.Enabled(ctx, typ):
 		default:
+			var p event.Payload
+			if st.key.thinking {
+				p = event.ThinkingDelta{Index: st.key.index, Offset: at, Text: it.text}
+			} else {
+				p = event.TextDelta{Index: st.key.index, Offset: at, Text: it.text}
+			}
 			out := s.cfg.src.New(p, st.meta)
 			err = s.next.Publish(ctx, &out)
 		}
@@ -444,11 +535,11 @@ func (s *Sink) publish(ctx context.Context, st *stream, items []item, offset int
 	return errors.Join(errs...)
 }
 
-func sameMeta(a, b *event.Meta) bool {
-	return a.RunID == b.RunID && a.SessionID == b.SessionID && a.ConversationID == b.ConversationID &&
-		a.TurnID == b.TurnID && a.InferenceID == b.InferenceID && a.MessageID == b.MessageID &&
-		a.ToolCallID == b.ToolCallID && a.RequestID == b.RequestID && a.ParentID == b.ParentID &&
-		a.Provider == b.Provider && a.Model == b.Model && sameLabels(a.Labels, b.Labels)
+// sameExtraMeta reports whether a and b have the same metadata besides
+// the correlation IDs of a stream's key.
+func sameExtraMeta(a, b *event.Meta) bool {
+	return same(a.ToolCallID, b.ToolCallID) && same(a.RequestID, b.RequestID) && same(a.ParentID, b.ParentID) &&
+		same(a.Provider, b.Provider) && same(a.Model, b.Model) && sameLabels(a.Labels, b.Labels)
 }
 
 // sameLabels reports whether a and b are the same map (or both nil).
@@ -517,7 +608,7 @@ func (s *Sink) complete(ctx context.Context, ev *event.Event, thinking bool, ind
 		text = filter(&s.cfg, final, ReasonUnclosed, nil)
 	}
 	st.gone = true
-	st.scratch, st.box = event.Event{}, boxer{}
+	st.scratch, st.metaSet, st.box = event.Event{}, false, boxer{}
 	st.mu.Unlock()
 	s.remove(st)
 
@@ -556,7 +647,7 @@ func (s *Sink) endAll(ctx context.Context, ev *event.Event, reason string, match
 			st.sc.end(reason)
 			errs = append(errs, s.publish(ctx, st, st.sc.take(), before, nil, "", true))
 			st.gone = true
-			st.scratch, st.box = event.Event{}, boxer{}
+			st.scratch, st.metaSet, st.box = event.Event{}, false, boxer{}
 		}
 		st.mu.Unlock()
 		s.remove(st)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sluice-events/sluice"
@@ -444,5 +446,111 @@ func TestJSONObjectSnapshots(t *testing.T) {
 	}
 	if c := of[event.ExtractBlockCompleted](rec); len(c) != 1 || string(c[0].Value) != `{"a":1,"b":{"c":[1,2]},"d":"x,y"}` {
 		t.Errorf("completed = %+v", c)
+	}
+}
+
+// TestRewrittenDeltasCarryTheirOwnMeta: deltas rewritten after a block keep
+// each one's own metadata, also when fields outside the stream's key (the
+// model, labels, a request ID) change from one delta to the next, and the
+// event the caller passed is not modified.
+func TestRewrittenDeltasCarryTheirOwnMeta(t *testing.T) {
+	s, rec := newSink(t, extract.With("acme:plan:v1", extract.JSON()), extract.SnapshotEvery(0, false))
+	ctx := context.Background()
+	base := event.Meta{RunID: "r", MessageID: "m"}
+	metas := []event.Meta{base, base, base, base, base, base}
+	metas[3].Model = "m2"
+	metas[4].Model, metas[4].RequestID = "m2", "q"
+	metas[5].Labels = map[string]string{"k": "v"}
+	texts := []string{"a<acme:plan:v1>", `{"x":1}`, "</acme:plan:v1>b", "c", "d", "e"}
+	off := int64(0)
+	for i, txt := range texts {
+		ev := event.New(event.TextDelta{Offset: off, Text: txt}, metas[i])
+		before := ev
+		off += int64(len(txt))
+		if err := s.Publish(ctx, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.ID != before.ID || ev.Payload != before.Payload || ev.Meta.Model != before.Meta.Model {
+			t.Fatalf("delta %d was modified", i)
+		}
+	}
+	var got []event.Event
+	for _, ev := range rec.events() {
+		if ev.Type == event.TypeTextDelta {
+			got = append(got, ev)
+		}
+	}
+	want := []struct {
+		text string
+		meta int
+	}{{"a", 0}, {"b", 2}, {"c", 3}, {"d", 4}, {"e", 5}}
+	if len(got) != len(want) {
+		t.Fatalf("%d deltas, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		d := got[i].Payload.(event.TextDelta)
+		m := got[i].Meta
+		wm := metas[w.meta]
+		if d.Text != w.text || d.Offset != int64(i) {
+			t.Errorf("delta %d = %+v", i, d)
+		}
+		if m.RunID != wm.RunID || m.MessageID != wm.MessageID || m.Model != wm.Model || m.RequestID != wm.RequestID ||
+			len(m.Labels) != len(wm.Labels) || m.Labels["k"] != wm.Labels["k"] {
+			t.Errorf("delta %d meta %+v, want %+v", i, m, wm)
+		}
+	}
+}
+
+// TestConcurrentStreams runs streams on one sink from several goroutines,
+// interleaved, each ending its own: every stream comes out whole.
+func TestConcurrentStreams(t *testing.T) {
+	var mu sync.Mutex
+	byMsg := map[string]*strings.Builder{}
+	done := map[string]string{}
+	next := sluice.SinkFunc(func(_ context.Context, ev *event.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		switch p := ev.Payload.(type) {
+		case event.TextDelta:
+			b := byMsg[ev.Meta.MessageID]
+			if b == nil {
+				b = &strings.Builder{}
+				byMsg[ev.Meta.MessageID] = b
+			}
+			if p.Offset != int64(b.Len()) {
+				t.Errorf("%s: offset %d, want %d", ev.Meta.MessageID, p.Offset, b.Len())
+			}
+			b.WriteString(p.Text)
+		case event.TextCompleted:
+			done[ev.Meta.MessageID] = p.Text
+		}
+		return nil
+	})
+	s, err := extract.New(next, extract.With("acme:plan:v1", extract.YAML()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const text = "one <acme:plan:v1>\nk: v\n</acme:plan:v1> two <acme:plan:v1>\nj: w\n</acme:plan:v1> three"
+	const want = "one  two  three"
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for r := range 25 {
+				meta := event.Meta{SessionID: "s", MessageID: fmt.Sprintf("m%d-%d", g, r)}
+				stream(t, s, meta, text, []int{1, 3, 5}, "\x00")
+			}
+		})
+	}
+	wg.Wait()
+	if len(done) != 100 {
+		t.Fatalf("%d streams completed", len(done))
+	}
+	for m, got := range done {
+		if got != want || byMsg[m].String() != want {
+			t.Errorf("%s: deltas %q, completed %q", m, byMsg[m].String(), got)
+		}
+	}
+	if st := s.Stats(); st.Streams != 0 || st.Completed != 200 {
+		t.Errorf("stats = %+v", st)
 	}
 }
