@@ -65,32 +65,33 @@ func checkBox() bool {
 
 // boxer boxes deltas for one stream; it is used under the stream's lock.
 type boxer struct {
-	text     []event.TextDelta
-	thinking []event.ThinkingDelta
+	text     *[slabSize]event.TextDelta
+	thinking *[slabSize]event.ThinkingDelta
+	nt, nk   int // slots used
 }
 
 func (b *boxer) textDelta(d event.TextDelta) event.Payload {
 	if !boxOK {
 		return d
 	}
-	if len(b.text) == 0 {
-		b.text = make([]event.TextDelta, slabSize)
+	if b.text == nil || b.nt == slabSize {
+		b.text, b.nt = new([slabSize]event.TextDelta), 0
 	}
-	b.text[0] = d
-	p := forge(textDeltaTab, unsafe.Pointer(&b.text[0]))
-	b.text = b.text[1:]
-	return p
+	slot := &b.text[b.nt]
+	b.nt++
+	*slot = d
+	return forge(textDeltaTab, unsafe.Pointer(slot))
 }
 
 func (b *boxer) thinkingDelta(d event.ThinkingDelta) event.Payload {
 	if !boxOK {
 		return d
 	}
-	if len(b.thinking) == 0 {
-		b.thinking = make([]event.ThinkingDelta, slabSize)
+	if b.thinking == nil || b.nk == slabSize {
+		b.thinking, b.nk = new([slabSize]event.ThinkingDelta), 0
 	}
-	b.thinking[0] = d
-	p := forge(thinkingDeltaTab, unsafe.Pointer(&b.thinking[0]))
-	b.thinking = b.thinking[1:]
-	return p
+	slot := &b.thinking[b.nk]
+	b.nk++
+	*slot = d
+	return forge(thinkingDeltaTab, unsafe.Pointer(slot))
 }

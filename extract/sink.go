@@ -204,7 +204,7 @@ func (k *streamKey) is(m *event.Meta, thinking bool, index int) bool {
 // same is a == b, quicker when they are the same bytes, as the IDs of one
 // stream's events usually are.
 func same(a, b string) bool {
-	return len(a) == len(b) && (len(a) == 0 || unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
 }
 
 // covers reports whether an ending event with metadata m ends the stream
@@ -312,9 +312,16 @@ func (s *Sink) Publish(ctx context.Context, ev *event.Event) error {
 	if ev == nil || !s.active {
 		return s.forward(ctx, ev)
 	}
-	switch p := ev.Payload.(type) {
-	case event.TextDelta:
+	// Text deltas are most of what a sink sees: test for them first, in a
+	// small function.
+	if p, ok := ev.Payload.(event.TextDelta); ok {
 		return s.delta(ctx, ev, false, p.Index, p.Offset, p.Text)
+	}
+	return s.publishOther(ctx, ev)
+}
+
+func (s *Sink) publishOther(ctx context.Context, ev *event.Event) error {
+	switch p := ev.Payload.(type) {
 	case event.ThinkingDelta:
 		return s.delta(ctx, ev, true, p.Index, p.Offset, p.Text)
 	case event.TextCompleted:
