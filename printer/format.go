@@ -38,9 +38,59 @@ func needsQuote(s string) bool {
 	return false
 }
 
+// appendSafe appends s with every control character that a terminal could
+// act on made visible: C0 controls other than newline and tab, and DEL, as
+// \xHH (so ESC, which starts every escape sequence, is \x1b); C1 controls
+// (U+0080 to U+009F) as \uHHHH; bytes that are not UTF-8 as \xHH, since
+// a terminal not in UTF-8 mode reads 0x9b as CSI. Text that comes from a
+// model, a provider or a decoded event goes through it, so that it cannot
+// set the window title, clear the screen or write the clipboard; the
+// printer's own color sequences do not.
+func appendSafe[S ~string | ~[]byte](b []byte, s S) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' {
+			i++
+			continue
+		}
+		if c < 0x80 {
+			b = append(b, s[start:i]...)
+			b = appendHex(append(b, `\x`...), uint32(c), 2)
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = appendHex(append(b, `\x`...), uint32(c), 2)
+		case r <= 0x9f:
+			b = append(b, s[start:i]...)
+			b = appendHex(append(b, `\u`...), uint32(r), 4)
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	return append(b, s[start:]...)
+}
+
+// appendHex appends v as n lowercase hexadecimal digits.
+func appendHex(b []byte, v uint32, n int) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 4 * (n - 1); shift >= 0; shift -= 4 {
+		b = append(b, digits[v>>shift&0xf])
+	}
+	return b
+}
+
 // appendPair appends key=value, the value quoted if needed.
 func appendPair(b []byte, key, value string) []byte {
-	b = append(b, key...)
+	b = appendSafe(b, key)
 	b = append(b, '=')
 	return appendValue(b, value)
 }
@@ -121,10 +171,10 @@ func appendUsage(b []byte, u event.Usage) []byte {
 
 // appendError appends "code: message (kind, retryable)".
 func appendError(b []byte, e event.Error) []byte {
-	b = append(b, e.Error()...)
+	b = appendSafe(b, e.Error())
 	if e.Kind != "" || e.Retryable {
 		b = append(b, " ("...)
-		b = append(b, e.Kind...)
+		b = appendSafe(b, e.Kind)
 		if e.Retryable {
 			if e.Kind != "" {
 				b = append(b, ", "...)
@@ -149,9 +199,9 @@ func appendIndentedJSON(b []byte, raw []byte) []byte {
 	var out bytes.Buffer
 	b = append(b, jsonIndent...)
 	if err := json.Indent(&out, raw, jsonIndent, jsonIndent); err == nil {
-		b = append(b, out.Bytes()...)
+		b = appendSafe(b, out.Bytes())
 	} else {
-		b = append(b, bytes.ReplaceAll(raw, []byte("\n"), []byte("\n"+jsonIndent))...)
+		b = appendSafe(b, bytes.ReplaceAll(raw, []byte("\n"), []byte("\n"+jsonIndent)))
 	}
 	return append(b, '\n')
 }
@@ -235,19 +285,19 @@ func appendField(b []byte, key string, v json.RawMessage) ([]byte, bool) {
 	case c == '-' || (c >= '0' && c <= '9'):
 		if key == "cost" {
 			if f, err := strconv.ParseFloat(string(v), 64); err == nil {
-				return append(append(append(b, key...), '='), formatCost(f)...), false
+				return append(append(appendSafe(b, key), '='), formatCost(f)...), false
 			}
 		}
 		if k, ok := strings.CutSuffix(key, "_ns"); ok && k != "" {
 			if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-				return append(append(append(b, k...), '='), formatDuration(time.Duration(n))...), false
+				return append(append(appendSafe(b, k), '='), formatDuration(time.Duration(n))...), false
 			}
 		}
-		return append(append(append(b, key...), '='), v...), false
+		return appendSafe(append(appendSafe(b, key), '='), v), false
 	case c == 't' || c == 'f' || c == 'n':
-		return append(append(append(b, key...), '='), v...), false
+		return appendSafe(append(appendSafe(b, key), '='), v), false
 	}
-	b = append(append(b, key...), '=')
+	b = append(appendSafe(b, key), '=')
 	return appendCompact(b, v), false
 }
 
@@ -258,5 +308,5 @@ func appendCompact(b []byte, raw []byte) []byte {
 		out.Reset()
 		out.Write(raw)
 	}
-	return append(b, truncate(out.String())...)
+	return appendSafe(b, truncate(out.String()))
 }

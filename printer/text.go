@@ -369,7 +369,7 @@ func (p *TextPrinter) head(ev *event.Event, class lineClass) {
 	case classProvider:
 		p.colored(ansiGreen, t)
 	default:
-		p.buf = append(p.buf, t...)
+		p.buf = appendSafe(p.buf, t)
 	}
 	p.midLine = true
 }
@@ -425,18 +425,20 @@ func (p *TextPrinter) metaPrefix(ev *event.Event) {
 	p.midLine = true
 }
 
-// colored appends s, in color if colors are on and color is set.
+// colored appends s, in color if colors are on and color is set. Control
+// characters in s are made visible (appendSafe): only the printer's own
+// color sequences reach the terminal.
 func (p *TextPrinter) colored(color, s string) {
 	if s == "" {
 		return
 	}
 	if p.opt.color && color != "" {
 		p.buf = append(p.buf, color...)
-		p.buf = append(p.buf, s...)
+		p.buf = appendSafe(p.buf, s)
 		p.buf = append(p.buf, ansiReset...)
 		return
 	}
-	p.buf = append(p.buf, s...)
+	p.buf = appendSafe(p.buf, s)
 }
 
 // name appends " NAME", quoted if needed.

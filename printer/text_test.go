@@ -319,3 +319,57 @@ func TestNilEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestTextControlCharacters checks that text from models, providers and
+// decoded events cannot drive the terminal: control characters other than
+// newline and tab come out as visible escapes, with colors on or off, and
+// the only escape sequences written are the printer's own colors.
+func TestTextControlCharacters(t *testing.T) {
+	src := source()
+	const evil = "a\x1b]0;pwned\x07b\x1b[2J\x1b]52;c;Zm9v\x07c\rd\x00e\x7ff\u009bg\xffh\u0085i\tj"
+	const shown = `a\x1b]0;pwned\x07b\x1b[2J\x1b]52;c;Zm9v\x07c\x0dd\x00e\x7ff\u009bg\xffh\u0085i` + "\tj"
+	evs := []event.Event{
+		src.New(event.TextDelta{Text: evil + "\n" + evil}, event.Meta{}),
+		src.New(event.ThinkingDelta{Text: evil}, event.Meta{}),
+		src.New(event.ToolCallDelta{CallID: "c1", Name: "x", Delta: evil}, event.Meta{}),
+		src.New(event.TextCompleted{Index: 1, Text: evil}, event.Meta{}),
+		src.New(event.StreamError{Error: event.Error{Code: "e", Message: evil, Kind: evil}}, event.Meta{}),
+		src.New(event.ToolCallCompleted{CallID: "c1", Name: "x", Result: []byte(`{"k":"\u001b[2J\u009b` + "\u0085" + `"}`)}, event.Meta{}),
+		src.New(event.Raw{Name: "myapp.raw", Data: []byte(`{"\u001b[2Jkey":"v","n":1}`)}, event.Meta{}),
+		src.New(event.Raw{Name: "myapp.bad", Data: []byte("not json \x1b[2J")}, event.Meta{}),
+		{Type: event.Type("myapp.\x1b]0;t\x07"), Payload: event.Raw{Name: "x", Data: []byte(`{}`)}},
+		{Type: event.Type("myapp.\x1b[2J.failed"), Payload: event.Raw{Name: "x", Data: []byte(`{}`)}},
+	}
+	evs[0].Meta.Labels = map[string]string{"k\x1b[2J": "v\x1b[2J"}
+	for _, color := range []bool{false, true} {
+		var out bytes.Buffer
+		publishAll(t, printer.Text(&out, printer.WithColor(color), printer.WithMeta(true)), evs)
+		got := out.String()
+		// Take the printer's own color sequences out: no ESC may remain,
+		// nor any other control but newline and tab.
+		rest := got
+		for _, seq := range []string{"\x1b[0m", "\x1b[2m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[36m"} {
+			rest = strings.ReplaceAll(rest, seq, "")
+		}
+		for i, r := range rest {
+			if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) || (r == 0xfffd && rest[i] == 0xff) {
+				t.Errorf("color=%v: control character %U at %d reaches the terminal:\n%q", color, r, i, got)
+				break
+			}
+		}
+		if !strings.Contains(rest, shown) {
+			t.Errorf("color=%v: model text not shown as %q:\n%q", color, shown, got)
+		}
+		for _, want := range []string{`myapp.\x1b]0;t\x07`, `ERROR myapp.\x1b[2J.failed`, `label.k\x1b[2J=`, `\x1b[2Jkey=v`, `not json \x1b[2J`} {
+			if !strings.Contains(rest, want) {
+				t.Errorf("color=%v: output lacks %q:\n%q", color, want, got)
+			}
+		}
+	}
+	// Plain text, newlines and tabs, and non-ASCII text are left alone.
+	var out bytes.Buffer
+	publishAll(t, printer.Text(&out), []event.Event{src.New(event.TextCompleted{Text: "héllo\tworld 日本\nline ✓"}, event.Meta{})})
+	if got, want := out.String(), "héllo\tworld 日本\nline ✓\n"; got != want {
+		t.Errorf("output %q, want %q", got, want)
+	}
+}
