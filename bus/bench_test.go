@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -70,6 +71,63 @@ func BenchmarkEnabled(b *testing.B) {
 			b.Fatal("not enabled")
 		}
 	}
+}
+
+// BenchmarkEnabledDecoded asks about a known type whose string is one of
+// many copies, as a decoded event's type of an unregistered name is: the
+// identity cache, with 64 slots, seldom answers; the cache keyed by the
+// type's value does.
+func BenchmarkEnabledDecoded(b *testing.B) {
+	bs := bus.New()
+	defer bs.Close(context.Background())
+	if _, err := bs.Subscribe("message.>", func(context.Context, *event.Event) {}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	typs := make([]event.Type, 4096)
+	for i := range typs {
+		typs[i] = event.Type(strings.Clone(string(event.TypeTextDelta)))
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if !bs.Enabled(ctx, typs[i%len(typs)]) {
+			b.Fatal("not enabled")
+		}
+	}
+}
+
+// BenchmarkEnabledNewTypes asks about 1,000 type names the bus has not
+// seen, which fills its match cache from empty: what a stream of arbitrary
+// custom types costs. ns/type is the time per new type.
+func BenchmarkEnabledNewTypes(b *testing.B) {
+	bs := bus.New()
+	defer bs.Close(context.Background())
+	if _, err := bs.Subscribe("a.>", func(context.Context, *event.Event) {}, bus.Sync()); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	typs := make([]event.Type, 1000)
+	for i := range typs {
+		typs[i] = event.Type(fmt.Sprintf("a.custom_%d", i))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, typ := range typs {
+			if !bs.Enabled(ctx, typ) {
+				b.Fatal("not enabled")
+			}
+		}
+		b.StopTimer()
+		s, err := bs.Subscribe("z.z", func(context.Context, *event.Event) {}, bus.Sync())
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Cancel() // a new table: the cache starts empty
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(typs)), "ns/type")
 }
 
 func BenchmarkPublishSync(b *testing.B) {

@@ -28,7 +28,8 @@
 // copy-on-write table of subscriptions without a lock, and with no
 // subscription Publish returns at once without allocating. Per event type,
 // the table caches the matching subscriptions, so patterns are matched once
-// per type, not once per event. Asynchronous delivery hands events over in
+// per type, not once per event; the caches keep their own copies of type
+// names, so they never keep an event's memory alive. Asynchronous delivery hands events over in
 // batches: the publisher copies an event into the subscription's queue
 // under a short lock and wakes the subscription's goroutine only if it is
 // parked; the goroutine takes every waiting event per wake-up.
@@ -41,6 +42,7 @@ import (
 	"log/slog"
 	"maps"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -78,24 +80,47 @@ type Bus struct {
 }
 
 // table is an immutable snapshot of the subscriptions, replaced as a whole
-// on Subscribe, Cancel and Close. Only its match cache changes, and that is
-// copy-on-write too.
+// on Subscribe, Cancel and Close. Only its match caches change.
 type table struct {
 	subs   []*Subscription // in subscription order
 	closed bool
 	idle   bool // no subscriptions, not closed: Publish has nothing to do
-	fast   [fastSlots]atomic.Pointer[cacheEntry]
-	cache  atomic.Pointer[map[event.Type][]*Subscription]
+	fast   [fastSlots]atomic.Pointer[fastEntry]
+
+	// The match cache: cache is read without a lock and replaced as a
+	// whole; new entries wait in pending, under mu, until they are merged
+	// into a new cache. A merge happens once pending, or the lookups that
+	// had to lock mu, are as many as cache's entries, so each new type
+	// costs O(1) copies, amortized.
+	cache   atomic.Pointer[map[event.Type]*cacheEntry]
+	mu      sync.Mutex
+	pending map[event.Type]*cacheEntry
+	locked  int // lookups answered from pending since the last merge
 }
 
 // maxCached bounds the match cache; past it, the cache starts over.
 const maxCached = 1024
 
+// maxCachedLen is the longest type name the match cache keeps; longer ones
+// are matched on every event. With maxCached it bounds the cache's memory.
+const maxCachedLen = 256
+
 // fastSlots is the size of a table's identity cache.
 const fastSlots = 64
 
-// cacheEntry is one slot of a table's identity cache.
+// cacheEntry is the match cache's answer for one type.
 type cacheEntry struct {
+	typ  event.Type // a copy owned by the cache, never the caller's string
+	subs []*Subscription
+	last atomic.Uintptr // address of the string data last looked up for typ
+}
+
+// fastEntry is one slot of a table's identity cache: the answer for the
+// type whose string data starts at ptr. ptr is only compared, never
+// dereferenced, so it keeps nothing alive; typ is the cache's own copy, or
+// the registry's string for a registered type, and confirms the match.
+type fastEntry struct {
+	ptr  uintptr
 	typ  event.Type
 	subs []*Subscription
 }
@@ -104,55 +129,111 @@ type cacheEntry struct {
 // order. The result is shared and must not be modified.
 //
 // Event types are nearly always constants, so the same type comes with the
-// same string data: an identity cache keyed by the string's address answers
-// without hashing the string. Otherwise a copy-on-write map keyed by the
-// type does, and pattern matching runs once per type and table.
+// same string data: an identity cache indexed by the string's address
+// answers without hashing the string, and confirms by comparing the address
+// with the registry's string, or else the bytes with its own copy. Otherwise
+// a map keyed by a copy of the type, read without a lock, does, and pattern
+// matching runs once per type and table. Neither cache keeps the caller's
+// string, which may be a piece of a big decoded document.
 func (t *table) match(typ event.Type) []*Subscription {
 	p := unsafe.StringData(string(typ))
 	h := (uint64(uintptr(unsafe.Pointer(p))) ^ uint64(len(typ))) * 0x9E3779B97F4A7C15
 	slot := &t.fast[h>>(64-6)]
-	if e := slot.Load(); e != nil && len(e.typ) == len(typ) && unsafe.StringData(string(e.typ)) == p {
-		return e.subs
+	if f := slot.Load(); f != nil && f.ptr == uintptr(unsafe.Pointer(p)) && len(f.typ) == len(typ) &&
+		(unsafe.StringData(string(f.typ)) == p || f.typ == typ) {
+		return f.subs
 	}
-	subs := t.lookup(typ)
-	if slot.Load() == nil {
-		slot.Store(&cacheEntry{typ: typ, subs: subs})
-	}
-	return subs
+	return t.lookup(typ, slot)
 }
 
-// lookup is match by the type's value.
-func (t *table) lookup(typ event.Type) []*Subscription {
+// lookup is match by the type's value. A type string whose data is seen at
+// the same address twice in a row, as a constant's is, earns the identity
+// slot if it is free; a decoded type, new at each event, does not.
+func (t *table) lookup(typ event.Type, slot *atomic.Pointer[fastEntry]) []*Subscription {
+	e := t.entry(typ)
+	if e == nil {
+		return t.scan(typ)
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(string(typ))))
+	if slot.Load() != nil {
+		return e.subs
+	}
+	if e.last.Swap(p) == p {
+		f := &fastEntry{ptr: p, typ: e.typ, subs: e.subs}
+		if d, ok := event.Lookup(typ); ok && unsafe.StringData(string(d.Type)) == unsafe.StringData(string(typ)) {
+			f.typ = d.Type // the registry keeps it anyway: compare addresses only
+		}
+		slot.CompareAndSwap(nil, f)
+	}
+	return e.subs
+}
+
+// entry returns the match cache's entry for typ, adding it if need be, or
+// nil for a type name too long to cache.
+func (t *table) entry(typ event.Type) *cacheEntry {
 	m := t.cache.Load()
 	if m != nil {
-		if subs, ok := (*m)[typ]; ok {
-			return subs
+		if e, ok := (*m)[typ]; ok {
+			return e
 		}
 	}
+	if len(typ) > maxCachedLen {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.pending[typ]; ok {
+		t.locked++
+		t.merge()
+		return e
+	}
+	if m = t.cache.Load(); m != nil {
+		if e, ok := (*m)[typ]; ok {
+			return e // merged meanwhile
+		}
+	}
+	e := &cacheEntry{typ: event.Type(strings.Clone(string(typ))), subs: t.scan(typ)}
+	if m != nil && len(*m)+len(t.pending) >= maxCached {
+		t.cache.Store(nil) // start over
+		t.pending, t.locked = nil, 0
+	}
+	if t.pending == nil {
+		t.pending = make(map[event.Type]*cacheEntry)
+	}
+	t.pending[e.typ] = e
+	t.merge()
+	return e
+}
+
+// merge moves pending into a new cache once it is worth the copy; t.mu is
+// held.
+func (t *table) merge() {
+	var n int
+	m := t.cache.Load()
+	if m != nil {
+		n = len(*m)
+	}
+	if len(t.pending) < max(n, 8) && t.locked < max(n, 8) {
+		return
+	}
+	next := make(map[event.Type]*cacheEntry, n+len(t.pending))
+	if m != nil {
+		maps.Copy(next, *m)
+	}
+	maps.Copy(next, t.pending)
+	t.cache.Store(&next)
+	t.pending, t.locked = nil, 0
+}
+
+// scan matches typ against every subscription's pattern.
+func (t *table) scan(typ event.Type) []*Subscription {
 	var subs []*Subscription
 	for _, s := range t.subs {
 		if s.pattern.Match(typ) {
 			subs = append(subs, s)
 		}
 	}
-	for {
-		var next map[event.Type][]*Subscription
-		if m == nil || len(*m) >= maxCached {
-			next = make(map[event.Type][]*Subscription, 1)
-		} else {
-			next = maps.Clone(*m)
-		}
-		next[typ] = subs
-		if t.cache.CompareAndSwap(m, &next) {
-			return subs
-		}
-		m = t.cache.Load()
-		if m != nil {
-			if got, ok := (*m)[typ]; ok {
-				return got
-			}
-		}
-	}
+	return subs
 }
 
 // New returns an open Bus with no subscriptions.

@@ -474,25 +474,77 @@ func TestDropNoticeAtClose(t *testing.T) {
 	}
 }
 
-// TestDropAccounting publishes many events into slow lossy subscribers and
-// checks that every missing event is accounted for by a Dropped notice just
-// before the next event received, and that what survives fits the policy.
+// TestDropAccounting forces drops in rounds: the handler blocks on each
+// round's first event, the round then publishes more events than the queue
+// holds, and the handler is let go. Every missing event must be accounted
+// for by a Dropped notice just before the next event received, the counts
+// must be exact, and what survives must be what the policy keeps.
 func TestDropAccounting(t *testing.T) {
+	const (
+		queue  = 16
+		rounds = 10
+	)
 	for _, policy := range []bus.Policy{bus.DropNewest, bus.DropOldest} {
 		t.Run(policy.String(), func(t *testing.T) {
-			const n = 20000
 			b := bus.New()
 			var rec recorder
-			var calls atomic.Int64
-			slow := func(ctx context.Context, e *event.Event) {
+			heads := make(map[uint64]bool) // the handler holds them
+			tails := make(map[uint64]bool) // the last event of each round to get through
+			entered := make(chan uint64)
+			drained := make(chan uint64)
+			release := make(chan struct{})
+			h := func(ctx context.Context, e *event.Event) {
 				rec.handle(ctx, e)
-				if calls.Add(1)%64 == 0 {
-					time.Sleep(50 * time.Microsecond)
+				switch {
+				case e.Type == event.TypeDropped:
+				case heads[e.Seq]:
+					entered <- e.Seq
+					<-release
+				case tails[e.Seq]:
+					drained <- e.Seq
 				}
 			}
-			s := subscribe(t, b, ">", slow, bus.Queue(16), policy)
-			for i := range n {
-				publish(t, b, ev("a.b", uint64(i)))
+			// Every round publishes a head event, which the handler holds,
+			// then queue+k events while it does: k of them are dropped.
+			var want []uint64 // the Seq of the events that must get through
+			n, wantDropped := 0, 0
+			for r := range rounds {
+				k := 1 + r*3
+				heads[uint64(n)] = true
+				want = append(want, uint64(n))
+				first := n + 1
+				keep := first // DropNewest keeps the first queue events
+				if policy == bus.DropOldest {
+					keep = first + k // DropOldest keeps the last queue events
+				}
+				for i := range queue {
+					want = append(want, uint64(keep+i))
+				}
+				tails[uint64(keep+queue-1)] = true
+				n += 1 + queue + k
+				wantDropped += k
+			}
+			s := subscribe(t, b, ">", h, bus.Queue(queue), policy)
+			seq := 0
+			for r := range rounds {
+				k := 1 + r*3
+				publish(t, b, ev("a.b", uint64(seq)))
+				if got := <-entered; got != uint64(seq) {
+					t.Fatalf("round %d: handler holds %d, want %d", r, got, seq)
+				}
+				// The handler holds the head and everything before it was
+				// delivered: the queue is empty.
+				for i := 1; i <= queue+k; i++ {
+					publish(t, b, ev("a.b", uint64(seq+i)))
+				}
+				if st := s.Stats(); st.QueueDepth != queue {
+					t.Fatalf("round %d: queue depth %d, want %d", r, st.QueueDepth, queue)
+				}
+				seq += 1 + queue + k
+				release <- struct{}{}
+				// Wait for the round's last survivor, so that the next
+				// head finds the queue empty instead of being dropped.
+				<-drained
 			}
 			if err := b.Close(context.Background()); err != nil {
 				t.Fatal(err)
@@ -500,21 +552,23 @@ func TestDropAccounting(t *testing.T) {
 			evs := rec.events()
 			received, droppedSum := checkGaps(t, evs, n)
 			st := s.Stats()
-			if received+droppedSum != n || st.Delivered != uint64(received) || st.Dropped != uint64(droppedSum) {
-				t.Errorf("received %d + dropped %d != %d published; Stats %+v", received, droppedSum, n, st)
-			}
 			if droppedSum == 0 {
-				t.Log("nothing was dropped; the policy went untested")
+				t.Fatal("nothing was dropped")
 			}
-			switch policy {
-			case bus.DropNewest:
-				if evs[0].Seq != 0 {
-					t.Errorf("DropNewest lost the first event")
+			if droppedSum != wantDropped || received != len(want) || received+droppedSum != n {
+				t.Errorf("received %d + dropped %d of %d published, want %d + %d", received, droppedSum, n, len(want), wantDropped)
+			}
+			if st.Delivered != uint64(received) || st.Dropped != uint64(wantDropped) {
+				t.Errorf("Stats %+v, want %d delivered, %d dropped", st, received, wantDropped)
+			}
+			var got []uint64
+			for _, e := range evs {
+				if dropped(e) < 0 {
+					got = append(got, e.Seq)
 				}
-			case bus.DropOldest:
-				if last := evs[len(evs)-1]; last.Seq != n-1 {
-					t.Errorf("DropOldest lost the last event: ends with %q", describe(evs[len(evs)-1:]))
-				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("received Seq %v,\nwant %v", got, want)
 			}
 		})
 	}
