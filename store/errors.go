@@ -1,26 +1,53 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"iter"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/sluice-events/sluice/event"
 )
 
 // ErrNoSession is wrapped (with ErrInvalid) by the error for an event
 // without a Meta.SessionID.
-var ErrNoSession = fmt.Errorf("event has no session id")
+var ErrNoSession = errors.New("store: event has no session id")
 
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
 }
 
-// CheckBatch validates a batch for Append: every event must pass
-// ev.Validate, carry a session ID and have a time in the years 1678 to
-// 2261 (stores index times as Unix nanoseconds). The error for the first bad event
-// names its index and ID and wraps ErrInvalid and the event's own error (so
-// errors.Is matches event.ErrInvalid too). Implementations call it before
-// storing anything.
+// CheckSessionID is a helper for implementations (see "Writing a Store").
+// It reports a session ID (or session ID prefix) that no store
+// accepts, wrapping ErrInvalid: one that is not valid UTF-8 (it would not
+// read back byte for byte from the JSON encoding) or that holds a NUL byte
+// (which SQL text types refuse or cut). The empty ID passes; callers that
+// need a session check for it themselves.
+func CheckSessionID(id string) error {
+	if p := sessionIDProblem(id); p != "" {
+		return invalidf("session id %q %s", id, p)
+	}
+	return nil
+}
+
+func sessionIDProblem(id string) string {
+	switch {
+	case !utf8.ValidString(id):
+		return "is not valid UTF-8"
+	case strings.IndexByte(id, 0) >= 0:
+		return "contains a NUL byte"
+	}
+	return ""
+}
+
+// CheckBatch is a helper for implementations (see "Writing a Store"). It
+// validates a batch for Append: every event must pass ev.Validate, carry a
+// session ID that passes CheckSessionID and have a time in the years 1678
+// to 2261 (stores index times as Unix nanoseconds). The error for the
+// first bad event names its index and ID and wraps ErrInvalid and the
+// event's own error (so errors.Is matches event.ErrInvalid too).
+// Implementations call it before storing anything.
 func CheckBatch(events []event.Event) error {
 	for i := range events {
 		ev := &events[i]
@@ -29,6 +56,9 @@ func CheckBatch(events []event.Event) error {
 		}
 		if ev.Meta.SessionID == "" {
 			return fmt.Errorf("%w: event %d (id %s, type %q): %w", ErrInvalid, i, ev.ID, ev.Type, ErrNoSession)
+		}
+		if p := sessionIDProblem(ev.Meta.SessionID); p != "" {
+			return fmt.Errorf("%w: event %d (id %s, type %q): session id %q %s", ErrInvalid, i, ev.ID, ev.Type, ev.Meta.SessionID, p)
 		}
 		if y := ev.Time.Year(); y < 1678 || y > 2261 {
 			return fmt.Errorf("%w: event %d (id %s, type %q): time %s out of the storable range (years 1678 to 2261)", ErrInvalid, i, ev.ID, ev.Type, ev.Time)

@@ -28,7 +28,8 @@ func (r Retention) Enabled() bool { return r.MaxAge > 0 || r.MaxEvents > 0 }
 
 // Option configures a store. The options of this package apply to every
 // implementation; implementations add their own, which they read back with
-// Options.Value.
+// Options.Value. A constructor that can fail refuses an option of another
+// implementation with an error wrapping ErrInvalid.
 type Option func(*Options)
 
 // Options is the configuration that Option functions fill in.
@@ -77,6 +78,21 @@ func (o *Options) SetValue(key, value any) {
 // Value returns the implementation-specific setting stored under key, or
 // nil.
 func (o *Options) Value(key any) any { return o.values[key] }
+
+// CheckValues returns an error wrapping ErrInvalid if a setting is stored
+// under a key that owns refuses: an option of another implementation, such
+// as postgres.WithSchema given to sqlite.Open. Implementations call it in
+// their constructor with their name and a func that accepts their own key
+// type. Keys print with %v in the error, so a key type should have a
+// String method that names its option.
+func (o *Options) CheckValues(name string, owns func(key any) bool) error {
+	for k := range o.values {
+		if !owns(k) {
+			return invalidf("option %v does not apply to a %s store", k, name)
+		}
+	}
+	return nil
+}
 
 // WithRetention sets the retention policy.
 func WithRetention(r Retention) Option { return func(o *Options) { o.Retention = r } }

@@ -11,6 +11,15 @@
 // Implementations live in sub-packages: store/sqlite (the embedded default),
 // store/postgres and store/memory. store/storetest is the conformance suite
 // every implementation passes.
+//
+// # Writing a Store
+//
+// A few exported helpers exist only for implementations, including
+// third-party ones, so that every backend refuses and filters input the
+// same way: CheckBatch (what Append accepts), CheckSessionID, Fail (an
+// iterator that yields one error), MatchTypes and InTimeRange (the query
+// filters), and Options.SetValue, Options.Value and Options.CheckValues
+// (backend-specific options). Users of a Store do not need them.
 package store
 
 import (
@@ -41,7 +50,7 @@ var (
 // Store is the durable log. All methods are safe for concurrent use.
 type Store interface {
 	// Append logs events. Each event must pass ev.Validate and carry a
-	// non-empty Meta.SessionID. On success Append sets events[i].Seq to
+	// non-empty Meta.SessionID that is valid UTF-8 without NUL bytes. On success Append sets events[i].Seq to
 	// the event's sequence number in its session: the sequence numbers of
 	// a session strictly increase without gaps, in commit order, also when
 	// many goroutines append to one session at once; the events of one
@@ -58,14 +67,23 @@ type Store interface {
 
 	// Read returns an iterator over the events of one session that match
 	// q, in sequence order. An unknown session yields nothing. Errors are
-	// yielded once, as the last element; a malformed query yields an
-	// error wrapping ErrInvalid.
+	// yielded once, as the last element, after every event read before
+	// the failure; a malformed query yields an error wrapping ErrInvalid.
+	//
+	// A stored event whose payload no longer decodes as its registered
+	// type (say, a custom type whose Go struct changed shape) is yielded
+	// with an event.Raw payload of the same Name holding the stored JSON
+	// unchanged, rather than failing the read; the store logs this once
+	// per type. Only data that is not an event at all fails, with an error
+	// wrapping ErrCorrupt that names the event's sequence number and
+	// position.
 	Read(ctx context.Context, q Query) iter.Seq2[event.Event, error]
 
 	// ReadAll returns an iterator over the events of every session that
 	// match q, in position order (which is commit order), each with its
 	// store-wide position. A reader that resumes after the last position it
-	// saw sees every later-committed event exactly once.
+	// saw sees every later-committed event exactly once. Errors and
+	// undecodable payloads are handled as in Read.
 	ReadAll(ctx context.Context, q AllQuery) iter.Seq2[Entry, error]
 
 	// Sessions lists the sessions that match q, ordered by ID. A session
@@ -74,7 +92,8 @@ type Store interface {
 	Sessions(ctx context.Context, q SessionQuery) ([]SessionInfo, error)
 
 	// Session returns one session's summary, or an error wrapping
-	// ErrNotFound if no event was ever appended to it.
+	// ErrNotFound if no event was ever appended to it (ErrInvalid if id
+	// fails CheckSessionID).
 	Session(ctx context.Context, id string) (SessionInfo, error)
 
 	// Prune applies the retention policy once, now, and reports how many
@@ -90,7 +109,8 @@ type Store interface {
 
 // Query selects events of one session for Read.
 type Query struct {
-	// Session is the session to read; it is required.
+	// Session is the session to read; it is required, and must be valid
+	// UTF-8 without NUL bytes (see CheckSessionID).
 	Session string
 	// After skips events with a sequence number ≤ After; 0 reads from the
 	// start. It must be at most math.MaxInt64.
@@ -111,6 +131,8 @@ func (q Query) Check() error {
 	switch {
 	case q.Session == "":
 		return invalidf("query without a session")
+	case CheckSessionID(q.Session) != nil:
+		return CheckSessionID(q.Session)
 	case q.Limit < 0:
 		return invalidf("negative limit %d", q.Limit)
 	case q.After > math.MaxInt64:
@@ -127,7 +149,8 @@ type AllQuery struct {
 	// Types keeps only events whose type matches; the zero Pattern keeps
 	// every type.
 	Types event.Pattern
-	// SessionPrefix keeps only events of sessions whose ID starts with it.
+	// SessionPrefix keeps only events of sessions whose ID starts with it
+	// (byte for byte; it must pass CheckSessionID).
 	SessionPrefix string
 	// Limit stops after this many events; 0 means no limit.
 	Limit int
@@ -141,7 +164,7 @@ func (q AllQuery) Check() error {
 	case q.After > math.MaxInt64:
 		return invalidf("after %d beyond the largest position", q.After)
 	}
-	return nil
+	return CheckSessionID(q.SessionPrefix)
 }
 
 // Entry is an event with its store-wide position, as ReadAll yields it.
@@ -155,9 +178,11 @@ type Entry struct {
 
 // SessionQuery selects sessions for Sessions.
 type SessionQuery struct {
-	// Prefix keeps only sessions whose ID starts with it.
+	// Prefix keeps only sessions whose ID starts with it (byte for byte;
+	// it must pass CheckSessionID).
 	Prefix string
-	// After keeps only sessions whose ID sorts after it, for paging.
+	// After keeps only sessions whose ID sorts after it (byte-wise), for
+	// paging; it must pass CheckSessionID.
 	After string
 	// Limit stops after this many sessions; 0 means no limit.
 	Limit int
@@ -168,7 +193,10 @@ func (q SessionQuery) Check() error {
 	if q.Limit < 0 {
 		return invalidf("negative limit %d", q.Limit)
 	}
-	return nil
+	if err := CheckSessionID(q.Prefix); err != nil {
+		return err
+	}
+	return CheckSessionID(q.After)
 }
 
 // SessionInfo summarizes one session.
@@ -189,12 +217,14 @@ type SessionInfo struct {
 }
 
 // MatchTypes reports whether t passes a query's type filter p, where the
-// zero Pattern passes every type.
+// zero Pattern passes every type. It is a helper for implementations (see
+// "Writing a Store").
 func MatchTypes(p event.Pattern, t event.Type) bool {
 	return p.IsZero() || p.Match(t)
 }
 
-// InTimeRange reports whether t passes a query's Since/Until bounds.
+// InTimeRange reports whether t passes a query's Since/Until bounds. It is
+// a helper for implementations (see "Writing a Store").
 func InTimeRange(t, since, until time.Time) bool {
 	return (since.IsZero() || !t.Before(since)) && (until.IsZero() || t.Before(until))
 }

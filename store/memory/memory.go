@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/internal/background"
+	"github.com/sluice-events/sluice/store/internal/page"
 )
 
 // pageSize is how many records an iterator copies under the lock at a time;
@@ -27,6 +28,7 @@ const pageSize = 256
 type Store struct {
 	opts store.Options
 	loop *background.Loop
+	dec  *page.Decoder
 
 	mu       sync.RWMutex
 	closed   bool
@@ -56,9 +58,11 @@ type record struct {
 var _ store.Store = (*Store)(nil)
 
 // New returns an empty store. With a retention policy it starts a
-// goroutine that Close stops.
+// goroutine that Close stops. The options of other implementations (such
+// as sqlite.WithMaxBatch) do not apply to it and are ignored.
 func New(opts ...store.Option) *Store {
 	s := &Store{opts: store.NewOptions(opts...), sessions: make(map[string]*session)}
+	s.dec = page.NewDecoder(s.opts.Logger, "memory")
 	if s.opts.Retention.Enabled() {
 		s.loop = background.Start(s.opts.Retention.Interval, s.opts.Logger, "memory", s.Prune)
 	}
@@ -101,8 +105,9 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 		}
 		ss.lastSeq++
 		s.lastPos++
-		ss.last = ev.Time
-		r := &record{pos: s.lastPos, seq: ss.lastSeq, sess: ss, typ: ev.Type, time: ev.Time, data: datas[i]}
+		t := ev.Time.UTC() // as the durable stores give times back
+		ss.last = t
+		r := &record{pos: s.lastPos, seq: ss.lastSeq, sess: ss, typ: ev.Type, time: t, data: datas[i]}
 		ss.recs = append(ss.recs, r)
 		s.log = append(s.log, r)
 		ev.Seq = ss.lastSeq
@@ -110,62 +115,36 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 	return nil
 }
 
-func decode(r *record) (event.Event, error) {
-	var ev event.Event
-	if err := event.Unmarshal(r.data, &ev); err != nil {
-		return ev, fmt.Errorf("%w: event at position %d: %w", store.ErrCorrupt, r.pos, err)
-	}
-	ev.Seq = r.seq
-	return ev, nil
-}
-
 // Read implements store.Store.
 func (s *Store) Read(ctx context.Context, q store.Query) iter.Seq2[event.Event, error] {
 	if err := q.Check(); err != nil {
 		return store.Fail[event.Event](err)
 	}
-	return func(yield func(event.Event, error) bool) {
-		after, n := q.After, 0
-		var page []*record
-		for {
-			if err := ctx.Err(); err != nil {
-				yield(event.Event{}, err)
-				return
-			}
-			page = page[:0]
+	recs := page.Iter(ctx, page.Pager[*record]{
+		After: q.After, Limit: q.Limit, Size: pageSize, Filtered: true,
+		Fetch: func(_ context.Context, after uint64, size int, buf []*record) ([]*record, int, uint64, error) {
 			s.mu.RLock()
+			defer s.mu.RUnlock()
 			if s.closed {
-				s.mu.RUnlock()
-				yield(event.Event{}, store.ErrClosed)
-				return
+				return buf, 0, after, store.ErrClosed
 			}
-			done := true
-			if ss := s.sessions[q.Session]; ss != nil {
-				i, _ := slices.BinarySearchFunc(ss.recs, after+1, func(r *record, seq uint64) int { return cmp.Compare(r.seq, seq) })
-				for ; i < len(ss.recs) && len(page) < pageSize; i++ {
-					r := ss.recs[i]
-					after = r.seq
-					if store.MatchTypes(q.Types, r.typ) && store.InTimeRange(r.time, q.Since, q.Until) {
-						page = append(page, r)
-					}
-				}
-				done = i == len(ss.recs)
+			ss := s.sessions[q.Session]
+			if ss == nil {
+				return buf, 0, after, nil
 			}
-			s.mu.RUnlock()
-			for _, r := range page {
-				ev, err := decode(r)
-				if !yield(ev, err) || err != nil {
-					return
-				}
-				if n++; q.Limit > 0 && n >= q.Limit {
-					return
+			i, _ := slices.BinarySearchFunc(ss.recs, after+1, func(r *record, seq uint64) int { return cmp.Compare(r.seq, seq) })
+			n := 0
+			for ; i < len(ss.recs) && n < size; i, n = i+1, n+1 {
+				r := ss.recs[i]
+				after = r.seq
+				if store.MatchTypes(q.Types, r.typ) && store.InTimeRange(r.time, q.Since, q.Until) {
+					buf = append(buf, r)
 				}
 			}
-			if done {
-				return
-			}
-		}
-	}
+			return buf, n, after, nil
+		},
+	})
+	return decoded(s.dec, recs, func(_ *record, ev event.Event) event.Event { return ev })
 }
 
 // ReadAll implements store.Store.
@@ -173,41 +152,45 @@ func (s *Store) ReadAll(ctx context.Context, q store.AllQuery) iter.Seq2[store.E
 	if err := q.Check(); err != nil {
 		return store.Fail[store.Entry](err)
 	}
-	return func(yield func(store.Entry, error) bool) {
-		after, n := q.After, 0
-		var page []*record
-		for {
-			if err := ctx.Err(); err != nil {
-				yield(store.Entry{}, err)
-				return
-			}
-			page = page[:0]
+	recs := page.Iter(ctx, page.Pager[*record]{
+		After: q.After, Limit: q.Limit, Size: pageSize, Filtered: true,
+		Fetch: func(_ context.Context, after uint64, size int, buf []*record) ([]*record, int, uint64, error) {
 			s.mu.RLock()
+			defer s.mu.RUnlock()
 			if s.closed {
-				s.mu.RUnlock()
-				yield(store.Entry{}, store.ErrClosed)
-				return
+				return buf, 0, after, store.ErrClosed
 			}
 			i, _ := slices.BinarySearchFunc(s.log, after+1, func(r *record, pos uint64) int { return cmp.Compare(r.pos, pos) })
-			for ; i < len(s.log) && len(page) < pageSize; i++ {
+			n := 0
+			for ; i < len(s.log) && n < size; i, n = i+1, n+1 {
 				r := s.log[i]
 				after = r.pos
 				if !r.deleted && strings.HasPrefix(r.sess.id, q.SessionPrefix) && store.MatchTypes(q.Types, r.typ) {
-					page = append(page, r)
+					buf = append(buf, r)
 				}
 			}
-			done := i == len(s.log)
-			s.mu.RUnlock()
-			for _, r := range page {
-				ev, err := decode(r)
-				if !yield(store.Entry{Pos: r.pos, Event: ev}, err) || err != nil {
-					return
-				}
-				if n++; q.Limit > 0 && n >= q.Limit {
-					return
-				}
+			return buf, n, after, nil
+		},
+	})
+	return decoded(s.dec, recs, func(r *record, ev event.Event) store.Entry { return store.Entry{Pos: r.pos, Event: ev} })
+}
+
+// decoded decodes the records of recs as the caller's loop reaches them,
+// outside the lock.
+func decoded[T any](dec *page.Decoder, recs iter.Seq2[*record, error], mk func(*record, event.Event) T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		for r, err := range recs {
+			if err != nil {
+				yield(zero, err)
+				return
 			}
-			if done {
+			ev, err := dec.Decode(r.data, r.seq, r.pos)
+			if err != nil {
+				yield(zero, fmt.Errorf("session %q: %w", r.sess.id, err))
+				return
+			}
+			if !yield(mk(r, ev), nil) {
 				return
 			}
 		}
@@ -250,6 +233,9 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 
 // Session implements store.Store.
 func (s *Store) Session(ctx context.Context, id string) (store.SessionInfo, error) {
+	if err := store.CheckSessionID(id); err != nil {
+		return store.SessionInfo{}, err
+	}
 	if err := ctx.Err(); err != nil {
 		return store.SessionInfo{}, err
 	}

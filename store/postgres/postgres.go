@@ -32,9 +32,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -43,6 +45,7 @@ import (
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/internal/background"
 	"github.com/sluice-events/sluice/store/internal/group"
+	"github.com/sluice-events/sluice/store/internal/page"
 )
 
 // DefaultSchema is the schema a store uses unless WithSchema says another.
@@ -57,6 +60,25 @@ const (
 	keyBatch
 )
 
+func (k optKey) String() string {
+	return [...]string{"postgres.WithSchema", "postgres.WithMaxBatch"}[k]
+}
+
+func ownKey(k any) bool { _, ok := k.(optKey); return ok }
+
+// commitTimeout bounds one append or retention transaction, from taking a
+// connection to COMMIT, so that a dead connection (or another process that
+// holds the schema's advisory lock for good) fails the appends waiting on
+// it instead of blocking them, and Close, for good. Tests shorten it.
+var commitTimeout = 30 * time.Second
+
+// closeGrace is how long Close lets the transaction in flight finish
+// before it cancels it. Tests shorten it.
+var closeGrace = 5 * time.Second
+
+// defaultConnectTimeout is the connect_timeout of a DSN that sets none.
+const defaultConnectTimeout = 10 * time.Second
+
 // WithSchema sets the PostgreSQL schema that holds the store's tables
 // (default DefaultSchema). It is created if missing.
 func WithSchema(name string) store.Option {
@@ -64,7 +86,9 @@ func WithSchema(name string) store.Option {
 }
 
 // WithMaxBatch sets the most events the writer commits in one transaction
-// (default 8192).
+// (default 8192). A call of Append with more events is still one
+// transaction. n must be positive: Open refuses 0 or less with an error
+// wrapping store.ErrInvalid (as sqlite.Open does).
 func WithMaxBatch(n int) store.Option {
 	return func(o *store.Options) { o.SetValue(keyBatch, n) }
 }
@@ -79,6 +103,12 @@ type Store struct {
 	loop    *background.Loop
 	closed  atomic.Bool
 	once    sync.Once
+	dec     *page.Decoder
+
+	// base is the parent of every writer transaction's context; Close
+	// cancels it if the transaction in flight outlasts closeGrace.
+	base       context.Context
+	cancelBase context.CancelFunc
 
 	q queries
 }
@@ -87,9 +117,14 @@ var _ store.Store = (*Store)(nil)
 
 // Open connects to the database at dsn (a PostgreSQL URL or key=value
 // string; pool settings such as pool_max_conns apply) and creates the
-// store's schema and tables if they do not exist.
+// store's schema and tables if they do not exist. A DSN without
+// connect_timeout (and no PGCONNECT_TIMEOUT in the environment) gets one
+// of 10 seconds.
 func Open(ctx context.Context, dsn string, opts ...store.Option) (*Store, error) {
 	o := store.NewOptions(opts...)
+	if err := o.CheckValues("postgres", ownKey); err != nil {
+		return nil, err
+	}
 	schema := DefaultSchema
 	if v, ok := o.Value(keySchema).(string); ok {
 		schema = v
@@ -97,9 +132,19 @@ func Open(ctx context.Context, dsn string, opts ...store.Option) (*Store, error)
 	if schema == "" || len(schema) > 63 {
 		return nil, fmt.Errorf("%w: schema name %q", store.ErrInvalid, schema)
 	}
+	batch := 8192
+	if v, ok := o.Value(keyBatch).(int); ok {
+		batch = v
+	}
+	if batch <= 0 {
+		return nil, fmt.Errorf("%w: postgres: max batch %d (want at least 1)", store.ErrInvalid, batch)
+	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("%w: postgres dsn: %w", store.ErrInvalid, err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 && !strings.Contains(dsn, "connect_timeout") && os.Getenv("PGCONNECT_TIMEOUT") == "" {
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -107,16 +152,13 @@ func Open(ctx context.Context, dsn string, opts ...store.Option) (*Store, error)
 	}
 	h := fnv.New64a()
 	h.Write([]byte("sluice.store:" + schema))
-	s := &Store{pool: pool, opts: o, schema: schema, lockKey: int64(h.Sum64())}
+	s := &Store{pool: pool, opts: o, schema: schema, lockKey: int64(h.Sum64()), dec: page.NewDecoder(o.Logger, "postgres")}
 	s.q = newQueries(pgx.Identifier{schema}.Sanitize())
 	if err := s.init(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
-	batch := 8192
-	if v, ok := o.Value(keyBatch).(int); ok && v > 0 {
-		batch = v
-	}
+	s.base, s.cancelBase = context.WithCancel(context.Background())
 	s.writer = group.Start(s.commit, batch)
 	if o.Retention.Enabled() {
 		s.loop = background.Start(o.Retention.Interval, o.Logger, "postgres", s.Prune)
@@ -172,14 +214,34 @@ func (s *Store) wrap(err error) error {
 	return err
 }
 
+// txContext returns the context of one writer transaction: bounded by
+// commitTimeout, and canceled by Close.
+func (s *Store) txContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.base, commitTimeout)
+}
+
 // Close implements store.Store: it stops retention, lets the writer finish
-// the group in flight, fails queued appends with store.ErrClosed and closes
-// the pool.
+// the group in flight (for up to 5 seconds; then it cancels it, and its
+// appends fail), fails queued appends with store.ErrClosed and closes the
+// pool.
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
-		s.loop.Stop()
-		s.writer.Close()
+		done := make(chan struct{})
+		go func() {
+			s.loop.Stop()
+			s.writer.Close()
+			close(done)
+		}()
+		t := time.NewTimer(closeGrace)
+		select {
+		case <-done:
+		case <-t.C:
+			s.cancelBase()
+			<-done
+		}
+		t.Stop()
+		s.cancelBase()
 		s.pool.Close()
 	})
 	return nil
@@ -233,12 +295,13 @@ ON CONFLICT (session) DO UPDATE SET last_seq = excluded.last_seq, count = s.coun
 		insert: r.Replace(`INSERT INTO $S.events (session, seq, pos, type, time, id, data)
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::uuid[], $7::bytea[])`),
 		setPos:      r.Replace(`UPDATE $S.meta SET value = $1 WHERE key = 'last_pos'`),
-		read:        r.Replace(`SELECT seq, type, data FROM $S.events WHERE session = $1 AND seq > $2`),
+		read:        r.Replace(`SELECT seq, pos, type, data FROM $S.events WHERE session = $1 AND seq > $2`),
 		readAll:     r.Replace(`SELECT pos, seq, type, data FROM $S.events WHERE pos > $1`),
 		sessionList: r.Replace(`SELECT session, count, last_seq, first_time, last_time FROM $S.sessions`),
 		sessionOne:  r.Replace(`SELECT session, count, last_seq, first_time, last_time FROM $S.sessions WHERE session = $1`),
-		pruneCount: r.Replace(`DELETE FROM $S.events e USING $S.sessions s
-WHERE e.session = s.session AND s.count > $1 AND e.seq <= s.last_seq - $1 RETURNING e.session`),
+		pruneCount: r.Replace(`DELETE FROM $S.events WHERE (session, seq) IN (
+	SELECT e.session, e.seq FROM $S.sessions s JOIN $S.events e ON e.session = s.session AND e.seq <= s.last_seq - $1
+	WHERE s.count > $1 LIMIT $2) RETURNING session`),
 		pruneAge: r.Replace(`DELETE FROM $S.events WHERE pos IN (SELECT pos FROM $S.events WHERE time < $1 ORDER BY time LIMIT $2) RETURNING session`),
 		pruneUpd: r.Replace(`UPDATE $S.sessions s SET count = s.count - d.n,
 	first_time = coalesce((SELECT e.time FROM $S.events e WHERE e.session = s.session ORDER BY e.seq LIMIT 1), 0)

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/postgres"
+	"github.com/sluice-events/sluice/store/sqlite"
 	"github.com/sluice-events/sluice/store/storetest"
 )
 
@@ -65,5 +67,36 @@ func TestConformance(t *testing.T) {
 		return open(t, dsn, freshSchema(t, dsn), opts...)
 	}, storetest.Reopen(func(t *testing.T, closed store.Store) store.Store {
 		return open(t, dsn, closed.(*postgres.Store).Schema())
+	}), storetest.Rewrite(func(t *testing.T, st store.Store, sess string, seq uint64, data []byte) {
+		s := st.(*postgres.Store)
+		tag, err := s.Pool().Exec(t.Context(), "UPDATE "+pgx.Identifier{s.Schema(), "events"}.Sanitize()+" SET data = $1 WHERE session = $2 AND seq = $3", data, sess, int64(seq))
+		if err != nil {
+			t.Fatalf("rewrite: %v", err)
+		}
+		if tag.RowsAffected() != 1 {
+			t.Fatalf("rewrite: no event %s/%d", sess, seq)
+		}
 	}))
+}
+
+// TestOptions needs no server: Open refuses bad options before it
+// connects.
+func TestOptions(t *testing.T) {
+	for name, opt := range map[string]store.Option{
+		"max batch 0":              postgres.WithMaxBatch(0),
+		"max batch -1":             postgres.WithMaxBatch(-1),
+		"empty schema":             postgres.WithSchema(""),
+		"an option of sqlite":      sqlite.WithSynchronous(sqlite.Normal),
+		"another option of sqlite": sqlite.WithMaxBatch(10),
+	} {
+		s, err := postgres.Open(t.Context(), "postgres://nowhere.invalid/x?connect_timeout=1", opt)
+		if err == nil {
+			s.Close()
+			t.Fatalf("Open with %s succeeded", name)
+		}
+		if !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("Open with %s: %v, want ErrInvalid", name, err)
+		}
+		t.Logf("%s: %v", name, err)
+	}
 }

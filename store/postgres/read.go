@@ -6,16 +6,16 @@ import (
 	"iter"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/internal/page"
 )
 
-// pageSize is how many rows an iterator fetches per query.
-const pageSize = 1000
+// rowsPerPage is how many rows an iterator fetches per query.
+const rowsPerPage = 1000
 
 // filter builds the WHERE additions of a query; args continue after the
 // ones the base query takes.
@@ -33,28 +33,16 @@ func (f *filter) add(cond string, arg any) {
 
 // types adds the SQL part of a type pattern: equality for an exact one, a
 // prefix match on its literal start for a wildcard one (matched fully in
-// Go).
-func (f *filter) types(p event.Pattern, col string) {
-	if p.IsZero() {
-		return
+// Go, which inGo reports).
+func (f *filter) types(p event.Pattern, col string) (inGo bool) {
+	exact, prefix, inGo := page.TypeFilter(p)
+	switch {
+	case exact != "":
+		f.add(col+" = ?", exact)
+	case prefix != "":
+		f.add("starts_with("+col+", ?)", prefix)
 	}
-	text := p.String()
-	if p.Exact() {
-		f.add(col+" = ?", text)
-		return
-	}
-	if lit := text[:strings.IndexAny(text, "*>")]; lit != "" {
-		f.add("starts_with("+col+", ?)", lit)
-	}
-}
-
-func decode(data []byte, seq, pos int64) (event.Event, error) {
-	var ev event.Event
-	if err := event.Unmarshal(data, &ev); err != nil {
-		return ev, fmt.Errorf("%w: event at position %d: %w", store.ErrCorrupt, pos, err)
-	}
-	ev.Seq = uint64(seq)
-	return ev, nil
+	return inGo
 }
 
 // Read implements store.Store.
@@ -63,7 +51,7 @@ func (s *Store) Read(ctx context.Context, q store.Query) iter.Seq2[event.Event, 
 		return store.Fail[event.Event](err)
 	}
 	f := filter{next: 3}
-	f.types(q.Types, "type")
+	inGo := f.types(q.Types, "type")
 	if !q.Since.IsZero() {
 		f.add("time >= ?", q.Since.UnixNano())
 	}
@@ -71,57 +59,33 @@ func (s *Store) Read(ctx context.Context, q store.Query) iter.Seq2[event.Event, 
 		f.add("time < ?", q.Until.UnixNano())
 	}
 	query := s.q.read + f.where.String() + " ORDER BY seq LIMIT $" + strconv.Itoa(f.next)
-	goFilter := !q.Types.IsZero() && !q.Types.Exact()
-	return func(yield func(event.Event, error) bool) {
-		after, n := q.After, 0
-		page := make([]event.Event, 0, 64)
-		for {
-			if err := s.check(ctx); err != nil {
-				yield(event.Event{}, err)
-				return
-			}
-			size := pageSize
-			if q.Limit > 0 && !goFilter {
-				size = min(size, q.Limit-n)
-			}
+	return page.Iter(ctx, page.Pager[event.Event]{
+		After: q.After, Limit: q.Limit, Size: rowsPerPage, Filtered: inGo, Check: s.check,
+		Fetch: func(ctx context.Context, after uint64, size int, buf []event.Event) ([]event.Event, int, uint64, error) {
 			args := append([]any{q.Session, int64(after)}, f.args...)
 			args = append(args, size)
-			page = page[:0]
-			scanned, err := s.query(ctx, query, args, func(rows pgx.Rows) error {
-				var seq int64
+			var last uint64
+			n, err := s.query(ctx, query, args, func(rows pgx.Rows) error {
+				var seq, pos int64
 				var typ string
 				var data []byte
-				if err := rows.Scan(&seq, &typ, &data); err != nil {
+				if err := rows.Scan(&seq, &pos, &typ, &data); err != nil {
 					return err
 				}
-				after = uint64(seq)
-				if goFilter && !q.Types.Match(event.Type(typ)) {
+				last = uint64(seq)
+				if inGo && !q.Types.Match(event.Type(typ)) {
 					return nil
 				}
-				ev, err := decode(data, seq, 0)
+				ev, err := s.dec.Decode(data, uint64(seq), uint64(pos))
 				if err != nil {
-					return err
+					return fmt.Errorf("session %q: %w", q.Session, err)
 				}
-				page = append(page, ev)
+				buf = append(buf, ev)
 				return nil
 			})
-			if err != nil {
-				yield(event.Event{}, err)
-				return
-			}
-			for _, ev := range page {
-				if !yield(ev, nil) {
-					return
-				}
-				if n++; q.Limit > 0 && n >= q.Limit {
-					return
-				}
-			}
-			if scanned < size {
-				return
-			}
-		}
-	}
+			return buf, n, last, err
+		},
+	})
 }
 
 func (s *Store) check(ctx context.Context) error {
@@ -164,73 +128,35 @@ func (s *Store) ReadAll(ctx context.Context, q store.AllQuery) iter.Seq2[store.E
 	if q.SessionPrefix != "" {
 		f.add("starts_with(session, ?)", q.SessionPrefix)
 	}
-	f.types(q.Types, "type")
+	inGo := f.types(q.Types, "type")
 	query := s.q.readAll + f.where.String() + " ORDER BY pos LIMIT $" + strconv.Itoa(f.next)
-	goFilter := !q.Types.IsZero() && !q.Types.Exact()
-	return func(yield func(store.Entry, error) bool) {
-		after, n := q.After, 0
-		page := make([]store.Entry, 0, 64)
-		for {
-			if err := s.check(ctx); err != nil {
-				yield(store.Entry{}, err)
-				return
-			}
-			size := pageSize
-			if q.Limit > 0 && !goFilter {
-				size = min(size, q.Limit-n)
-			}
+	return page.Iter(ctx, page.Pager[store.Entry]{
+		After: q.After, Limit: q.Limit, Size: rowsPerPage, Filtered: inGo, Check: s.check,
+		Fetch: func(ctx context.Context, after uint64, size int, buf []store.Entry) ([]store.Entry, int, uint64, error) {
 			args := append([]any{int64(after)}, f.args...)
 			args = append(args, size)
-			page = page[:0]
-			scanned, err := s.query(ctx, query, args, func(rows pgx.Rows) error {
+			var last uint64
+			n, err := s.query(ctx, query, args, func(rows pgx.Rows) error {
 				var pos, seq int64
 				var typ string
 				var data []byte
 				if err := rows.Scan(&pos, &seq, &typ, &data); err != nil {
 					return err
 				}
-				after = uint64(pos)
-				if goFilter && !q.Types.Match(event.Type(typ)) {
+				last = uint64(pos)
+				if inGo && !q.Types.Match(event.Type(typ)) {
 					return nil
 				}
-				ev, err := decode(data, seq, pos)
+				ev, err := s.dec.Decode(data, uint64(seq), uint64(pos))
 				if err != nil {
 					return err
 				}
-				page = append(page, store.Entry{Pos: uint64(pos), Event: ev})
+				buf = append(buf, store.Entry{Pos: uint64(pos), Event: ev})
 				return nil
 			})
-			if err != nil {
-				yield(store.Entry{}, err)
-				return
-			}
-			for _, e := range page {
-				if !yield(e, nil) {
-					return
-				}
-				if n++; q.Limit > 0 && n >= q.Limit {
-					return
-				}
-			}
-			if scanned < size {
-				return
-			}
-		}
-	}
-}
-
-func scanSession(rows pgx.Rows) (store.SessionInfo, error) {
-	var si store.SessionInfo
-	var count, lastSeq, first, last int64
-	if err := rows.Scan(&si.ID, &count, &lastSeq, &first, &last); err != nil {
-		return si, err
-	}
-	si.Count, si.LastSeq = uint64(count), uint64(lastSeq)
-	if count > 0 {
-		si.First = time.Unix(0, first).UTC()
-	}
-	si.Last = time.Unix(0, last).UTC()
-	return si, nil
+			return buf, n, last, err
+		},
+	})
 }
 
 // Sessions implements store.Store.
@@ -252,7 +178,7 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	}
 	var out []store.SessionInfo
 	_, err := s.query(ctx, query, f.args, func(rows pgx.Rows) error {
-		si, err := scanSession(rows)
+		si, err := page.ScanSession(rows.Scan)
 		out = append(out, si)
 		return err
 	})
@@ -261,12 +187,15 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 
 // Session implements store.Store.
 func (s *Store) Session(ctx context.Context, id string) (store.SessionInfo, error) {
+	if err := store.CheckSessionID(id); err != nil {
+		return store.SessionInfo{}, err
+	}
 	if err := s.check(ctx); err != nil {
 		return store.SessionInfo{}, err
 	}
 	var si store.SessionInfo
 	n, err := s.query(ctx, s.q.sessionOne, []any{id}, func(rows pgx.Rows) (err error) {
-		si, err = scanSession(rows)
+		si, err = page.ScanSession(rows.Scan)
 		return err
 	})
 	if err == nil && n == 0 {

@@ -17,18 +17,7 @@ var eventCols = []string{"session", "seq", "pos", "type", "time", "id", "data"}
 // committed (with the server's synchronous_commit, by default on: flushed
 // to the server's WAL).
 func (s *Store) Append(ctx context.Context, events []event.Event) error {
-	r := &group.Request{Events: events}
-	if err := r.Encode(); err != nil {
-		return err
-	}
-	defer r.Release()
-	if len(events) == 0 {
-		return nil
-	}
-	if s.closed.Load() {
-		return store.ErrClosed
-	}
-	return s.writer.Do(ctx, r)
+	return s.writer.Append(ctx, events, &s.closed)
 }
 
 type sessState struct {
@@ -45,7 +34,8 @@ const copyMin = 64
 // the schema's advisory lock, in two round trips (three with COPY): begin,
 // lock and read the sessions; then insert, update and commit.
 func (s *Store) commit(reqs []*group.Request) (err error) {
-	ctx := context.Background()
+	ctx, cancel := s.txContext()
+	defer cancel()
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return s.wrap(fmt.Errorf("postgres: connect: %w", err))
@@ -54,7 +44,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	defer conn.Release()
 	defer func() {
 		if err != nil {
-			if conn.Conn().PgConn().TxStatus() != 'I' {
+			if ctx.Err() == nil && conn.Conn().PgConn().TxStatus() != 'I' {
 				_, _ = conn.Exec(ctx, "ROLLBACK")
 			}
 			err = s.wrap(err)
@@ -147,11 +137,12 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	return nil
 }
 
-// pruneChunk is the most events one retention transaction removes by age.
+// pruneChunk is the most events one retention transaction removes.
 const pruneChunk = 5000
 
 // Prune implements store.Store. It runs on the writer, under the advisory
-// lock, in transactions of at most a few thousand events removed by age.
+// lock, in transactions of at most pruneChunk events each (by count, then
+// by age).
 func (s *Store) Prune(ctx context.Context) (int64, error) {
 	if s.closed.Load() {
 		return 0, store.ErrClosed
@@ -160,26 +151,14 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 	if !r.Enabled() {
 		return 0, ctx.Err()
 	}
-	var total int64
-	for {
-		var n int64
-		var more bool
-		err := s.writer.Do(ctx, &group.Request{Job: func() (err error) {
-			n, more, err = s.pruneOnce(r)
-			return err
-		}})
-		total += n
-		if err != nil {
-			return total, err
-		}
-		if !more {
-			return total, nil
-		}
-	}
+	return s.writer.Repeat(ctx, func() (int64, bool, error) { return s.pruneOnce(r, pruneChunk) })
 }
 
-func (s *Store) pruneOnce(r store.Retention) (n int64, more bool, err error) {
-	ctx := context.Background()
+// pruneOnce removes at most chunk events; more reports whether there may be
+// more to remove.
+func (s *Store) pruneOnce(r store.Retention, chunk int) (n int64, more bool, err error) {
+	ctx, cancel := s.txContext()
+	defer cancel()
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return 0, false, s.wrap(fmt.Errorf("postgres: retention: %w", err))
@@ -207,7 +186,7 @@ func (s *Store) pruneOnce(r store.Retention) (n int64, more bool, err error) {
 		return k, rows.Err()
 	}
 	if r.MaxEvents > 0 {
-		rows, err := tx.Query(ctx, s.q.pruneCount, int64(r.MaxEvents))
+		rows, err := tx.Query(ctx, s.q.pruneCount, int64(r.MaxEvents), chunk)
 		if err != nil {
 			return 0, false, err
 		}
@@ -216,10 +195,11 @@ func (s *Store) pruneOnce(r store.Retention) (n int64, more bool, err error) {
 			return 0, false, err
 		}
 		n += k
+		more = k == int64(chunk)
 	}
-	if r.MaxAge > 0 {
+	if r.MaxAge > 0 && !more {
 		cutoff := s.opts.Now().Add(-r.MaxAge).UnixNano()
-		rows, err := tx.Query(ctx, s.q.pruneAge, cutoff, pruneChunk)
+		rows, err := tx.Query(ctx, s.q.pruneAge, cutoff, chunk-int(n))
 		if err != nil {
 			return 0, false, err
 		}
@@ -228,7 +208,7 @@ func (s *Store) pruneOnce(r store.Retention) (n int64, more bool, err error) {
 			return 0, false, err
 		}
 		n += k
-		more = k == pruneChunk
+		more = n == int64(chunk)
 	}
 	if len(removed) > 0 {
 		names, counts := make([]string, 0, len(removed)), make([]int64, 0, len(removed))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/sluice-events/sluice/store"
-	"github.com/sluice-events/sluice/store/internal/group"
 )
 
 // pruneChunk is the most events one retention transaction removes, so that
@@ -13,7 +12,8 @@ import (
 const pruneChunk = 5000
 
 // Prune implements store.Store. It runs on the writer, in transactions of
-// at most a few thousand events, between groups of appends.
+// at most pruneChunk events each (by count, then by age), between groups
+// of appends.
 func (s *Store) Prune(ctx context.Context) (int64, error) {
 	if s.closed.Load() {
 		return 0, store.ErrClosed
@@ -22,30 +22,12 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 	if !r.Enabled() {
 		return 0, ctx.Err()
 	}
-	var total int64
-	for {
-		var n int64
-		var more bool
-		err := s.job(ctx, func() (err error) {
-			n, more, err = s.pruneOnce(r)
-			return err
-		})
-		total += n
-		if err != nil {
-			return total, err
-		}
-		if !more {
-			return total, nil
-		}
-	}
+	return s.writer.Repeat(ctx, func() (int64, bool, error) { return s.pruneOnce(r, pruneChunk) })
 }
 
-func (s *Store) job(ctx context.Context, fn func() error) error {
-	return s.writer.Do(ctx, &group.Request{Job: fn})
-}
-
-// pruneOnce removes one chunk; more reports whether there may be more.
-func (s *Store) pruneOnce(r store.Retention) (n int64, more bool, err error) {
+// pruneOnce removes at most chunk events; more reports whether there may be
+// more to remove.
+func (s *Store) pruneOnce(r store.Retention, chunk int) (n int64, more bool, err error) {
 	ctx := context.Background()
 	c := s.wconn
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
@@ -58,58 +40,43 @@ func (s *Store) pruneOnce(r store.Retention) (n int64, more bool, err error) {
 		}
 	}()
 	removed := map[int64]int64{} // sid → events removed
-	if r.MaxEvents > 0 {
-		rows, err := c.QueryContext(ctx, "SELECT sid, last_seq FROM sessions WHERE count > ? LIMIT 256", r.MaxEvents)
+	del := func(query string, args ...any) (int64, error) {
+		rows, err := c.QueryContext(ctx, query, args...)
 		if err != nil {
-			return 0, false, err
+			return 0, err
 		}
-		type cut struct{ sid, upto int64 }
-		var cuts []cut
-		for rows.Next() {
-			var sid, last int64
-			if err := rows.Scan(&sid, &last); err != nil {
-				rows.Close()
-				return 0, false, err
-			}
-			cuts = append(cuts, cut{sid, last - int64(r.MaxEvents)})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, false, err
-		}
-		more = len(cuts) == 256
-		for _, c2 := range cuts {
-			res, err := c.ExecContext(ctx, "DELETE FROM events WHERE sid = ? AND seq <= ?", c2.sid, c2.upto)
-			if err != nil {
-				return 0, false, err
-			}
-			k, _ := res.RowsAffected()
-			removed[c2.sid] += k
-			n += k
-		}
-	}
-	if r.MaxAge > 0 && !more {
-		cutoff := s.opts.Now().Add(-r.MaxAge).UnixNano()
-		rows, err := c.QueryContext(ctx, "DELETE FROM events WHERE pos IN (SELECT pos FROM events WHERE time < ? ORDER BY time LIMIT ?) RETURNING sid", cutoff, pruneChunk)
-		if err != nil {
-			return 0, false, err
-		}
+		defer rows.Close()
 		var k int64
 		for rows.Next() {
 			var sid int64
 			if err := rows.Scan(&sid); err != nil {
-				rows.Close()
-				return 0, false, err
+				return 0, err
 			}
 			removed[sid]++
 			k++
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		return k, rows.Err()
+	}
+	if r.MaxEvents > 0 {
+		// The oldest events beyond MaxEvents of the sessions that hold
+		// too many, at most chunk of them.
+		k, err := del(`DELETE FROM events WHERE (sid, seq) IN (
+			SELECT e.sid, e.seq FROM sessions s JOIN events e ON e.sid = s.sid AND e.seq <= s.last_seq - ?1
+			WHERE s.count > ?1 LIMIT ?2) RETURNING sid`, r.MaxEvents, chunk)
+		if err != nil {
 			return 0, false, err
 		}
 		n += k
-		more = k == pruneChunk
+		more = k == int64(chunk)
+	}
+	if r.MaxAge > 0 && !more {
+		cutoff := s.opts.Now().Add(-r.MaxAge).UnixNano()
+		k, err := del("DELETE FROM events WHERE pos IN (SELECT pos FROM events WHERE time < ? ORDER BY time LIMIT ?) RETURNING sid", cutoff, chunk-int(n))
+		if err != nil {
+			return 0, false, err
+		}
+		n += k
+		more = n == int64(chunk)
 	}
 	for sid, k := range removed {
 		if _, err := c.ExecContext(ctx, `UPDATE sessions SET count = count - ?1,

@@ -1,47 +1,43 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"iter"
 	"strings"
-	"time"
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/internal/page"
 )
 
-// pageSize is how many rows an iterator fetches per query.
-const pageSize = 512
+// rowsPerPage is how many rows an iterator fetches per query.
+const rowsPerPage = 512
 
 // typeFilter adds the SQL part of a type pattern: equality for an exact
 // pattern, a GLOB on the literal prefix for a wildcard one (the pattern
-// itself is then matched in Go).
-func typeFilter(p event.Pattern, col string, where *strings.Builder, args *[]any) {
-	if p.IsZero() {
-		return
-	}
-	text := p.String()
-	if p.Exact() {
+// itself is then matched in Go, which inGo reports).
+func typeFilter(p event.Pattern, col string, where *strings.Builder, args *[]any) (inGo bool) {
+	exact, prefix, inGo := page.TypeFilter(p)
+	switch {
+	case exact != "":
 		where.WriteString(" AND " + col + " = ?")
-		*args = append(*args, text)
-		return
-	}
-	lit := text[:strings.IndexAny(text, "*>")]
-	if lit != "" {
+		*args = append(*args, exact)
+	case prefix != "":
 		where.WriteString(" AND " + col + " GLOB ?")
-		*args = append(*args, globPrefix(lit))
+		*args = append(*args, globPrefix(prefix))
 	}
+	return inGo
 }
 
-func decode(data []byte, seq int64, pos int64) (event.Event, error) {
-	var ev event.Event
-	if err := event.Unmarshal(data, &ev); err != nil {
-		return ev, fmt.Errorf("%w: event at position %d: %w", store.ErrCorrupt, pos, err)
+// check is the iterators' check before each page.
+func (s *Store) check(context.Context) error {
+	if s.closed.Load() {
+		return store.ErrClosed
 	}
-	ev.Seq = uint64(seq)
-	return ev, nil
+	return nil
 }
 
 // Read implements store.Store.
@@ -51,7 +47,7 @@ func (s *Store) Read(ctx context.Context, q store.Query) iter.Seq2[event.Event, 
 	}
 	var where strings.Builder
 	var fixed []any
-	typeFilter(q.Types, "type", &where, &fixed)
+	inGo := typeFilter(q.Types, "type", &where, &fixed)
 	if !q.Since.IsZero() {
 		where.WriteString(" AND time >= ?")
 		fixed = append(fixed, q.Since.UnixNano())
@@ -62,62 +58,54 @@ func (s *Store) Read(ctx context.Context, q store.Query) iter.Seq2[event.Event, 
 	}
 	query := "SELECT seq, type, data FROM events WHERE sid = (SELECT sid FROM sessions WHERE name = ?) AND seq > ?" +
 		where.String() + " ORDER BY seq LIMIT ?"
-	goFilter := !q.Types.IsZero() && !q.Types.Exact()
-	return func(yield func(event.Event, error) bool) {
-		after, n := q.After, 0
-		page := make([]event.Event, 0, 64)
-		args := make([]any, 0, len(fixed)+3)
-		for {
-			if err := ctx.Err(); err != nil {
-				yield(event.Event{}, err)
-				return
-			}
-			if s.closed.Load() {
-				yield(event.Event{}, store.ErrClosed)
-				return
-			}
-			size := pageSize
-			if q.Limit > 0 && !goFilter {
-				size = min(size, q.Limit-n)
-			}
-			args = append(args[:0], q.Session, int64(after))
+	return page.Iter(ctx, page.Pager[event.Event]{
+		After: q.After, Limit: q.Limit, Size: rowsPerPage, Filtered: inGo, Check: s.check,
+		Fetch: func(ctx context.Context, after uint64, size int, buf []event.Event) ([]event.Event, int, uint64, error) {
+			args := make([]any, 0, len(fixed)+3)
+			args = append(args, q.Session, int64(after))
 			args = append(args, fixed...)
 			args = append(args, size)
-			page = page[:0]
-			scanned, err := s.query(ctx, query, args, func(rows *sql.Rows) error {
+			var last uint64
+			var bad []byte
+			rows, err := s.query(ctx, query, args, func(rows *sql.Rows) error {
+				// Not the position: scanning it costs an allocation per
+				// row; only an error needs it.
 				var seq int64
 				var typ, data sql.RawBytes
 				if err := rows.Scan(&seq, &typ, &data); err != nil {
 					return err
 				}
-				after = uint64(seq)
-				if goFilter && !q.Types.Match(event.Type(typ)) {
+				last = uint64(seq)
+				if inGo && !q.Types.Match(event.Type(typ)) {
 					return nil
 				}
-				ev, err := decode(data, seq, 0)
+				ev, err := s.dec.Decode(data, uint64(seq), 0)
 				if err != nil {
+					bad = bytes.Clone(data)
 					return err
 				}
-				page = append(page, ev)
+				buf = append(buf, ev)
 				return nil
 			})
-			if err != nil {
-				yield(event.Event{}, err)
-				return
+			if bad != nil {
+				err = s.damaged(ctx, q.Session, last, bad)
 			}
-			for _, ev := range page {
-				if !yield(ev, nil) {
-					return
-				}
-				if n++; q.Limit > 0 && n >= q.Limit {
-					return
-				}
-			}
-			if scanned < size {
-				return
-			}
-		}
+			return buf, rows, last, err
+		},
+	})
+}
+
+// damaged returns the error for the event of session sess with sequence
+// number seq and stored data that does not decode, naming its position.
+func (s *Store) damaged(ctx context.Context, sess string, seq uint64, data []byte) error {
+	var pos int64
+	_, err := s.query(ctx, "SELECT pos FROM events WHERE sid = (SELECT sid FROM sessions WHERE name = ?) AND seq = ?",
+		[]any{sess, int64(seq)}, func(rows *sql.Rows) error { return rows.Scan(&pos) })
+	if err != nil {
+		return err
 	}
+	_, err = s.dec.Decode(data, seq, uint64(pos))
+	return fmt.Errorf("sqlite: read: session %q: %w", sess, err)
 }
 
 // query runs a read query and calls fn for each row; it reports how many
@@ -159,81 +147,39 @@ func (s *Store) ReadAll(ctx context.Context, q store.AllQuery) iter.Seq2[store.E
 		where.WriteString(" AND s.name GLOB ?")
 		fixed = append(fixed, globPrefix(q.SessionPrefix))
 	}
-	typeFilter(q.Types, "e.type", &where, &fixed)
+	inGo := typeFilter(q.Types, "e.type", &where, &fixed)
 	query := "SELECT e.pos, e.seq, e.type, e.data FROM " + from + " WHERE e.pos > ?" + where.String() + " ORDER BY e.pos LIMIT ?"
-	goFilter := !q.Types.IsZero() && !q.Types.Exact()
-	return func(yield func(store.Entry, error) bool) {
-		after, n := q.After, 0
-		page := make([]store.Entry, 0, 64)
-		args := make([]any, 0, len(fixed)+2)
-		for {
-			if err := ctx.Err(); err != nil {
-				yield(store.Entry{}, err)
-				return
-			}
-			if s.closed.Load() {
-				yield(store.Entry{}, store.ErrClosed)
-				return
-			}
-			size := pageSize
-			if q.Limit > 0 && !goFilter {
-				size = min(size, q.Limit-n)
-			}
-			args = append(args[:0], int64(after))
+	return page.Iter(ctx, page.Pager[store.Entry]{
+		After: q.After, Limit: q.Limit, Size: rowsPerPage, Filtered: inGo, Check: s.check,
+		Fetch: func(ctx context.Context, after uint64, size int, buf []store.Entry) ([]store.Entry, int, uint64, error) {
+			args := make([]any, 0, len(fixed)+2)
+			args = append(args, int64(after))
 			args = append(args, fixed...)
 			args = append(args, size)
-			page = page[:0]
-			scanned, err := s.query(ctx, query, args, func(rows *sql.Rows) error {
+			var last uint64
+			rows, err := s.query(ctx, query, args, func(rows *sql.Rows) error {
 				var pos, seq int64
 				var typ, data sql.RawBytes
 				if err := rows.Scan(&pos, &seq, &typ, &data); err != nil {
 					return err
 				}
-				after = uint64(pos)
-				if goFilter && !q.Types.Match(event.Type(typ)) {
+				last = uint64(pos)
+				if inGo && !q.Types.Match(event.Type(typ)) {
 					return nil
 				}
-				ev, err := decode(data, seq, pos)
+				ev, err := s.dec.Decode(data, uint64(seq), uint64(pos))
 				if err != nil {
 					return err
 				}
-				page = append(page, store.Entry{Pos: uint64(pos), Event: ev})
+				buf = append(buf, store.Entry{Pos: uint64(pos), Event: ev})
 				return nil
 			})
-			if err != nil {
-				yield(store.Entry{}, err)
-				return
-			}
-			for _, e := range page {
-				if !yield(e, nil) {
-					return
-				}
-				if n++; q.Limit > 0 && n >= q.Limit {
-					return
-				}
-			}
-			if scanned < size {
-				return
-			}
-		}
-	}
+			return buf, rows, last, err
+		},
+	})
 }
 
 const sessionCols = "SELECT name, count, last_seq, first_time, last_time FROM sessions"
-
-func scanSession(rows *sql.Rows) (store.SessionInfo, error) {
-	var si store.SessionInfo
-	var count, lastSeq, first, last int64
-	if err := rows.Scan(&si.ID, &count, &lastSeq, &first, &last); err != nil {
-		return si, err
-	}
-	si.Count, si.LastSeq = uint64(count), uint64(lastSeq)
-	if count > 0 {
-		si.First = time.Unix(0, first).UTC()
-	}
-	si.Last = time.Unix(0, last).UTC()
-	return si, nil
-}
 
 // Sessions implements store.Store.
 func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.SessionInfo, error) {
@@ -260,7 +206,7 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	args = append(args, limit)
 	var out []store.SessionInfo
 	_, err := s.query(ctx, query, args, func(rows *sql.Rows) error {
-		si, err := scanSession(rows)
+		si, err := page.ScanSession(rows.Scan)
 		out = append(out, si)
 		return err
 	})
@@ -269,6 +215,9 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 
 // Session implements store.Store.
 func (s *Store) Session(ctx context.Context, id string) (store.SessionInfo, error) {
+	if err := store.CheckSessionID(id); err != nil {
+		return store.SessionInfo{}, err
+	}
 	if err := ctx.Err(); err != nil {
 		return store.SessionInfo{}, err
 	}
@@ -277,7 +226,7 @@ func (s *Store) Session(ctx context.Context, id string) (store.SessionInfo, erro
 	}
 	var si store.SessionInfo
 	n, err := s.query(ctx, sessionCols+" WHERE name = ?", []any{id}, func(rows *sql.Rows) (err error) {
-		si, err = scanSession(rows)
+		si, err = page.ScanSession(rows.Scan)
 		return err
 	})
 	if err == nil && n == 0 {

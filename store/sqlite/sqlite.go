@@ -45,6 +45,7 @@ import (
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/internal/background"
 	"github.com/sluice-events/sluice/store/internal/group"
+	"github.com/sluice-events/sluice/store/internal/page"
 )
 
 // pageBytes is the page size of a new database: bigger pages than SQLite's
@@ -77,18 +78,27 @@ const (
 	keyCheck
 )
 
+func (k optKey) String() string {
+	return [...]string{"sqlite.WithSynchronous", "sqlite.WithMaxBatch", "sqlite.WithReaders", "sqlite.WithIntegrityCheck"}[k]
+}
+
+func ownKey(k any) bool { _, ok := k.(optKey); return ok }
+
 // WithSynchronous sets the durability level (default Full).
 func WithSynchronous(s Synchronous) store.Option {
 	return func(o *store.Options) { o.SetValue(keySync, s) }
 }
 
 // WithMaxBatch sets the most events the writer commits in one transaction
-// (default 8192).
+// (default 8192). A call of Append with more events is still one
+// transaction. n must be positive: Open refuses 0 or less with an error
+// wrapping store.ErrInvalid (as postgres.Open does).
 func WithMaxBatch(n int) store.Option {
 	return func(o *store.Options) { o.SetValue(keyBatch, n) }
 }
 
-// WithReaders sets the number of read connections (default 4).
+// WithReaders sets the number of read connections (default 4). n must be
+// positive: Open refuses 0 or less with an error wrapping store.ErrInvalid.
 func WithReaders(n int) store.Option {
 	return func(o *store.Options) { o.SetValue(keyReaders, n) }
 }
@@ -128,6 +138,8 @@ type Store struct {
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+
+	dec *page.Decoder
 }
 
 var _ store.Store = (*Store)(nil)
@@ -143,9 +155,19 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 		return nil, fmt.Errorf("%w: sqlite path %q: give a file path", store.ErrInvalid, path)
 	}
 	o := store.NewOptions(opts...)
+	if err := o.CheckValues("sqlite", ownKey); err != nil {
+		return nil, err
+	}
 	sync := optValue(&o, keySync, Full)
 	if sync != Full && sync != Normal {
 		return nil, fmt.Errorf("%w: synchronous %q", store.ErrInvalid, sync)
+	}
+	batch, readers := optValue(&o, keyBatch, 8192), optValue(&o, keyReaders, 4)
+	if batch <= 0 {
+		return nil, fmt.Errorf("%w: sqlite: max batch %d (want at least 1)", store.ErrInvalid, batch)
+	}
+	if readers <= 0 {
+		return nil, fmt.Errorf("%w: sqlite: %d readers (want at least 1)", store.ErrInvalid, readers)
 	}
 	if err := checkHeader(path); err != nil {
 		return nil, err
@@ -156,10 +178,9 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	readers := max(1, optValue(&o, keyReaders, 4))
 	db.SetMaxOpenConns(readers + 2)
 	db.SetMaxIdleConns(readers + 2)
-	s := &Store{path: path, opts: o, db: db, stmts: make(map[string]*sql.Stmt)}
+	s := &Store{path: path, opts: o, db: db, stmts: make(map[string]*sql.Stmt), dec: page.NewDecoder(o.Logger, "sqlite")}
 	if err := s.init(ctx, optValue(&o, keyCheck, false)); err != nil {
 		db.Close()
 		return nil, err
@@ -168,7 +189,7 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 	var cctx context.Context
 	cctx, s.ckptCancel = context.WithCancel(context.Background())
 	go s.checkpointer(cctx)
-	s.writer = group.Start(s.commit, max(1, optValue(&o, keyBatch, 8192)))
+	s.writer = group.Start(s.commit, batch)
 	if o.Retention.Enabled() {
 		s.loop = background.Start(o.Retention.Interval, o.Logger, "sqlite", s.Prune)
 	}
@@ -295,7 +316,16 @@ func (s *Store) init(ctx context.Context, check bool) error {
 		return s.wrap(fmt.Errorf("sqlite: open %s: read sessions: %w", s.path, err))
 	}
 	s.wconn = conn
-	return s.prepareWriter(ctx)
+	if err := s.prepareWriter(ctx); err != nil {
+		// db.Close does not close a checked-out connection.
+		for _, st := range s.w.stmts {
+			st.Close()
+		}
+		conn.Close()
+		s.wconn = nil
+		return err
+	}
+	return nil
 }
 
 // errCoder is implemented by the driver's errors.
@@ -319,7 +349,12 @@ func (s *Store) wrap(err error) error {
 			return fmt.Errorf("%w: %w", store.ErrCorrupt, err)
 		}
 	}
-	if errors.Is(err, sql.ErrConnDone) || (s.closed.Load() && strings.Contains(err.Error(), "database is closed")) {
+	// After Close, any failure (sql: statement is closed, database is
+	// closed, a canceled query) is the store being closed.
+	if errors.Is(err, store.ErrClosed) {
+		return err
+	}
+	if errors.Is(err, sql.ErrConnDone) || s.closed.Load() {
 		return fmt.Errorf("%w: %w", store.ErrClosed, err)
 	}
 	return err

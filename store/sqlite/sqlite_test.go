@@ -1,12 +1,19 @@
 package sqlite_test
 
 import (
+	"context"
+	"database/sql"
+	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/postgres"
 	"github.com/sluice-events/sluice/store/sqlite"
 	"github.com/sluice-events/sluice/store/storetest"
 )
@@ -33,5 +40,89 @@ func TestConformance(t *testing.T) {
 		return open(t, filepath.Join(t.TempDir(), "sluice.db"), opts...)
 	}, storetest.Reopen(func(t *testing.T, closed store.Store) store.Store {
 		return open(t, closed.(*sqlite.Store).Path())
-	}))
+	}), storetest.Rewrite(rewrite))
+}
+
+// rewrite changes a row through a connection of its own.
+func rewrite(t *testing.T, st store.Store, sess string, seq uint64, data []byte) {
+	t.Helper()
+	db, err := sql.Open("sqlite", st.(*sqlite.Store).Path()+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.ExecContext(t.Context(), "UPDATE events SET data = ? WHERE sid = (SELECT sid FROM sessions WHERE name = ?) AND seq = ?", data, sess, int64(seq))
+	if err != nil {
+		t.Fatalf("rewrite: %v", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("rewrite: no event %s/%d", sess, seq)
+	}
+}
+
+func TestOptions(t *testing.T) {
+	dir := t.TempDir()
+	for name, opt := range map[string]store.Option{
+		"max batch 0":                sqlite.WithMaxBatch(0),
+		"max batch -1":               sqlite.WithMaxBatch(-1),
+		"readers 0":                  sqlite.WithReaders(0),
+		"synchronous":                sqlite.WithSynchronous("OFF"),
+		"an option of postgres":      postgres.WithSchema("x"),
+		"another option of postgres": postgres.WithMaxBatch(10),
+	} {
+		s, err := sqlite.Open(t.Context(), filepath.Join(dir, "opts.db"), opt)
+		if err == nil {
+			s.Close()
+			t.Fatalf("Open with %s succeeded", name)
+		}
+		if !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("Open with %s: %v, want ErrInvalid", name, err)
+		}
+		t.Logf("%s: %v", name, err)
+	}
+	s := open(t, filepath.Join(dir, "ok.db"), sqlite.WithMaxBatch(1), sqlite.WithReaders(1), store.WithLogger(nil))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReadRacingClose: a read that races Close fails with ErrClosed, not
+// with a driver error.
+func TestReadRacingClose(t *testing.T) {
+	for range 5 {
+		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "race.db"), sqlite.WithSynchronous(sqlite.Normal))
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := make([]event.Event, 1500)
+		for i := range evs {
+			evs[i] = event.New(event.TextDelta{Text: "x"}, event.Meta{SessionID: "s"})
+		}
+		if err := s.Append(t.Context(), evs); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for range 4 {
+			wg.Go(func() {
+				for {
+					for _, err := range s.Read(context.Background(), store.Query{Session: "s"}) {
+						if err != nil {
+							errs <- err
+							return
+						}
+					}
+				}
+			})
+		}
+		time.Sleep(time.Millisecond)
+		s.Close()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if !errors.Is(err, store.ErrClosed) {
+				t.Fatalf("read racing Close: %v, want ErrClosed", err)
+			}
+		}
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/sluice-events/sluice/event"
-	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/internal/group"
 )
 
@@ -80,18 +79,7 @@ func (s *Store) insertStmt(rows int) (*sql.Stmt, error) {
 // Append implements store.Store. When it returns nil the events are
 // committed with the store's synchronous level (Full by default: on disk).
 func (s *Store) Append(ctx context.Context, events []event.Event) error {
-	r := &group.Request{Events: events}
-	if err := r.Encode(); err != nil {
-		return err
-	}
-	defer r.Release()
-	if len(events) == 0 {
-		return nil
-	}
-	if s.closed.Load() {
-		return store.ErrClosed
-	}
-	return s.writer.Do(ctx, r)
+	return s.writer.Append(ctx, events, &s.closed)
 }
 
 // commit runs on the writer goroutine: one transaction for all reqs.

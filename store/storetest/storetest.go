@@ -14,7 +14,9 @@
 //
 // The open function gets the options the suite needs (a retention policy,
 // a fake clock) and must return a new, empty store for each call. Durable
-// stores also pass Reopen so that the suite checks what survives Close.
+// stores also pass Reopen so that the suite checks what survives Close,
+// and every store that can should pass Rewrite, so that the suite checks
+// how it reads damaged and outdated rows.
 package storetest
 
 import (
@@ -35,13 +37,23 @@ type ReopenFunc func(t *testing.T, closed store.Store) store.Store
 // Option configures Run.
 type Option func(*config)
 
+// RewriteFunc replaces the stored JSON of the event with sequence number seq
+// in session sess by data, behind the store's back, as a damaged row or a
+// row written by an older release would hold it. It reports failures with
+// t.Fatal.
+type RewriteFunc func(t *testing.T, st store.Store, sess string, seq uint64, data []byte)
+
 type config struct {
-	reopen ReopenFunc
+	reopen  ReopenFunc
+	rewrite RewriteFunc
 }
 
 // Reopen enables the persistence tests: reopen must return a store over the
 // same data as the closed one.
 func Reopen(fn ReopenFunc) Option { return func(c *config) { c.reopen = fn } }
+
+// Rewrite enables the tests of damaged and undecodable rows.
+func Rewrite(fn RewriteFunc) Option { return func(c *config) { c.rewrite = fn } }
 
 // Run runs the whole suite as subtests of t.
 func Run(t *testing.T, open OpenFunc, opts ...Option) {
@@ -58,6 +70,9 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 	t.Run("ReadAll", s.readAll)
 	t.Run("ReadAllTail", s.readAllTail)
 	t.Run("Sessions", s.sessions)
+	t.Run("SessionIDs", s.sessionIDs)
+	t.Run("PoisonEvent", s.poisonEvent)
+	t.Run("DamagedRow", s.damagedRow)
 	t.Run("RetentionByCount", s.retentionByCount)
 	t.Run("RetentionByAge", s.retentionByAge)
 	t.Run("RetentionBackground", s.retentionBackground)

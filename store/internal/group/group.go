@@ -88,6 +88,44 @@ func (w *Writer) Do(ctx context.Context, r *Request) error {
 	}
 }
 
+// Append is a store's Append: it validates and encodes events, and
+// queues them unless closed is set (the store's Close has begun), in which
+// case it returns store.ErrClosed. An empty batch is a no-op.
+func (w *Writer) Append(ctx context.Context, events []event.Event, closed *atomic.Bool) error {
+	r := &Request{Events: events}
+	if err := r.Encode(); err != nil {
+		return err
+	}
+	defer r.Release()
+	if len(events) == 0 {
+		return nil
+	}
+	if closed.Load() {
+		return store.ErrClosed
+	}
+	return w.Do(ctx, r)
+}
+
+// Repeat runs once as a job on the writer, again and again while it
+// reports more work, and returns the sum of the counts it reports. It is
+// a store's Prune: each call of once is one short transaction, so that
+// appends are held up only briefly between them.
+func (w *Writer) Repeat(ctx context.Context, once func() (n int64, more bool, err error)) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		var more bool
+		err := w.Do(ctx, &Request{Job: func() (err error) {
+			n, more, err = once()
+			return err
+		}})
+		total += n
+		if err != nil || !more {
+			return total, err
+		}
+	}
+}
+
 // Close stops the writer after the group in flight; requests still queued
 // fail with store.ErrClosed.
 func (w *Writer) Close() {
@@ -158,8 +196,11 @@ func (w *Writer) handle(reqs []*Request) {
 		return
 	}
 	err := w.commit(reqs)
-	if err != nil && len(reqs) > 1 && !errors.Is(err, store.ErrCorrupt) {
-		// One request may have failed the group: commit each alone.
+	if err != nil && len(reqs) > 1 && !errors.Is(err, store.ErrCorrupt) &&
+		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		// One request may have failed the group: commit each alone. (Not
+		// when the commit ran out of time or was canceled by Close: each
+		// alone would too.)
 		for _, r := range reqs {
 			w.finish(r, w.commit([]*Request{r}))
 		}

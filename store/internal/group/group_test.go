@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -57,97 +58,107 @@ func hold(t *testing.T, w *Writer) func() {
 }
 
 func TestGroupAndFallback(t *testing.T) {
-	f := &fake{}
-	w := Start(f.commit, 100)
-	defer w.Close()
-	release := hold(t, w)
-	var wg sync.WaitGroup
-	reqs := make([]*Request, 10)
-	errs := make([]error, 10)
-	for i := range reqs {
-		sess := "good"
-		if i == 4 {
-			sess = "bad"
+	synctest.Test(t, func(t *testing.T) {
+		f := &fake{}
+		w := Start(f.commit, 100)
+		defer w.Close()
+		release := hold(t, w)
+		var wg sync.WaitGroup
+		reqs := make([]*Request, 10)
+		errs := make([]error, 10)
+		for i := range reqs {
+			sess := "good"
+			if i == 4 {
+				sess = "bad"
+			}
+			reqs[i] = req(sess)
+			wg.Go(func() { errs[i] = w.Do(context.Background(), reqs[i]) })
 		}
-		reqs[i] = req(sess)
-		wg.Go(func() { errs[i] = w.Do(context.Background(), reqs[i]) })
-	}
-	time.Sleep(50 * time.Millisecond) // let them queue behind the job
-	release()
-	wg.Wait()
-	for i, err := range errs {
-		switch {
-		case i == 4 && !errors.Is(err, errBad):
-			t.Fatalf("bad request: %v", err)
-		case i != 4 && err != nil:
-			t.Fatalf("request %d failed with the bad one: %v", i, err)
-		case i != 4 && reqs[i].Events[0].Seq == 0:
-			t.Fatalf("request %d: Seq not set", i)
+		synctest.Wait() // every request is queued behind the job
+		release()
+		wg.Wait()
+		for i, err := range errs {
+			switch {
+			case i == 4 && !errors.Is(err, errBad):
+				t.Fatalf("bad request: %v", err)
+			case i != 4 && err != nil:
+				t.Fatalf("request %d failed with the bad one: %v", i, err)
+			case i != 4 && reqs[i].Events[0].Seq == 0:
+				t.Fatalf("request %d: Seq not set", i)
+			}
 		}
-	}
-	if reqs[4].Events[0].Seq != 0 {
-		t.Fatal("failed request got a Seq")
-	}
+		if reqs[4].Events[0].Seq != 0 {
+			t.Fatal("failed request got a Seq")
+		}
+	})
 }
 
 func TestGrouping(t *testing.T) {
-	f := &fake{}
-	w := Start(f.commit, 100)
-	defer w.Close()
-	release := hold(t, w)
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			if err := w.Do(context.Background(), req("s")); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	time.Sleep(50 * time.Millisecond)
-	release()
-	wg.Wait()
-	if len(f.groups) >= 20 {
-		t.Fatalf("20 queued requests took %d commits; want them grouped", len(f.groups))
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := &fake{}
+		w := Start(f.commit, 100)
+		defer w.Close()
+		release := hold(t, w)
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				if err := w.Do(context.Background(), req("s")); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		synctest.Wait()
+		release()
+		wg.Wait()
+		if len(f.groups) >= 20 {
+			t.Fatalf("20 queued requests took %d commits; want them grouped", len(f.groups))
+		}
+	})
 }
 
 func TestCancelBeforeTaken(t *testing.T) {
-	f := &fake{}
-	w := Start(f.commit, 100)
-	defer w.Close()
-	release := hold(t, w)
-	ctx, cancel := context.WithCancel(context.Background())
-	r := req("s")
-	done := make(chan error)
-	go func() { done <- w.Do(ctx, r) }()
-	time.Sleep(20 * time.Millisecond)
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Do: %v", err)
-	}
-	release()
-	if err := w.Do(context.Background(), req("s")); err != nil {
-		t.Fatal(err)
-	}
-	if f.seq != 1 {
-		t.Fatalf("canceled request was committed (%d events committed)", f.seq)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := &fake{}
+		w := Start(f.commit, 100)
+		defer w.Close()
+		release := hold(t, w)
+		ctx, cancel := context.WithCancel(context.Background())
+		r := req("s")
+		done := make(chan error)
+		go func() { done <- w.Do(ctx, r) }()
+		synctest.Wait() // r is queued behind the job
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Do: %v", err)
+		}
+		release()
+		if err := w.Do(context.Background(), req("s")); err != nil {
+			t.Fatal(err)
+		}
+		if f.seq != 1 {
+			t.Fatalf("canceled request was committed (%d events committed)", f.seq)
+		}
+	})
 }
 
 func TestClose(t *testing.T) {
-	f := &fake{}
-	w := Start(f.commit, 100)
-	release := hold(t, w)
-	done := make(chan error)
-	go func() { done <- w.Do(context.Background(), req("s")) }()
-	time.Sleep(20 * time.Millisecond)
-	go func() { time.Sleep(20 * time.Millisecond); release() }()
-	w.Close()
-	if err := <-done; !errors.Is(err, store.ErrClosed) {
-		t.Fatalf("queued request at Close: %v", err)
-	}
-	if err := w.Do(context.Background(), req("s")); !errors.Is(err, store.ErrClosed) {
-		t.Fatalf("Do after Close: %v", err)
-	}
-	w.Close()
+	synctest.Test(t, func(t *testing.T) {
+		f := &fake{}
+		w := Start(f.commit, 100)
+		release := hold(t, w)
+		done := make(chan error)
+		go func() { done <- w.Do(context.Background(), req("s")) }()
+		synctest.Wait() // the request is queued behind the job
+		// Release the job only once Close is waiting for the writer: in
+		// the bubble, time moves only when every goroutine is blocked.
+		go func() { time.Sleep(time.Second); release() }()
+		w.Close()
+		if err := <-done; !errors.Is(err, store.ErrClosed) {
+			t.Fatalf("queued request at Close: %v", err)
+		}
+		if err := w.Do(context.Background(), req("s")); !errors.Is(err, store.ErrClosed) {
+			t.Fatalf("Do after Close: %v", err)
+		}
+		w.Close()
+	})
 }
