@@ -106,6 +106,12 @@ type TextPrinter struct {
 // interrupted streams with "WARN". Every other event, including custom and
 // unknown types, is one line "type key=value …" made from its payload;
 // strings longer than 512 bytes are cut, saying how much was left out.
+//
+// Control characters in model text, type names, errors and payloads are
+// written as visible escapes (ESC as \x1b, C1 controls as \u009b), except
+// newline and tab, so that no event can move the cursor, clear the screen,
+// set the window title or write the clipboard: the only escape sequences
+// the printer writes are its own colors.
 func Text(w io.Writer, opts ...Option) *TextPrinter {
 	return &TextPrinter{w: w, opt: buildOptions(false, opts)}
 }
