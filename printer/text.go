@@ -2,23 +2,13 @@ package printer
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sluice-events/sluice/event"
 )
-
-// errNilEvent is returned by every printer's Publish for a nil event.
-var errNilEvent = errors.New("printer: nil event")
-
-// bufLimit is the largest buffer a printer keeps between events; a bigger
-// one (left by a huge event) is released after use.
-const bufLimit = 64 << 10
 
 // thinkingPrefix starts a section of thinking text; continuation lines of
 // the section are indented by its width.
@@ -69,9 +59,7 @@ const maxStreamed = 4096
 
 // TextPrinter is the sink returned by Text.
 type TextPrinter struct {
-	mu      sync.Mutex
-	w       io.Writer
-	opt     options
+	sink
 	buf     []byte
 	scratch []byte
 
@@ -113,22 +101,15 @@ type TextPrinter struct {
 // set the window title or write the clipboard: the only escape sequences
 // the printer writes are its own colors.
 func Text(w io.Writer, opts ...Option) *TextPrinter {
-	return &TextPrinter{w: w, opt: buildOptions(false, opts)}
+	return &TextPrinter{sink: newSink(w, "text", false, opts)}
 }
-
-// Enabled implements sluice.Sink. It reports false only for thinking
-// events when thinking is hidden.
-func (p *TextPrinter) Enabled(_ context.Context, t event.Type) bool { return p.opt.wants(t) }
 
 // Publish implements sluice.Sink: it renders ev and writes it to the
 // printer's writer with one Write call. It returns the writer's error,
 // wrapped.
 func (p *TextPrinter) Publish(_ context.Context, ev *event.Event) error {
-	if ev == nil {
-		return errNilEvent
-	}
-	if !p.opt.wants(ev.Type) {
-		return nil
+	if skip, err := p.skip(ev); skip {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -153,13 +134,8 @@ func (p *TextPrinter) flush() error {
 		return nil
 	}
 	_, err := p.w.Write(p.buf)
-	if cap(p.buf) > bufLimit {
-		p.buf = nil
-	}
-	if err != nil {
-		return fmt.Errorf("printer: text: write: %w", err)
-	}
-	return nil
+	release(&p.buf)
+	return p.wrapWrite(err)
 }
 
 func (p *TextPrinter) render(ev *event.Event) {
@@ -507,8 +483,6 @@ func (p *TextPrinter) generic(ev *event.Event) {
 	}
 	p.head(ev, class)
 	p.buf = append(p.buf, p.scratch...)
-	if cap(p.scratch) > bufLimit {
-		p.scratch = nil
-	}
+	release(&p.scratch)
 	p.newline()
 }

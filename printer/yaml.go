@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 
 	"github.com/sluice-events/sluice/event"
 	"go.yaml.in/yaml/v3"
@@ -16,9 +15,7 @@ import (
 
 // YAMLPrinter is the sink returned by YAML.
 type YAMLPrinter struct {
-	mu  sync.Mutex
-	w   io.Writer
-	opt options
+	sink
 	js  []byte
 	out bytes.Buffer
 }
@@ -30,34 +27,21 @@ type YAMLPrinter struct {
 // included unless WithMeta(false) is given; WithThinking(false) leaves out
 // thinking events.
 func YAML(w io.Writer, opts ...Option) *YAMLPrinter {
-	return &YAMLPrinter{w: w, opt: buildOptions(true, opts)}
+	return &YAMLPrinter{sink: newSink(w, "yaml", true, opts)}
 }
-
-// Enabled implements sluice.Sink. It reports false only for thinking
-// events when thinking is hidden.
-func (p *YAMLPrinter) Enabled(_ context.Context, t event.Type) bool { return p.opt.wants(t) }
 
 // Publish implements sluice.Sink: it converts ev to a YAML document and
 // writes it in one Write call. An event that does not encode is not
 // written, and the encoding error is returned; so is the writer's error,
 // wrapped.
 func (p *YAMLPrinter) Publish(_ context.Context, ev *event.Event) error {
-	if ev == nil {
-		return errNilEvent
-	}
-	if !p.opt.wants(ev.Type) {
-		return nil
+	if skip, err := p.skip(ev); skip {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var err error
-	if p.opt.meta || ev.Meta.IsZero() {
-		p.js, err = ev.AppendJSON(p.js[:0])
-	} else {
-		e := *ev
-		e.Meta = event.Meta{}
-		p.js, err = e.AppendJSON(p.js[:0])
-	}
+	p.js, err = p.appendWire(p.js[:0], ev)
 	if err != nil {
 		return fmt.Errorf("printer: yaml: %w", err)
 	}
@@ -79,13 +63,8 @@ func (p *YAMLPrinter) Publish(_ context.Context, ev *event.Event) error {
 	if p.out.Cap() > bufLimit {
 		p.out = bytes.Buffer{}
 	}
-	if cap(p.js) > bufLimit {
-		p.js = nil
-	}
-	if err != nil {
-		return fmt.Errorf("printer: yaml: write: %w", err)
-	}
-	return nil
+	release(&p.js)
+	return p.wrapWrite(err)
 }
 
 // jsonToNode converts one JSON value to a YAML node, keeping the order of
