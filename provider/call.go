@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -565,4 +567,24 @@ func Incomplete(providerName, what string, cause error) *Error {
 		err = fmt.Errorf("%w: %w", ErrIncomplete, cause)
 	}
 	return &Error{Provider: providerName, Code: CodeIncomplete, Message: msg, Retryable: true, MidStream: true, Err: err}
+}
+
+// StreamErr classifies an error of a stream that is not one the provider
+// sent: a payload that does not decode gives a protocol error (see
+// ProtocolErr); a connection that breaks after the stream started an
+// Incomplete one, what naming the final event that did not come; anything
+// else an *Error with MidStream set if the stream had started, retryable
+// if it is a network timeout.
+func StreamErr(providerName, what string, started bool, err error) *Error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syntax) || errors.As(err, &typ) {
+		return ProtocolErr(providerName, err)
+	}
+	var netErr net.Error
+	if started && (errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &netErr)) {
+		return Incomplete(providerName, what, err)
+	}
+	return &Error{Provider: providerName, Message: err.Error(), MidStream: started,
+		Retryable: errors.As(err, &netErr) && netErr.Timeout(), Err: err}
 }

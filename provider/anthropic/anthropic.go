@@ -28,8 +28,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net"
 
 	sdk "github.com/anthropics/anthropic-sdk-go"
 	"github.com/anthropics/anthropic-sdk-go/option"
@@ -258,17 +256,7 @@ func classify(err error, started bool) error {
 		return &provider.Error{Provider: Name, Code: code, Message: msg, StatusCode: status,
 			Retryable: provider.RetryableCode(code) || provider.RetryableStatus(status), MidStream: mid, Err: err}
 	}
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	if errors.As(err, &syntax) || errors.As(err, &typ) {
-		return provider.ProtocolErr(Name, err)
-	}
-	var netErr net.Error
-	if started && (errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &netErr)) {
-		return provider.Incomplete(Name, "message_stop", err)
-	}
-	return &provider.Error{Provider: Name, Message: err.Error(), MidStream: started,
-		Retryable: errors.As(err, &netErr) && netErr.Timeout(), Err: err}
+	return provider.StreamErr(Name, "message_stop", started, err)
 }
 
 // errorBody reads the type and message of an Anthropic error body:

@@ -36,8 +36,6 @@ package openai
 import (
 	"encoding/json"
 	"errors"
-	"io"
-	"net"
 
 	sdk "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/packages/ssestream"
@@ -81,15 +79,5 @@ func classify(err error, started bool, what string) error {
 		return &provider.Error{Provider: Name, Code: code, Message: msg, MidStream: true,
 			Retryable: provider.RetryableCode(body.Error.Code) || provider.RetryableCode(body.Error.Type), Err: err}
 	}
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	if errors.As(err, &syntax) || errors.As(err, &typ) {
-		return provider.ProtocolErr(Name, err)
-	}
-	var netErr net.Error
-	if started && (errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &netErr)) {
-		return provider.Incomplete(Name, what, err)
-	}
-	return &provider.Error{Provider: Name, Message: err.Error(), MidStream: started,
-		Retryable: errors.As(err, &netErr) && netErr.Timeout(), Err: err}
+	return provider.StreamErr(Name, what, started, err)
 }
