@@ -314,18 +314,32 @@ func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
 		s.stream(w, r, sel, after, "rpc", format, resp)
 		return
 	}
-	var out []byte
+	out, n := answer(calls, batch, func(req *wire.Request) (json.RawMessage, *wire.Error) {
+		return s.call(r.Context(), p, req)
+	})
+	if n == 0 {
+		// Only notifications: no response body, as the specification says.
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeRPC(w, out)
+}
+
+// answer runs the calls of one request body (a single request or a batch)
+// through run and returns the response body: each response in order, in
+// an array for a batch. Notifications run but get no response; n counts
+// the responses, and with none there is no body to send.
+func answer(calls []wire.Call, batch bool, run func(*wire.Request) (json.RawMessage, *wire.Error)) (out []byte, n int) {
 	if batch {
 		out = append(out, '[')
 	}
-	n := 0
 	for i := range calls {
 		c := &calls[i]
 		var resp wire.Response
 		if c.Err != nil {
 			resp = wire.Response{ID: c.Request.ID, Error: c.Err}
 		} else {
-			res, e := s.call(r.Context(), p, &c.Request)
+			res, e := run(&c.Request)
 			if c.Request.IsNotification() {
 				continue
 			}
@@ -340,12 +354,7 @@ func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
 	if batch {
 		out = append(out, ']')
 	}
-	if n == 0 {
-		// Only notifications: no response body, as the specification says.
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	writeRPC(w, out)
+	return out, n
 }
 
 func writeRPC(w http.ResponseWriter, b []byte) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -196,36 +197,14 @@ func (wc *wsConn) readLoop() {
 			}
 			continue
 		}
-		var out []byte
-		if batch {
-			out = append(out, '[')
-		}
-		n := 0
 		var after []func() // subscriptions start after their response is queued
-		for i := range calls {
-			c := &calls[i]
-			var resp wire.Response
-			if c.Err != nil {
-				resp = wire.Response{ID: c.Request.ID, Error: c.Err}
-			} else {
-				res, e, start := wc.dispatch(&c.Request)
-				if start != nil {
-					after = append(after, start)
-				}
-				if c.Request.IsNotification() {
-					continue
-				}
-				resp = wire.Response{ID: c.Request.ID, Result: res, Error: e}
+		out, n := answer(calls, batch, func(req *wire.Request) (json.RawMessage, *wire.Error) {
+			res, e, start := wc.dispatch(req)
+			if start != nil {
+				after = append(after, start)
 			}
-			if n > 0 {
-				out = append(out, ',')
-			}
-			out = resp.AppendJSON(out)
-			n++
-		}
-		if batch {
-			out = append(out, ']')
-		}
+			return res, e
+		})
 		if n > 0 && !wc.send(out) {
 			return
 		}
