@@ -106,14 +106,8 @@ func (s *Store) query(ctx context.Context, query string, args []any, fn func(pgx
 		return 0, s.wrap(fmt.Errorf("postgres: read: %w", err))
 	}
 	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		n++
-		if err := fn(rows); err != nil {
-			return n, s.wrap(fmt.Errorf("postgres: read: %w", err))
-		}
-	}
-	if err := rows.Err(); err != nil {
+	n, err := page.Each(rows, fn)
+	if err != nil {
 		return n, s.wrap(fmt.Errorf("postgres: read: %w", err))
 	}
 	return n, nil

@@ -137,21 +137,11 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	return nil
 }
 
-// pruneChunk is the most events one retention transaction removes.
-const pruneChunk = 5000
-
 // Prune implements store.Store. It runs on the writer, under the advisory
-// lock, in transactions of at most pruneChunk events each (by count, then
-// by age).
+// lock, in transactions of at most group.PruneChunk events each (by count,
+// then by age).
 func (s *Store) Prune(ctx context.Context) (int64, error) {
-	if s.closed.Load() {
-		return 0, store.ErrClosed
-	}
-	r := s.opts.Retention
-	if !r.Enabled() {
-		return 0, ctx.Err()
-	}
-	return s.writer.Repeat(ctx, func() (int64, bool, error) { return s.pruneOnce(r, pruneChunk) })
+	return s.writer.Prune(ctx, &s.closed, s.opts.Retention, s.pruneOnce)
 }
 
 // pruneOnce removes at most chunk events; more reports whether there may be
@@ -173,7 +163,10 @@ func (s *Store) pruneOnce(r store.Retention, chunk int) (n int64, more bool, err
 		return 0, false, err
 	}
 	removed := map[string]int64{}
-	collect := func(rows pgx.Rows) (int64, error) {
+	collect := func(rows pgx.Rows, err error) (int64, error) {
+		if err != nil {
+			return 0, err
+		}
 		var k int64
 		for rows.Next() {
 			var name string
@@ -185,30 +178,15 @@ func (s *Store) pruneOnce(r store.Retention, chunk int) (n int64, more bool, err
 		}
 		return k, rows.Err()
 	}
-	if r.MaxEvents > 0 {
-		rows, err := tx.Query(ctx, s.q.pruneCount, int64(r.MaxEvents), chunk)
-		if err != nil {
-			return 0, false, err
-		}
-		k, err := collect(rows)
-		if err != nil {
-			return 0, false, err
-		}
-		n += k
-		more = k == int64(chunk)
-	}
-	if r.MaxAge > 0 && !more {
-		cutoff := s.opts.Now().Add(-r.MaxAge).UnixNano()
-		rows, err := tx.Query(ctx, s.q.pruneAge, cutoff, chunk-int(n))
-		if err != nil {
-			return 0, false, err
-		}
-		k, err := collect(rows)
-		if err != nil {
-			return 0, false, err
-		}
-		n += k
-		more = n == int64(chunk)
+	n, more, err = group.Trim(r, s.opts.Now, chunk,
+		func(limit int) (int64, error) {
+			return collect(tx.Query(ctx, s.q.pruneCount, int64(r.MaxEvents), limit))
+		},
+		func(cutoff int64, limit int) (int64, error) {
+			return collect(tx.Query(ctx, s.q.pruneAge, cutoff, limit))
+		})
+	if err != nil {
+		return 0, false, err
 	}
 	if len(removed) > 0 {
 		names, counts := make([]string, 0, len(removed)), make([]int64, 0, len(removed))

@@ -5,24 +5,14 @@ import (
 	"fmt"
 
 	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/internal/group"
 )
 
-// pruneChunk is the most events one retention transaction removes, so that
-// appends are not held up for long.
-const pruneChunk = 5000
-
 // Prune implements store.Store. It runs on the writer, in transactions of
-// at most pruneChunk events each (by count, then by age), between groups
-// of appends.
+// at most group.PruneChunk events each (by count, then by age), between
+// groups of appends.
 func (s *Store) Prune(ctx context.Context) (int64, error) {
-	if s.closed.Load() {
-		return 0, store.ErrClosed
-	}
-	r := s.opts.Retention
-	if !r.Enabled() {
-		return 0, ctx.Err()
-	}
-	return s.writer.Repeat(ctx, func() (int64, bool, error) { return s.pruneOnce(r, pruneChunk) })
+	return s.writer.Prune(ctx, &s.closed, s.opts.Retention, s.pruneOnce)
 }
 
 // pruneOnce removes at most chunk events; more reports whether there may be
@@ -57,26 +47,19 @@ func (s *Store) pruneOnce(r store.Retention, chunk int) (n int64, more bool, err
 		}
 		return k, rows.Err()
 	}
-	if r.MaxEvents > 0 {
-		// The oldest events beyond MaxEvents of the sessions that hold
-		// too many, at most chunk of them.
-		k, err := del(`DELETE FROM events WHERE (sid, seq) IN (
+	n, more, err = group.Trim(r, s.opts.Now, chunk,
+		func(limit int) (int64, error) {
+			// The oldest events beyond MaxEvents of the sessions that hold
+			// too many, at most limit of them.
+			return del(`DELETE FROM events WHERE (sid, seq) IN (
 			SELECT e.sid, e.seq FROM sessions s JOIN events e ON e.sid = s.sid AND e.seq <= s.last_seq - ?1
-			WHERE s.count > ?1 LIMIT ?2) RETURNING sid`, r.MaxEvents, chunk)
-		if err != nil {
-			return 0, false, err
-		}
-		n += k
-		more = k == int64(chunk)
-	}
-	if r.MaxAge > 0 && !more {
-		cutoff := s.opts.Now().Add(-r.MaxAge).UnixNano()
-		k, err := del("DELETE FROM events WHERE pos IN (SELECT pos FROM events WHERE time < ? ORDER BY time LIMIT ?) RETURNING sid", cutoff, chunk-int(n))
-		if err != nil {
-			return 0, false, err
-		}
-		n += k
-		more = n == int64(chunk)
+			WHERE s.count > ?1 LIMIT ?2) RETURNING sid`, r.MaxEvents, limit)
+		},
+		func(cutoff int64, limit int) (int64, error) {
+			return del("DELETE FROM events WHERE pos IN (SELECT pos FROM events WHERE time < ? ORDER BY time LIMIT ?) RETURNING sid", cutoff, limit)
+		})
+	if err != nil {
+		return 0, false, err
 	}
 	for sid, k := range removed {
 		if _, err := c.ExecContext(ctx, `UPDATE sessions SET count = count - ?1,

@@ -114,3 +114,22 @@ func ScanSession(scan func(dest ...any) error) (store.SessionInfo, error) {
 	si.Last = time.Unix(0, last).UTC()
 	return si, nil
 }
+
+// Rows is what Each needs of a query's result rows (pgx.Rows, *sql.Rows).
+type Rows interface {
+	Next() bool
+	Err() error
+}
+
+// Each calls fn for each of rows until fn returns an error, and reports
+// how many rows it saw. The caller closes rows.
+func Each[R Rows](rows R, fn func(R) error) (int, error) {
+	n := 0
+	for rows.Next() {
+		n++
+		if err := fn(rows); err != nil {
+			return n, err
+		}
+	}
+	return n, rows.Err()
+}
