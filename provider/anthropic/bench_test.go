@@ -8,7 +8,6 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/packages/ssestream"
 
 	"github.com/sluice-events/sluice"
-	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/provider"
 	"github.com/sluice-events/sluice/provider/anthropic"
 	"github.com/sluice-events/sluice/provider/internal/providertest"
@@ -27,23 +26,8 @@ func BenchmarkStream(b *testing.B) {
 	}
 	info := provider.CallInfo{Provider: anthropic.Name, Model: "claude-sonnet-4-5"}
 	ctx := context.Background()
-	perEvent := func(b *testing.B) {
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*events), "ns/event")
-	}
 
-	b.Run("sdk", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			s := open()
-			for s.Next() {
-				_ = s.Current()
-			}
-			if s.Err() != nil {
-				b.Fatal(s.Err())
-			}
-		}
-		perEvent(b)
-	})
+	providertest.BenchSDK[sdk.MessageStreamEventUnion](b, events, open)
 	b.Run("sdk+accumulate", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -55,26 +39,10 @@ func BenchmarkStream(b *testing.B) {
 				}
 			}
 		}
-		perEvent(b)
+		providertest.PerEvent(b, events)
 	})
-	b.Run("adapter/nolistener", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := anthropic.Consume(ctx, nil, open(), info); err != nil {
-				b.Fatal(err)
-			}
-		}
-		perEvent(b)
-	})
-	b.Run("adapter/listener", func(b *testing.B) {
-		sink := &providertest.Counter{}
-		em := sluice.NewEmitter(sink, event.Meta{RunID: "run", SessionID: "sess"})
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := anthropic.Consume(ctx, em, open(), info); err != nil {
-				b.Fatal(err)
-			}
-		}
-		perEvent(b)
+	providertest.BenchAdapter(b, events, func(em *sluice.Emitter) error {
+		_, err := anthropic.Consume(ctx, em, open(), info)
+		return err
 	})
 }

@@ -9,15 +9,10 @@ import (
 	"github.com/openai/openai-go/v3/responses"
 
 	"github.com/sluice-events/sluice"
-	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/provider"
 	"github.com/sluice-events/sluice/provider/internal/providertest"
 	"github.com/sluice-events/sluice/provider/openai"
 )
-
-func perEvent(b *testing.B, events int) {
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*events), "ns/event")
-}
 
 // BenchmarkChat reads one long Chat Completions stream (1,000 content
 // deltas, 200 tool argument deltas) from memory: the SDK's decoding alone,
@@ -30,19 +25,7 @@ func BenchmarkChat(b *testing.B) {
 	}
 	info := provider.CallInfo{Provider: openai.Name, Model: "gpt-4o-mini"}
 	ctx := context.Background()
-	b.Run("sdk", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			s := open()
-			for s.Next() {
-				_ = s.Current()
-			}
-			if s.Err() != nil {
-				b.Fatal(s.Err())
-			}
-		}
-		perEvent(b, events)
-	})
+	providertest.BenchSDK[sdk.ChatCompletionChunk](b, events, open)
 	b.Run("sdk+accumulate", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -54,26 +37,11 @@ func BenchmarkChat(b *testing.B) {
 				}
 			}
 		}
-		perEvent(b, events)
+		providertest.PerEvent(b, events)
 	})
-	b.Run("adapter/nolistener", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := openai.ConsumeChat(ctx, nil, open(), info); err != nil {
-				b.Fatal(err)
-			}
-		}
-		perEvent(b, events)
-	})
-	b.Run("adapter/listener", func(b *testing.B) {
-		em := sluice.NewEmitter(&providertest.Counter{}, event.Meta{RunID: "run", SessionID: "sess"})
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := openai.ConsumeChat(ctx, em, open(), info); err != nil {
-				b.Fatal(err)
-			}
-		}
-		perEvent(b, events)
+	providertest.BenchAdapter(b, events, func(em *sluice.Emitter) error {
+		_, err := openai.ConsumeChat(ctx, em, open(), info)
+		return err
 	})
 }
 
@@ -85,36 +53,9 @@ func BenchmarkResponses(b *testing.B) {
 	}
 	info := provider.CallInfo{Provider: openai.Name, Model: "gpt-4.1"}
 	ctx := context.Background()
-	b.Run("sdk", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			s := open()
-			for s.Next() {
-				_ = s.Current()
-			}
-			if s.Err() != nil {
-				b.Fatal(s.Err())
-			}
-		}
-		perEvent(b, events)
-	})
-	b.Run("adapter/nolistener", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := openai.ConsumeResponse(ctx, nil, open(), info); err != nil {
-				b.Fatal(err)
-			}
-		}
-		perEvent(b, events)
-	})
-	b.Run("adapter/listener", func(b *testing.B) {
-		em := sluice.NewEmitter(&providertest.Counter{}, event.Meta{RunID: "run", SessionID: "sess"})
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := openai.ConsumeResponse(ctx, em, open(), info); err != nil {
-				b.Fatal(err)
-			}
-		}
-		perEvent(b, events)
+	providertest.BenchSDK[responses.ResponseStreamEventUnion](b, events, open)
+	providertest.BenchAdapter(b, events, func(em *sluice.Emitter) error {
+		_, err := openai.ConsumeResponse(ctx, em, open(), info)
+		return err
 	})
 }
