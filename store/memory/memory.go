@@ -251,6 +251,35 @@ func (s *Store) Session(ctx context.Context, id string) (store.SessionInfo, erro
 	return ss.info(), nil
 }
 
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := store.CheckSessionID(id); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	ss := s.sessions[id]
+	if ss == nil {
+		return fmt.Errorf("session %q: %w", id, store.ErrNotFound)
+	}
+	for _, rec := range ss.recs {
+		rec.deleted = true
+	}
+	s.deleted += len(ss.recs)
+	delete(s.sessions, id)
+	if s.deleted > len(s.log)/2 {
+		s.log = slices.DeleteFunc(s.log, func(r *record) bool { return r.deleted })
+		s.deleted = 0
+	}
+	return nil
+}
+
 // Prune implements store.Store.
 func (s *Store) Prune(ctx context.Context) (int64, error) {
 	if err := ctx.Err(); err != nil {
