@@ -1,0 +1,60 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sluice-events/sluice/server"
+)
+
+// TestHome: GET / says what the server is and where the API reference is,
+// as text for programs and as a page for browsers; other paths stay 404.
+func TestHome(t *testing.T) {
+	e := newEnv(t, server.Config{})
+	code, body := e.do("GET", "/", "", nil)
+	if code != 200 || !strings.Contains(string(body), "Sluice") || !strings.Contains(string(body), "docs/server.md") {
+		t.Fatalf("GET / = %d %s", code, body)
+	}
+	resp, page := e.request("GET", "/", "Accept", "text/html,application/xhtml+xml")
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") ||
+		!strings.Contains(string(page), `<a href="`+server.DocsURL+`">`) {
+		t.Fatalf("GET / for a browser: %s\n%s", ct, page)
+	}
+	if code, _ := e.do("GET", "/nope", "", nil); code != 404 {
+		t.Fatalf("GET /nope = %d", code)
+	}
+}
+
+// TestDeleteSession: DELETE /v1/sessions/{id} removes the session for a
+// key with the ingest scope within its tenant prefix, and nobody else.
+func TestDeleteSession(t *testing.T) {
+	e := newEnv(t, server.Config{Keys: parseKeys(t,
+		"w:w-secret:ingest,read", "r:r-secret:read", "acme:acme-secret:ingest,read:acme-")})
+	e.publish("w-secret", "s1", 0, 3)
+	e.publish("w-secret", "s2", 0, 1)
+	e.publish("w-secret", "acme-1", 0, 1)
+
+	for _, tc := range []struct {
+		key, session string
+		want         int
+	}{
+		{"", "s1", 401},
+		{"r-secret", "s1", 403},    // read scope only
+		{"acme-secret", "s1", 403}, // outside its prefix
+		{"w-secret", "nope", 404},  // unknown session
+		{"acme-secret", "acme-1", 200},
+		{"w-secret", "s1", 200},
+		{"w-secret", "s1", 404}, // already gone
+	} {
+		if code, body := e.do("DELETE", "/v1/sessions/"+tc.session, tc.key, nil); code != tc.want {
+			t.Errorf("DELETE %s with %q = %d %s, want %d", tc.session, tc.key, code, body, tc.want)
+		}
+	}
+	code, body := e.do("GET", "/v1/sessions", "w-secret", nil)
+	if code != 200 || strings.Contains(string(body), `"s1"`) || !strings.Contains(string(body), `"s2"`) {
+		t.Fatalf("sessions after delete: %d %s", code, body)
+	}
+	if code, _ := e.do("GET", "/v1/sessions/s1/events", "w-secret", nil); code != 404 {
+		t.Fatalf("events of a deleted session: %d", code)
+	}
+}
