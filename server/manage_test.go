@@ -23,6 +23,14 @@ func TestHome(t *testing.T) {
 	if code, _ := e.do("GET", "/nope", "", nil); code != 404 {
 		t.Fatalf("GET /nope = %d", code)
 	}
+	// It needs no key, like the health checks; the API still does.
+	keyed := newEnv(t, server.Config{Keys: parseKeys(t, "r:r-secret:read")})
+	if code, _ := keyed.do("GET", "/", "", nil); code != 200 {
+		t.Fatalf("GET / without a key = %d", code)
+	}
+	if code, _ := keyed.do("GET", "/v1/sessions", "", nil); code != 401 {
+		t.Fatalf("GET /v1/sessions without a key = %d", code)
+	}
 }
 
 // TestDeleteSession: DELETE /v1/sessions/{id} removes the session for a

@@ -440,10 +440,10 @@ func principalOf(r *http.Request) principal {
 }
 
 // authenticate identifies the caller: a valid key, or (without keys) a
-// loopback client. Health checks are open to everyone.
+// loopback client. Health checks and the home page are open to everyone.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.Method == http.MethodOptions {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/" || r.Method == http.MethodOptions {
 			next.ServeHTTP(w, r)
 			return
 		}
