@@ -60,6 +60,10 @@ type Client struct {
 	// OnRetry, if set, is called before each wait to reconnect with the
 	// error that ended the last attempt and the wait.
 	OnRetry func(err error, wait time.Duration)
+	// OnConnect, if set, is called each time a connection is established
+	// (the server answered with an event stream), with the Last-Event-ID
+	// it was opened with ("" at the start).
+	OnConnect func(lastEventID string)
 }
 
 var defaultHTTP = &http.Client{}
@@ -169,6 +173,9 @@ func (c *Client) once(ctx context.Context, url string, lastID *string, fn func(E
 	if resp.StatusCode != http.StatusOK || mt != ContentTypeSSE {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return 0, false, &StatusError{Code: resp.StatusCode, ContentType: ct, Body: string(body)}
+	}
+	if c.OnConnect != nil {
+		c.OnConnect(*lastID)
 	}
 	r := NewReader(resp.Body)
 	if c.MaxEventSize > 0 {
