@@ -6,8 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sluice-events/sluice/event"
 )
 
 // TestDemoFraming: the text demo has a header, a closing summary with
@@ -204,5 +208,36 @@ func TestSessionsTableEscapes(t *testing.T) {
 	out, _, err := run(t, "", "sessions", "--server", base)
 	if err != nil || strings.Contains(out, "\x1b") || !strings.Contains(out, `"evil\x1b[31m\nx"`) {
 		t.Fatalf("sessions: %v %q", err, out)
+	}
+}
+
+// TestSessionsPostgres: import, list, replay and delete a session in
+// PostgreSQL with --postgres. It runs when SLUICE_TEST_POSTGRES is set.
+func TestSessionsPostgres(t *testing.T) {
+	dsn := os.Getenv("SLUICE_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("set SLUICE_TEST_POSTGRES (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the session commands against PostgreSQL")
+	}
+	session := fmt.Sprintf("pg-cli-%d", time.Now().UnixNano()) // the database may hold other runs' sessions
+	var in strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&in, `{"id":"%s","type":"message.text.delta","time":"2026-01-02T03:04:05Z","meta":{"session":%q},"payload":{"text":"w%d "}}`+"\n",
+			event.NewID(), session, i)
+	}
+	if out, _, err := run(t, in.String(), "sessions", "import", "--postgres", dsn, "-"); err != nil || out != "imported 3 events into 1 sessions\n" {
+		t.Fatalf("import: %v %q", err, out)
+	}
+	if ids := sessionIDs(t, "--postgres", dsn); !slices.Contains(ids, session) {
+		t.Fatalf("sessions --postgres lacks %s", session)
+	}
+	out, _, err := run(t, "", "replay", "--postgres", dsn, "--session", session, "--speed", "0")
+	if err != nil || out != "w0 w1 w2 \n" {
+		t.Fatalf("replay --postgres: %v %q", err, out)
+	}
+	if out, _, err := run(t, "", "sessions", "delete", "--postgres", dsn, session); err != nil || !strings.Contains(out, "(3 events)") {
+		t.Fatalf("delete --postgres: %v %q", err, out)
+	}
+	if ids := sessionIDs(t, "--postgres", dsn); slices.Contains(ids, session) {
+		t.Fatalf("the deleted session %s is still listed", session)
 	}
 }
