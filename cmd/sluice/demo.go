@@ -234,14 +234,7 @@ func (s demoScript) pause(ctx context.Context, d time.Duration) error {
 	if s.speed == 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(time.Duration(float64(d) / s.speed))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return pause(ctx, time.Duration(float64(d)/s.speed))
 }
 
 func (s demoScript) run(ctx context.Context) error {

@@ -85,16 +85,17 @@ func (r *remoteLog) do(ctx context.Context, method, path, contentType string, bo
 	return nil
 }
 
-// remoteSession is a session as the server describes it.
-type remoteSession struct {
+// sessionRow is a session in JSON, as the server answers it and as
+// "sluice sessions --json" prints it.
+type sessionRow struct {
 	ID      string    `json:"id"`
 	Count   uint64    `json:"count"`
 	LastSeq uint64    `json:"last_seq"`
-	First   time.Time `json:"first"`
-	Last    time.Time `json:"last"`
+	First   time.Time `json:"first,omitzero"`
+	Last    time.Time `json:"last,omitzero"`
 }
 
-func (s remoteSession) info() store.SessionInfo {
+func (s sessionRow) info() store.SessionInfo {
 	return store.SessionInfo{ID: s.ID, Count: s.Count, LastSeq: s.LastSeq, First: s.First, Last: s.Last}
 }
 
@@ -111,8 +112,8 @@ func (r *remoteLog) Sessions(ctx context.Context, q store.SessionQuery) ([]store
 			v.Set("after", after)
 		}
 		var page struct {
-			Sessions []remoteSession `json:"sessions"`
-			Next     string          `json:"next"`
+			Sessions []sessionRow `json:"sessions"`
+			Next     string       `json:"next"`
 		}
 		if err := r.do(ctx, "GET", "/v1/sessions?"+v.Encode(), "", nil, &page); err != nil {
 			return nil, err
@@ -132,7 +133,7 @@ func (r *remoteLog) Sessions(ctx context.Context, q store.SessionQuery) ([]store
 
 // Session returns one session's summary.
 func (r *remoteLog) Session(ctx context.Context, id string) (store.SessionInfo, error) {
-	var s remoteSession
+	var s sessionRow
 	if err := r.do(ctx, "GET", "/v1/sessions/"+url.PathEscape(id), "", nil, &s); err != nil {
 		return store.SessionInfo{}, err
 	}

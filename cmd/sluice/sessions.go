@@ -62,16 +62,9 @@ func newSessionsCmd() *cobra.Command {
 // printSessions writes infos as a table, or as a JSON array.
 func printSessions(out io.Writer, infos []store.SessionInfo, asJSON bool) error {
 	if asJSON {
-		type row struct {
-			ID      string    `json:"id"`
-			Count   uint64    `json:"count"`
-			LastSeq uint64    `json:"last_seq"`
-			First   time.Time `json:"first,omitzero"`
-			Last    time.Time `json:"last,omitzero"`
-		}
-		rows := make([]row, len(infos))
-		for i, s := range infos {
-			rows[i] = row{s.ID, s.Count, s.LastSeq, s.First, s.Last}
+		rows := make([]sessionRow, len(infos))
+		for i, si := range infos {
+			rows[i] = sessionRow{si.ID, si.Count, si.LastSeq, si.First, si.Last}
 		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -308,15 +301,11 @@ func newSessionsImportCmd(where *logFlags) *cobra.Command {
 			"A bad line stops the import before anything is stored.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in := cmd.InOrStdin()
-			if args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				in = f
+			in, closeIn, err := openInput(cmd, args[0])
+			if err != nil {
+				return err
 			}
+			defer closeIn()
 			events, err := readNDJSON(in)
 			if err != nil {
 				return err

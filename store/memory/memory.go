@@ -271,13 +271,19 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	for _, rec := range ss.recs {
 		rec.deleted = true
 	}
-	s.deleted += len(ss.recs)
 	delete(s.sessions, id)
+	s.removed(len(ss.recs))
+	return nil
+}
+
+// removed counts n more records marked deleted, and drops the deleted
+// records from the log once they are half of it. s.mu must be held.
+func (s *Store) removed(n int) {
+	s.deleted += n
 	if s.deleted > len(s.log)/2 {
 		s.log = slices.DeleteFunc(s.log, func(r *record) bool { return r.deleted })
 		s.deleted = 0
 	}
-	return nil
 }
 
 // Prune implements store.Store.
@@ -314,11 +320,7 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 		clear(ss.recs[len(keep):])
 		ss.recs = keep
 	}
-	s.deleted += int(n)
-	if s.deleted > len(s.log)/2 {
-		s.log = slices.DeleteFunc(s.log, func(r *record) bool { return r.deleted })
-		s.deleted = 0
-	}
+	s.removed(int(n))
 	return n, nil
 }
 

@@ -78,14 +78,7 @@ func (s *Store) pruneOnce(r store.Retention, chunk int) (n int64, more bool, err
 // Delete implements store.Store. It runs on the writer, in one
 // transaction, between groups of appends.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := store.CheckSessionID(id); err != nil {
-		return err
-	}
-	if s.closed.Load() {
-		return store.ErrClosed
-	}
-	_, err := s.writer.Repeat(ctx, func() (int64, bool, error) { return 0, false, s.deleteSession(id) })
-	return err
+	return s.writer.Delete(ctx, &s.closed, id, s.deleteSession)
 }
 
 func (s *Store) deleteSession(id string) (err error) {
