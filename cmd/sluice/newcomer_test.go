@@ -241,3 +241,22 @@ func TestSessionsPostgres(t *testing.T) {
 		t.Fatalf("the deleted session %s is still listed", session)
 	}
 }
+
+// TestSessionsServerKey: the session commands send --key (or $SLUICE_KEY)
+// to a server with keys, and say why when it refuses.
+func TestSessionsServerKey(t *testing.T) {
+	base, _, _ := startServe(t, "--db", filepath.Join(t.TempDir(), "keys.db"), "--key", "rw:rw-secret:ingest,read")
+	if code := post(t, base+"/v1/events", "rw-secret", `{"type":"message.text.delta","meta":{"session":"k1"},"payload":{"text":"hi"}}`); code != 200 {
+		t.Fatalf("post: %d", code)
+	}
+	if _, _, err := run(t, "", "sessions", "--server", base); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("no key: %v", err)
+	}
+	if ids := sessionIDs(t, "--server", base, "--key", "rw-secret"); strings.Join(ids, ",") != "k1" {
+		t.Fatalf("--key: %v", ids)
+	}
+	t.Setenv("SLUICE_KEY", "rw-secret")
+	if out, _, err := run(t, "", "replay", "--server", base, "--speed", "0"); err != nil || out != "hi\n" {
+		t.Fatalf("replay with $SLUICE_KEY: %v %q", err, out)
+	}
+}

@@ -172,6 +172,8 @@ func waitingFor(ctx context.Context, w io.Writer, base, key, session string) {
 		return
 	}
 	defer lg.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second) // a slow answer must not hold up the stream
+	defer cancel()
 	if _, err := lg.Session(ctx, session); errors.Is(err, store.ErrNotFound) {
 		fmt.Fprintf(w, "sluice tail: session %s does not exist yet; waiting for its first event\n", visible(session))
 	}
