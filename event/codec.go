@@ -87,6 +87,10 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 	case fastAppender:
 		b = p.appendJSON(b)
 	case Raw:
+		if compactValid(p.Data) {
+			b = append(b, p.Data...)
+			break
+		}
 		var err error
 		if b, err = appendCompact(b, string(p.Data)); err != nil {
 			return b[:start], fmt.Errorf("%w: raw payload of %q is not valid JSON: %w", ErrInvalid, e.Type, err)

@@ -1,6 +1,9 @@
 package event
 
-import "unicode/utf8"
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
 
 // appendCompact appends the JSON value held in s to b in its compact form:
 // the white space between tokens (spaces, tabs, CR and LF) is removed, and
@@ -63,4 +66,25 @@ func appendCompactString(b *[]byte, s string, i int) int {
 			i += size
 		}
 	}
+}
+
+// compactValid reports whether data is one JSON value already in compact
+// form (as appendCompact writes it), without allocating: the common case,
+// which then needs no copy.
+func compactValid(data []byte) bool {
+	if !utf8.Valid(data) || !json.Valid(data) {
+		return false
+	}
+	inString := false
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
 }
