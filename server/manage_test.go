@@ -1,10 +1,14 @@
 package server_test
 
 import (
+	"context"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-events/sluice/server"
+	"github.com/sluice-events/sluice/wire"
 )
 
 // TestHome: GET / says what the server is and where the API reference is,
@@ -54,8 +58,12 @@ func TestDeleteSession(t *testing.T) {
 		{"w-secret", "s1", 200},
 		{"w-secret", "s1", 404}, // already gone
 	} {
-		if code, body := e.do("DELETE", "/v1/sessions/"+tc.session, tc.key, nil); code != tc.want {
+		code, body := e.do("DELETE", "/v1/sessions/"+tc.session, tc.key, nil)
+		if code != tc.want {
 			t.Errorf("DELETE %s with %q = %d %s, want %d", tc.session, tc.key, code, body, tc.want)
+		}
+		if code == 200 && tc.session == "s1" && string(body) != `{"deleted":"s1","count":3}`+"\n" {
+			t.Errorf("DELETE s1 answered %q", body)
 		}
 	}
 	code, body := e.do("GET", "/v1/sessions", "w-secret", nil)
@@ -64,5 +72,16 @@ func TestDeleteSession(t *testing.T) {
 	}
 	if code, _ := e.do("GET", "/v1/sessions/s1/events", "w-secret", nil); code != 404 {
 		t.Fatalf("events of a deleted session: %d", code)
+	}
+
+	// The ID can be used again: a new stream sees only the new session,
+	// numbered from 1, not the deleted events (still in the live tail).
+	e.publish("w-secret", "s1", 100, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := &wire.Client{Header: http.Header{"Authorization": {"Bearer w-secret"}}}
+	got, err := collect(ctx, t, c, e.url+"/v1/sessions/s1/stream", 2)
+	if err != nil || len(got) != 2 || got[0].seq != 1 || got[0].text != "100" || got[1].text != "101" {
+		t.Fatalf("stream of a reused session: %v %+v", err, got)
 	}
 }
