@@ -13,9 +13,9 @@ const DocsURL = "https://github.com/sluice-events/sluice/blob/main/docs/server.m
 // where the reference is.
 const homeText = `Sluice event server
 
-This is a Sluice server: it stores the typed events of LLM and agent runs
-(a session at a time, each numbered 1, 2, 3, ...) and streams them to
-browsers and programs.
+This is a Sluice server: it stores the typed events of LLM and agent runs,
+numbered 1, 2, 3, ... within each session, and streams them to browsers
+and programs, live or from any point in the past.
 
   POST /v1/events                  publish events (JSON or NDJSON)
   GET  /v1/sessions                list sessions

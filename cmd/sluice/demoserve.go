@@ -62,7 +62,7 @@ func serveDemo(ctx context.Context, d demoServe) error {
 	session := d.meta.SessionID
 	fmt.Fprintf(d.info, "sluice demo: serving on %s (loopback only, no keys); press Ctrl-C to stop\n", base)
 	fmt.Fprintf(d.info, "  follow this run:        sluice tail %s --session %s\n", base, session)
-	fmt.Fprintf(d.info, "                          curl -N %s/v1/sessions/%s/stream?wait=true\n", base, session)
+	fmt.Fprintf(d.info, "                          curl -N '%s/v1/sessions/%s/stream?wait=true'\n", base, session)
 	fmt.Fprintf(d.info, "  follow every session:   sluice tail %s\n", base)
 	fmt.Fprintf(d.info, "  list sessions:          curl %s/v1/sessions\n", base)
 	if d.wait > 0 {
