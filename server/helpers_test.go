@@ -41,10 +41,13 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func newEnv(t *testing.T, cfg server.Config) *env {
+func newEnv(t *testing.T, cfg server.Config, opts ...hub.Option) *env {
 	t.Helper()
 	st := memory.New()
-	h := hub.New(st)
+	h, err := hub.New(st, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg.Hub = h
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/wire"
 )
 
@@ -22,6 +23,10 @@ const (
 	// MethodEvent is the method of the notifications that carry a
 	// subscription's events.
 	MethodEvent = "event"
+	// MethodError is the method of the notification that ends a
+	// subscription the server failed to serve; the connection and its
+	// other subscriptions go on.
+	MethodError = "error"
 )
 
 // Server error codes of JSON-RPC errors, in the range the specification
@@ -210,21 +215,21 @@ func rpcQueryParams(qp queryParams) (params, *apiError) {
 }
 
 // subscription checks the params of events.subscribe.
-func (s *Server) subscription(ctx context.Context, p principal, raw json.RawMessage) (selector, uint64, *wire.Error) {
+func (s *Server) subscription(ctx context.Context, p principal, raw json.RawMessage) (hub.Selector, uint64, *wire.Error) {
 	if e := need(p, ScopeRead); e != nil {
-		return selector{}, 0, e
+		return hub.Selector{}, 0, e
 	}
 	var sp subscribeParams
 	if e := decodeParams(raw, &sp); e != nil {
-		return selector{}, 0, e
+		return hub.Selector{}, 0, e
 	}
-	sel := selector{session: sp.Session}
+	sel := hub.Selector{Session: sp.Session}
 	if sp.Types != "" {
 		pat, err := event.ParsePattern(sp.Types)
 		if err != nil {
 			return sel, 0, rpcError(errorf(http.StatusBadRequest, CodeBadRequest, "types %q: %v", sp.Types, err))
 		}
-		sel.types = pat
+		sel.Types = pat
 	}
 	if sp.Session != "" {
 		if !p.owns(sp.Session) {
@@ -235,7 +240,7 @@ func (s *Server) subscription(ctx context.Context, p principal, raw json.RawMess
 		if !ok {
 			return sel, 0, rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", p.name(), p.prefix()))
 		}
-		sel.prefix = prefix
+		sel.SessionPrefix = prefix
 	}
 	return sel, sp.After, nil
 }
@@ -252,13 +257,13 @@ func marshal(v any) (json.RawMessage, *wire.Error) {
 // subscription:
 //
 //	{"jsonrpc":"2.0","method":"event","params":{"subscription":"1","cursor":7,"event":{…}}}
-func appendNotification(b []byte, sub string, fr *frame) []byte {
+func appendNotification(b []byte, sub string, cursor uint64, data []byte) []byte {
 	b = append(b, `{"jsonrpc":"2.0","method":"event","params":{"subscription":`...)
 	b = strconv.AppendQuote(b, sub)
 	b = append(b, `,"cursor":`...)
-	b = strconv.AppendUint(b, fr.cursor, 10)
+	b = strconv.AppendUint(b, cursor, 10)
 	b = append(b, `,"event":`...)
-	b = append(b, fr.json...)
+	b = append(b, data...)
 	return append(b, '}', '}')
 }
 
@@ -306,12 +311,9 @@ func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
 			after = pp.after
 		}
 		resp := wire.Response{ID: req.ID, Result: json.RawMessage(`{"subscription":"1"}`)}.AppendJSON(nil)
-		format := func(b []byte, fr *frame) []byte {
-			var id [20]byte
-			var msg [512]byte
-			return wire.AppendFrame(b, string(strconv.AppendUint(id[:0], fr.cursor, 10)), "", appendNotification(msg[:0], "1", fr))
-		}
-		s.stream(w, r, sel, after, "rpc", format, resp)
+		s.serveSSE(w, r, sel, after, sseOpts{label: "rpc", first: resp, wrap: func(b []byte, cursor uint64, data []byte) []byte {
+			return appendNotification(b, "1", cursor, data)
+		}})
 		return
 	}
 	out, n := answer(calls, batch, func(req *wire.Request) (json.RawMessage, *wire.Error) {

@@ -31,10 +31,6 @@ const (
 	DefaultWriteTimeout     = 30 * time.Second
 	DefaultWSQueue          = 256
 	DefaultSlowTimeout      = 5 * time.Second
-	DefaultTailEvents       = 16_384
-	DefaultTailBytes        = 64 << 20
-	DefaultPollInterval     = time.Second
-	DefaultCoalesce         = time.Millisecond
 	DefaultShutdownTimeout  = 10 * time.Second
 	DefaultPageLimit        = 100
 	MaxPageLimit            = 1000
@@ -80,18 +76,6 @@ type Config struct {
 	// full before the client is closed as too slow (it resumes from its
 	// last cursor).
 	SlowTimeout time.Duration
-	// TailEvents and TailBytes size the shared in-memory tail of recent
-	// events that live streams read from (see the package doc). A negative
-	// TailEvents turns the tail off: every stream then follows its own
-	// hub.Feed.
-	TailEvents int
-	TailBytes  int
-	// PollInterval is how often the tail looks for events appended
-	// without going through the hub (by another process).
-	PollInterval time.Duration
-	// Coalesce is the shortest time between two wake-ups of live streams;
-	// events arriving meanwhile go out together.
-	Coalesce time.Duration
 	// ShutdownTimeout bounds Serve's graceful shutdown.
 	ShutdownTimeout time.Duration
 	// Logger receives access logs (at Info) and errors. nil: slog.Default().
@@ -110,14 +94,6 @@ func (c *Config) defaults() {
 	setDur(&c.WriteTimeout, DefaultWriteTimeout)
 	setInt(&c.WSQueue, DefaultWSQueue)
 	setDur(&c.SlowTimeout, DefaultSlowTimeout)
-	if c.TailEvents == 0 {
-		c.TailEvents = DefaultTailEvents
-	}
-	setInt(&c.TailBytes, DefaultTailBytes)
-	setDur(&c.PollInterval, DefaultPollInterval)
-	if c.Coalesce == 0 {
-		c.Coalesce = DefaultCoalesce
-	}
 	setDur(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -150,7 +126,6 @@ type Server struct {
 	hub  *hub.Hub
 	st   store.Store
 	keys *keyring
-	tail *tail
 	m    *metrics
 	log  *slog.Logger
 	h    http.Handler
@@ -169,8 +144,8 @@ type Server struct {
 	corsOrig map[string]bool
 }
 
-// New returns a server over cfg.Hub. It starts the shared tail (reading
-// where the log ends now); call Close when done.
+// New returns a server over cfg.Hub, after checking that its log can be
+// read; call Close when done.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Hub == nil {
 		return nil, errors.New("server: Config.Hub is required")
@@ -191,12 +166,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.corsOrig[strings.TrimRight(o, "/")] = true
 	}
 	s.streamCtx, s.stopStream = context.WithCancel(context.Background())
-	if cfg.TailEvents > 0 {
-		s.tail = newTail(cfg.Hub, cfg.TailEvents, cfg.TailBytes, cfg.PollInterval, cfg.Coalesce, cfg.Logger)
-		if err := s.tail.begin(ctx); err != nil {
-			s.tail.stop()
-			return nil, fmt.Errorf("server: finding the end of the log: %w", err)
-		}
+	if _, err := s.st.Head(ctx); err != nil {
+		return nil, fmt.Errorf("server: reading the log: %w", err)
 	}
 	s.h = s.routes()
 	return s, nil
@@ -220,7 +191,7 @@ func (s *Server) Drain() {
 }
 
 // Close drains the server, waits for its streams to end (bounded by ctx)
-// and stops the shared tail. It does not close the hub.
+// It does not close the hub.
 func (s *Server) Close(ctx context.Context) error {
 	s.Drain()
 	done := make(chan struct{})
@@ -237,12 +208,8 @@ func (s *Server) Close(ctx context.Context) error {
 		s.abortSSE()
 	}
 	s.mu.Lock()
-	closed := s.closed
 	s.closed = true
 	s.mu.Unlock()
-	if !closed && s.tail != nil {
-		s.tail.stop()
-	}
 	return err
 }
 

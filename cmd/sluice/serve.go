@@ -213,7 +213,12 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
 		return err
 	}
 	defer st.Close()
-	h := hub.New(st, hub.WithLogger(log))
+	// A millisecond of coalescing lets each wake-up of thousands of
+	// streams carry many events under load.
+	h, err := hub.New(st, hub.WithLogger(log), hub.WithCoalesce(time.Millisecond))
+	if err != nil {
+		return err
+	}
 	defer h.Close(context.WithoutCancel(ctx))
 	srv, err := server.New(ctx, server.Config{
 		Hub: h, Keys: keys, CORSOrigins: o.cors, MaxBodyBytes: o.maxBody, MaxBatch: o.maxBatch,
