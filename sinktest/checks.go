@@ -39,7 +39,9 @@ const changedType event.Type = "sinktest.changed"
 var kinds = []func(i int) event.Payload{
 	func(i int) event.Payload { return event.TextDelta{Text: "hello " + strconv.Itoa(i)} },
 	func(i int) event.Payload { return event.ThinkingDelta{Text: "hmm " + strconv.Itoa(i)} },
-	func(i int) event.Payload { return event.ToolCallStarted{CallID: "call-" + strconv.Itoa(i), Name: "search"} },
+	func(i int) event.Payload {
+		return event.ToolCallStarted{CallID: "call-" + strconv.Itoa(i), Name: "search"}
+	},
 	func(i int) event.Payload { return event.RunStarted{} },
 	func(i int) event.Payload {
 		return event.Raw{Name: "sinktest.probe", Data: json.RawMessage(`{"n":` + strconv.Itoa(i) + `}`)}
