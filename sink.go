@@ -15,7 +15,8 @@ import (
 	"github.com/sluice-events/sluice/event"
 )
 
-// Sink consumes events. The package sinktest checks an implementation
+// Sink consumes events. The package
+// github.com/sluice-events/sluice/sinktest checks an implementation
 // against everything promised here.
 //
 // Implementations must be safe for concurrent use, and pass on (deliver,
