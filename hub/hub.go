@@ -41,6 +41,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/bus"
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store"
@@ -212,7 +213,7 @@ func (h *Hub) Enabled(context.Context, event.Type) bool { return true }
 // changed) and fans it out. See Append.
 func (h *Hub) Publish(ctx context.Context, ev *event.Event) error {
 	if ev == nil {
-		return fmt.Errorf("%w: nil event", store.ErrInvalid)
+		return fmt.Errorf("hub: %w (%w)", sluice.ErrNilEvent, store.ErrInvalid)
 	}
 	batch := [1]event.Event{*ev}
 	return h.Append(ctx, batch[:])

@@ -56,7 +56,7 @@ func builtinTypes() []event.Definition {
 
 var designs = []struct{ key, title, about string }{
 	{"promptkit", "PromptKit runtime", "the runtime event bus (`runtime/events`). Sluice keeps its names exactly, so subscriptions carry over unchanged."},
-	{"promptkit-sdk", "PromptKit SDK hooks", "the conversation hooks `send`, `response`, `tool_call`, `tool_result`, `error` and `stream`. In Sluice a hook is a synchronous subscription to the catalog event with the same meaning on one conversation; `send` and `response` are `message.created` with role `user` and `assistant`."},
+	{"promptkit-sdk", "PromptKit SDK hooks", "the conversation hooks `send`, `response`, `tool_call`, `tool_result`, `error` and `stream`. In Sluice a hook is a synchronous subscription to the catalog event with the same meaning on one conversation (package `hooks`: `hooks.Conversation(b, id).OnSend(…)`); `send` and `response` are `message.created` with role `user` and `assistant`."},
 	{"ainative", "ainative-code", "the streaming events of `internal/events` (written as their `String()` names)."},
 	{"geppetto", "Geppetto", "both generations of `pkg/events`: the older names (`partial`, `tool-call`, …) and the newer canonical ones (`text-delta`, `tool-call-requested`, …)."},
 	{"gomcptest", "gomcptest", "the SSE events of its OpenAI-compatible server (`event_type`, or the `object` of a chat chunk)."},
