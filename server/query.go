@@ -38,6 +38,18 @@ type params struct {
 	limit   int
 	types   event.Pattern
 	hasType bool
+	// maxBytes bounds the page's encoding: events stop before it would
+	// pass it (there is always at least one). 0: no bound.
+	maxBytes int
+}
+
+// pageTail is room kept at the end of a page for next_after and more.
+const pageTail = len(`],"next_after":18446744073709551615,"more":false}` + "\n")
+
+// full reports whether a page of n events encoded in b is over p's byte
+// budget; the last event is then taken back.
+func (p params) full(b []byte, n int) bool {
+	return p.maxBytes > 0 && n > 1 && len(b)+pageTail > p.maxBytes
 }
 
 func parseParams(r *http.Request, cursorHeader bool) (params, *apiError) {
@@ -193,6 +205,7 @@ func (s *Server) sessionEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
+	p.maxBytes = s.cfg.MaxResponseBytes
 	body, aerr := s.queryPage(r.Context(), id, p)
 	if aerr != nil {
 		writeError(w, aerr)
@@ -216,12 +229,17 @@ func (s *Server) queryPage(ctx context.Context, id string, p params) ([]byte, *a
 			more = true
 			break
 		}
+		mark := len(b)
 		if n > 0 {
 			b = append(b, ',')
 		}
 		b, err = ev.AppendJSON(b)
 		if err != nil {
 			return nil, errorf(http.StatusInternalServerError, CodeInternal, "encoding event %d: %v", ev.Seq, err)
+		}
+		if p.full(b, n+1) {
+			b, more = b[:mark], true
+			break
 		}
 		n++
 		last = ev.Seq
@@ -244,6 +262,7 @@ func (s *Server) queryAll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
+	p.maxBytes = s.cfg.MaxResponseBytes
 	body, aerr := s.queryAllPage(r.Context(), principalOf(r), r.URL.Query().Get("session_prefix"), p)
 	if aerr != nil {
 		writeError(w, aerr)
@@ -266,6 +285,7 @@ func (s *Server) queryAllPage(ctx context.Context, pr principal, prefix string, 
 				more = true
 				break
 			}
+			mark := len(b)
 			if n > 0 {
 				b = append(b, ',')
 			}
@@ -277,6 +297,10 @@ func (s *Server) queryAllPage(ctx context.Context, pr principal, prefix string, 
 				return nil, errorf(http.StatusInternalServerError, CodeInternal, "encoding event at %d: %v", e.Pos, err)
 			}
 			b = append(b, '}')
+			if p.full(b, n+1) {
+				b, more = b[:mark], true
+				break
+			}
 			n++
 			last = e.Pos
 		}

@@ -24,6 +24,8 @@ const (
 	DefaultAddr             = "127.0.0.1:7420"
 	DefaultMaxBodyBytes     = 4 << 20
 	DefaultMaxBatch         = 10_000
+	DefaultMaxRPCBatch      = 100
+	DefaultMaxResponseBytes = 4 << 20
 	DefaultMaxConnsPerKey   = 1024
 	DefaultMaxSubscriptions = 64
 	DefaultHeartbeat        = 15 * time.Second
@@ -56,9 +58,18 @@ type Config struct {
 	// MaxBodyBytes limits a request body (ingest and JSON-RPC); larger
 	// bodies get 413.
 	MaxBodyBytes int64
-	// MaxBatch limits the events of one publish request and the calls of
-	// one JSON-RPC batch.
+	// MaxBatch limits the events of one publish request (POST /v1/events
+	// or one events.publish call).
 	MaxBatch int
+	// MaxRPCBatch limits the calls of one JSON-RPC batch (HTTP or
+	// WebSocket); a larger batch is refused whole with -32600.
+	MaxRPCBatch int
+	// MaxResponseBytes is the byte budget of one response body: a query
+	// page (GET or events.query) stops before it would pass it (answering
+	// "more" and where to continue; a page holds at least one event), and
+	// a JSON-RPC batch answers the calls past it with -32013 without
+	// running them.
+	MaxResponseBytes int
 	// MaxConnsPerKey limits the streaming connections (SSE and WebSocket)
 	// open at once per key (the anonymous loopback client counts as one
 	// key); more get 429.
@@ -103,6 +114,8 @@ type Config struct {
 func (c *Config) defaults() {
 	setInt64(&c.MaxBodyBytes, DefaultMaxBodyBytes)
 	setInt(&c.MaxBatch, DefaultMaxBatch)
+	setInt(&c.MaxRPCBatch, DefaultMaxRPCBatch)
+	setInt(&c.MaxResponseBytes, DefaultMaxResponseBytes)
 	setInt(&c.MaxConnsPerKey, DefaultMaxConnsPerKey)
 	setInt(&c.MaxSubscriptions, DefaultMaxSubscriptions)
 	setDur(&c.Heartbeat, DefaultHeartbeat)

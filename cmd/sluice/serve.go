@@ -31,6 +31,7 @@ type serveOptions struct {
 	cors                    []string
 	maxBody                 int64
 	maxBatch, maxConns      int
+	maxRPCBatch, maxResp    int
 	maxSubs                 int
 	heartbeat, shutdownWait time.Duration
 	logFormat, logLevel     string
@@ -107,7 +108,9 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.keysFile, "keys-file", "", "file of API keys, one per line (# comments)")
 	f.StringArrayVar(&o.cors, "cors-origin", nil, "origin browsers may call from, or * (repeatable)")
 	f.Int64Var(&o.maxBody, "max-body", server.DefaultMaxBodyBytes, "largest request body in bytes")
-	f.IntVar(&o.maxBatch, "max-batch", server.DefaultMaxBatch, "most events per publish request (and calls per JSON-RPC batch)")
+	f.IntVar(&o.maxBatch, "max-batch", server.DefaultMaxBatch, "most events per publish request")
+	f.IntVar(&o.maxRPCBatch, "max-rpc-batch", server.DefaultMaxRPCBatch, "most calls per JSON-RPC batch")
+	f.IntVar(&o.maxResp, "max-response", server.DefaultMaxResponseBytes, "byte budget of one query page or JSON-RPC response")
 	f.IntVar(&o.maxConns, "max-conns-per-key", server.DefaultMaxConnsPerKey, "most streaming connections open at once per key")
 	f.IntVar(&o.maxSubs, "max-subscriptions", server.DefaultMaxSubscriptions, "most subscriptions per WebSocket connection")
 	f.DurationVar(&o.heartbeat, "heartbeat", server.DefaultHeartbeat, "heartbeat interval of idle streams")
@@ -217,6 +220,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
 	defer h.Close(context.WithoutCancel(ctx))
 	srv, err := server.New(ctx, server.Config{
 		Hub: h, Keys: keys, CORSOrigins: o.cors, MaxBodyBytes: o.maxBody, MaxBatch: o.maxBatch,
+		MaxRPCBatch: o.maxRPCBatch, MaxResponseBytes: o.maxResp,
 		MaxConnsPerKey: o.maxConns, MaxSubscriptions: o.maxSubs, Heartbeat: o.heartbeat,
 		ShutdownTimeout: o.shutdownWait, Logger: log,
 	})
