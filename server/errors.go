@@ -20,6 +20,7 @@ const (
 	CodeUnavailable     = "unavailable" // shutting down
 	CodeInternal        = "internal"
 	CodeUnsupportedType = "unsupported_media_type"
+	CodeTimeout         = "timeout" // the request body did not arrive in time
 )
 
 // apiError is an error with its HTTP status and JSON body.

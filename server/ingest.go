@@ -61,20 +61,35 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, publishResult{Count: len(acks), Events: acks})
 }
 
-// readBody reads a request body up to the size limit.
+// readBody reads a request body up to the size limit, within the body
+// deadline (Config.BodyTimeout and MinBodyRate).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 	if r.ContentLength > s.cfg.MaxBodyBytes {
 		return nil, errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "the body has %d bytes, more than the limit of %d", r.ContentLength, s.cfg.MaxBodyBytes)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	rc := http.NewResponseController(w)
+	body, err := io.ReadAll(http.MaxBytesReader(w, &readCloser{&bodyDeadline{
+		r: r.Body, rc: rc, start: time.Now(), timeout: s.cfg.BodyTimeout, rate: float64(s.cfg.MinBodyRate),
+	}, r.Body}, s.cfg.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return nil, errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "the body is larger than the limit of %d bytes", s.cfg.MaxBodyBytes)
+		case errors.Is(err, errBodyTimeout):
+			w.Header().Set("Connection", "close")
+			return nil, errorf(http.StatusRequestTimeout, CodeTimeout, "%v: it must arrive within %v plus 1 s per %d bytes", err, s.cfg.BodyTimeout, s.cfg.MinBodyRate)
 		}
 		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "reading the body: %v", err)
 	}
+	_ = rc.SetReadDeadline(time.Time{})
 	return body, nil
+}
+
+// readCloser is a reader with the closer of another.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // publish completes, checks and appends a batch of events, all or nothing.

@@ -38,6 +38,9 @@ const (
 	DefaultPollInterval     = time.Second
 	DefaultCoalesce         = time.Millisecond
 	DefaultShutdownTimeout  = 10 * time.Second
+	DefaultBodyTimeout      = 10 * time.Second
+	DefaultMinBodyRate      = 4096
+	DefaultMaxUnauthConns   = 256
 	DefaultPageLimit        = 100
 	MaxPageLimit            = 1000
 )
@@ -103,6 +106,17 @@ type Config struct {
 	// Coalesce is the shortest time between two wake-ups of live streams;
 	// events arriving meanwhile go out together.
 	Coalesce time.Duration
+	// BodyTimeout and MinBodyRate bound the reading of a request body: it
+	// must have arrived within BodyTimeout plus one second per MinBodyRate
+	// bytes read so far (a body that stalls, or trickles in slower, is
+	// answered 408 and its connection closed).
+	BodyTimeout time.Duration
+	MinBodyRate int
+	// MaxUnauthConns limits the connections open at once that have not yet
+	// made a request that passed authentication (with keys: a valid key;
+	// without: a loopback client). Serve answers more with 503 and closes
+	// them; connections that have authenticated do not count.
+	MaxUnauthConns int
 	// ShutdownTimeout bounds Serve's graceful shutdown.
 	ShutdownTimeout time.Duration
 	// Logger receives access logs (at Info) and errors. nil: slog.Default().
@@ -132,6 +146,9 @@ func (c *Config) defaults() {
 		c.Coalesce = DefaultCoalesce
 	}
 	setDur(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDur(&c.BodyTimeout, DefaultBodyTimeout)
+	setInt(&c.MinBodyRate, DefaultMinBodyRate)
+	setInt(&c.MaxUnauthConns, DefaultMaxUnauthConns)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -172,6 +189,8 @@ type Server struct {
 	streamCtx  context.Context // canceled when draining: streams end
 	stopStream context.CancelFunc
 
+	gate *gate
+
 	mu       sync.Mutex
 	perKey   map[string]int
 	streams  sync.WaitGroup // SSE and WebSocket handlers
@@ -195,7 +214,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, hub: cfg.Hub, st: cfg.Hub.Store(), keys: kr, m: newMetrics(), log: cfg.Logger,
-		perKey: map[string]int{}, ws: map[*wsConn]struct{}{}, sse: map[*sseConn]struct{}{}, corsOrig: map[string]bool{},
+		gate: newGate(cfg.MaxUnauthConns), perKey: map[string]int{}, ws: map[*wsConn]struct{}{}, sse: map[*sseConn]struct{}{}, corsOrig: map[string]bool{},
 	}
 	for _, o := range cfg.CORSOrigins {
 		if o == "*" {
@@ -270,6 +289,8 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		ConnContext:       s.gate.connContext,
+		ConnState:         s.gate.connState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
@@ -483,6 +504,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if info, ok := r.Context().Value(keyInfo).(*reqInfo); ok {
 			info.who = p.name()
 		}
+		s.gate.authenticated(r)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
 	})
 }
@@ -518,22 +540,32 @@ func (s *Server) cors(next http.Handler) http.Handler {
 
 // statusWriter records the status and size of a response for the access
 // log. It unwraps for http.ResponseController and websocket hijacking.
+//
+// A response that starts while the request's body is not read to its end
+// (an error answered before reading it: 401, 415, …) closes the
+// connection, so net/http does not wait for the rest of the body first:
+// a client that announces a body and stalls gets its answer at once.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	r      *http.Request
+	body   *bodyTracker
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		if w.r.ProtoMajor == 1 && code != http.StatusSwitchingProtocols && unread(w.r, w.body) {
+			w.Header().Set("Connection", "close")
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
@@ -552,7 +584,11 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		info := &reqInfo{route: "other"}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, r: r}
+		if r.Body != nil && r.Body != http.NoBody {
+			sw.body = &bodyTracker{ReadCloser: r.Body}
+			r.Body = sw.body
+		}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), keyInfo, info)))
 		status := sw.status
 		if status == 0 {

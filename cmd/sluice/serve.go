@@ -32,6 +32,8 @@ type serveOptions struct {
 	maxBody                 int64
 	maxBatch, maxConns      int
 	maxRPCBatch, maxResp    int
+	bodyTimeout             time.Duration
+	minBodyRate, maxUnauth  int
 	maxSubs                 int
 	heartbeat, shutdownWait time.Duration
 	logFormat, logLevel     string
@@ -111,6 +113,9 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&o.maxBatch, "max-batch", server.DefaultMaxBatch, "most events per publish request")
 	f.IntVar(&o.maxRPCBatch, "max-rpc-batch", server.DefaultMaxRPCBatch, "most calls per JSON-RPC batch")
 	f.IntVar(&o.maxResp, "max-response", server.DefaultMaxResponseBytes, "byte budget of one query page or JSON-RPC response")
+	f.DurationVar(&o.bodyTimeout, "body-timeout", server.DefaultBodyTimeout, "time a request body has to arrive (plus 1s per --min-body-rate bytes)")
+	f.IntVar(&o.minBodyRate, "min-body-rate", server.DefaultMinBodyRate, "slowest accepted request body, in bytes per second")
+	f.IntVar(&o.maxUnauth, "max-unauth-conns", server.DefaultMaxUnauthConns, "most connections open at once that have not authenticated")
 	f.IntVar(&o.maxConns, "max-conns-per-key", server.DefaultMaxConnsPerKey, "most streaming connections open at once per key")
 	f.IntVar(&o.maxSubs, "max-subscriptions", server.DefaultMaxSubscriptions, "most subscriptions per WebSocket connection")
 	f.DurationVar(&o.heartbeat, "heartbeat", server.DefaultHeartbeat, "heartbeat interval of idle streams")
@@ -221,6 +226,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
 	srv, err := server.New(ctx, server.Config{
 		Hub: h, Keys: keys, CORSOrigins: o.cors, MaxBodyBytes: o.maxBody, MaxBatch: o.maxBatch,
 		MaxRPCBatch: o.maxRPCBatch, MaxResponseBytes: o.maxResp,
+		BodyTimeout: o.bodyTimeout, MinBodyRate: o.minBodyRate, MaxUnauthConns: o.maxUnauth,
 		MaxConnsPerKey: o.maxConns, MaxSubscriptions: o.maxSubs, Heartbeat: o.heartbeat,
 		ShutdownTimeout: o.shutdownWait, Logger: log,
 	})
