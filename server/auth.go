@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -202,4 +203,51 @@ func (p principal) prefix() string {
 // owns reports whether the principal may touch session.
 func (p principal) owns(session string) bool {
 	return strings.HasPrefix(session, p.prefix())
+}
+
+// browsers refuses, on a server without keys, requests that a web page
+// could make: a Host other than a loopback or allowed name (the page of a
+// DNS-rebinding attack), or an Origin other than the server's own or an
+// allowed one. It applies to every route, the WebSocket upgrade included,
+// except the health checks, which are public and reveal nothing.
+func (s *Server) browsers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(s.keys.keys) == 0 && r.URL.Path != "/healthz" && r.URL.Path != "/readyz" {
+			if !s.localHost(r.Host) {
+				writeError(w, errorf(http.StatusForbidden, CodeHostNotAllowed,
+					"Host %q is not served: a server without API keys answers only localhost and loopback addresses (add names with --allowed-host)", r.Host))
+				return
+			}
+			if o := r.Header.Get("Origin"); o != "" && !s.sameOrAllowedOrigin(o, r.Host) {
+				writeError(w, errorf(http.StatusForbidden, CodeOriginNotAllowed,
+					"Origin %q is not allowed: a server without API keys answers only its own origin and those of --cors-origin", o))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// localHost reports whether a Host header names this machine: localhost,
+// a loopback address, or an allowed name, with any port.
+func (s *Server) localHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(host, "]"), "["), "."))
+	if host == "localhost" || s.hosts[host] {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// sameOrAllowedOrigin reports whether a browser's Origin is the server's
+// own (the same host and port as the request's Host) or an allowed one.
+func (s *Server) sameOrAllowedOrigin(origin, host string) bool {
+	if s.anyCORS || s.corsOrig[origin] {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.EqualFold(u.Host, host)
 }

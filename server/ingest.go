@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/sluice-events/sluice/event"
@@ -31,15 +32,10 @@ type publishResult struct {
 
 // ingest handles POST /v1/events.
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, _ := mime.ParseMediaType(ct)
-		switch mt {
-		case "application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/stream+json":
-		default:
-			writeError(w, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedType,
-				"Content-Type %q is not accepted: send application/json (one event or an array) or application/x-ndjson (with curl: -H 'Content-Type: application/json')", ct))
-			return
-		}
+	if aerr := needJSON(r, "application/json (one event or an array) or application/x-ndjson", ingestTypes...); aerr != nil {
+		s.m.rejected.WithLabelValues(aerr.Code).Inc()
+		writeError(w, aerr)
+		return
 	}
 	body, aerr := s.readBody(w, r)
 	if aerr != nil {
@@ -59,6 +55,25 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, publishResult{Count: len(acks), Events: acks})
+}
+
+// ingestTypes are the content types POST /v1/events accepts.
+var ingestTypes = []string{"application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/stream+json"}
+
+// needJSON refuses a write whose Content-Type is missing or not one of
+// types: browsers send other types (text/plain, forms, a Blob without a
+// type) without a CORS preflight, so a web page could post them.
+func needJSON(r *http.Request, want string, types ...string) *apiError {
+	ct := r.Header.Get("Content-Type")
+	mt, _, _ := mime.ParseMediaType(ct)
+	if slices.Contains(types, mt) {
+		return nil
+	}
+	what := fmt.Sprintf("Content-Type %q is not accepted", ct)
+	if ct == "" {
+		what = "a Content-Type is required"
+	}
+	return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedType, "%s: send %s (with curl: -H 'Content-Type: application/json')", what, want)
 }
 
 // readBody reads a request body up to the size limit, within the body

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -270,11 +269,9 @@ func appendNotification(b []byte, sub string, fr *frame) []byte {
 // then one notification per event (each frame's id: is the cursor, for
 // Last-Event-ID).
 func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
-			writeError(w, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedType, "Content-Type %q is not accepted: send application/json", ct))
-			return
-		}
+	if aerr := needJSON(r, "application/json", "application/json"); aerr != nil {
+		writeError(w, aerr)
+		return
 	}
 	body, aerr := s.readBody(w, r)
 	if aerr != nil {

@@ -56,8 +56,15 @@ type Config struct {
 	Keys []Key
 	// CORSOrigins are the origins browsers may call the API from
 	// ("https://app.example.com", or "*" for any). Empty: no CORS headers,
-	// and WebSocket connections only from the server's own origin.
+	// and WebSocket connections only from the server's own origin. Without
+	// keys, a request with any other Origin is refused (403).
 	CORSOrigins []string
+	// AllowedHosts are host names (without port) a server without keys
+	// answers besides the loopback ones (localhost and loopback
+	// addresses), for example the name of a container or an SSH tunnel.
+	// Other Host headers get 403: a page reached through DNS rebinding
+	// cannot use the API.
+	AllowedHosts []string
 	// MaxBodyBytes limits a request body (ingest and JSON-RPC); larger
 	// bodies get 413.
 	MaxBodyBytes int64
@@ -199,6 +206,7 @@ type Server struct {
 	sse      map[*sseConn]struct{}
 	anyCORS  bool
 	corsOrig map[string]bool
+	hosts    map[string]bool // Config.AllowedHosts, lower case
 }
 
 // New returns a server over cfg.Hub. It starts the shared tail (reading
@@ -215,6 +223,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, hub: cfg.Hub, st: cfg.Hub.Store(), keys: kr, m: newMetrics(), log: cfg.Logger,
 		gate: newGate(cfg.MaxUnauthConns), perKey: map[string]int{}, ws: map[*wsConn]struct{}{}, sse: map[*sseConn]struct{}{}, corsOrig: map[string]bool{},
+	}
+	s.hosts = map[string]bool{}
+	for _, h := range cfg.AllowedHosts {
+		s.hosts[strings.ToLower(h)] = true
 	}
 	for _, o := range cfg.CORSOrigins {
 		if o == "*" {
@@ -419,7 +431,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusNotFound, CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return s.recoverer(s.accessLog(s.cors(s.authenticate(mux))))
+	return s.recoverer(s.accessLog(s.browsers(s.cors(s.authenticate(mux)))))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

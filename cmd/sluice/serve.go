@@ -28,7 +28,7 @@ type serveOptions struct {
 	addr, db, pg            string
 	keys                    []string
 	keysFile                string
-	cors                    []string
+	cors, hosts             []string
 	maxBody                 int64
 	maxBatch, maxConns      int
 	maxRPCBatch, maxResp    int
@@ -42,7 +42,7 @@ type serveOptions struct {
 
 // envNames maps flags whose environment variable is not simply
 // SLUICE_<FLAG_IN_CAPITALS>.
-var envNames = map[string]string{"key": "SLUICE_KEYS", "cors-origin": "SLUICE_CORS_ORIGINS"}
+var envNames = map[string]string{"key": "SLUICE_KEYS", "cors-origin": "SLUICE_CORS_ORIGINS", "allowed-host": "SLUICE_ALLOWED_HOSTS"}
 
 // envName returns the environment variable of a flag.
 func envName(flag string) string {
@@ -87,7 +87,7 @@ func newServeCmd() *cobra.Command {
 		Long: "serve runs Sluice's HTTP API over a SQLite database (--db, the default) or PostgreSQL\n" +
 			"(--postgres DSN). Every flag can also be set with an environment variable: SLUICE_ADDR,\n" +
 			"SLUICE_DB, SLUICE_SYNC, SLUICE_POSTGRES, SLUICE_KEYS (keys separated by ';' or spaces), SLUICE_KEYS_FILE,\n" +
-			"SLUICE_CORS_ORIGINS (comma-separated), SLUICE_MAX_BODY, … (SLUICE_ and the flag's name).\n\n" +
+			"SLUICE_CORS_ORIGINS and SLUICE_ALLOWED_HOSTS (comma-separated), SLUICE_MAX_BODY, … (SLUICE_ and the flag's name).\n\n" +
 			"A key is NAME:SECRET:SCOPES[:SESSION_PREFIX], with SCOPES a comma-separated list of ingest,\n" +
 			"read and admin; with a prefix the key reads and writes only sessions starting with it.\n" +
 			"Without keys the server accepts loopback clients only. See docs/server.md.",
@@ -109,6 +109,7 @@ func newServeCmd() *cobra.Command {
 	f.StringArrayVar(&o.keys, "key", nil, "API key NAME:SECRET:SCOPES[:SESSION_PREFIX] (repeatable)")
 	f.StringVar(&o.keysFile, "keys-file", "", "file of API keys, one per line (# comments)")
 	f.StringArrayVar(&o.cors, "cors-origin", nil, "origin browsers may call from, or * (repeatable)")
+	f.StringArrayVar(&o.hosts, "allowed-host", nil, "host name a server without keys answers besides localhost and loopback addresses (repeatable)")
 	f.Int64Var(&o.maxBody, "max-body", server.DefaultMaxBodyBytes, "largest request body in bytes")
 	f.IntVar(&o.maxBatch, "max-batch", server.DefaultMaxBatch, "most events per publish request")
 	f.IntVar(&o.maxRPCBatch, "max-rpc-batch", server.DefaultMaxRPCBatch, "most calls per JSON-RPC batch")
@@ -224,7 +225,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
 	h := hub.New(st, hub.WithLogger(log))
 	defer h.Close(context.WithoutCancel(ctx))
 	srv, err := server.New(ctx, server.Config{
-		Hub: h, Keys: keys, CORSOrigins: o.cors, MaxBodyBytes: o.maxBody, MaxBatch: o.maxBatch,
+		Hub: h, Keys: keys, CORSOrigins: o.cors, AllowedHosts: o.hosts, MaxBodyBytes: o.maxBody, MaxBatch: o.maxBatch,
 		MaxRPCBatch: o.maxRPCBatch, MaxResponseBytes: o.maxResp,
 		BodyTimeout: o.bodyTimeout, MinBodyRate: o.minBodyRate, MaxUnauthConns: o.maxUnauth,
 		MaxConnsPerKey: o.maxConns, MaxSubscriptions: o.maxSubs, Heartbeat: o.heartbeat,
