@@ -134,6 +134,9 @@ func (s *Server) publish(ctx context.Context, p principal, events []event.Event,
 		if ev.Meta.SessionID == "" {
 			return nil, s.reject(eventError(http.StatusBadRequest, CodeInvalidEvent, i, ev, "the event has no session (meta.session); set it, or pass ?session=ID"))
 		}
+		if err := store.CheckNewSessionID(ev.Meta.SessionID); err != nil {
+			return nil, s.reject(eventError(http.StatusBadRequest, CodeInvalidEvent, i, ev, err.Error()))
+		}
 		if !p.owns(ev.Meta.SessionID) {
 			return nil, s.reject(eventError(http.StatusForbidden, CodeForbidden, i, ev,
 				fmt.Sprintf("key %q may only write sessions starting with %q, not %q", p.name(), p.prefix(), ev.Meta.SessionID)))
