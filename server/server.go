@@ -41,6 +41,8 @@ const (
 	DefaultBodyTimeout      = 10 * time.Second
 	DefaultMinBodyRate      = 4096
 	DefaultMaxUnauthConns   = 256
+	DefaultMaxScan          = 10_000
+	DefaultMaxConnsLocal    = 8192
 	DefaultPageLimit        = 100
 	MaxPageLimit            = 1000
 )
@@ -81,9 +83,18 @@ type Config struct {
 	// running them.
 	MaxResponseBytes int
 	// MaxConnsPerKey limits the streaming connections (SSE and WebSocket)
-	// open at once per key (the anonymous loopback client counts as one
-	// key); more get 429.
+	// open at once per key (see MaxConnsLocal for the clients of a server
+	// without keys); more get 429.
 	MaxConnsPerKey int
+	// MaxConnsLocal limits the streaming connections open at once by the
+	// loopback clients of a server without keys, counted per remote IP
+	// address, apart from any key's budget; more get 429.
+	MaxConnsLocal int
+	// MaxScan bounds the events one query page reads from the log when it
+	// filters them (by types, or by a session prefix over every session):
+	// a page that read MaxScan events without filling up ends there, with
+	// "more" and the cursor of the last event read as next_after.
+	MaxScan int
 	// MaxSubscriptions limits the subscriptions of one WebSocket
 	// connection.
 	MaxSubscriptions int
@@ -156,6 +167,8 @@ func (c *Config) defaults() {
 	setDur(&c.BodyTimeout, DefaultBodyTimeout)
 	setInt(&c.MinBodyRate, DefaultMinBodyRate)
 	setInt(&c.MaxUnauthConns, DefaultMaxUnauthConns)
+	setInt(&c.MaxConnsLocal, DefaultMaxConnsLocal)
+	setInt(&c.MaxScan, DefaultMaxScan)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -186,7 +199,7 @@ type Server struct {
 	cfg  Config
 	hub  *hub.Hub
 	st   store.Store
-	keys *keyring
+	keys atomic.Pointer[keyring]
 	tail *tail
 	m    *metrics
 	log  *slog.Logger
@@ -221,9 +234,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s := &Server{
-		cfg: cfg, hub: cfg.Hub, st: cfg.Hub.Store(), keys: kr, m: newMetrics(), log: cfg.Logger,
+		cfg: cfg, hub: cfg.Hub, st: cfg.Hub.Store(), m: newMetrics(), log: cfg.Logger,
 		gate: newGate(cfg.MaxUnauthConns), perKey: map[string]int{}, ws: map[*wsConn]struct{}{}, sse: map[*sseConn]struct{}{}, corsOrig: map[string]bool{},
 	}
+	s.keys.Store(kr)
 	s.hosts = map[string]bool{}
 	for _, h := range cfg.AllowedHosts {
 		s.hosts[strings.ToLower(h)] = true
@@ -348,7 +362,7 @@ func (s *Server) waitStreams(ctx context.Context) error {
 // Warning returns the warning to print when the server runs without keys,
 // or "" when keys are configured.
 func (s *Server) Warning() string {
-	if len(s.keys.keys) > 0 {
+	if !s.keyless() {
 		return ""
 	}
 	return "NO API KEYS CONFIGURED: the server accepts only loopback clients (127.0.0.1, ::1), each with every scope. Configure keys (--key, SLUICE_KEYS, --keys-file) before exposing it."
@@ -361,9 +375,12 @@ func (s *Server) acquire(p principal) *apiError {
 	if s.draining.Load() {
 		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "the server is shutting down; reconnect shortly")
 	}
-	name := p.name()
-	if s.perKey[name] >= s.cfg.MaxConnsPerKey {
-		return errorf(http.StatusTooManyRequests, CodeTooMany, "key %q has %d streaming connections open, the limit", name, s.cfg.MaxConnsPerKey)
+	name, limit := p.budget(&s.cfg)
+	if s.perKey[name] >= limit {
+		if p.key == nil {
+			return errorf(http.StatusTooManyRequests, CodeTooMany, "the local clients of %s have %d streaming connections open, the limit", p.remote, limit)
+		}
+		return errorf(http.StatusTooManyRequests, CodeTooMany, "key %q has %d streaming connections open, the limit", p.key.Name, limit)
 	}
 	s.perKey[name]++
 	s.streams.Add(1) // under mu, so never after Drain
@@ -372,7 +389,7 @@ func (s *Server) acquire(p principal) *apiError {
 
 func (s *Server) release(p principal) {
 	s.mu.Lock()
-	name := p.name()
+	name, _ := p.budget(&s.cfg)
 	if s.perKey[name]--; s.perKey[name] <= 0 {
 		delete(s.perKey, name)
 	}
@@ -411,6 +428,16 @@ func (s *Server) routes() http.Handler {
 			rt, ok := methods[r.Method]
 			if !ok && r.Method == http.MethodHead {
 				rt, ok = methods["GET"]
+			}
+			if !ok && r.Method == http.MethodOptions {
+				// cors answered the preflights of allowed origins.
+				if r.Header.Get("Access-Control-Request-Method") != "" {
+					writeError(w, errorf(http.StatusForbidden, CodeOriginNotAllowed, "origin %q may not call this API from a browser (see --cors-origin)", r.Header.Get("Origin")))
+					return
+				}
+				w.Header().Set("Allow", allowed)
+				w.WriteHeader(http.StatusNoContent)
+				return
 			}
 			if !ok {
 				w.Header().Set("Allow", allowed)
@@ -493,11 +520,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		var p principal
-		if len(s.keys.keys) == 0 {
+		kr := s.keys.Load()
+		if len(kr.keys) == 0 {
 			if !isLoopback(r) {
 				writeError(w, errorf(http.StatusForbidden, CodeForbidden, "this server has no API keys and accepts only loopback clients"))
 				return
 			}
+			p.remote, _, _ = net.SplitHostPort(r.RemoteAddr)
 		} else {
 			secret := presented(r)
 			if secret == "" {
@@ -505,7 +534,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized, "an API key is required: send Authorization: Bearer KEY"))
 				return
 			}
-			k := s.keys.find(secret)
+			k := kr.find(secret)
 			if k == nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="sluice", error="invalid_token"`)
 				writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized, "unknown API key"))
@@ -681,3 +710,19 @@ func (s *Server) abortSSE() {
 	}
 	s.mu.Unlock()
 }
+
+// SetKeys replaces the server's API keys (for example after the keys file
+// changed); requests already authenticated are not affected. On error the
+// keys stay as they were.
+func (s *Server) SetKeys(keys []Key) error {
+	kr, err := newKeyring(keys)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	s.keys.Store(kr)
+	return nil
+}
+
+// keyless reports whether the server has no keys: it then serves loopback
+// clients only.
+func (s *Server) keyless() bool { return len(s.keys.Load().keys) == 0 }
