@@ -157,31 +157,27 @@ func TestOptionsWithoutCORS(t *testing.T) {
 // Keyless loopback clients do not share the budget of one key: the
 // streams of local clients have their own, larger limit.
 func TestKeylessStreamsHaveTheirOwnBudget(t *testing.T) {
-	e := newEnv(t, server.Config{MaxConnsPerKey: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for i := range 4 {
+	open := func(e *env) int {
 		req, _ := http.NewRequestWithContext(ctx, "GET", e.url+"/v1/stream", nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("stream %d: %d", i, resp.StatusCode)
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp.StatusCode
+	}
+	e := newEnv(t, server.Config{MaxConnsPerKey: 2})
+	for i := range 4 {
+		if code := open(e); code != 200 {
+			t.Fatalf("stream %d: %d", i, code)
 		}
 	}
 	e2 := newEnv(t, server.Config{MaxConnsLocal: 2})
 	for i := range 3 {
-		req, _ := http.NewRequestWithContext(ctx, "GET", e2.url+"/v1/stream", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if want := map[bool]int{true: 200, false: 429}[i < 2]; resp.StatusCode != want {
-			t.Fatalf("local stream %d: %d, want %d", i, resp.StatusCode, want)
+		if want := map[bool]int{true: 200, false: 429}[i < 2]; open(e2) != want {
+			t.Fatalf("local stream %d: want %d", i, want)
 		}
 	}
-	cancel()
 }

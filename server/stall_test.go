@@ -11,26 +11,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
-	"github.com/sluice-events/sluice/store/memory"
 )
 
 // serving runs a server with cfg through Serve (so the connection limits
 // apply) on a loopback listener and returns its address.
 func serving(t *testing.T, cfg server.Config) string {
 	t.Helper()
-	st := memory.New()
-	h := hub.New(st)
-	cfg.Hub = h
-	if cfg.Logger == nil {
-		cfg.Logger = quietLogger()
-	}
 	cfg.ShutdownTimeout = time.Second
-	srv, err := server.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, h, st := newServer(t, cfg)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,23 +21,15 @@ func TestKeysFileReloadsOnSIGHUP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("# the first key, hashed\nfirst:sha256:" + hex.EncodeToString(sum[:]) + ":read\n")
+	write("# the first key, hashed\nfirst:sha256:" + hex.EncodeToString(sum[:]) + ":ingest\n")
 	base, errOut, stop := startServe(t, "--db", filepath.Join(t.TempDir(), "k.db"), "--keys-file", file)
 	defer stop()
-	status := func(key string) int {
-		req, _ := http.NewRequest("GET", base+"/v1/sessions", nil)
-		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	ev := `{"type":"message.text.delta","meta":{"session":"k"},"payload":{"text":"x"}}`
+	status := func(key string) int { return post(t, base+"/v1/events", key, ev) }
 	if code := status("first-secret"); code != 200 {
 		t.Fatalf("hashed key: %d", code)
 	}
-	write("second:second-secret:read\n")
+	write("second:second-secret:ingest\n")
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}

@@ -136,15 +136,7 @@ func cell(id string) string {
 			b.WriteString(q[1 : len(q)-1])
 		}
 	}
-	s := b.String()
-	if len(s) <= maxCell {
-		return s
-	}
-	cut := maxCell
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…(+" + strconv.Itoa(len(s)-cut) + " bytes)"
+	return printer.Cut(b.String(), maxCell)
 }
 
 func stamp(t time.Time) string {
