@@ -259,7 +259,9 @@ func (p principal) owns(session string) bool {
 // except the health checks, which are public and reveal nothing.
 func (s *Server) browsers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.keyless() && r.URL.Path != "/healthz" && r.URL.Path != "/readyz" {
+		// Other clients of a server without keys are refused by
+		// authenticate.
+		if s.keyless() && isLoopback(r) && r.URL.Path != "/healthz" && r.URL.Path != "/readyz" {
 			if !s.localHost(r.Host) {
 				writeError(w, errorf(http.StatusForbidden, CodeHostNotAllowed,
 					"Host %q is not served: a server without API keys answers only localhost and loopback addresses (add names with --allowed-host)", r.Host))

@@ -332,7 +332,8 @@ func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
 //
 // The body stays within budget bytes (give or take one error object per
 // call): run is told the room left, which a query fills at most (a page
-// cut short says "more"); a read whose result does not fit after others is
+// cut short says "more"; the first response always gets at least one
+// event); a read whose result does not fit after other responses is
 // answered with -32013 instead, and once the budget is spent the calls
 // left are answered with -32013 without being run. The results of
 // notifications count against the budget as well.
@@ -364,7 +365,7 @@ func answer(calls []wire.Call, batch bool, budget int, run func(req *wire.Reques
 				used += len(res)
 				continue
 			}
-			if len(res) > room && i > 0 && readOnly(req.Method) {
+			if len(res) > room && n > 0 && readOnly(req.Method) {
 				res, e = nil, overBudget(budget, i)
 			}
 			resp = wire.Response{ID: req.ID, Result: res, Error: e}
