@@ -41,7 +41,9 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func newEnv(t *testing.T, cfg server.Config, opts ...hub.Option) *env {
+// newServer returns a server with cfg over a new in-memory store and hub
+// with opts (quiet unless cfg has a logger).
+func newServer(t *testing.T, cfg server.Config, opts ...hub.Option) (*server.Server, *hub.Hub, store.Store) {
 	t.Helper()
 	st := memory.New()
 	h, err := hub.New(st, opts...)
@@ -56,6 +58,12 @@ func newEnv(t *testing.T, cfg server.Config, opts ...hub.Option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv, h, st
+}
+
+func newEnv(t *testing.T, cfg server.Config, opts ...hub.Option) *env {
+	t.Helper()
+	srv, h, st := newServer(t, cfg, opts...)
 	ts := httptest.NewServer(srv)
 	e := &env{t: t, st: st, hub: h, srv: srv, ts: ts, url: ts.URL}
 	t.Cleanup(func() {

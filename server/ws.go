@@ -190,7 +190,7 @@ func (wc *wsConn) readLoop() {
 			wc.send(wire.Response{Error: wire.Errorf(wire.ParseError, "parse error: send JSON-RPC as text messages")}.AppendJSON(nil))
 			continue
 		}
-		calls, batch, perr := wire.ParseRequests(data, wc.s.cfg.MaxBatch)
+		calls, batch, perr := wire.ParseRequests(data, wc.s.cfg.MaxRPCBatch)
 		if perr != nil {
 			if !wc.send(wire.Response{Error: perr}.AppendJSON(nil)) {
 				return
@@ -198,8 +198,8 @@ func (wc *wsConn) readLoop() {
 			continue
 		}
 		var after []func() // subscriptions start after their response is queued
-		out, n := answer(calls, batch, func(req *wire.Request) (json.RawMessage, *wire.Error) {
-			res, e, start := wc.dispatch(req)
+		out, n := answer(calls, batch, wc.s.cfg.MaxResponseBytes, func(req *wire.Request, room int) (json.RawMessage, *wire.Error) {
+			res, e, start := wc.dispatch(req, room)
 			if start != nil {
 				after = append(after, start)
 			}
@@ -214,8 +214,9 @@ func (wc *wsConn) readLoop() {
 	}
 }
 
-// dispatch runs one request; start, if not nil, starts a subscription.
-func (wc *wsConn) dispatch(req *wire.Request) (res []byte, e *wire.Error, start func()) {
+// dispatch runs one request (a query result fills at most room bytes);
+// start, if not nil, starts a subscription.
+func (wc *wsConn) dispatch(req *wire.Request, room int) (res []byte, e *wire.Error, start func()) {
 	switch req.Method {
 	case MethodSubscribe:
 		sel, after, e := wc.s.subscription(wc.ctx, wc.p, req.Params)
@@ -255,7 +256,7 @@ func (wc *wsConn) dispatch(req *wire.Request) (res []byte, e *wire.Error, start 
 		res, _ := marshal(map[string]bool{"unsubscribed": true})
 		return res, nil, nil
 	}
-	res, e = wc.s.call(wc.ctx, wc.p, req)
+	res, e = wc.s.call(wc.ctx, wc.p, req, room)
 	return res, e, nil
 }
 
