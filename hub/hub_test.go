@@ -49,8 +49,12 @@ func forEachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	}
 }
 
-func newHub(t *testing.T, st store.Store, opts ...hub.Option) *hub.Hub {
-	h := hub.New(st, opts...)
+func newHub(t testing.TB, st store.Store, opts ...hub.Option) *hub.Hub {
+	t.Helper()
+	h, err := hub.New(st, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { h.Close(context.Background()) })
 	return h
 }
@@ -238,7 +242,10 @@ func TestBusGetsNumberedEvents(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
-		h := hub.New(st)
+		h, err := hub.New(st)
+		if err != nil {
+			t.Fatal(err)
+		}
 		feed, err := h.Subscribe(hub.Selector{Session: "s"}, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -332,14 +339,14 @@ func TestFeedSeesOtherWriters(t *testing.T) {
 func TestHubLeavesAGivenBusOpen(t *testing.T) {
 	b := bus.New()
 	defer b.Close(context.Background())
-	h := hub.New(memory.New(), hub.WithBus(b))
+	h := newHub(t, memory.New(), hub.WithBus(b))
 	if err := h.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Subscribe(">", func(context.Context, *event.Event) {}); err != nil {
 		t.Errorf("the caller's bus was closed: %v", err)
 	}
-	if _, err := hub.New(memory.New()).Subscribe(hub.Selector{Session: "a", SessionPrefix: "b"}, 0); !errors.Is(err, hub.ErrSelector) {
+	if _, err := newHub(t, memory.New()).Subscribe(hub.Selector{Session: "a", SessionPrefix: "b"}, 0); !errors.Is(err, hub.ErrSelector) {
 		t.Errorf("Subscribe with session and prefix = %v", err)
 	}
 }

@@ -45,7 +45,10 @@ func serveDemo(ctx context.Context, d demoServe) error {
 		st = s
 	}
 	defer st.Close()
-	h := hub.New(st)
+	h, err := hub.New(st, hub.WithCoalesce(time.Millisecond))
+	if err != nil {
+		return err
+	}
 	defer h.Close(context.WithoutCancel(ctx))
 	srv, err := server.New(ctx, server.Config{Hub: h, Logger: slog.New(slog.NewTextHandler(d.log, &slog.HandlerOptions{Level: slog.LevelWarn})), ShutdownTimeout: 2 * time.Second})
 	if err != nil {

@@ -12,11 +12,12 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/printer"
 	"github.com/sluice-events/sluice/store"
 )
 
@@ -73,7 +74,7 @@ func printSessions(out io.Writer, infos []store.SessionInfo, asJSON bool) error 
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SESSION\tEVENTS\tLAST SEQ\tFIRST\tLAST")
 	for _, s := range infos {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", visible(s.ID), s.Count, s.LastSeq, stamp(s.First), stamp(s.Last))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", cell(s.ID), s.Count, s.LastSeq, stamp(s.First), stamp(s.Last))
 	}
 	return tw.Flush()
 }
@@ -85,21 +86,35 @@ func stamp(t time.Time) string {
 	return t.Local().Format("2006-01-02 15:04:05.000")
 }
 
-// maxShownID is the most runes of a session ID a terminal line shows.
-const maxShownID = 80
+// maxCell is the widest session ID the sessions table prints whole.
+const maxCell = 64
 
-// visible returns a session ID fit for a terminal line: quoted with Go
-// escapes if it holds anything but printable characters (so no escape
-// sequence or line break reaches the terminal), and cut after maxShownID
-// runes.
-func visible(id string) string {
-	if r := []rune(id); len(r) > maxShownID {
-		id = string(r[:maxShownID]) + "…"
+// cell makes a session ID fit one cell of a table: every character a
+// terminal could act on, or that would break the table (control
+// characters, newlines and tabs included, C1 controls, bytes that are not
+// UTF-8), is written as a visible escape (\x1b, \n, \t, \u009b, \xff),
+// as replay and tail do, and an ID longer than maxCell bytes is cut, saying
+// how much was left out (sessions --json prints IDs whole).
+func cell(id string) string {
+	var b strings.Builder
+	for i, r := range id {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(id[i:], string(utf8.RuneError)):
+			fmt.Fprintf(&b, `\x%02x`, id[i])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case strconv.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
 	}
-	if strings.IndexFunc(id, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		return strconv.QuoteToGraphic(id)
-	}
-	return id
+	return printer.Cut(b.String(), maxCell)
 }
 
 func newSessionsDeleteCmd(where *logFlags) *cobra.Command {
@@ -131,9 +146,9 @@ func deleteSession(ctx context.Context, out io.Writer, lg sessionLog, id string)
 		err = lg.Delete(ctx, id)
 	}
 	if err != nil {
-		return fmt.Errorf("delete session %s: %w", visible(id), err)
+		return fmt.Errorf("delete session %s: %w", cell(id), err)
 	}
-	_, err = fmt.Fprintf(out, "deleted session %s (%d events)\n", visible(id), si.Count)
+	_, err = fmt.Fprintf(out, "deleted session %s (%d events)\n", cell(id), si.Count)
 	return err
 }
 
@@ -188,7 +203,7 @@ func newSessionsPruneCmd(where *logFlags) *cobra.Command {
 					continue
 				}
 				if dryRun {
-					fmt.Fprintf(out, "would delete session %s (%d events, last %s)\n", visible(si.ID), si.Count, stamp(si.Last))
+					fmt.Fprintf(out, "would delete session %s (%d events, last %s)\n", cell(si.ID), si.Count, stamp(si.Last))
 				} else if err := deleteSession(ctx, out, lg, si.ID); err != nil {
 					return err
 				}
@@ -234,7 +249,7 @@ func newSessionsExportCmd(where *logFlags) *cobra.Command {
 			} else {
 				for _, id := range ids {
 					if _, err := lg.Session(ctx, id); err != nil {
-						return fmt.Errorf("session %s: %w", visible(id), err)
+						return fmt.Errorf("session %s: %w", cell(id), err)
 					}
 				}
 			}
@@ -275,10 +290,10 @@ func exportSessions(ctx context.Context, w io.Writer, lg sessionLog, ids []strin
 	for _, id := range ids {
 		for ev, err := range lg.Read(ctx, store.Query{Session: id}) {
 			if err != nil {
-				return n, fmt.Errorf("session %s: %w", visible(id), err)
+				return n, fmt.Errorf("session %s: %w", cell(id), err)
 			}
 			if buf, err = ev.AppendJSON(buf[:0]); err != nil {
-				return n, fmt.Errorf("session %s, event %d: %w", visible(id), ev.Seq, err)
+				return n, fmt.Errorf("session %s, event %d: %w", cell(id), ev.Seq, err)
 			}
 			if _, err := w.Write(append(buf, '\n')); err != nil {
 				return n, err

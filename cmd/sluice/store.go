@@ -129,7 +129,7 @@ func newReplayCmd() *cobra.Command {
 				return err
 			}
 			if session == "" || si.ID != session {
-				fmt.Fprintf(cmd.ErrOrStderr(), "sluice replay: session %s (%d events, the latest)\n", visible(si.ID), si.Count)
+				fmt.Fprintf(cmd.ErrOrStderr(), "sluice replay: session %s (%d events, the latest)\n", cell(si.ID), si.Count)
 			}
 			events := lg.Read(ctx, store.Query{Session: si.ID, After: after, Types: pattern})
 			err = replay.Run(ctx, events, sink, replay.Speed(speed), replay.MaxGap(5*time.Second))

@@ -175,7 +175,7 @@ func waitingFor(ctx context.Context, w io.Writer, base, key, session string) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second) // a slow answer must not hold up the stream
 	defer cancel()
 	if _, err := lg.Session(ctx, session); errors.Is(err, store.ErrNotFound) {
-		fmt.Fprintf(w, "sluice tail: session %s does not exist yet; waiting for its first event\n", visible(session))
+		fmt.Fprintf(w, "sluice tail: session %s does not exist yet; waiting for its first event\n", cell(session))
 	}
 }
 
@@ -199,7 +199,7 @@ func (l *labeler) before(ev *event.Event) error {
 	if err := l.flush(); err != nil {
 		return err
 	}
-	line := "── session " + visible(s) + " ──"
+	line := "── session " + cell(s) + " ──"
 	if l.color {
 		line = ansiBold + line + ansiOff
 	}

@@ -36,6 +36,7 @@ type Store struct {
 	log      []*record // every stored record in position order
 	deleted  int       // records in log marked deleted
 	lastPos  uint64
+	epoch    uint64
 }
 
 type session struct {
@@ -61,7 +62,7 @@ var _ store.Store = (*Store)(nil)
 // goroutine that Close stops. The options of other implementations (such
 // as sqlite.WithMaxBatch) do not apply to it and are ignored.
 func New(opts ...store.Option) *Store {
-	s := &Store{opts: store.NewOptions(opts...), sessions: make(map[string]*session)}
+	s := &Store{opts: store.NewOptions(opts...), sessions: make(map[string]*session), epoch: store.NewEpoch()}
 	s.dec = page.NewDecoder(s.opts.Logger, "memory")
 	if s.opts.Retention.Enabled() {
 		s.loop = background.Start(s.opts.Retention.Interval, s.opts.Logger, "memory", s.Prune)
@@ -229,6 +230,22 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 		out = out[:q.Limit]
 	}
 	return out, nil
+}
+
+// Epoch implements store.Store: every memory store is a log of its own.
+func (s *Store) Epoch() uint64 { return s.epoch }
+
+// Head implements store.Store.
+func (s *Store) Head(ctx context.Context) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, store.ErrClosed
+	}
+	return s.lastPos, nil
 }
 
 // Session implements store.Store.
