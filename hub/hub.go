@@ -93,7 +93,8 @@ func New(st store.Store, opts ...Option) *Hub {
 		o(h)
 	}
 	if h.bus == nil {
-		h.bus, h.ownBus = bus.New(), true
+		h.bus, _ = bus.New() // without options New cannot fail
+		h.ownBus = true
 	}
 	if h.logger == nil {
 		h.logger = slog.Default()

@@ -219,7 +219,7 @@ func TestBusGetsNumberedEvents(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		h := newHub(t, st)
 		got := make(chan event.Event, 10)
-		if _, err := h.Bus().Subscribe(">", func(_ context.Context, ev *event.Event) { got <- *ev }); err != nil {
+		if _, err := h.Bus().Subscribe(event.All, func(_ context.Context, ev *event.Event) { got <- *ev }); err != nil {
 			t.Fatal(err)
 		}
 		appendN(t, h, "s", 3)
@@ -330,13 +330,16 @@ func TestFeedSeesOtherWriters(t *testing.T) {
 }
 
 func TestHubLeavesAGivenBusOpen(t *testing.T) {
-	b := bus.New()
+	b, err := bus.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer b.Close(context.Background())
 	h := hub.New(memory.New(), hub.WithBus(b))
 	if err := h.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Subscribe(">", func(context.Context, *event.Event) {}); err != nil {
+	if _, err := b.Subscribe(event.All, func(context.Context, *event.Event) {}); err != nil {
 		t.Errorf("the caller's bus was closed: %v", err)
 	}
 	if _, err := hub.New(memory.New()).Subscribe(hub.Selector{Session: "a", SessionPrefix: "b"}, 0); !errors.Is(err, hub.ErrSelector) {

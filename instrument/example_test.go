@@ -86,7 +86,7 @@ func ExampleTool() {
 
 // Hooks follow one conversation, synchronously and in order.
 func ExampleConversation() {
-	b := bus.New()
+	b, _ := bus.New()
 	defer b.Close(context.Background())
 	hooks := instrument.Conversation(b, "conv-1")
 	defer hooks.Close()

@@ -49,7 +49,10 @@ func hookAll(t *testing.T, h *instrument.Hooks, log *hookLog) {
 }
 
 func TestHooksSeeOneConversationInOrder(t *testing.T) {
-	b := bus.New()
+	b, err := bus.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer b.Close(context.Background())
 	h := instrument.Conversation(b, "c1")
 	log := &hookLog{}
@@ -101,7 +104,10 @@ func TestHooksSeeOneConversationInOrder(t *testing.T) {
 }
 
 func TestHooksRunInThePublishersGoroutine(t *testing.T) {
-	b := bus.New()
+	b, err := bus.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer b.Close(context.Background())
 	h := instrument.Conversation(b, "c")
 	defer h.Close()
@@ -120,7 +126,10 @@ func TestHooksRunInThePublishersGoroutine(t *testing.T) {
 }
 
 func TestPipelineFailureReachesOnError(t *testing.T) {
-	b := bus.New()
+	b, err := bus.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer b.Close(context.Background())
 	h := instrument.Conversation(b, "c")
 	defer h.Close()

@@ -96,12 +96,12 @@ func newTail(h *hub.Hub, maxN, maxBytes int, poll, coalesce time.Duration, log *
 	// synchronous subscription turns each into a wake-up of the tailer.
 	// Writers that bypass the hub (another process on the same database)
 	// are picked up by polling.
-	sub, err := h.Bus().Subscribe(">", func(context.Context, *event.Event) {
+	sub, err := h.Bus().Subscribe(event.All, func(context.Context, *event.Event) {
 		select {
 		case t.kick <- struct{}{}:
 		default:
 		}
-	}, bus.Sync())
+	}, bus.WithSync())
 	if err != nil {
 		log.Warn("server: no live wake-ups from the hub's bus; polling the store", "err", err, "every", poll)
 	}

@@ -113,7 +113,10 @@ func newDemoCmd() *cobra.Command {
 // waits until the sink has every event. With a store, the run goes through a
 // hub: each event is logged (and numbered) before it reaches the bus.
 func runDemo(ctx context.Context, sink sluice.Sink, speed float64, st store.Store) error {
-	b := bus.New()
+	b, err := bus.New()
+	if err != nil {
+		return err
+	}
 	var target sluice.Sink = b
 	if st != nil {
 		h := hub.New(st, hub.WithBus(b))
@@ -124,7 +127,7 @@ func runDemo(ctx context.Context, sink sluice.Sink, speed float64, st store.Stor
 		mu       sync.Mutex
 		printErr error
 	)
-	_, err := b.Subscribe(">", func(ctx context.Context, ev *event.Event) {
+	_, err = b.Subscribe(event.All, func(ctx context.Context, ev *event.Event) {
 		if err := sink.Publish(ctx, ev); err != nil {
 			mu.Lock()
 			if printErr == nil {
