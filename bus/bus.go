@@ -59,6 +59,7 @@ import (
 	"unsafe"
 
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/option"
 )
 
 // ErrClosed is returned (wrapped) by Publish and Subscribe once the bus is
@@ -251,7 +252,7 @@ func (t *table) scan(typ event.Type) []*Subscription {
 // gives an error wrapping ErrInvalid.
 func New(opts ...Option) (*Bus, error) {
 	b := &Bus{running: make(map[*Subscription]struct{})}
-	if err := apply(&b.cfg, opts); err != nil {
+	if err := option.Apply(&b.cfg, opts, ErrInvalid); err != nil {
 		return nil, fmt.Errorf("bus: new: %w", err)
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
@@ -347,7 +348,7 @@ func (b *Bus) Subscribe(pattern event.Pattern, h Handler, opts ...SubscribeOptio
 		return nil, fmt.Errorf("bus: subscribe: %w", invalidf("nil handler"))
 	}
 	cfg := subscribeConfig{queue: DefaultQueue}
-	if err := apply(&cfg, opts); err != nil {
+	if err := option.Apply(&cfg, opts, ErrInvalid); err != nil {
 		return nil, fmt.Errorf("bus: subscribe %s: %w", pattern, err)
 	}
 	s := &Subscription{

@@ -177,16 +177,3 @@ func (p Policy) check() error {
 	}
 	return nil
 }
-
-// apply runs opts over c; a nil option is an error.
-func apply[C any, O ~func(*C) error](c *C, opts []O) error {
-	for _, o := range opts {
-		if o == nil {
-			return invalidf("nil option")
-		}
-		if err := o(c); err != nil {
-			return err
-		}
-	}
-	return nil
-}

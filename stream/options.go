@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sluice-events/sluice/bus"
+	"github.com/sluice-events/sluice/internal/option"
 )
 
 // DefaultBufferSize is the buffer size of a stream made without the
@@ -46,17 +47,7 @@ func defaultConfig() config {
 }
 
 // apply applies opts to c; a nil option or a bad value gives ErrInvalid.
-func (c *config) apply(opts []Option) error {
-	for _, o := range opts {
-		if o == nil {
-			return fmt.Errorf("%w: nil option", ErrInvalid)
-		}
-		if err := o(c); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (c *config) apply(opts []Option) error { return option.Apply(c, opts, ErrInvalid) }
 
 // WithBufferSize sets how many events a stream buffers (default
 // DefaultBufferSize). It must be positive.
