@@ -8,7 +8,6 @@ import (
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/store"
-	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/store/sqlite"
 )
 
@@ -65,7 +64,7 @@ func BenchmarkCatchUpSQLite(b *testing.B) {
 
 // BenchmarkCatchUpMemory catches up on 100,000 events in the memory store.
 func BenchmarkCatchUpMemory(b *testing.B) {
-	st := memory.New()
+	st := memStore(b)
 	defer st.Close()
 	benchCatchUp(b, st)
 }

@@ -27,7 +27,7 @@ var _ sluice.Sink = (*hub.Hub)(nil)
 
 // stores lists the stores the hub is tested over.
 var stores = map[string]func(t *testing.T) store.Store{
-	"memory": func(t *testing.T) store.Store { return memory.New() },
+	"memory": func(t *testing.T) store.Store { return memStore(t) },
 	"sqlite": func(t *testing.T) store.Store {
 		// Durability is the store's business and tested there; here
 		// fsyncs would only slow the many small appends down.
@@ -335,14 +335,24 @@ func TestHubLeavesAGivenBusOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close(context.Background())
-	h := hub.New(memory.New(), hub.WithBus(b))
+	h := hub.New(memStore(t), hub.WithBus(b))
 	if err := h.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Subscribe(event.All, func(context.Context, *event.Event) {}); err != nil {
 		t.Errorf("the caller's bus was closed: %v", err)
 	}
-	if _, err := hub.New(memory.New()).Subscribe(hub.Selector{Session: "a", SessionPrefix: "b"}, 0); !errors.Is(err, hub.ErrSelector) {
+	if _, err := hub.New(memStore(t)).Subscribe(hub.Selector{Session: "a", SessionPrefix: "b"}, 0); !errors.Is(err, hub.ErrSelector) {
 		t.Errorf("Subscribe with session and prefix = %v", err)
 	}
+}
+
+// memStore returns a new memory store or ends the test.
+func memStore(tb testing.TB) *memory.Store {
+	tb.Helper()
+	st, err := memory.New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
 }

@@ -14,7 +14,10 @@ import (
 )
 
 func Example() {
-	st := memory.New()
+	st, err := memory.New()
+	if err != nil {
+		panic(err)
+	}
 	defer st.Close()
 	h := hub.New(st)
 	defer h.Close(context.Background())

@@ -43,7 +43,7 @@ func quietLogger() *slog.Logger {
 
 func newEnv(t *testing.T, cfg server.Config) *env {
 	t.Helper()
-	st := memory.New()
+	st := memStore(t)
 	h := hub.New(st)
 	cfg.Hub = h
 	if cfg.Logger == nil {
@@ -236,3 +236,13 @@ func checkPerSession(t testing.TB, got []received, sessions []string, n int) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// memStore returns a new memory store or ends the test.
+func memStore(tb testing.TB) *memory.Store {
+	tb.Helper()
+	st, err := memory.New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
