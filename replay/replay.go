@@ -3,7 +3,8 @@
 // between events.
 //
 //	events := st.Read(ctx, store.Query{Session: "sess-1"})
-//	err := replay.Run(ctx, events, printer.Text(os.Stdout), replay.Speed(2))
+//	p, _ := printer.Text(os.Stdout)
+//	err := replay.Run(ctx, events, p, replay.Speed(2))
 package replay
 
 import (

@@ -40,14 +40,20 @@ func openDB(ctx context.Context, path string, existing bool) (*sqlite.Store, err
 
 // newPrinter returns the printer for a --format flag.
 func newPrinter(w io.Writer, format string, opts ...printer.Option) (sluice.Sink, func() error, error) {
+	noFlush := func() error { return nil }
 	switch format {
 	case "text":
-		p := printer.Text(w, opts...)
+		p, err := printer.Text(w, opts...)
+		if err != nil {
+			return nil, nil, err
+		}
 		return p, p.Flush, nil
 	case "json":
-		return printer.JSON(w, opts...), func() error { return nil }, nil
+		p, err := printer.JSON(w, opts...)
+		return p, noFlush, err
 	case "yaml":
-		return printer.YAML(w, opts...), func() error { return nil }, nil
+		p, err := printer.YAML(w, opts...)
+		return p, noFlush, err
 	}
 	return nil, nil, fmt.Errorf("--format must be text, json or yaml, got %q", format)
 }
