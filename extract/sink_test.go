@@ -259,7 +259,7 @@ func TestInterruptionAndErrorsLeaveNoState(t *testing.T) {
 			if st := s.Stats(); st.Streams != 3 || st.OpenBlocks != 2 || st.CapturedBytes == 0 {
 				t.Fatalf("stats while streaming = %+v", st)
 			}
-			if err := inf.Emit(ctx, end); err != nil {
+			if err := sluice.Emit(ctx, inf, end); err != nil {
 				t.Fatal(err)
 			}
 			if st := s.Stats(); st.Streams != 1 || st.OpenBlocks != 1 {
@@ -331,7 +331,7 @@ func TestFinalTextThatDiffersFromTheDeltas(t *testing.T) {
 func TestCompletedWithoutDeltas(t *testing.T) {
 	s, rec := newSink(t, extract.WithExtractor("acme:plan:v1", extract.JSON()))
 	ctx := context.Background()
-	_ = sluice.NewEmitter(s, event.Meta{}).Emit(ctx, event.TextCompleted{Text: `a<acme:plan:v1>{"k":"v"}</acme:plan:v1>b`})
+	_ = sluice.Emit(ctx, sluice.NewEmitter(s, event.Meta{}), event.TextCompleted{Text: `a<acme:plan:v1>{"k":"v"}</acme:plan:v1>b`})
 	if got := rec.completed(t); got != "ab" {
 		t.Errorf("completed %q", got)
 	}
