@@ -160,7 +160,7 @@ func newReplayCmd() *cobra.Command {
 				return err
 			}
 			events := st.Read(ctx, store.Query{Session: session, After: after, Types: pattern})
-			err = replay.Run(ctx, events, sink, replay.Speed(speed), replay.MaxGap(5*time.Second))
+			err = replay.Run(ctx, events, sink, replay.WithSpeed(speed), replay.WithMaxGap(5*time.Second))
 			if ferr := flush(); err == nil {
 				err = ferr
 			}
