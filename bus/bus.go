@@ -58,6 +58,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/internal/option"
 )
@@ -65,10 +66,6 @@ import (
 // ErrClosed is returned (wrapped) by Publish and Subscribe once the bus is
 // closed.
 var ErrClosed = errors.New("bus: closed")
-
-// ErrNilEvent is returned by Publish for a nil event when some subscription
-// could have received it.
-var ErrNilEvent = errors.New("bus: nil event")
 
 // Handler receives events. ev belongs to the bus and is valid only during the
 // call: a handler that keeps the event copies *ev, and it never modifies it.
@@ -281,9 +278,13 @@ func (b *Bus) Enabled(_ context.Context, t event.Type) bool {
 // Publish waits for room; if ctx ends first it returns an error wrapping
 // ctx.Err(). After Close, or when Close ends the wait, it returns an error
 // wrapping ErrClosed. With such an error ev may have reached the
-// subscriptions before the one that refused it, but no later ones. With no
-// matching subscription Publish does nothing and allocates nothing.
+// subscriptions before the one that refused it, but no later ones. A nil ev
+// gives sluice.ErrNilEvent. With no matching subscription Publish does
+// nothing and allocates nothing.
 func (b *Bus) Publish(ctx context.Context, ev *event.Event) error {
+	if ev == nil {
+		return sluice.ErrNilEvent
+	}
 	if b.tab.Load().idle {
 		return nil
 	}
@@ -294,9 +295,6 @@ func (b *Bus) publish(ctx context.Context, ev *event.Event) error {
 	t := b.tab.Load()
 	if t.closed {
 		return ErrClosed
-	}
-	if ev == nil {
-		return ErrNilEvent
 	}
 	for _, s := range t.match(ev.Type) {
 		if !s.wants(ev) {

@@ -1013,12 +1013,12 @@ func TestStats(t *testing.T) {
 
 func TestNilEvent(t *testing.T) {
 	b := newBus(t)
-	if err := b.Publish(context.Background(), nil); err != nil {
-		t.Errorf("Publish(nil) with no subscriber: %v", err)
+	if err := b.Publish(context.Background(), nil); !errors.Is(err, sluice.ErrNilEvent) {
+		t.Errorf("Publish(nil) with no subscriber: %v, want sluice.ErrNilEvent", err)
 	}
 	subscribe(t, b, ">", func(context.Context, *event.Event) {})
-	if err := b.Publish(context.Background(), nil); !errors.Is(err, bus.ErrNilEvent) {
-		t.Errorf("Publish(nil): %v, want ErrNilEvent", err)
+	if err := b.Publish(context.Background(), nil); !errors.Is(err, sluice.ErrNilEvent) {
+		t.Errorf("Publish(nil): %v, want sluice.ErrNilEvent", err)
 	}
 }
 

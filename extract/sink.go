@@ -326,23 +326,34 @@ func (s *Sink) Stats() Stats {
 	return out
 }
 
-// Enabled implements sluice.Sink: the sink wants the text, thinking and
-// stream-ending events it watches, and what the next sink wants.
+// Enabled implements sluice.Sink: the sink wants what the next sink wants,
+// the text and thinking events it watches for blocks if the next sink
+// wants the blocks' events, and the stream-ending events, which end the
+// blocks still open.
 func (s *Sink) Enabled(ctx context.Context, t event.Type) bool {
-	if len(s.cfg.extractors) > 0 {
-		switch t {
-		case event.TypeTextDelta, event.TypeThinkingDelta, event.TypeTextCompleted, event.TypeThinkingCompleted,
-			event.TypeStreamInterrupted, event.TypeStreamError, event.TypeProviderCallFailed,
-			event.TypeMessageStopped, event.TypeProviderCallCompleted, event.TypeBlockStopped:
-			return true
-		}
+	if s.next.Enabled(ctx, t) {
+		return true
 	}
-	return s.next.Enabled(ctx, t)
+	if len(s.cfg.extractors) == 0 {
+		return false
+	}
+	switch t {
+	case event.TypeTextDelta, event.TypeThinkingDelta, event.TypeTextCompleted, event.TypeThinkingCompleted:
+		return s.next.Enabled(ctx, event.TypeExtractBlockStarted) || s.next.Enabled(ctx, event.TypeExtractBlockSnapshot) ||
+			s.next.Enabled(ctx, event.TypeExtractBlockCompleted) || s.next.Enabled(ctx, event.TypeExtractBlockMalformed)
+	case event.TypeStreamInterrupted, event.TypeStreamError, event.TypeProviderCallFailed,
+		event.TypeMessageStopped, event.TypeProviderCallCompleted, event.TypeBlockStopped:
+		return true
+	}
+	return false
 }
 
-// Publish implements sluice.Sink.
+// Publish implements sluice.Sink. A nil ev gives sluice.ErrNilEvent.
 func (s *Sink) Publish(ctx context.Context, ev *event.Event) error {
-	if ev == nil || !s.active {
+	if ev == nil {
+		return sluice.ErrNilEvent
+	}
+	if !s.active {
 		return s.forward(ctx, ev)
 	}
 	// Text deltas are most of what a sink sees: test for them first, in a
@@ -385,7 +396,7 @@ func (s *Sink) publishOther(ctx context.Context, ev *event.Event) error {
 }
 
 func (s *Sink) forward(ctx context.Context, ev *event.Event) error {
-	if ev == nil || !s.next.Enabled(ctx, ev.Type) {
+	if !s.next.Enabled(ctx, ev.Type) {
 		return nil
 	}
 	return s.next.Publish(ctx, ev)

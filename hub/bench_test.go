@@ -33,8 +33,7 @@ func fill(b *testing.B, st store.Store, n int) {
 // through a feed: the history a reconnecting client catches up on.
 func benchCatchUp(b *testing.B, st store.Store) {
 	fill(b, st, catchUpEvents)
-	h := hub.New(st, hub.WithBatch(1000))
-	defer h.Close(context.Background())
+	h := newHub(b, st, hub.WithBatch(1000))
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -48,6 +47,7 @@ func benchCatchUp(b *testing.B, st store.Store) {
 				b.Fatal(err)
 			}
 		}
+		feed.Close()
 	}
 	b.ReportMetric(float64(catchUpEvents)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

@@ -49,8 +49,12 @@ func forEachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	}
 }
 
-func newHub(t *testing.T, st store.Store, opts ...hub.Option) *hub.Hub {
-	h := hub.New(st, opts...)
+func newHub(t testing.TB, st store.Store, opts ...hub.Option) *hub.Hub {
+	t.Helper()
+	h, err := hub.New(st, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { h.Close(context.Background()) })
 	return h
 }
@@ -238,7 +242,10 @@ func TestBusGetsNumberedEvents(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
-		h := hub.New(st)
+		h, err := hub.New(st)
+		if err != nil {
+			t.Fatal(err)
+		}
 		feed, err := h.Subscribe(hub.Selector{Session: "s"}, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -335,14 +342,14 @@ func TestHubLeavesAGivenBusOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close(context.Background())
-	h := hub.New(memStore(t), hub.WithBus(b))
+	h := newHub(t, memStore(t), hub.WithBus(b))
 	if err := h.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Subscribe(event.All, func(context.Context, *event.Event) {}); err != nil {
 		t.Errorf("the caller's bus was closed: %v", err)
 	}
-	if _, err := hub.New(memStore(t)).Subscribe(hub.Selector{Session: "a", SessionPrefix: "b"}, 0); !errors.Is(err, hub.ErrSelector) {
+	if _, err := newHub(t, memStore(t)).Subscribe(hub.Selector{Session: "a", SessionPrefix: "b"}, 0); !errors.Is(err, hub.ErrSelector) {
 		t.Errorf("Subscribe with session and prefix = %v", err)
 	}
 }

@@ -2,8 +2,8 @@
 // events: middleware and pipeline stages (middleware.*), whole pipelines
 // (pipeline.*), tool executions (tool.call.started/completed/failed),
 // validators (validation.*) and context building (context.built,
-// context.token_budget_exceeded). Hooks subscribes to one conversation's
-// events on a bus, delivered synchronously and in order.
+// context.token_budget_exceeded). It holds producers only: callbacks on a
+// conversation's events, which consume them, are in the package hooks.
 //
 // # One style: the emitter comes from the context
 //

@@ -2,16 +2,16 @@ package printer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
 
+	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 )
 
 // errNilEvent is returned by every printer's Publish for a nil event.
-var errNilEvent = errors.New("printer: nil event")
+var errNilEvent = fmt.Errorf("printer: %w", sluice.ErrNilEvent)
 
 // bufLimit is the largest buffer a printer keeps between events; a bigger
 // one (left by a huge event) is released after use.

@@ -3,12 +3,12 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/wire"
 )
 
@@ -22,6 +22,10 @@ const (
 	// MethodEvent is the method of the notifications that carry a
 	// subscription's events.
 	MethodEvent = "event"
+	// MethodError is the method of the notification that ends a
+	// subscription the server failed to serve; the connection and its
+	// other subscriptions go on.
+	MethodError = "error"
 )
 
 // Server error codes of JSON-RPC errors, in the range the specification
@@ -112,8 +116,9 @@ func need(p principal, sc Scope) *wire.Error {
 	return rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q lacks the %q scope", p.name(), sc))
 }
 
-// call runs one request that is not a subscription.
-func (s *Server) call(ctx context.Context, p principal, req *wire.Request) (json.RawMessage, *wire.Error) {
+// call runs one request that is not a subscription; a query result fills
+// at most room bytes (see answer).
+func (s *Server) call(ctx context.Context, p principal, req *wire.Request, room int) (json.RawMessage, *wire.Error) {
 	switch req.Method {
 	case MethodPublish:
 		if e := need(p, ScopeIngest); e != nil {
@@ -153,6 +158,7 @@ func (s *Server) call(ctx context.Context, p principal, req *wire.Request) (json
 		if aerr != nil {
 			return nil, rpcError(aerr)
 		}
+		pr.maxBytes = room
 		var body []byte
 		if qp.Session != "" {
 			if !p.owns(qp.Session) {
@@ -210,21 +216,21 @@ func rpcQueryParams(qp queryParams) (params, *apiError) {
 }
 
 // subscription checks the params of events.subscribe.
-func (s *Server) subscription(ctx context.Context, p principal, raw json.RawMessage) (selector, uint64, *wire.Error) {
+func (s *Server) subscription(ctx context.Context, p principal, raw json.RawMessage) (hub.Selector, uint64, *wire.Error) {
 	if e := need(p, ScopeRead); e != nil {
-		return selector{}, 0, e
+		return hub.Selector{}, 0, e
 	}
 	var sp subscribeParams
 	if e := decodeParams(raw, &sp); e != nil {
-		return selector{}, 0, e
+		return hub.Selector{}, 0, e
 	}
-	sel := selector{session: sp.Session}
+	sel := hub.Selector{Session: sp.Session}
 	if sp.Types != "" {
 		pat, err := event.ParsePattern(sp.Types)
 		if err != nil {
 			return sel, 0, rpcError(errorf(http.StatusBadRequest, CodeBadRequest, "types %q: %v", sp.Types, err))
 		}
-		sel.types = pat
+		sel.Types = pat
 	}
 	if sp.Session != "" {
 		if !p.owns(sp.Session) {
@@ -235,7 +241,7 @@ func (s *Server) subscription(ctx context.Context, p principal, raw json.RawMess
 		if !ok {
 			return sel, 0, rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", p.name(), p.prefix()))
 		}
-		sel.prefix = prefix
+		sel.SessionPrefix = prefix
 	}
 	return sel, sp.After, nil
 }
@@ -252,13 +258,13 @@ func marshal(v any) (json.RawMessage, *wire.Error) {
 // subscription:
 //
 //	{"jsonrpc":"2.0","method":"event","params":{"subscription":"1","cursor":7,"event":{…}}}
-func appendNotification(b []byte, sub string, fr *frame) []byte {
+func appendNotification(b []byte, sub string, cursor uint64, data []byte) []byte {
 	b = append(b, `{"jsonrpc":"2.0","method":"event","params":{"subscription":`...)
 	b = strconv.AppendQuote(b, sub)
 	b = append(b, `,"cursor":`...)
-	b = strconv.AppendUint(b, fr.cursor, 10)
+	b = strconv.AppendUint(b, cursor, 10)
 	b = append(b, `,"event":`...)
-	b = append(b, fr.json...)
+	b = append(b, data...)
 	return append(b, '}', '}')
 }
 
@@ -268,11 +274,9 @@ func appendNotification(b []byte, sub string, fr *frame) []byte {
 // then one notification per event (each frame's id: is the cursor, for
 // Last-Event-ID).
 func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
-			writeError(w, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedType, "Content-Type %q is not accepted: send application/json", ct))
-			return
-		}
+	if aerr := needJSON(r, "application/json", "application/json"); aerr != nil {
+		writeError(w, aerr)
+		return
 	}
 	body, aerr := s.readBody(w, r)
 	if aerr != nil {
@@ -280,7 +284,7 @@ func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principalOf(r)
-	calls, batch, perr := wire.ParseRequests(body, s.cfg.MaxBatch)
+	calls, batch, perr := wire.ParseRequests(body, s.cfg.MaxRPCBatch)
 	if perr != nil {
 		writeRPC(w, wire.Response{Error: perr}.AppendJSON(nil))
 		return
@@ -306,16 +310,13 @@ func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
 			after = pp.after
 		}
 		resp := wire.Response{ID: req.ID, Result: json.RawMessage(`{"subscription":"1"}`)}.AppendJSON(nil)
-		format := func(b []byte, fr *frame) []byte {
-			var id [20]byte
-			var msg [512]byte
-			return wire.AppendFrame(b, string(strconv.AppendUint(id[:0], fr.cursor, 10)), "", appendNotification(msg[:0], "1", fr))
-		}
-		s.stream(w, r, sel, after, "rpc", format, resp)
+		s.serveSSE(w, r, sel, after, sseOpts{label: "rpc", first: resp, wrap: func(b []byte, cursor uint64, data []byte) []byte {
+			return appendNotification(b, "1", cursor, data)
+		}})
 		return
 	}
-	out, n := answer(calls, batch, func(req *wire.Request) (json.RawMessage, *wire.Error) {
-		return s.call(r.Context(), p, req)
+	out, n := answer(calls, batch, s.cfg.MaxResponseBytes, func(req *wire.Request, room int) (json.RawMessage, *wire.Error) {
+		return s.call(r.Context(), p, req, room)
 	})
 	if n == 0 {
 		// Only notifications: no response body, as the specification says.
@@ -327,34 +328,71 @@ func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
 
 // answer runs the calls of one request body (a single request or a batch)
 // through run and returns the response body: each response in order, in
-// an array for a batch. Notifications run but get no response; n counts
-// the responses, and with none there is no body to send.
-func answer(calls []wire.Call, batch bool, run func(*wire.Request) (json.RawMessage, *wire.Error)) (out []byte, n int) {
+// an array for a batch. Notifications run but get no response, except
+// those of read-only methods, which would have no effect and are skipped;
+// n counts the responses, and with none there is no body to send.
+//
+// The body stays within budget bytes (give or take one error object per
+// call): run is told the room left, which a query fills at most (a page
+// cut short says "more"; the first response always gets at least one
+// event); a read whose result does not fit after other responses is
+// answered with -32013 instead, and once the budget is spent the calls
+// left are answered with -32013 without being run. The results of
+// notifications count against the budget as well.
+func answer(calls []wire.Call, batch bool, budget int, run func(req *wire.Request, room int) (json.RawMessage, *wire.Error)) (out []byte, n int) {
 	if batch {
 		out = append(out, '[')
 	}
+	used := 0 // len(out) plus what notifications produced
 	for i := range calls {
 		c := &calls[i]
+		req := &c.Request
 		var resp wire.Response
-		if c.Err != nil {
-			resp = wire.Response{ID: c.Request.ID, Error: c.Err}
-		} else {
-			res, e := run(&c.Request)
-			if c.Request.IsNotification() {
+		switch {
+		case c.Err != nil:
+			resp = wire.Response{ID: req.ID, Error: c.Err}
+		case req.IsNotification() && readOnly(req.Method):
+			continue
+		default:
+			room := budget - used - len(req.ID) - len(`,{"jsonrpc":"2.0","id":,"result":}`)
+			if room <= 0 {
+				if req.IsNotification() {
+					continue
+				}
+				resp = wire.Response{ID: req.ID, Error: overBudget(budget, i)}
+				break
+			}
+			res, e := run(req, room)
+			if req.IsNotification() {
+				used += len(res)
 				continue
 			}
-			resp = wire.Response{ID: c.Request.ID, Result: res, Error: e}
+			if len(res) > room && n > 0 && readOnly(req.Method) {
+				res, e = nil, overBudget(budget, i)
+			}
+			resp = wire.Response{ID: req.ID, Result: res, Error: e}
 		}
 		if n > 0 {
 			out = append(out, ',')
 		}
+		before := len(out)
 		out = resp.AppendJSON(out)
+		used += len(out) - before
 		n++
 	}
 	if batch {
 		out = append(out, ']')
 	}
 	return out, n
+}
+
+// readOnly reports whether method only reads: a notification of it would
+// have no effect.
+func readOnly(method string) bool { return method == MethodQuery || method == MethodSessions }
+
+func overBudget(budget, i int) *wire.Error {
+	return rpcError(errorf(http.StatusRequestEntityTooLarge, CodeTooLarge,
+		"the response budget of %d bytes is spent by the calls before this one (call %d of the batch): send it again in another request", budget, i))
 }
 
 func writeRPC(w http.ResponseWriter, b []byte) {

@@ -25,7 +25,10 @@ import (
 func TestShutdownWithClientsAttached(t *testing.T) {
 	st := memStore(t)
 	defer st.Close()
-	h := hub.New(st)
+	h, err := hub.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer h.Close(context.Background())
 	srv, err := server.New(context.Background(), server.Config{Hub: h, Logger: quietLogger(), ShutdownTimeout: 5 * time.Second})
 	if err != nil {

@@ -132,7 +132,10 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func TestSSEOverHTTP2(t *testing.T) {
 	st := memStore(t)
 	defer st.Close()
-	h := hub.New(st)
+	h, err := hub.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer h.Close(context.Background())
 	srv, err := server.New(context.Background(), server.Config{Hub: h, Logger: quietLogger()})
 	if err != nil {

@@ -98,6 +98,14 @@ type Store interface {
 	// undecodable payloads are handled as in Read.
 	ReadAll(ctx context.Context, q AllQuery) iter.Seq2[Entry, error]
 
+	// Head returns the store-wide position of the last appended event, 0
+	// for a store that never had one. Every event at a position ≤ Head is
+	// committed, so ReadAll after Head yields only events committed later.
+	// Positions are never reused: Head does not go down when retention
+	// removes events. A follower of the log starts at Head to skip its
+	// history.
+	Head(ctx context.Context) (uint64, error)
+
 	// Sessions lists the sessions that match q, ordered by ID. A session
 	// whose events were all removed by retention is still listed (with
 	// Count 0), since it still owns its sequence numbers.

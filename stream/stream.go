@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 )
 
@@ -238,14 +239,15 @@ func (s *Stream) Enabled(context.Context, event.Type) bool {
 }
 
 // Publish sends a copy of *ev with SendWithContext, so that a *Stream can
-// serve as a sink. A nil ev gives ErrInvalid.
+// serve as a sink. A nil ev gives an error wrapping ErrInvalid and
+// sluice.ErrNilEvent.
 func (s *Stream) Publish(ctx context.Context, ev *event.Event) error {
 	if ev == nil {
 		id := ""
 		if s != nil {
 			id = s.id
 		}
-		return invalid(id, "send", "nil event")
+		return invalid(id, "send", "%w", sluice.ErrNilEvent)
 	}
 	return s.SendWithContext(ctx, *ev)
 }

@@ -123,7 +123,10 @@ func runDemo(ctx context.Context, sink sluice.Sink, speed float64, st store.Stor
 	}
 	var target sluice.Sink = b
 	if st != nil {
-		h := hub.New(st, hub.WithBus(b))
+		h, err := hub.New(st, hub.WithBus(b))
+		if err != nil {
+			return err
+		}
 		defer h.Close(context.WithoutCancel(ctx))
 		target = h
 	}

@@ -36,7 +36,10 @@ func serveDemo(ctx context.Context, info io.Writer, sink sluice.Sink, speed floa
 		st = s
 	}
 	defer st.Close()
-	h := hub.New(st)
+	h, err := hub.New(st, hub.WithCoalesce(time.Millisecond))
+	if err != nil {
+		return err
+	}
 	defer h.Close(context.WithoutCancel(ctx))
 	srv, err := server.New(ctx, server.Config{Hub: h, Logger: slog.New(slog.NewTextHandler(info, &slog.HandlerOptions{Level: slog.LevelWarn})), ShutdownTimeout: 2 * time.Second})
 	if err != nil {

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -99,7 +102,7 @@ func newSessionsCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SESSION\tEVENTS\tLAST SEQ\tFIRST\tLAST")
 			for _, s := range infos {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", s.ID, s.Count, s.LastSeq, stamp(s.First), stamp(s.Last))
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", cell(s.ID), s.Count, s.LastSeq, stamp(s.First), stamp(s.Last))
 			}
 			return tw.Flush()
 		},
@@ -109,6 +112,37 @@ func newSessionsCmd() *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many sessions (0: all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// maxCell is the widest session ID the sessions table prints whole.
+const maxCell = 64
+
+// cell makes a session ID fit one cell of a table: every character a
+// terminal could act on, or that would break the table (control
+// characters, newlines and tabs included, C1 controls, bytes that are not
+// UTF-8), is written as a visible escape (\x1b, \n, \t, \u009b, \xff),
+// as replay and tail do, and an ID longer than maxCell bytes is cut, saying
+// how much was left out (sessions --json prints IDs whole).
+func cell(id string) string {
+	var b strings.Builder
+	for i, r := range id {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(id[i:], string(utf8.RuneError)):
+			fmt.Fprintf(&b, `\x%02x`, id[i])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case strconv.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return printer.Cut(b.String(), maxCell)
 }
 
 func stamp(t time.Time) string {

@@ -96,6 +96,7 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 	t.Run("ReadPaging", s.readPaging)
 	t.Run("ReadAll", s.readAll)
 	t.Run("ReadAllTail", s.readAllTail)
+	t.Run("Head", s.head)
 	t.Run("Sessions", s.sessions)
 	t.Run("SessionIDs", s.sessionIDs)
 	t.Run("PoisonEvent", s.poisonEvent)

@@ -516,6 +516,44 @@ func (s *suite) readAllTail(t *testing.T) {
 	}
 }
 
+func (s *suite) head(t *testing.T) {
+	st := s.new(t)
+	head := func() uint64 {
+		t.Helper()
+		h, err := st.Head(ctx(t))
+		if err != nil {
+			t.Fatalf("Head: %v", err)
+		}
+		return h
+	}
+	if h := head(); h != 0 {
+		t.Fatalf("Head of an empty store = %d, want 0", h)
+	}
+	mustAppend(t, st, text("a", 1), text("b", 1), text("a", 2))
+	all := collectAll(t, st, store.AllQuery{})
+	h := head()
+	if want := all[len(all)-1].Pos; h != want {
+		t.Fatalf("Head = %d, want the last position %d", h, want)
+	}
+	if got := collectAll(t, st, store.AllQuery{After: h}); len(got) != 0 {
+		t.Fatalf("ReadAll after Head yielded %d events, want none", len(got))
+	}
+	mustAppend(t, st, text("c", 1), text("a", 3))
+	later := collectAll(t, st, store.AllQuery{After: h})
+	if len(later) != 2 || later[0].Event.Meta.SessionID != "c" || later[1].Event.Seq != 3 {
+		t.Fatalf("ReadAll after the old Head = %+v, want exactly the two later events", later)
+	}
+	if h2 := head(); h2 != later[1].Pos {
+		t.Fatalf("Head = %d after more appends, want %d", h2, later[1].Pos)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Head(ctx(t)); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("Head after Close = %v, want ErrClosed", err)
+	}
+}
+
 func (s *suite) sessions(t *testing.T) {
 	st := s.new(t)
 	mustAppend(t, st, text("s/a", 1), text("s/a", 2), text("s/a", 3))

@@ -1,4 +1,14 @@
-package instrument
+// Package hooks calls functions on the events of one conversation as they
+// are published on a bus: when the user sends a message, when the
+// assistant answers, when a tool is called and returns, on each streamed
+// chunk and on errors.
+//
+//	h := hooks.Conversation(b, "conv-1")
+//	defer h.Close()
+//	err := h.OnToolCall(func(ctx context.Context, c event.ToolCallStarted) { … })
+//
+// Hooks consume events; the package instrument produces them.
+package hooks
 
 import (
 	"context"
@@ -9,8 +19,10 @@ import (
 	"github.com/sluice-events/sluice/event"
 )
 
-// ErrHooksClosed is returned by the On methods of closed Hooks.
-var ErrHooksClosed = errors.New("instrument: hooks closed")
+// ErrClosed is returned by the On methods of closed Hooks.
+var ErrClosed = errors.New("hooks: closed")
+
+var errNilHook = errors.New("hooks: nil function")
 
 // Hooks are callbacks on the events of one conversation (the events whose
 // Meta.ConversationID is its ID) published on a bus. Every callback runs
@@ -49,7 +61,7 @@ func Conversation(b *bus.Bus, id string) *Hooks {
 // conversation, narrowed by keep if not nil.
 func on[T event.Payload](h *Hooks, typ event.Type, keep func(T) bool, fn func(context.Context, *event.Event, T)) error {
 	if fn == nil {
-		return errors.New("instrument: nil hook")
+		return errNilHook
 	}
 	pattern, err := event.ParsePattern(string(typ))
 	if err != nil {
@@ -58,7 +70,7 @@ func on[T event.Payload](h *Hooks, typ event.Type, keep func(T) bool, fn func(co
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return ErrHooksClosed
+		return ErrClosed
 	}
 	id := h.id
 	sub, err := h.b.Subscribe(pattern, func(ctx context.Context, ev *event.Event) {
@@ -111,7 +123,7 @@ func (h *Hooks) OnChunk(fn func(ctx context.Context, d event.TextDelta)) error {
 // type of the event that reported it.
 func (h *Hooks) OnError(fn func(ctx context.Context, source event.Type, err event.Error)) error {
 	if fn == nil {
-		return errors.New("instrument: nil hook")
+		return errNilHook
 	}
 	errs := []error{
 		on(h, event.TypeStreamError, nil, func(ctx context.Context, ev *event.Event, p event.StreamError) { fn(ctx, ev.Type, p.Error) }),
@@ -123,7 +135,7 @@ func (h *Hooks) OnError(fn func(ctx context.Context, source event.Type, err even
 }
 
 // Close removes every callback. Callbacks already running finish; no new
-// ones start. The On methods fail with ErrHooksClosed afterwards.
+// ones start. The On methods fail with ErrClosed afterwards.
 func (h *Hooks) Close() {
 	h.mu.Lock()
 	subs := h.subs

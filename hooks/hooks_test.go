@@ -1,4 +1,4 @@
-package instrument_test
+package hooks_test
 
 import (
 	"context"
@@ -11,8 +11,12 @@ import (
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/bus"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/hooks"
 	"github.com/sluice-events/sluice/instrument"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // hookLog records hook calls in order.
 type hookLog struct {
@@ -32,7 +36,7 @@ func (l *hookLog) String() string {
 	return strings.Join(l.calls, "\n")
 }
 
-func hookAll(t *testing.T, h *instrument.Hooks, log *hookLog) {
+func hookAll(t *testing.T, h *hooks.Hooks, log *hookLog) {
 	t.Helper()
 	for _, err := range []error{
 		h.OnSend(func(_ context.Context, m event.MessageCreated) { log.add("send %s", m.Content) }),
@@ -54,7 +58,7 @@ func TestHooksSeeOneConversationInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close(context.Background())
-	h := instrument.Conversation(b, "c1")
+	h := hooks.Conversation(b, "c1")
 	log := &hookLog{}
 	hookAll(t, h, log)
 
@@ -98,7 +102,7 @@ func TestHooksSeeOneConversationInOrder(t *testing.T) {
 	if strings.Contains(log.String(), "after close") {
 		t.Error("a hook ran after Close")
 	}
-	if err := h.OnSend(func(context.Context, event.MessageCreated) {}); !errors.Is(err, instrument.ErrHooksClosed) {
+	if err := h.OnSend(func(context.Context, event.MessageCreated) {}); !errors.Is(err, hooks.ErrClosed) {
 		t.Errorf("OnSend after Close: %v", err)
 	}
 }
@@ -109,7 +113,7 @@ func TestHooksRunInThePublishersGoroutine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close(context.Background())
-	h := instrument.Conversation(b, "c")
+	h := hooks.Conversation(b, "c")
 	defer h.Close()
 	type key struct{}
 	var seen []any
@@ -131,7 +135,7 @@ func TestPipelineFailureReachesOnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close(context.Background())
-	h := instrument.Conversation(b, "c")
+	h := hooks.Conversation(b, "c")
 	defer h.Close()
 	var got []string
 	_ = h.OnError(func(_ context.Context, src event.Type, err event.Error) {
