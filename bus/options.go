@@ -12,10 +12,11 @@ import (
 // without the WithQueue option.
 const DefaultQueue = 1024
 
-// ErrInvalid is wrapped by the error New and Subscribe return for an invalid
-// argument: a nil option, an option value out of range, a zero pattern
-// (that one wraps event.ErrPattern too) or a nil handler.
-var ErrInvalid = errors.New("bus: invalid argument")
+// ErrInvalid is wrapped (with "bus: new:" or "bus: subscribe:" in front)
+// by the error New and Subscribe return for an invalid argument: a nil
+// option, an option value out of range, a zero pattern (that one wraps
+// event.ErrPattern too) or a nil handler.
+var ErrInvalid = errors.New("invalid argument")
 
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)

@@ -7,9 +7,10 @@ import (
 	"github.com/sluice-events/sluice/internal/option"
 )
 
-// ErrInvalid is wrapped by the error Text, JSON and YAML return for an
-// invalid argument: a nil writer or a nil option.
-var ErrInvalid = errors.New("printer: invalid argument")
+// ErrInvalid is wrapped (with "printer: text:" and so on in front) by the
+// error Text, JSON and YAML return for an invalid argument: a nil writer
+// or a nil option.
+var ErrInvalid = errors.New("invalid argument")
 
 // Option configures a printer; pass options to Text, JSON or YAML. Options
 // are functions over an unexported configuration, the style of every

@@ -90,7 +90,7 @@ var _ store.Store = (*Store)(nil)
 func New(opts ...Option) (*Store, error) {
 	c := config{store.DefaultConfig()}
 	if err := option.Apply(&c, opts, store.ErrInvalid); err != nil {
-		return nil, fmt.Errorf("memory: %w", err)
+		return nil, fmt.Errorf("memory: new: %w", err)
 	}
 	s := &Store{cfg: c.Config, sessions: make(map[string]*session)}
 	s.dec = page.NewDecoder(s.cfg.Logger, "memory")
