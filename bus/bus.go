@@ -69,7 +69,7 @@ var ErrClosed = errors.New("bus: closed")
 
 // Handler receives events. ev belongs to the bus and is valid only during the
 // call: a handler that keeps the event copies *ev, and it never modifies it.
-// ctx is the publisher's context for a Sync handler; an asynchronous handler
+// ctx is the publisher's context for a synchronous handler; an asynchronous handler
 // gets a context of the bus, canceled when Close gives up waiting.
 type Handler func(ctx context.Context, ev *event.Event)
 
@@ -270,7 +270,7 @@ func (b *Bus) Enabled(_ context.Context, t event.Type) bool {
 }
 
 // Publish hands ev to every subscription that wants it: it runs the matching
-// Sync handlers, in subscription order, and copies ev into the queue of each
+// synchronous handlers, in subscription order, and copies ev into the queue of each
 // matching asynchronous subscription. ev still belongs to the caller when
 // Publish returns.
 //
@@ -407,7 +407,7 @@ func (b *Bus) remove(s *Subscription) {
 // asynchronous handlers is canceled, and Close returns an error wrapping
 // ctx.Err() that says how many accepted events were not delivered.
 //
-// Sync handlers already running in publishers' goroutines are not waited
+// synchronous handlers already running in publishers' goroutines are not waited
 // for. Do not call Close from an asynchronous handler: it would wait for
 // that very handler. Closing a closed bus waits again and returns nil once
 // everything was delivered.
