@@ -407,7 +407,7 @@ func (b *Bus) remove(s *Subscription) {
 // asynchronous handlers is canceled, and Close returns an error wrapping
 // ctx.Err() that says how many accepted events were not delivered.
 //
-// synchronous handlers already running in publishers' goroutines are not waited
+// Synchronous handlers already running in publishers' goroutines are not waited
 // for. Do not call Close from an asynchronous handler: it would wait for
 // that very handler. Closing a closed bus waits again and returns nil once
 // everything was delivered.
