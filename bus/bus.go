@@ -346,7 +346,11 @@ func (b *Bus) Subscribe(pattern event.Pattern, h Handler, opts ...SubscribeOptio
 		return nil, fmt.Errorf("bus: subscribe: %w", invalidf("nil handler"))
 	}
 	cfg := subscribeConfig{queue: DefaultQueue}
-	if err := option.Apply(&cfg, opts, ErrInvalid); err != nil {
+	err := option.Apply(&cfg, opts, ErrInvalid)
+	if err == nil && cfg.sync && cfg.async != "" {
+		err = invalidf("%s does not apply to a synchronous subscription", cfg.async)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("bus: subscribe %s: %w", pattern, err)
 	}
 	s := &Subscription{

@@ -121,6 +121,14 @@ func TestSubscribeErrors(t *testing.T) {
 			t.Errorf("Subscribe with %s: %v, want ErrInvalid", name, err)
 		}
 	}
+	for name, opts := range map[string][]bus.SubscribeOption{
+		"WithSync and WithQueue":  {bus.WithSync(), bus.WithQueue(8)},
+		"WithPolicy and WithSync": {bus.WithPolicy(bus.DropOldest), bus.WithSync()},
+	} {
+		if _, err := b.Subscribe(event.All, nop, opts...); !errors.Is(err, bus.ErrInvalid) {
+			t.Errorf("Subscribe with %s: %v, want ErrInvalid", name, err)
+		}
+	}
 	if _, err := b.Subscribe(event.All, nil); !errors.Is(err, bus.ErrInvalid) {
 		t.Errorf("Subscribe with a nil handler: %v, want ErrInvalid", err)
 	}
@@ -355,7 +363,7 @@ func TestOrderManyPublishers(t *testing.T) {
 		}
 		opts := []bus.SubscribeOption{bus.WithQueue(1 + i*3)}
 		if i == subscribers-1 {
-			opts = append(opts, bus.WithSync())
+			opts = []bus.SubscribeOption{bus.WithSync()}
 		}
 		subscribe(t, b, ">", h, opts...)
 	}

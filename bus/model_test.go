@@ -86,10 +86,11 @@ func TestModel(t *testing.T) {
 				policy:  rapid.SampledFrom([]bus.Policy{bus.Block, bus.DropNewest, bus.DropOldest}).Draw(rt, "policy"),
 				sync:    rapid.IntRange(0, 3).Draw(rt, "sync") == 0,
 			}
-			opts := []bus.SubscribeOption{bus.WithPolicy(m.policy), bus.WithQueue(rapid.IntRange(1, 4).Draw(rt, "queue"))}
+			opts := []bus.SubscribeOption{bus.WithSync()}
 			if m.sync {
-				opts = append(opts, bus.WithSync())
 				m.policy = bus.Block
+			} else {
+				opts = []bus.SubscribeOption{bus.WithPolicy(m.policy), bus.WithQueue(rapid.IntRange(1, 4).Draw(rt, "queue"))}
 			}
 			if m.session != "" {
 				opts = append(opts, bus.WithSession(m.session))

@@ -66,6 +66,7 @@ type subscribeConfig struct {
 	sync    bool
 	queue   int
 	policy  Policy
+	async   string // the name of an option that applies only to asynchronous subscriptions, if given
 	filters []func(*event.Event) bool
 	session string
 	bySess  bool
@@ -76,7 +77,7 @@ type subscribeConfig struct {
 // synchronous handler matching the event, in subscription order) has
 // returned. Use it for hooks that must see an event before the publisher
 // goes on; a slow synchronous handler slows the publisher. WithQueue and
-// WithPolicy do not apply.
+// WithPolicy do not apply: Subscribe refuses them with ErrInvalid.
 func WithSync() SubscribeOption {
 	return func(c *subscribeConfig) error { c.sync = true; return nil }
 }
@@ -91,7 +92,7 @@ func WithQueue(n int) SubscribeOption {
 		if n < 1 {
 			return invalidf("queue capacity %d, want at least 1", n)
 		}
-		c.queue = n
+		c.queue, c.async = n, "WithQueue"
 		return nil
 	}
 }
@@ -104,7 +105,7 @@ func WithPolicy(p Policy) SubscribeOption {
 		if err := p.check(); err != nil {
 			return err
 		}
-		c.policy = p
+		c.policy, c.async = p, "WithPolicy"
 		return nil
 	}
 }
