@@ -2,7 +2,10 @@ package hub_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sluice-events/sluice/event"
@@ -67,4 +70,64 @@ func BenchmarkCatchUpMemory(b *testing.B) {
 	st := memStore(b)
 	defer st.Close()
 	benchCatchUp(b, st)
+}
+
+// BenchmarkLiveFeeds is the load of a server's streams in a library:
+// 200 feeds, one per session, follow live events while 8 producers append
+// one event per call, round-robin over the sessions (the memory store, so
+// that the cost measured is the hub's). Each op is one event appended and
+// delivered to its session's feed.
+func BenchmarkLiveFeeds(b *testing.B) {
+	const sessions, producers = 200, 8
+	h := newHub(b, memStore(b), hub.WithPoll(0))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var delivered sync.WaitGroup
+	var readers sync.WaitGroup
+	per := make([]int, sessions)
+	for i := range b.N {
+		per[i%sessions]++
+	}
+	for s := range sessions {
+		feed, err := h.Subscribe(hub.Selector{Session: fmt.Sprint("s", s)}, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		delivered.Add(per[s])
+		readers.Go(func() {
+			defer feed.Close()
+			for range per[s] {
+				if _, err := feed.Next(ctx); err != nil {
+					b.Error(err)
+					return
+				}
+				delivered.Done()
+			}
+		})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var next atomic.Int64
+	var prod sync.WaitGroup
+	for range producers {
+		prod.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				ev := event.New(event.TextDelta{Text: "tok"}, event.Meta{SessionID: fmt.Sprint("s", i%sessions)})
+				if err := h.Publish(ctx, &ev); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	prod.Wait()
+	delivered.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	cancel()
+	readers.Wait()
 }

@@ -60,8 +60,8 @@ func (it *Item) JSON(scratch []byte) ([]byte, error) {
 }
 
 // Feed follows the events a Selector picks, in order, from a cursor on. It
-// is for one goroutine: its methods must not be called concurrently, except
-// Close.
+// is for one goroutine at a time: its methods must not be called
+// concurrently.
 //
 // Next and All wait for events. Poll and Notify are for servers that hold
 // many idle feeds without a goroutine each: Poll takes what is ready, and
@@ -95,9 +95,6 @@ func (h *Hub) Subscribe(sel Selector, after uint64) (*Feed, error) {
 	}
 	return &Feed{h: h, sel: sel, last: after, given: after}, nil
 }
-
-// Selector returns what the feed follows.
-func (f *Feed) Selector() Selector { return f.sel }
 
 // Cursor returns the cursor of the last event the feed returned (or the
 // starting cursor): subscribing again after it continues where this feed

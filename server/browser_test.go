@@ -105,7 +105,7 @@ func TestKeylessRefusesForeignHostsAndOrigins(t *testing.T) {
 		if tc.origin != "" {
 			hdr = []string{"Origin", tc.origin}
 		}
-		for _, path := range []string{"/v1/sessions", "/v1/events", "/v1/stream?after=999999"} {
+		for _, path := range []string{"/v1/sessions", "/v1/events", "/v1/stream"} {
 			if code, ecode := request(t, e, "GET", path, tc.host, "", hdr...); code != tc.code || ecode != tc.ecode {
 				t.Errorf("%s: GET %s: %d %s, want %d %s", tc.name, path, code, ecode, tc.code, tc.ecode)
 			}

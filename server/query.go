@@ -32,17 +32,6 @@ type sessionsPage struct {
 	Next string `json:"next,omitempty"`
 }
 
-// params reads the common query parameters.
-type params struct {
-	after   uint64
-	limit   int
-	types   event.Pattern
-	hasType bool
-	// maxBytes bounds the page's encoding: events stop before it would
-	// pass it (there is always at least one). 0: no bound.
-	maxBytes int
-}
-
 // pageTail is room kept at the end of a page for next_after and more.
 const pageTail = len(`],"next_after":18446744073709551615,"more":false}` + "\n")
 
@@ -50,45 +39,6 @@ const pageTail = len(`],"next_after":18446744073709551615,"more":false}` + "\n")
 // budget; the last event is then taken back.
 func (p params) full(b []byte, n int) bool {
 	return p.maxBytes > 0 && n > 1 && len(b)+pageTail > p.maxBytes
-}
-
-func parseParams(r *http.Request, cursorHeader bool) (params, *apiError) {
-	var p params
-	q := r.URL.Query()
-	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return p, errorf(http.StatusBadRequest, CodeBadRequest, "after=%q is not a cursor (a non-negative integer)", v)
-		}
-		p.after = n
-	}
-	if cursorHeader {
-		// On reconnect a browser sends Last-Event-ID and the original URL:
-		// the header is the later cursor and wins.
-		if v := r.Header.Get("Last-Event-ID"); v != "" {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return p, errorf(http.StatusBadRequest, CodeBadRequest, "Last-Event-ID %q is not a cursor (a non-negative integer)", v)
-			}
-			p.after = n
-		}
-	}
-	p.limit = DefaultPageLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return p, errorf(http.StatusBadRequest, CodeBadRequest, "limit=%q is not a positive integer", v)
-		}
-		p.limit = min(n, MaxPageLimit)
-	}
-	if v := q.Get("types"); v != "" {
-		pat, err := event.ParsePattern(v)
-		if err != nil {
-			return p, errorf(http.StatusBadRequest, CodeBadRequest, "types=%q: %v", v, err)
-		}
-		p.types, p.hasType = pat, true
-	}
-	return p, nil
 }
 
 // prefixFor narrows a requested session prefix to the key's; ok is false
@@ -200,7 +150,7 @@ func (s *Server) sessionEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	p, aerr := parseParams(r, false)
+	_, p, aerr := s.params(r, false)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -299,13 +249,13 @@ func (s *Server) queryPage(ctx context.Context, id string, p params) ([]byte, *a
 //
 //	{"entries":[{"pos":7,"event":{...}},…],"next_after":7,"more":false}
 func (s *Server) queryAll(w http.ResponseWriter, r *http.Request) {
-	p, aerr := parseParams(r, false)
+	rp, p, aerr := s.params(r, false)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
 	}
 	p.maxBytes = s.cfg.MaxResponseBytes
-	body, aerr := s.queryAllPage(r.Context(), principalOf(r), r.URL.Query().Get("session_prefix"), p)
+	body, aerr := s.queryAllPage(r.Context(), principalOf(r), rp.SessionPrefix, p)
 	if aerr != nil {
 		writeError(w, aerr)
 		return

@@ -70,30 +70,11 @@ type publishParams struct {
 	Session string            `json:"session"`
 }
 
-// queryParams are the params of events.query: with a session, a page of
-// that session (cursor: seq); without, a page of every session (cursor:
-// position).
-type queryParams struct {
-	Session       string `json:"session"`
-	After         uint64 `json:"after"`
-	Types         string `json:"types"`
-	Limit         int    `json:"limit"`
-	SessionPrefix string `json:"session_prefix"`
-}
-
 // sessionsParams are the params of sessions.list.
 type sessionsParams struct {
 	Prefix string `json:"prefix"`
 	After  string `json:"after"`
 	Limit  int    `json:"limit"`
-}
-
-// subscribeParams are the params of events.subscribe.
-type subscribeParams struct {
-	Session       string `json:"session"`
-	After         uint64 `json:"after"`
-	Types         string `json:"types"`
-	SessionPrefix string `json:"session_prefix"`
 }
 
 func decodeParams(raw json.RawMessage, v any) *wire.Error {
@@ -150,20 +131,22 @@ func (s *Server) call(ctx context.Context, p principal, req *wire.Request, room 
 		if e := need(p, ScopeRead); e != nil {
 			return nil, e
 		}
-		var qp queryParams
+		// events.query: with a session, a page of that session (cursor:
+		// seq); without, a page of every session (cursor: position).
+		var qp readParams
 		if e := decodeParams(req.Params, &qp); e != nil {
 			return nil, e
 		}
-		pr, aerr := rpcQueryParams(qp)
+		if qp.Session != "" && !p.owns(qp.Session) {
+			return nil, rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", p.name(), p.prefix()))
+		}
+		pr, aerr := s.check(ctx, qp)
 		if aerr != nil {
 			return nil, rpcError(aerr)
 		}
 		pr.maxBytes = room
 		var body []byte
 		if qp.Session != "" {
-			if !p.owns(qp.Session) {
-				return nil, rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", p.name(), p.prefix()))
-			}
 			if _, err := s.st.Session(ctx, qp.Session); err != nil {
 				return nil, rpcError(storeError(err))
 			}
@@ -197,53 +180,16 @@ func (s *Server) call(ctx context.Context, p principal, req *wire.Request, room 
 	return nil, wire.Errorf(wire.MethodNotFound, "method not found: %q", req.Method)
 }
 
-func rpcQueryParams(qp queryParams) (params, *apiError) {
-	p := params{after: qp.After, limit: DefaultPageLimit}
-	if qp.Limit < 0 {
-		return p, errorf(http.StatusBadRequest, CodeBadRequest, "limit %d is negative", qp.Limit)
-	}
-	if qp.Limit > 0 {
-		p.limit = min(qp.Limit, MaxPageLimit)
-	}
-	if qp.Types != "" {
-		pat, err := event.ParsePattern(qp.Types)
-		if err != nil {
-			return p, errorf(http.StatusBadRequest, CodeBadRequest, "types %q: %v", qp.Types, err)
-		}
-		p.types = pat
-	}
-	return p, nil
-}
-
 // subscription checks the params of events.subscribe.
-func (s *Server) subscription(ctx context.Context, p principal, raw json.RawMessage) (hub.Selector, uint64, *wire.Error) {
+func (s *Server) subscription(ctx context.Context, p principal, rp readParams) (hub.Selector, uint64, *wire.Error) {
 	if e := need(p, ScopeRead); e != nil {
 		return hub.Selector{}, 0, e
 	}
-	var sp subscribeParams
-	if e := decodeParams(raw, &sp); e != nil {
-		return hub.Selector{}, 0, e
+	sel, pp, aerr := s.selector(ctx, p, rp)
+	if aerr != nil {
+		return sel, 0, rpcError(aerr)
 	}
-	sel := hub.Selector{Session: sp.Session}
-	if sp.Types != "" {
-		pat, err := event.ParsePattern(sp.Types)
-		if err != nil {
-			return sel, 0, rpcError(errorf(http.StatusBadRequest, CodeBadRequest, "types %q: %v", sp.Types, err))
-		}
-		sel.Types = pat
-	}
-	if sp.Session != "" {
-		if !p.owns(sp.Session) {
-			return sel, 0, rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", p.name(), p.prefix()))
-		}
-	} else {
-		prefix, ok := prefixFor(p, sp.SessionPrefix)
-		if !ok {
-			return sel, 0, rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", p.name(), p.prefix()))
-		}
-		sel.SessionPrefix = prefix
-	}
-	return sel, sp.After, nil
+	return sel, pp.after, nil
 }
 
 func marshal(v any) (json.RawMessage, *wire.Error) {
@@ -296,18 +242,28 @@ func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
 				"events.subscribe over HTTP needs Accept: text/event-stream (or use the WebSocket at /v1/ws)")}.AppendJSON(nil))
 			return
 		}
-		sel, after, e := s.subscription(r.Context(), p, req.Params)
-		if e != nil {
+		var rp readParams
+		if e := decodeParams(req.Params, &rp); e != nil {
 			writeRPC(w, wire.Response{ID: req.ID, Error: e}.AppendJSON(nil))
 			return
 		}
+		// A reconnecting client sends the later cursor (and the epoch)
+		// as headers, with the original request.
+		hp, aerr := urlParams(r, true)
+		if aerr != nil {
+			writeError(w, aerr)
+			return
+		}
 		if r.Header.Get("Last-Event-ID") != "" {
-			pp, aerr := parseParams(r, true)
-			if aerr != nil {
-				writeError(w, aerr)
-				return
-			}
-			after = pp.after
+			rp.After = hp.After
+		}
+		if hp.Epoch != "" {
+			rp.Epoch = hp.Epoch
+		}
+		sel, after, e := s.subscription(r.Context(), p, rp)
+		if e != nil {
+			writeRPC(w, wire.Response{ID: req.ID, Error: e}.AppendJSON(nil))
+			return
 		}
 		resp := wire.Response{ID: req.ID, Result: json.RawMessage(`{"subscription":"1"}`)}.AppendJSON(nil)
 		s.serveSSE(w, r, sel, after, sseOpts{label: "rpc", first: resp, wrap: func(b []byte, cursor uint64, data []byte) []byte {

@@ -198,6 +198,7 @@ type Server struct {
 	anyCORS  bool
 	corsOrig map[string]bool
 	hosts    map[string]bool // Config.AllowedHosts, lower case
+	epoch    string          // the log's epoch, in hex (EpochHeader)
 }
 
 // New returns a server over cfg.Hub, after checking that its log can be
@@ -230,6 +231,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if _, err := s.st.Head(ctx); err != nil {
 		return nil, fmt.Errorf("server: reading the log: %w", err)
 	}
+	s.epoch = fmt.Sprintf("%016x", s.st.Epoch())
 	s.h = s.routes()
 	return s, nil
 }
@@ -415,6 +417,7 @@ func (s *Server) routes() http.Handler {
 				return
 			}
 			setRoute(r, path)
+			w.Header().Set(EpochHeader, s.epoch)
 			if rt.scope != "" {
 				p := principalOf(r)
 				if !p.allows(rt.scope) {

@@ -90,36 +90,34 @@ func setSSEHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
 }
 
-// sessionStream handles GET /v1/sessions/{id}/stream.
+// sessionStream handles GET /v1/sessions/{id}/stream: one session; the
+// cursor is its sequence number. Without wait=true the session must exist.
 func (s *Server) sessionStream(w http.ResponseWriter, r *http.Request) {
 	wait := r.URL.Query().Get("wait")
-	id, aerr := s.ownedSession(r, wait != "true" && wait != "1")
-	if aerr == nil {
-		var p params
-		p, aerr = parseParams(r, true)
-		if aerr == nil {
-			s.serveSSE(w, r, hub.Selector{Session: id, Types: p.types}, p.after, sseOpts{label: "sse"})
-			return
-		}
+	if _, aerr := s.ownedSession(r, wait != "true" && wait != "1"); aerr != nil {
+		writeError(w, aerr)
+		return
 	}
-	writeError(w, aerr)
+	s.stream(w, r)
 }
 
 // allStream handles GET /v1/stream?types=&session_prefix=: every session
 // the key may read; the cursor is the store-wide position.
-func (s *Server) allStream(w http.ResponseWriter, r *http.Request) {
-	p, aerr := parseParams(r, true)
+func (s *Server) allStream(w http.ResponseWriter, r *http.Request) { s.stream(w, r) }
+
+// stream serves the SSE stream a request's parameters ask for.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	rp, aerr := urlParams(r, true)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
 	}
-	pr := principalOf(r)
-	prefix, ok := prefixFor(pr, r.URL.Query().Get("session_prefix"))
-	if !ok {
-		writeError(w, errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", pr.name(), pr.prefix()))
+	sel, p, aerr := s.selector(r.Context(), principalOf(r), rp)
+	if aerr != nil {
+		writeError(w, aerr)
 		return
 	}
-	s.serveSSE(w, r, hub.Selector{Types: p.types, SessionPrefix: prefix}, p.after, sseOpts{label: "sse"})
+	s.serveSSE(w, r, sel, p.after, sseOpts{label: "sse"})
 }
 
 // sseOpts are what differs between the server's SSE streams.

@@ -219,7 +219,11 @@ func (wc *wsConn) readLoop() {
 func (wc *wsConn) dispatch(req *wire.Request, room int) (res []byte, e *wire.Error, start func()) {
 	switch req.Method {
 	case MethodSubscribe:
-		sel, after, e := wc.s.subscription(wc.ctx, wc.p, req.Params)
+		var rp readParams
+		if e := decodeParams(req.Params, &rp); e != nil {
+			return nil, e, nil
+		}
+		sel, after, e := wc.s.subscription(wc.ctx, wc.p, rp)
 		if e != nil {
 			return nil, e, nil
 		}

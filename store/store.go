@@ -39,6 +39,7 @@ import (
 	"errors"
 	"iter"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/sluice-events/sluice/event"
@@ -105,6 +106,12 @@ type Store interface {
 	// removes events. A follower of the log starts at Head to skip its
 	// history.
 	Head(ctx context.Context) (uint64, error)
+
+	// Epoch identifies the log: a number drawn at random when the log was
+	// created, which never changes. A log created afresh (a deleted file,
+	// a new schema, a new memory store) has another, so a reader can tell
+	// that a cursor it kept belongs to a log that no longer exists.
+	Epoch() uint64
 
 	// Sessions lists the sessions that match q, ordered by ID. A session
 	// whose events were all removed by retention is still listed (with
@@ -248,3 +255,8 @@ func MatchTypes(p event.Pattern, t event.Type) bool {
 func InTimeRange(t, since, until time.Time) bool {
 	return (since.IsZero() || !t.Before(since)) && (until.IsZero() || t.Before(until))
 }
+
+// NewEpoch draws an epoch for a new log (see Store.Epoch): a random
+// number in [1, 2^63), so that it fits a signed 64-bit database column. It
+// is a helper for implementations (see "Writing a Store").
+func NewEpoch() uint64 { return 1 + rand.Uint64N(math.MaxInt64-1) }

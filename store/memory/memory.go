@@ -63,6 +63,7 @@ type Store struct {
 	log      []*record // every stored record in position order
 	deleted  int       // records in log marked deleted
 	lastPos  uint64
+	epoch    uint64
 }
 
 type session struct {
@@ -92,7 +93,7 @@ func New(opts ...Option) (*Store, error) {
 	if err := option.Apply(&c, opts, store.ErrInvalid); err != nil {
 		return nil, fmt.Errorf("memory: new: %w", err)
 	}
-	s := &Store{cfg: c.Config, sessions: make(map[string]*session)}
+	s := &Store{cfg: c.Config, sessions: make(map[string]*session), epoch: store.NewEpoch()}
 	s.dec = page.NewDecoder(s.cfg.Logger, "memory")
 	if s.cfg.Retention.Enabled() {
 		s.loop = background.Start(s.cfg.Retention.Interval, s.cfg.Logger, "memory", s.Prune)
@@ -261,6 +262,9 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	}
 	return out, nil
 }
+
+// Epoch implements store.Store: every memory store is a log of its own.
+func (s *Store) Epoch() uint64 { return s.epoch }
 
 // Head implements store.Store.
 func (s *Store) Head(ctx context.Context) (uint64, error) {

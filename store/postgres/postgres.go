@@ -128,6 +128,7 @@ func WithLogger(l *slog.Logger) Option {
 // Store is the PostgreSQL store. Create it with Open.
 type Store struct {
 	pool    *pgxpool.Pool
+	epoch   uint64
 	cfg     store.Config
 	schema  string
 	lockKey int64
@@ -185,6 +186,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
+// Epoch implements store.Store.
+func (s *Store) Epoch() uint64 { return s.epoch }
+
 // Schema returns the schema that holds the store's tables.
 func (s *Store) Schema() string { return s.schema }
 
@@ -211,6 +215,15 @@ func (s *Store) init(ctx context.Context) error {
 	if version != schemaVersion {
 		return fmt.Errorf("%w: schema %q has version %d; this build knows %d", store.ErrCorrupt, s.schema, version, schemaVersion)
 	}
+	// The epoch is drawn once, by the first Open of a build that knows it.
+	var epoch int64
+	if _, err := tx.Exec(ctx, s.q.setEpoch, int64(store.NewEpoch())); err != nil {
+		return fmt.Errorf("postgres: create schema: %w", err)
+	}
+	if err := tx.QueryRow(ctx, s.q.epoch).Scan(&epoch); err != nil {
+		return fmt.Errorf("postgres: read the epoch: %w", err)
+	}
+	s.epoch = uint64(epoch)
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: create schema: %w", err)
 	}
@@ -272,6 +285,7 @@ type queries struct {
 	lastPos, sessions, upsert, setPos, insert string
 	read, readAll, sessionList, sessionOne    string
 	pruneCount, pruneAge, pruneUpd            string
+	setEpoch, epoch                           string
 }
 
 func newQueries(sch string) queries {
@@ -306,6 +320,8 @@ CREATE INDEX IF NOT EXISTS events_time ON $S.events(time);
 `),
 		version:  r.Replace(`SELECT value FROM $S.meta WHERE key = 'version'`),
 		lastPos:  r.Replace(`SELECT value FROM $S.meta WHERE key = 'last_pos'`),
+		setEpoch: r.Replace(`INSERT INTO $S.meta(key, value) VALUES ('epoch', $1) ON CONFLICT DO NOTHING`),
+		epoch:    r.Replace(`SELECT value FROM $S.meta WHERE key = 'epoch'`),
 		sessions: r.Replace(`SELECT session, last_seq, count FROM $S.sessions WHERE session = ANY($1)`),
 		upsert: r.Replace(`INSERT INTO $S.sessions AS s (session, last_seq, count, first_time, last_time)
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])

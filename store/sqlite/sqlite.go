@@ -151,6 +151,7 @@ func WithLogger(l *slog.Logger) Option {
 // Store is the SQLite store. Create it with Open.
 type Store struct {
 	path   string
+	epoch  uint64
 	cfg    store.Config
 	db     *sql.DB
 	wconn  *sql.Conn
@@ -215,6 +216,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	return s, nil
 }
+
+// Epoch implements store.Store.
+func (s *Store) Epoch() uint64 { return s.epoch }
 
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
@@ -305,6 +309,17 @@ func (s *Store) init(ctx context.Context, check bool) error {
 			return fmt.Errorf("%w: %s: quick_check: %s", store.ErrCorrupt, s.path, res)
 		}
 	}
+	// The epoch is drawn once, by the first Open of a build that knows it.
+	if _, err := conn.ExecContext(ctx, "INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', ?)", int64(store.NewEpoch())); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: %w", s.path, err))
+	}
+	var epoch int64
+	if err := conn.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'epoch'").Scan(&epoch); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: %w", s.path, err))
+	}
+	s.epoch = uint64(epoch)
 	var mode string
 	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
 		conn.Close()

@@ -546,6 +546,12 @@ func (s *suite) head(t *testing.T) {
 	if h2 := head(); h2 != later[1].Pos {
 		t.Fatalf("Head = %d after more appends, want %d", h2, later[1].Pos)
 	}
+	if st.Epoch() == 0 || st.Epoch() > math.MaxInt64 {
+		t.Errorf("Epoch = %d, want a number in [1, 2^63)", st.Epoch())
+	}
+	if other := s.new(t); other.Epoch() == st.Epoch() {
+		t.Errorf("two new logs share the epoch %d", st.Epoch())
+	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -886,6 +892,9 @@ func (s *suite) reopen(t *testing.T) {
 	}
 	st2 := s.cfg.reopen(t, st)
 	t.Cleanup(func() { _ = st2.Close() })
+	if st2.Epoch() != st.Epoch() {
+		t.Errorf("epoch after reopen = %d, want %d (the same log)", st2.Epoch(), st.Epoch())
+	}
 	got := collect(t, st2, store.Query{Session: "keep"})
 	if len(got) != 3 || !reflect.DeepEqual(got, first) {
 		t.Fatalf("after reopen:\n got %#v\nwant %#v", got, first)
