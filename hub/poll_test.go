@@ -120,11 +120,11 @@ func TestOptions(t *testing.T) {
 		"WithBus(nil)":      hub.WithBus(nil),
 	}
 	for name, o := range bad {
-		if _, err := hub.New(memStore(t), o); !errors.Is(err, hub.ErrOption) {
-			t.Errorf("New with %s = %v, want ErrOption", name, err)
+		if _, err := hub.New(memStore(t), o); !errors.Is(err, hub.ErrInvalid) {
+			t.Errorf("New with %s = %v, want ErrInvalid", name, err)
 		}
 	}
-	if _, err := hub.New(nil); !errors.Is(err, hub.ErrOption) {
+	if _, err := hub.New(nil); !errors.Is(err, hub.ErrInvalid) {
 		t.Errorf("New(nil) = %v", err)
 	}
 	var st store.Store = memStore(t)
