@@ -31,7 +31,7 @@ func benchEvent() event.Event {
 }
 
 func BenchmarkPublishNoSubscriber(b *testing.B) {
-	bs := bus.New()
+	bs := mustNew(b)
 	ctx := context.Background()
 	ev := benchEvent()
 	b.ReportAllocs()
@@ -43,9 +43,9 @@ func BenchmarkPublishNoSubscriber(b *testing.B) {
 }
 
 func BenchmarkPublishNoMatch(b *testing.B) {
-	bs := bus.New()
+	bs := mustNew(b)
 	defer bs.Close(context.Background())
-	if _, err := bs.Subscribe("tool.>", func(context.Context, *event.Event) {}); err != nil {
+	if _, err := bs.Subscribe(event.MustPattern("tool.>"), func(context.Context, *event.Event) {}); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
@@ -59,9 +59,9 @@ func BenchmarkPublishNoMatch(b *testing.B) {
 }
 
 func BenchmarkEnabled(b *testing.B) {
-	bs := bus.New()
+	bs := mustNew(b)
 	defer bs.Close(context.Background())
-	if _, err := bs.Subscribe("message.>", func(context.Context, *event.Event) {}); err != nil {
+	if _, err := bs.Subscribe(event.MustPattern("message.>"), func(context.Context, *event.Event) {}); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
@@ -78,9 +78,9 @@ func BenchmarkEnabled(b *testing.B) {
 // identity cache, with 64 slots, seldom answers; the cache keyed by the
 // type's value does.
 func BenchmarkEnabledDecoded(b *testing.B) {
-	bs := bus.New()
+	bs := mustNew(b)
 	defer bs.Close(context.Background())
-	if _, err := bs.Subscribe("message.>", func(context.Context, *event.Event) {}); err != nil {
+	if _, err := bs.Subscribe(event.MustPattern("message.>"), func(context.Context, *event.Event) {}); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
@@ -102,9 +102,9 @@ func BenchmarkEnabledDecoded(b *testing.B) {
 // seen, which fills its match cache from empty: what a stream of arbitrary
 // custom types costs. ns/type is the time per new type.
 func BenchmarkEnabledNewTypes(b *testing.B) {
-	bs := bus.New()
+	bs := mustNew(b)
 	defer bs.Close(context.Background())
-	if _, err := bs.Subscribe("a.>", func(context.Context, *event.Event) {}, bus.Sync()); err != nil {
+	if _, err := bs.Subscribe(event.MustPattern("a.>"), func(context.Context, *event.Event) {}, bus.WithSync()); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
@@ -120,7 +120,7 @@ func BenchmarkEnabledNewTypes(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		s, err := bs.Subscribe("z.z", func(context.Context, *event.Event) {}, bus.Sync())
+		s, err := bs.Subscribe(event.MustPattern("z.z"), func(context.Context, *event.Event) {}, bus.WithSync())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -131,10 +131,10 @@ func BenchmarkEnabledNewTypes(b *testing.B) {
 }
 
 func BenchmarkPublishSync(b *testing.B) {
-	bs := bus.New()
+	bs := mustNew(b)
 	defer bs.Close(context.Background())
 	var n uint64
-	if _, err := bs.Subscribe(">", func(_ context.Context, ev *event.Event) { n += ev.Seq + 1 }, bus.Sync()); err != nil {
+	if _, err := bs.Subscribe(event.All, func(_ context.Context, ev *event.Event) { n += ev.Seq + 1 }, bus.WithSync()); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
@@ -196,14 +196,14 @@ func fanOutChan(b *testing.B, subs int) {
 
 func fanOutBus(b *testing.B, subs int) {
 	ev := benchEvent()
-	bs := bus.New()
+	bs := mustNew(b)
 	ctx := context.Background()
 	sums := make([]uint64, subs)
 	counts := make([]int, subs)
 	var pending atomic.Int64
 	done := make(chan struct{}, subs)
 	for i := range subs {
-		_, err := bs.Subscribe(">", func(_ context.Context, ev *event.Event) {
+		_, err := bs.Subscribe(event.All, func(_ context.Context, ev *event.Event) {
 			sums[i] += ev.Seq
 			counts[i]++
 			if counts[i] == benchEvents {
@@ -273,12 +273,12 @@ func BenchmarkLatency(b *testing.B) {
 		reportLatency(b, lat)
 	})
 	b.Run("impl=bus", func(b *testing.B) {
-		bs := bus.New()
+		bs := mustNew(b)
 		ctx := context.Background()
 		ack := make(chan struct{}, 1)
 		lat := make([]time.Duration, 0, 1<<16)
 		start := time.Now()
-		_, err := bs.Subscribe(">", func(_ context.Context, ev *event.Event) {
+		_, err := bs.Subscribe(event.All, func(_ context.Context, ev *event.Event) {
 			lat = append(lat, time.Since(start)-time.Duration(ev.Seq))
 			ack <- struct{}{}
 		})

@@ -14,11 +14,11 @@ import (
 // in order, but not in order with one another: give them one pattern.
 func busHarness(patterns []string, opts ...bus.SubscribeOption) sinktest.NewFunc {
 	return func(t *testing.T) sinktest.Harness {
-		b := bus.New()
+		b := mustNew(t)
 		t.Cleanup(func() { _ = b.Close(context.Background()) })
 		rec := new(sinktest.Recorder)
 		for _, p := range patterns {
-			_, err := b.Subscribe(p, func(ctx context.Context, ev *event.Event) { _ = rec.Publish(ctx, ev) }, opts...)
+			_, err := b.Subscribe(event.MustPattern(p), func(ctx context.Context, ev *event.Event) { _ = rec.Publish(ctx, ev) }, opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -30,10 +30,10 @@ func busHarness(patterns []string, opts ...bus.SubscribeOption) sinktest.NewFunc
 func TestConformance(t *testing.T) {
 	some := []string{"message.text.>", "tool.*.*", "run.started", "sinktest.>"}
 	t.Run("Async", func(t *testing.T) { sinktest.Run(t, busHarness([]string{">"})) })
-	t.Run("AsyncSmallQueue", func(t *testing.T) { sinktest.Run(t, busHarness([]string{"message.text.>"}, bus.Queue(1))) })
-	t.Run("Sync", func(t *testing.T) { sinktest.Run(t, busHarness(some, bus.Sync())) })
+	t.Run("AsyncSmallQueue", func(t *testing.T) { sinktest.Run(t, busHarness([]string{"message.text.>"}, bus.WithQueue(1))) })
+	t.Run("Sync", func(t *testing.T) { sinktest.Run(t, busHarness(some, bus.WithSync())) })
 	t.Run("SessionPredicate", func(t *testing.T) {
-		sinktest.Run(t, busHarness([]string{">"}, bus.Session("sinktest")))
+		sinktest.Run(t, busHarness([]string{">"}, bus.WithSession("sinktest")))
 	})
 	t.Run("NoSubscriber", func(t *testing.T) { sinktest.Run(t, busHarness(nil)) })
 }

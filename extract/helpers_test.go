@@ -85,7 +85,7 @@ func stream(t testing.TB, s sluice.Sink, meta event.Meta, text string, sizes []i
 	if final == "\x00" {
 		final = text
 	}
-	if err := em.Emit(ctx, event.TextCompleted{Text: final}); err != nil {
+	if err := sluice.Emit(ctx, em, event.TextCompleted{Text: final}); err != nil {
 		t.Fatal(err)
 	}
 }

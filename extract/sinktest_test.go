@@ -26,13 +26,13 @@ func TestConformance(t *testing.T) {
 	all := func(rec sluice.Sink) sluice.Sink { return rec }
 	t.Run("PassThrough", func(t *testing.T) { sinktest.Run(t, extracting(all)) })
 	t.Run("Extracting", func(t *testing.T) {
-		sinktest.Run(t, extracting(all, extract.With("acme:plan:v1", extract.YAML()), extract.With("acme:note:v1", extract.Text())))
+		sinktest.Run(t, extracting(all, extract.WithExtractor("acme:plan:v1", extract.YAML()), extract.WithExtractor("acme:note:v1", extract.Text())))
 	})
 	t.Run("ExtractingFiltered", func(t *testing.T) {
 		// The next sink wants no thinking; the extraction sink still
 		// watches thinking deltas for blocks, but delivers none.
 		sinktest.Run(t, extracting(func(rec sluice.Sink) sluice.Sink {
 			return sluice.FilterTypes(rec, event.MustPattern("message.text.>"), event.MustPattern("tool.>"))
-		}, extract.With("acme:note:v1", extract.Text())))
+		}, extract.WithExtractor("acme:note:v1", extract.Text())))
 	})
 }

@@ -12,7 +12,7 @@ import (
 
 // Hooks follow one conversation, synchronously and in order.
 func ExampleConversation() {
-	b := bus.New()
+	b, _ := bus.New()
 	defer b.Close(context.Background())
 	hooks := hooks.Conversation(b, "conv-1")
 	defer hooks.Close()
@@ -22,11 +22,11 @@ func ExampleConversation() {
 
 	ctx := context.Background()
 	em := sluice.NewEmitter(b, event.Meta{ConversationID: "conv-1"})
-	_ = em.Emit(ctx, event.MessageCreated{Role: "user", Content: "Hi!", Index: 0})
+	_ = sluice.Emit(ctx, em, event.MessageCreated{Role: "user", Content: "Hi!", Index: 0})
 	text := em.TextBlock(0)
 	_ = text.Delta(ctx, "Hello")
 	_ = text.Delta(ctx, " there.")
-	_ = em.Emit(ctx, event.MessageCreated{Role: "assistant", Content: text.Text(), Index: 1})
+	_ = sluice.Emit(ctx, em, event.MessageCreated{Role: "assistant", Content: text.Text(), Index: 1})
 	// Output:
 	// user: Hi!
 	// chunk: "Hello"

@@ -57,11 +57,15 @@ func Conversation(b *bus.Bus, id string) *Hooks {
 	return &Hooks{b: b, id: id}
 }
 
-// on subscribes fn to the events of type T matching pattern in h's
+// on subscribes fn to the events of type T with type typ in h's
 // conversation, narrowed by keep if not nil.
-func on[T event.Payload](h *Hooks, pattern string, keep func(T) bool, fn func(context.Context, *event.Event, T)) error {
+func on[T event.Payload](h *Hooks, typ event.Type, keep func(T) bool, fn func(context.Context, *event.Event, T)) error {
 	if fn == nil {
 		return errNilHook
+	}
+	pattern, err := event.ParsePattern(string(typ))
+	if err != nil {
+		return err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -73,7 +77,7 @@ func on[T event.Payload](h *Hooks, pattern string, keep func(T) bool, fn func(co
 		if p, ok := ev.Payload.(T); ok && (keep == nil || keep(p)) {
 			fn(ctx, ev, p)
 		}
-	}, bus.Sync(), bus.Where(func(ev *event.Event) bool { return ev.Meta.ConversationID == id }))
+	}, bus.WithSync(), bus.WithFilter(func(ev *event.Event) bool { return ev.Meta.ConversationID == id }))
 	if err != nil {
 		return err
 	}
@@ -84,33 +88,33 @@ func on[T event.Payload](h *Hooks, pattern string, keep func(T) bool, fn func(co
 // OnSend calls fn for each message the user sends: message.created with
 // role user.
 func (h *Hooks) OnSend(fn func(ctx context.Context, m event.MessageCreated)) error {
-	return on(h, string(event.TypeMessageCreated), func(m event.MessageCreated) bool { return m.Role == "user" },
+	return on(h, event.TypeMessageCreated, func(m event.MessageCreated) bool { return m.Role == "user" },
 		func(ctx context.Context, _ *event.Event, m event.MessageCreated) { fn(ctx, m) })
 }
 
 // OnResponse calls fn for each answer of the assistant: message.created
 // with role assistant.
 func (h *Hooks) OnResponse(fn func(ctx context.Context, m event.MessageCreated)) error {
-	return on(h, string(event.TypeMessageCreated), func(m event.MessageCreated) bool { return m.Role == "assistant" },
+	return on(h, event.TypeMessageCreated, func(m event.MessageCreated) bool { return m.Role == "assistant" },
 		func(ctx context.Context, _ *event.Event, m event.MessageCreated) { fn(ctx, m) })
 }
 
 // OnToolCall calls fn when a tool starts executing (tool.call.started).
 func (h *Hooks) OnToolCall(fn func(ctx context.Context, c event.ToolCallStarted)) error {
-	return on(h, string(event.TypeToolCallStarted), nil,
+	return on(h, event.TypeToolCallStarted, nil,
 		func(ctx context.Context, _ *event.Event, c event.ToolCallStarted) { fn(ctx, c) })
 }
 
 // OnToolResult calls fn when a tool has returned a result
 // (tool.call.completed).
 func (h *Hooks) OnToolResult(fn func(ctx context.Context, r event.ToolCallCompleted)) error {
-	return on(h, string(event.TypeToolCallCompleted), nil,
+	return on(h, event.TypeToolCallCompleted, nil,
 		func(ctx context.Context, _ *event.Event, r event.ToolCallCompleted) { fn(ctx, r) })
 }
 
 // OnChunk calls fn for each piece of streamed text (message.text.delta).
 func (h *Hooks) OnChunk(fn func(ctx context.Context, d event.TextDelta)) error {
-	return on(h, string(event.TypeTextDelta), nil,
+	return on(h, event.TypeTextDelta, nil,
 		func(ctx context.Context, _ *event.Event, d event.TextDelta) { fn(ctx, d) })
 }
 
@@ -122,10 +126,10 @@ func (h *Hooks) OnError(fn func(ctx context.Context, source event.Type, err even
 		return errNilHook
 	}
 	errs := []error{
-		on(h, string(event.TypeStreamError), nil, func(ctx context.Context, ev *event.Event, p event.StreamError) { fn(ctx, ev.Type, p.Error) }),
-		on(h, string(event.TypeProviderCallFailed), nil, func(ctx context.Context, ev *event.Event, p event.ProviderCallFailed) { fn(ctx, ev.Type, p.Error) }),
-		on(h, string(event.TypeToolCallFailed), nil, func(ctx context.Context, ev *event.Event, p event.ToolCallFailed) { fn(ctx, ev.Type, p.Error) }),
-		on(h, string(event.TypePipelineFailed), nil, func(ctx context.Context, ev *event.Event, p event.PipelineFailed) { fn(ctx, ev.Type, p.Error) }),
+		on(h, event.TypeStreamError, nil, func(ctx context.Context, ev *event.Event, p event.StreamError) { fn(ctx, ev.Type, p.Error) }),
+		on(h, event.TypeProviderCallFailed, nil, func(ctx context.Context, ev *event.Event, p event.ProviderCallFailed) { fn(ctx, ev.Type, p.Error) }),
+		on(h, event.TypeToolCallFailed, nil, func(ctx context.Context, ev *event.Event, p event.ToolCallFailed) { fn(ctx, ev.Type, p.Error) }),
+		on(h, event.TypePipelineFailed, nil, func(ctx context.Context, ev *event.Event, p event.PipelineFailed) { fn(ctx, ev.Type, p.Error) }),
 	}
 	return errors.Join(errs...)
 }

@@ -53,7 +53,10 @@ func hookAll(t *testing.T, h *hooks.Hooks, log *hookLog) {
 }
 
 func TestHooksSeeOneConversationInOrder(t *testing.T) {
-	b := bus.New()
+	b, err := bus.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer b.Close(context.Background())
 	h := hooks.Conversation(b, "c1")
 	log := &hookLog{}
@@ -62,8 +65,8 @@ func TestHooksSeeOneConversationInOrder(t *testing.T) {
 	ctx := context.Background()
 	em := sluice.NewEmitter(b, event.Meta{ConversationID: "c1"})
 	other := sluice.NewEmitter(b, event.Meta{ConversationID: "c2"})
-	_ = em.Emit(ctx, event.MessageCreated{Role: "user", Content: "weather?"})
-	_ = other.Emit(ctx, event.MessageCreated{Role: "user", Content: "not mine"})
+	_ = sluice.Emit(ctx, em, event.MessageCreated{Role: "user", Content: "weather?"})
+	_ = sluice.Emit(ctx, other, event.MessageCreated{Role: "user", Content: "not mine"})
 	blk := em.TextBlock(0)
 	_ = blk.Delta(ctx, "Let me ")
 	_ = other.TextDelta(ctx, 0, 0, "nope")
@@ -75,8 +78,8 @@ func TestHooksSeeOneConversationInOrder(t *testing.T) {
 	_, _ = fail(tctx, "x")
 	_ = em.StreamError(ctx, errors.New("overloaded"))
 	_ = em.ProviderCallFailed(ctx, "p", "m", 0, errors.New("overloaded"))
-	_ = em.Emit(ctx, event.MessageCreated{Role: "assistant", Content: "Sunny."})
-	_ = em.Emit(ctx, event.MessageCreated{Role: "tool", Content: "ignored"})
+	_ = sluice.Emit(ctx, em, event.MessageCreated{Role: "assistant", Content: "Sunny."})
+	_ = sluice.Emit(ctx, em, event.MessageCreated{Role: "tool", Content: "ignored"})
 
 	want := strings.Join([]string{
 		"send weather?",
@@ -95,7 +98,7 @@ func TestHooksSeeOneConversationInOrder(t *testing.T) {
 	}
 
 	h.Close()
-	_ = em.Emit(ctx, event.MessageCreated{Role: "user", Content: "after close"})
+	_ = sluice.Emit(ctx, em, event.MessageCreated{Role: "user", Content: "after close"})
 	if strings.Contains(log.String(), "after close") {
 		t.Error("a hook ran after Close")
 	}
@@ -105,7 +108,10 @@ func TestHooksSeeOneConversationInOrder(t *testing.T) {
 }
 
 func TestHooksRunInThePublishersGoroutine(t *testing.T) {
-	b := bus.New()
+	b, err := bus.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer b.Close(context.Background())
 	h := hooks.Conversation(b, "c")
 	defer h.Close()
@@ -124,7 +130,10 @@ func TestHooksRunInThePublishersGoroutine(t *testing.T) {
 }
 
 func TestPipelineFailureReachesOnError(t *testing.T) {
-	b := bus.New()
+	b, err := bus.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer b.Close(context.Background())
 	h := hooks.Conversation(b, "c")
 	defer h.Close()

@@ -11,7 +11,6 @@ import (
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/store"
-	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/store/sqlite"
 )
 
@@ -68,7 +67,7 @@ func BenchmarkCatchUpSQLite(b *testing.B) {
 
 // BenchmarkCatchUpMemory catches up on 100,000 events in the memory store.
 func BenchmarkCatchUpMemory(b *testing.B) {
-	st := memory.New()
+	st := memStore(b)
 	defer st.Close()
 	benchCatchUp(b, st)
 }
@@ -80,7 +79,7 @@ func BenchmarkCatchUpMemory(b *testing.B) {
 // delivered to its session's feed.
 func BenchmarkLiveFeeds(b *testing.B) {
 	const sessions, producers = 200, 8
-	h := newHub(b, memory.New(), hub.WithPoll(0))
+	h := newHub(b, memStore(b), hub.WithPoll(0))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var delivered sync.WaitGroup

@@ -16,7 +16,10 @@ import (
 // the log, then waits for new ones.
 func ExampleHub_Subscribe() {
 	ctx := context.Background()
-	st := memory.New()
+	st, err := memory.New()
+	if err != nil {
+		panic(err)
+	}
 	defer st.Close()
 	h, err := hub.New(st)
 	if err != nil {

@@ -30,7 +30,7 @@
 //
 // Hubs are configured with functional options over an unexported config,
 // the style of every Sluice package: New checks every value and refuses a
-// bad one with an error wrapping ErrOption.
+// bad one with an error wrapping ErrInvalid.
 package hub
 
 import (
@@ -44,6 +44,7 @@ import (
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/bus"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/option"
 	"github.com/sluice-events/sluice/store"
 )
 
@@ -55,8 +56,9 @@ var (
 	// all be handed to the hub's bus subscribers (their context ended or
 	// the bus closed). Feeds still get them, from the store.
 	ErrNotDelivered = errors.New("hub: stored, but not delivered to every bus subscriber")
-	// ErrOption reports an invalid option value given to New.
-	ErrOption = errors.New("hub: invalid option")
+	// ErrInvalid reports an invalid argument to New: a nil store or an
+	// invalid option value.
+	ErrInvalid = errors.New("hub: invalid argument")
 	// ErrSelector reports a Selector that sets both Session and SessionPrefix.
 	ErrSelector = errors.New("hub: a selector takes a session or a session prefix, not both")
 )
@@ -87,7 +89,7 @@ type Option func(*config) error
 func WithBus(b *bus.Bus) Option {
 	return func(c *config) error {
 		if b == nil {
-			return fmt.Errorf("%w: WithBus(nil)", ErrOption)
+			return fmt.Errorf("%w: WithBus(nil)", ErrInvalid)
 		}
 		c.bus = b
 		return nil
@@ -102,7 +104,7 @@ func WithBus(b *bus.Bus) Option {
 func WithPoll(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
-			return fmt.Errorf("%w: WithPoll(%v): negative interval", ErrOption, d)
+			return fmt.Errorf("%w: WithPoll(%v): negative interval", ErrInvalid, d)
 		}
 		c.poll = d
 		return nil
@@ -114,7 +116,7 @@ func WithPoll(d time.Duration) Option {
 func WithBatch(n int) Option {
 	return func(c *config) error {
 		if n <= 0 {
-			return fmt.Errorf("%w: WithBatch(%d): want at least 1", ErrOption, n)
+			return fmt.Errorf("%w: WithBatch(%d): want at least 1", ErrInvalid, n)
 		}
 		c.batch = n
 		return nil
@@ -127,7 +129,7 @@ func WithBatch(n int) Option {
 func WithWindow(events, bytes int) Option {
 	return func(c *config) error {
 		if events <= 0 || bytes <= 0 {
-			return fmt.Errorf("%w: WithWindow(%d, %d): want positive sizes", ErrOption, events, bytes)
+			return fmt.Errorf("%w: WithWindow(%d, %d): want positive sizes", ErrInvalid, events, bytes)
 		}
 		c.windowN, c.windowBytes = events, bytes
 		return nil
@@ -141,7 +143,7 @@ func WithWindow(events, bytes int) Option {
 func WithCoalesce(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
-			return fmt.Errorf("%w: WithCoalesce(%v): negative interval", ErrOption, d)
+			return fmt.Errorf("%w: WithCoalesce(%v): negative interval", ErrInvalid, d)
 		}
 		c.coalesce = d
 		return nil
@@ -152,7 +154,7 @@ func WithCoalesce(d time.Duration) Option {
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
-			return fmt.Errorf("%w: WithLogger(nil)", ErrOption)
+			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalid)
 		}
 		c.logger = l
 		return nil
@@ -176,20 +178,22 @@ type Hub struct {
 // then the store.
 func New(st store.Store, opts ...Option) (*Hub, error) {
 	if st == nil {
-		return nil, fmt.Errorf("%w: nil store", ErrOption)
+		return nil, fmt.Errorf("%w: nil store", ErrInvalid)
 	}
 	cfg := config{batch: DefaultBatch, poll: DefaultPoll, windowN: DefaultWindowEvents, windowBytes: DefaultWindowBytes}
-	for _, o := range opts {
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
+	if err := option.Apply(&cfg, opts, ErrInvalid); err != nil {
+		return nil, err
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
 	h := &Hub{st: st, bus: cfg.bus, cfg: cfg}
 	if h.bus == nil {
-		h.bus, h.ownBus = bus.New(), true
+		b, err := bus.New()
+		if err != nil {
+			return nil, err
+		}
+		h.bus, h.ownBus = b, true
 	}
 	h.tail = newTail(h)
 	return h, nil

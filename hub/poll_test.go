@@ -8,13 +8,12 @@ import (
 
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/store"
-	"github.com/sluice-events/sluice/store/memory"
 )
 
 // TestPollNotify follows a session the way a server holds idle streams:
 // Poll what is ready, Notify for a call back, and no goroutine meanwhile.
 func TestPollNotify(t *testing.T) {
-	h := newHub(t, memory.New(), hub.WithPoll(0))
+	h := newHub(t, memStore(t), hub.WithPoll(0))
 	ctx := context.Background()
 	a, _ := h.Subscribe(hub.Selector{Session: "s"}, 0)
 	b, _ := h.Subscribe(hub.Selector{}, 0)
@@ -89,7 +88,7 @@ func TestPollNotify(t *testing.T) {
 }
 
 func TestHubCloseWakesNotified(t *testing.T) {
-	h, err := hub.New(memory.New())
+	h, err := hub.New(memStore(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,14 +120,14 @@ func TestOptions(t *testing.T) {
 		"WithBus(nil)":      hub.WithBus(nil),
 	}
 	for name, o := range bad {
-		if _, err := hub.New(memory.New(), o); !errors.Is(err, hub.ErrOption) {
-			t.Errorf("New with %s = %v, want ErrOption", name, err)
+		if _, err := hub.New(memStore(t), o); !errors.Is(err, hub.ErrInvalid) {
+			t.Errorf("New with %s = %v, want ErrInvalid", name, err)
 		}
 	}
-	if _, err := hub.New(nil); !errors.Is(err, hub.ErrOption) {
+	if _, err := hub.New(nil); !errors.Is(err, hub.ErrInvalid) {
 		t.Errorf("New(nil) = %v", err)
 	}
-	var st store.Store = memory.New()
+	var st store.Store = memStore(t)
 	h, err := hub.New(st, hub.WithBatch(1), hub.WithPoll(0), hub.WithWindow(1, 1), hub.WithCoalesce(time.Millisecond))
 	if err != nil {
 		t.Fatal(err)

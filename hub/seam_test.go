@@ -69,7 +69,10 @@ func (s *seamStore) ReadAll(ctx context.Context, q store.AllQuery) iter.Seq2[sto
 // A tiny window makes feeds fall behind it and go back to the store.
 func TestSeam(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		mem := memory.New()
+		mem, err := memory.New()
+		if err != nil {
+			rt.Fatal(err)
+		}
 		defer mem.Close()
 		st := &seamStore{Store: mem}
 		window := rapid.IntRange(1, 12).Draw(rt, "window")

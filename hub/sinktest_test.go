@@ -6,7 +6,6 @@ import (
 
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/sinktest"
-	"github.com/sluice-events/sluice/store/memory"
 )
 
 // TestConformance runs the Sink conformance suite on a hub: what it
@@ -14,7 +13,7 @@ import (
 // then live.
 func TestConformance(t *testing.T) {
 	sinktest.Run(t, func(t *testing.T) sinktest.Harness {
-		st := memory.New()
+		st := memStore(t)
 		h, err := hub.New(st)
 		if err != nil {
 			t.Fatal(err)

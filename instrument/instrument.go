@@ -66,11 +66,11 @@ func middleware(ctx context.Context, em *sluice.Emitter, name string, index int,
 		d := time.Since(start)
 		if panicking {
 			r := recover()
-			_ = em.Emit(ctx, event.MiddlewareFailed{Name: name, Index: index, Duration: d, Error: event.ErrorFrom(PanicError{r})})
+			_ = sluice.Emit(ctx, em, event.MiddlewareFailed{Name: name, Index: index, Duration: d, Error: event.ErrorFrom(PanicError{r})})
 			panic(r)
 		}
 		if err != nil {
-			_ = em.Emit(ctx, event.MiddlewareFailed{Name: name, Index: index, Duration: d, Error: event.ErrorFrom(err)})
+			_ = sluice.Emit(ctx, em, event.MiddlewareFailed{Name: name, Index: index, Duration: d, Error: event.ErrorFrom(err)})
 			return
 		}
 		_ = sluice.Emit(ctx, em, event.MiddlewareCompleted{Name: name, Index: index, Duration: d})
@@ -142,11 +142,11 @@ func (p *Pipeline[S]) Run(ctx context.Context, state S) error {
 		parent.add(t.Totals())
 		if panicking {
 			r := recover()
-			_ = em.Emit(ctx, event.PipelineFailed{Duration: d, Error: event.ErrorFrom(PanicError{r})})
+			_ = sluice.Emit(ctx, em, event.PipelineFailed{Duration: d, Error: event.ErrorFrom(PanicError{r})})
 			panic(r)
 		}
 		if err != nil {
-			_ = em.Emit(ctx, event.PipelineFailed{Duration: d, Error: event.ErrorFrom(err)})
+			_ = sluice.Emit(ctx, em, event.PipelineFailed{Duration: d, Error: event.ErrorFrom(err)})
 			return
 		}
 		tot := t.Totals()

@@ -22,12 +22,22 @@ const bufLimit = 64 << 10
 type sink struct {
 	mu   sync.Mutex
 	w    io.Writer
-	opt  options
+	opt  config
 	name string // "text", "json" or "yaml"
 }
 
-func newSink(w io.Writer, name string, metaDefault bool, opts []Option) sink {
-	return sink{w: w, opt: buildOptions(metaDefault, opts), name: name}
+// init sets up s for a printer named name writing to w; a nil writer or a
+// nil option gives an error wrapping ErrInvalid.
+func (s *sink) init(w io.Writer, name string, metaDefault bool, opts []Option) error {
+	if w == nil {
+		return fmt.Errorf("printer: %s: %w: nil writer", name, ErrInvalid)
+	}
+	c, err := newConfig(metaDefault, opts)
+	if err != nil {
+		return fmt.Errorf("printer: %s: %w", name, err)
+	}
+	s.w, s.opt, s.name = w, c, name
+	return nil
 }
 
 // Enabled implements sluice.Sink. It reports false only for thinking

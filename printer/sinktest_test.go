@@ -123,25 +123,25 @@ func parseText(t *testing.T, out string) []event.Event {
 
 func TestConformance(t *testing.T) {
 	t.Run("Text", func(t *testing.T) {
-		sinktest.Run(t, printed(func(w io.Writer) sluice.Sink { return printer.Text(w, printer.WithMeta(true)) }, parseText))
+		sinktest.Run(t, printed(func(w io.Writer) sluice.Sink { return must(printer.Text(w, printer.WithMeta(true))) }, parseText))
 	})
 	t.Run("TextNoThinking", func(t *testing.T) {
 		sinktest.Run(t, printed(func(w io.Writer) sluice.Sink {
-			return printer.Text(w, printer.WithMeta(true), printer.WithThinking(false), printer.WithColor(true))
+			return must(printer.Text(w, printer.WithMeta(true), printer.WithThinking(false), printer.WithColor(true)))
 		}, parseText))
 	})
 	t.Run("JSON", func(t *testing.T) {
-		sinktest.Run(t, printed(func(w io.Writer) sluice.Sink { return printer.JSON(w) }, parseJSON))
+		sinktest.Run(t, printed(func(w io.Writer) sluice.Sink { return must(printer.JSON(w)) }, parseJSON))
 	})
 	t.Run("JSONNoThinkingNoMeta", func(t *testing.T) {
 		sinktest.Run(t, printed(func(w io.Writer) sluice.Sink {
-			return printer.JSON(w, printer.WithThinking(false), printer.WithMeta(false))
+			return must(printer.JSON(w, printer.WithThinking(false), printer.WithMeta(false)))
 		}, parseJSON))
 	})
 	t.Run("YAML", func(t *testing.T) {
-		sinktest.Run(t, printed(func(w io.Writer) sluice.Sink { return printer.YAML(w) }, parseYAML))
+		sinktest.Run(t, printed(func(w io.Writer) sluice.Sink { return must(printer.YAML(w)) }, parseYAML))
 	})
 	t.Run("YAMLNoThinking", func(t *testing.T) {
-		sinktest.Run(t, printed(func(w io.Writer) sluice.Sink { return printer.YAML(w, printer.WithThinking(false)) }, parseYAML))
+		sinktest.Run(t, printed(func(w io.Writer) sluice.Sink { return must(printer.YAML(w, printer.WithThinking(false))) }, parseYAML))
 	})
 }

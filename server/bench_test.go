@@ -22,7 +22,6 @@ import (
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
 	"github.com/sluice-events/sluice/store"
-	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/store/sqlite"
 	"github.com/sluice-events/sluice/wire"
 )
@@ -60,7 +59,7 @@ func benchEnvTimed(b *testing.B, storeName string, cfg server.Config) (*hub.Hub,
 	var st store.Store
 	switch storeName {
 	case "memory":
-		st = memory.New()
+		st = memStore(b)
 	case "sqlite", "sqlite-normal":
 		level := sqlite.Full
 		if storeName == "sqlite-normal" {

@@ -14,7 +14,10 @@ import (
 )
 
 func Example() {
-	st := memory.New()
+	st, err := memory.New()
+	if err != nil {
+		panic(err)
+	}
 	defer st.Close()
 	h, err := hub.New(st)
 	if err != nil {

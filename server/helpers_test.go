@@ -45,7 +45,7 @@ func quietLogger() *slog.Logger {
 // with opts (quiet unless cfg has a logger).
 func newServer(t *testing.T, cfg server.Config, opts ...hub.Option) (*server.Server, *hub.Hub, store.Store) {
 	t.Helper()
-	st := memory.New()
+	st := memStore(t)
 	h, err := hub.New(st, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -247,3 +247,13 @@ func checkPerSession(t testing.TB, got []received, sessions []string, n int) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// memStore returns a new memory store or ends the test.
+func memStore(tb testing.TB) *memory.Store {
+	tb.Helper()
+	st, err := memory.New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}

@@ -115,7 +115,7 @@ func (s *Server) publish(ctx context.Context, p principal, events []event.Event,
 	if len(events) == 0 {
 		return nil, errorf(http.StatusBadRequest, CodeBadJSON, "no events in the request")
 	}
-	now := s.cfg.Now().UTC()
+	now := s.cfg.Clock().UTC()
 	for i := range events {
 		ev := &events[i]
 		if ev.ID == [16]byte{} {

@@ -44,7 +44,9 @@ const (
 )
 
 // Config configures a Server. Only Hub is required; zero values take the
-// defaults above.
+// defaults above. It is a struct, not functional options: the one
+// exception to the options style of the other Sluice packages, because the
+// CLI's flags map onto its fields one to one.
 type Config struct {
 	// Hub is the log and live fan-out the server serves. The server does not
 	// close it.
@@ -123,8 +125,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives access logs (at Info) and errors. nil: slog.Default().
 	Logger *slog.Logger
-	// Now is the clock used to stamp events that arrive without a time.
-	Now func() time.Time
+	// Clock is the clock used to stamp events that arrive without a time
+	// (the WithClock of the other packages). nil: time.Now.
+	Clock func() time.Time
 }
 
 func (c *Config) defaults() {
@@ -148,8 +151,8 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+	if c.Clock == nil {
+		c.Clock = time.Now
 	}
 }
 

@@ -15,7 +15,6 @@ import (
 
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
-	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/wire"
 )
 
@@ -24,7 +23,7 @@ import (
 // reconnect (with a retry: hint) and closes WebSocket clients with 1012,
 // and Serve returns within its deadline.
 func TestShutdownWithClientsAttached(t *testing.T) {
-	st := memory.New()
+	st := memStore(t)
 	defer st.Close()
 	h, err := hub.New(st)
 	if err != nil {

@@ -18,8 +18,20 @@
 // third-party ones, so that every backend refuses and filters input the
 // same way: CheckBatch (what Append accepts), CheckSessionID, Fail (an
 // iterator that yields one error), MatchTypes and InTimeRange (the query
-// filters), and Options.SetValue, Options.Value and Options.CheckValues
-// (backend-specific options). Users of a Store do not need them.
+// filters), and Config (the options every backend shares). Users of a
+// Store do not need them.
+//
+// # Options
+//
+// Each backend has its own Option type, a func over its unexported
+// configuration, so that an option of another backend is a compile error
+// (postgres.WithSchema cannot be given to sqlite.Open). The options every
+// backend shares have the same names in each: WithRetention, WithClock and
+// WithLogger, backed by Config, which checks their values once for all
+// backends. This is the style of every Sluice package: a call site names
+// only what it changes, options can be added without breaking callers, and
+// an invalid value (a nil clock, a negative retention, a nil option) is an
+// error wrapping ErrInvalid from the constructor, never silently ignored.
 package store
 
 import (

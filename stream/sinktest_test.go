@@ -13,7 +13,7 @@ import (
 func TestConformance(t *testing.T) {
 	for name, opts := range map[string][]stream.Option{
 		"Default":     nil,
-		"SmallBuffer": {stream.BufferSize(1)},
+		"SmallBuffer": {stream.WithBufferSize(1)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			sinktest.Run(t, func(t *testing.T) sinktest.Harness {

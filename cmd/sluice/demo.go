@@ -64,24 +64,30 @@ func newDemoCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			colored := color.enabled(out)
-			var sink sluice.Sink
+			var (
+				sink sluice.Sink
+				text *printer.TextPrinter
+				err  error
+			)
 			opts := []printer.Option{printer.WithColor(colored), printer.WithMeta(meta)}
 			switch format {
 			case "text":
+				text, err = printer.Text(out, opts...)
+				sink = text
 			case "json":
-				sink = printer.JSON(out, opts...)
+				sink, err = printer.JSON(out, opts...)
 			case "yaml":
-				sink = printer.YAML(out, opts...)
+				sink, err = printer.YAML(out, opts...)
 			default:
 				return fmt.Errorf("--format must be text, json or yaml, got %q", format)
+			}
+			if err != nil {
+				return err
 			}
 			// What is not an event goes to standard output with text, and to
 			// standard error with json and yaml, which must stay parseable.
 			info := cmd.ErrOrStderr()
-			var text *printer.TextPrinter
-			if sink == nil {
-				text = printer.Text(out, opts...)
-				sink = text
+			if text != nil {
 				info = out
 			}
 			fr := demoFrame{w: info, text: text != nil, color: colored && text != nil, db: db}
@@ -90,7 +96,6 @@ func newDemoCmd() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			meta := newDemoMeta()
-			var err error
 			if serve != "" {
 				err = serveDemo(ctx, demoServe{info: info, log: cmd.ErrOrStderr(), frame: fr, sink: sink, tally: tally, speed: speed, db: db, addr: serve, wait: wait, meta: meta})
 			} else {
@@ -162,7 +167,10 @@ func recordDemo(ctx context.Context, fr demoFrame, sink sluice.Sink, speed float
 // waits until the sink has every event. With a store, the run goes through a
 // hub: each event is logged (and numbered) before it reaches the bus.
 func runDemo(ctx context.Context, sink sluice.Sink, speed float64, st store.Store, meta event.Meta) error {
-	b := bus.New()
+	b, err := bus.New()
+	if err != nil {
+		return err
+	}
 	var target sluice.Sink = b
 	if st != nil {
 		h, err := hub.New(st, hub.WithBus(b))
@@ -176,7 +184,7 @@ func runDemo(ctx context.Context, sink sluice.Sink, speed float64, st store.Stor
 		mu       sync.Mutex
 		printErr error
 	)
-	_, err := b.Subscribe(">", func(ctx context.Context, ev *event.Event) {
+	_, err = b.Subscribe(event.All, func(ctx context.Context, ev *event.Event) {
 		if err := sink.Publish(ctx, ev); err != nil {
 			mu.Lock()
 			if printErr == nil {

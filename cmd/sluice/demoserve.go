@@ -36,9 +36,15 @@ type demoServe struct {
 // runs the demo into the hub (and d.sink), and keeps serving until ctx
 // ends.
 func serveDemo(ctx context.Context, d demoServe) error {
-	var st store.Store = memory.New()
+	var st store.Store
 	if d.db != "" {
 		s, err := openDB(ctx, d.db, false)
+		if err != nil {
+			return err
+		}
+		st = s
+	} else {
+		s, err := memory.New()
 		if err != nil {
 			return err
 		}

@@ -225,7 +225,7 @@ func openStore(ctx context.Context, db, pg, syncFlag string, log *slog.Logger) (
 		if level != sqlite.Full {
 			log.Warn("server: --sync applies to SQLite only; PostgreSQL's durability is its synchronous_commit setting", "sync", syncFlag)
 		}
-		st, err := postgres.Open(ctx, pg, store.WithLogger(log))
+		st, err := postgres.Open(ctx, pg, postgres.WithLogger(log))
 		if err != nil {
 			return nil, "", fmt.Errorf("postgres: %w", err)
 		}
@@ -234,7 +234,7 @@ func openStore(ctx context.Context, db, pg, syncFlag string, log *slog.Logger) (
 	if db == "" {
 		return nil, "", fmt.Errorf("--db FILE is required")
 	}
-	st, err := sqlite.Open(ctx, db, sqlite.WithSynchronous(level), store.WithLogger(log))
+	st, err := sqlite.Open(ctx, db, sqlite.WithSynchronous(level), sqlite.WithLogger(log))
 	if err != nil {
 		return nil, "", fmt.Errorf("open %s: %w", db, err)
 	}

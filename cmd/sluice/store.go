@@ -39,14 +39,20 @@ func openDB(ctx context.Context, path string, existing bool) (*sqlite.Store, err
 
 // newPrinter returns the printer for a --format flag.
 func newPrinter(w io.Writer, format string, opts ...printer.Option) (sluice.Sink, func() error, error) {
+	noFlush := func() error { return nil }
 	switch format {
 	case "text":
-		p := printer.Text(w, opts...)
+		p, err := printer.Text(w, opts...)
+		if err != nil {
+			return nil, nil, err
+		}
 		return p, p.Flush, nil
 	case "json":
-		return printer.JSON(w, opts...), func() error { return nil }, nil
+		p, err := printer.JSON(w, opts...)
+		return p, noFlush, err
 	case "yaml":
-		return printer.YAML(w, opts...), func() error { return nil }, nil
+		p, err := printer.YAML(w, opts...)
+		return p, noFlush, err
 	}
 	return nil, nil, fmt.Errorf("--format must be text, json or yaml, got %q", format)
 }
@@ -132,7 +138,7 @@ func newReplayCmd() *cobra.Command {
 				fmt.Fprintf(cmd.ErrOrStderr(), "sluice replay: session %s (%d events, the latest)\n", cell(si.ID), si.Count)
 			}
 			events := lg.Read(ctx, store.Query{Session: si.ID, After: after, Types: pattern})
-			err = replay.Run(ctx, events, sink, replay.Speed(speed), replay.MaxGap(5*time.Second))
+			err = replay.Run(ctx, events, sink, replay.WithSpeed(speed), replay.WithMaxGap(5*time.Second))
 			if ferr := flush(); err == nil {
 				err = ferr
 			}

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -42,6 +43,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sluice-events/sluice/internal/option"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/internal/background"
 	"github.com/sluice-events/sluice/store/internal/group"
@@ -52,19 +54,6 @@ import (
 const DefaultSchema = "sluice"
 
 const schemaVersion = 1
-
-type optKey int
-
-const (
-	keySchema optKey = iota
-	keyBatch
-)
-
-func (k optKey) String() string {
-	return [...]string{"postgres.WithSchema", "postgres.WithMaxBatch"}[k]
-}
-
-func ownKey(k any) bool { _, ok := k.(optKey); return ok }
 
 // commitTimeout bounds one append or retention transaction, from taking a
 // connection to COMMIT, so that a dead connection (or another process that
@@ -79,25 +68,68 @@ var closeGrace = 5 * time.Second
 // defaultConnectTimeout is the connect_timeout of a DSN that sets none.
 const defaultConnectTimeout = 10 * time.Second
 
+// Option configures a PostgreSQL store; pass options to Open. Besides this
+// package's own options, WithRetention, WithClock and WithLogger set what
+// every backend shares (store.Config).
+type Option func(*config) error
+
+type config struct {
+	store.Config
+	schema string
+	batch  int
+}
+
 // WithSchema sets the PostgreSQL schema that holds the store's tables
-// (default DefaultSchema). It is created if missing.
-func WithSchema(name string) store.Option {
-	return func(o *store.Options) { o.SetValue(keySchema, name) }
+// (default DefaultSchema). It is created if missing. An empty name, or one
+// longer than PostgreSQL's 63 bytes, gives an error wrapping
+// store.ErrInvalid.
+func WithSchema(name string) Option {
+	return func(c *config) error {
+		if name == "" || len(name) > 63 {
+			return fmt.Errorf("%w: postgres: schema name %q", store.ErrInvalid, name)
+		}
+		c.schema = name
+		return nil
+	}
 }
 
 // WithMaxBatch sets the most events the writer commits in one transaction
 // (default 8192). A call of Append with more events is still one
-// transaction. n must be positive: Open refuses 0 or less with an error
-// wrapping store.ErrInvalid (as sqlite.Open does).
-func WithMaxBatch(n int) store.Option {
-	return func(o *store.Options) { o.SetValue(keyBatch, n) }
+// transaction. n must be positive: 0 or less gives an error wrapping
+// store.ErrInvalid (as sqlite.WithMaxBatch does).
+func WithMaxBatch(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: postgres: max batch %d (want at least 1)", store.ErrInvalid, n)
+		}
+		c.batch = n
+		return nil
+	}
+}
+
+// WithRetention sets the retention policy (default: keep everything). A
+// negative value gives an error wrapping store.ErrInvalid.
+func WithRetention(r store.Retention) Option {
+	return func(c *config) error { return c.SetRetention(r) }
+}
+
+// WithClock sets the clock retention by age measures against (default
+// time.Now); tests inject a fake one. It must not be nil.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error { return c.SetClock(now) }
+}
+
+// WithLogger sets the logger for background errors and notices (default
+// slog.Default()). It must not be nil.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error { return c.SetLogger(l) }
 }
 
 // Store is the PostgreSQL store. Create it with Open.
 type Store struct {
 	pool    *pgxpool.Pool
 	epoch   uint64
-	opts    store.Options
+	cfg     store.Config
 	schema  string
 	lockKey int64
 	writer  *group.Writer
@@ -121,25 +153,12 @@ var _ store.Store = (*Store)(nil)
 // store's schema and tables if they do not exist. A DSN without
 // connect_timeout (and no PGCONNECT_TIMEOUT in the environment) gets one
 // of 10 seconds.
-func Open(ctx context.Context, dsn string, opts ...store.Option) (*Store, error) {
-	o := store.NewOptions(opts...)
-	if err := o.CheckValues("postgres", ownKey); err != nil {
-		return nil, err
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	c := config{Config: store.DefaultConfig(), schema: DefaultSchema, batch: 8192}
+	if err := option.Apply(&c, opts, store.ErrInvalid); err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	schema := DefaultSchema
-	if v, ok := o.Value(keySchema).(string); ok {
-		schema = v
-	}
-	if schema == "" || len(schema) > 63 {
-		return nil, fmt.Errorf("%w: schema name %q", store.ErrInvalid, schema)
-	}
-	batch := 8192
-	if v, ok := o.Value(keyBatch).(int); ok {
-		batch = v
-	}
-	if batch <= 0 {
-		return nil, fmt.Errorf("%w: postgres: max batch %d (want at least 1)", store.ErrInvalid, batch)
-	}
+	schema := c.schema
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("%w: postgres dsn: %w", store.ErrInvalid, err)
@@ -153,16 +172,16 @@ func Open(ctx context.Context, dsn string, opts ...store.Option) (*Store, error)
 	}
 	h := fnv.New64a()
 	h.Write([]byte("sluice.store:" + schema))
-	s := &Store{pool: pool, opts: o, schema: schema, lockKey: int64(h.Sum64()), dec: page.NewDecoder(o.Logger, "postgres")}
+	s := &Store{pool: pool, cfg: c.Config, schema: schema, lockKey: int64(h.Sum64()), dec: page.NewDecoder(c.Logger, "postgres")}
 	s.q = newQueries(pgx.Identifier{schema}.Sanitize())
 	if err := s.init(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
-	s.writer = group.Start(s.commit, batch)
-	if o.Retention.Enabled() {
-		s.loop = background.Start(o.Retention.Interval, o.Logger, "postgres", s.Prune)
+	s.writer = group.Start(s.commit, c.batch)
+	if c.Retention.Enabled() {
+		s.loop = background.Start(c.Retention.Interval, c.Logger, "postgres", s.Prune)
 	}
 	return s, nil
 }

@@ -28,9 +28,14 @@ type suite struct {
 // is deterministic with a fake clock.
 var base = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
 
-func (s *suite) new(t *testing.T, opts ...store.Option) store.Store {
+// new opens a new store with the default configuration changed by set.
+func (s *suite) new(t *testing.T, set ...func(*store.Config)) store.Store {
 	t.Helper()
-	st := s.open(t, opts...)
+	c := store.DefaultConfig()
+	for _, f := range set {
+		f(&c)
+	}
+	st := s.open(t, c)
 	if st == nil {
 		t.Fatal("open returned a nil store")
 	}
@@ -612,7 +617,7 @@ func checkInfos(t *testing.T, name string, got, want []store.SessionInfo) {
 }
 
 func (s *suite) retentionByCount(t *testing.T) {
-	st := s.new(t, store.WithRetention(store.Retention{MaxEvents: 3, Interval: time.Hour}))
+	st := s.new(t, func(c *store.Config) { c.Retention = store.Retention{MaxEvents: 3, Interval: time.Hour} })
 	for i := range 10 {
 		mustAppend(t, st, text("long", i))
 	}
@@ -650,7 +655,9 @@ func (s *suite) retentionByAge(t *testing.T) {
 	var now atomic.Int64
 	now.Store(base.Add(-time.Hour).UnixNano())
 	clock := func() time.Time { return time.Unix(0, now.Load()) }
-	st := s.new(t, store.WithClock(clock), store.WithRetention(store.Retention{MaxAge: 5 * time.Minute, Interval: time.Hour}))
+	st := s.new(t, func(c *store.Config) {
+		c.Clock, c.Retention = clock, store.Retention{MaxAge: 5 * time.Minute, Interval: time.Hour}
+	})
 	for i := range 10 {
 		mustAppend(t, st, ev("aged", event.TextDelta{Text: "x"}, time.Duration(i)*time.Minute))
 	}
@@ -695,7 +702,7 @@ func (s *suite) retentionByAge(t *testing.T) {
 }
 
 func (s *suite) retentionBackground(t *testing.T) {
-	st := s.new(t, store.WithRetention(store.Retention{MaxEvents: 1, Interval: 5 * time.Millisecond}))
+	st := s.new(t, func(c *store.Config) { c.Retention = store.Retention{MaxEvents: 1, Interval: 5 * time.Millisecond} })
 	mustAppend(t, st, text("bg", 0), text("bg", 1), text("bg", 2))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
