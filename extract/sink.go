@@ -59,7 +59,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
@@ -197,14 +196,8 @@ func keyOf(m *event.Meta, thinking bool, index int) streamKey {
 
 // is reports whether k is the key of a stream of m's message.
 func (k *streamKey) is(m *event.Meta, thinking bool, index int) bool {
-	return k.index == index && k.thinking == thinking && same(k.message, m.MessageID) && same(k.inference, m.InferenceID) &&
-		same(k.turn, m.TurnID) && same(k.conversation, m.ConversationID) && same(k.session, m.SessionID) && same(k.run, m.RunID)
-}
-
-// same is a == b, quicker when they are the same bytes, as the IDs of one
-// stream's events usually are.
-func same(a, b string) bool {
-	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+	return k.index == index && k.thinking == thinking && k.message == m.MessageID && k.inference == m.InferenceID &&
+		k.turn == m.TurnID && k.conversation == m.ConversationID && k.session == m.SessionID && k.run == m.RunID
 }
 
 // covers reports whether an ending event with metadata m ends the stream
@@ -230,7 +223,6 @@ type stream struct {
 	// sink does not keep it (sluice.Sink's contract), and mu is held.
 	scratch event.Event
 	metaSet bool // scratch.Meta holds the meta of one of the stream's deltas
-	box     boxer
 }
 
 // New returns a Sink that extracts the blocks registered with With and
@@ -471,11 +463,13 @@ func (s *Sink) rewrite(ctx context.Context, st *stream, src *event.Event, at int
 	if !s.next.Enabled(ctx, typ) {
 		return nil
 	}
+	// Boxing the payload allocates a copy of it, once per rewritten delta:
+	// the one allocation of the pass-through path (see BENCHMARKS.md).
 	var p event.Payload
 	if st.key.thinking {
-		p = st.box.thinkingDelta(event.ThinkingDelta{Index: st.key.index, Offset: at, Text: text})
+		p = event.ThinkingDelta{Index: st.key.index, Offset: at, Text: text}
 	} else {
-		p = st.box.textDelta(event.TextDelta{Index: st.key.index, Offset: at, Text: text})
+		p = event.TextDelta{Index: st.key.index, Offset: at, Text: text}
 	}
 	// Copy what differs: the metadata of a stream's deltas is usually the
 	// very same strings, and the stream's key fields always match.
@@ -545,8 +539,8 @@ func (s *Sink) publish(ctx context.Context, st *stream, items []item, offset int
 // sameExtraMeta reports whether a and b have the same metadata besides
 // the correlation IDs of a stream's key.
 func sameExtraMeta(a, b *event.Meta) bool {
-	return same(a.ToolCallID, b.ToolCallID) && same(a.RequestID, b.RequestID) && same(a.ParentID, b.ParentID) &&
-		same(a.Provider, b.Provider) && same(a.Model, b.Model) && sameLabels(a.Labels, b.Labels)
+	return a.ToolCallID == b.ToolCallID && a.RequestID == b.RequestID && a.ParentID == b.ParentID &&
+		a.Provider == b.Provider && a.Model == b.Model && sameLabels(a.Labels, b.Labels)
 }
 
 // sameLabels reports whether a and b are the same map (or both nil).
@@ -615,7 +609,7 @@ func (s *Sink) complete(ctx context.Context, ev *event.Event, thinking bool, ind
 		text = filter(&s.cfg, final, ReasonUnclosed, nil)
 	}
 	st.gone = true
-	st.scratch, st.metaSet, st.box = event.Event{}, false, boxer{}
+	st.scratch, st.metaSet = event.Event{}, false
 	st.mu.Unlock()
 	s.remove(st)
 
@@ -654,7 +648,7 @@ func (s *Sink) endAll(ctx context.Context, ev *event.Event, reason string, match
 			st.sc.end(reason)
 			errs = append(errs, s.publish(ctx, st, st.sc.take(), before, nil, "", true))
 			st.gone = true
-			st.scratch, st.metaSet, st.box = event.Event{}, false, boxer{}
+			st.scratch, st.metaSet = event.Event{}, false
 		}
 		st.mu.Unlock()
 		s.remove(st)
