@@ -55,7 +55,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -222,7 +221,6 @@ type stream struct {
 	// scratch is the event passed on in place of a delta, reused: the next
 	// sink does not keep it (sluice.Sink's contract), and mu is held.
 	scratch event.Event
-	metaSet bool // scratch.Meta holds the meta of one of the stream's deltas
 }
 
 // New returns a Sink that extracts the blocks registered with With and
@@ -471,14 +469,9 @@ func (s *Sink) rewrite(ctx context.Context, st *stream, src *event.Event, at int
 	} else {
 		p = event.TextDelta{Index: st.key.index, Offset: at, Text: text}
 	}
-	// Copy what differs: the metadata of a stream's deltas is usually the
-	// very same strings, and the stream's key fields always match.
-	sc := &st.scratch
-	sc.ID, sc.Time, sc.Seq, sc.Type, sc.Payload = src.ID, src.Time, src.Seq, typ, p
-	if !st.metaSet || !sameExtraMeta(&sc.Meta, &src.Meta) {
-		sc.Meta, st.metaSet = src.Meta, true
-	}
-	return s.next.Publish(ctx, sc)
+	st.scratch = *src
+	st.scratch.Type, st.scratch.Payload = typ, p
+	return s.next.Publish(ctx, &st.scratch)
 }
 
 // publish passes a scanner's output on: text as deltas, block events as
@@ -534,21 +527,6 @@ func (s *Sink) publish(ctx context.Context, st *stream, items []item, offset int
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// sameExtraMeta reports whether a and b have the same metadata besides
-// the correlation IDs of a stream's key.
-func sameExtraMeta(a, b *event.Meta) bool {
-	return a.ToolCallID == b.ToolCallID && a.RequestID == b.RequestID && a.ParentID == b.ParentID &&
-		a.Provider == b.Provider && a.Model == b.Model && sameLabels(a.Labels, b.Labels)
-}
-
-// sameLabels reports whether a and b are the same map (or both nil).
-func sameLabels(a, b map[string]string) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 func deltaOffset(ev *event.Event) int64 {
@@ -609,7 +587,7 @@ func (s *Sink) complete(ctx context.Context, ev *event.Event, thinking bool, ind
 		text = filter(&s.cfg, final, ReasonUnclosed, nil)
 	}
 	st.gone = true
-	st.scratch, st.metaSet = event.Event{}, false
+	st.scratch = event.Event{}
 	st.mu.Unlock()
 	s.remove(st)
 
@@ -648,7 +626,7 @@ func (s *Sink) endAll(ctx context.Context, ev *event.Event, reason string, match
 			st.sc.end(reason)
 			errs = append(errs, s.publish(ctx, st, st.sc.take(), before, nil, "", true))
 			st.gone = true
-			st.scratch, st.metaSet = event.Event{}, false
+			st.scratch = event.Event{}
 		}
 		st.mu.Unlock()
 		s.remove(st)
