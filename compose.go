@@ -7,13 +7,20 @@ import (
 	"github.com/sluice-events/sluice/event"
 )
 
-// Discard is a Sink that wants nothing and drops everything.
+// Discard is a Sink that wants nothing and drops everything (a nil event
+// still gives ErrNilEvent).
 var Discard Sink = discard{}
 
 type discard struct{}
 
-func (discard) Enabled(context.Context, event.Type) bool    { return false }
-func (discard) Publish(context.Context, *event.Event) error { return nil }
+func (discard) Enabled(context.Context, event.Type) bool { return false }
+
+func (discard) Publish(_ context.Context, ev *event.Event) error {
+	if ev == nil {
+		return ErrNilEvent
+	}
+	return nil
+}
 
 // Fanout returns a Sink that publishes every event to each of sinks, in
 // order, skipping those not Enabled for its type. A failing sink does not
@@ -50,6 +57,9 @@ func (f fanout) Enabled(ctx context.Context, t event.Type) bool {
 }
 
 func (f fanout) Publish(ctx context.Context, ev *event.Event) error {
+	if ev == nil {
+		return ErrNilEvent
+	}
 	var errs []error
 	for _, s := range f {
 		if !s.Enabled(ctx, ev.Type) {
@@ -87,6 +97,9 @@ func (f *typeFilter) Enabled(ctx context.Context, t event.Type) bool {
 }
 
 func (f *typeFilter) Publish(ctx context.Context, ev *event.Event) error {
+	if ev == nil {
+		return ErrNilEvent
+	}
 	if !f.match(ev.Type) {
 		return nil
 	}
@@ -94,7 +107,8 @@ func (f *typeFilter) Publish(ctx context.Context, ev *event.Event) error {
 }
 
 // Filter returns a Sink that passes to next only the events for which keep
-// returns true, for example the events of one session.
+// returns true, for example the events of one session. keep must not
+// change the event: it belongs to the publisher.
 func Filter(next Sink, keep func(ctx context.Context, ev *event.Event) bool) Sink {
 	return &predicate{next: next, keep: keep}
 }
@@ -107,6 +121,9 @@ type predicate struct {
 func (p *predicate) Enabled(ctx context.Context, t event.Type) bool { return p.next.Enabled(ctx, t) }
 
 func (p *predicate) Publish(ctx context.Context, ev *event.Event) error {
+	if ev == nil {
+		return ErrNilEvent
+	}
 	if !p.keep(ctx, ev) {
 		return nil
 	}
@@ -133,6 +150,9 @@ func (t *transform) Enabled(ctx context.Context, typ event.Type) bool {
 }
 
 func (t *transform) Publish(ctx context.Context, ev *event.Event) error {
+	if ev == nil {
+		return ErrNilEvent
+	}
 	cp := *ev
 	if !t.fn(ctx, &cp) {
 		return nil

@@ -2,7 +2,6 @@ package sluice
 
 import (
 	"context"
-	"errors"
 
 	"github.com/sluice-events/sluice/event"
 )
@@ -50,9 +49,6 @@ func SinkFrom(ctx context.Context) Sink {
 	}
 	return Discard
 }
-
-// ErrNilEvent is returned by Publish for a nil event.
-var ErrNilEvent = errors.New("sluice: nil event")
 
 // Publish publishes ev to the sinks ctx carries; with none it does nothing.
 func Publish(ctx context.Context, ev *event.Event) error {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/sluice-events/sluice/event"
 )
 
@@ -28,12 +30,18 @@ type Emitter struct {
 	scope string // the ID of this emitter's own scope, the parent of child scopes
 }
 
-// EmitterOption configures an Emitter.
+// EmitterOption configures an Emitter; pass options to NewEmitter.
 type EmitterOption func(*Emitter)
 
-// WithSource sets where the emitter's events get their IDs and times, for
-// deterministic tests.
-func WithSource(src event.Source) EmitterOption { return func(e *Emitter) { e.src = src } }
+// WithClock sets the clock that stamps the emitter's events (default
+// time.Now), for deterministic tests. NewEmitter cannot fail, so a nil
+// clock means the default, as a nil emitter means "emit nothing".
+func WithClock(now func() time.Time) EmitterOption { return func(e *Emitter) { e.src.Now = now } }
+
+// WithIDs sets the function that gives the emitter's events their IDs
+// (default event.NewID), for deterministic tests. A nil function means the
+// default.
+func WithIDs(newID func() uuid.UUID) EmitterOption { return func(e *Emitter) { e.src.NewID = newID } }
 
 // NewEmitter returns an emitter that publishes to sink and stamps meta on
 // every event. A nil sink gives an emitter that publishes nothing.
@@ -127,24 +135,16 @@ func (e *Emitter) Enabled(ctx context.Context, t event.Type) bool {
 	return e != nil && e.sink != nil && e.sink.Enabled(ctx, t)
 }
 
-// Emit publishes an event carrying p with e's metadata. Prefer the generic
-// function Emit, or a typed helper, on hot paths: they check Enabled before
-// the payload is boxed into an interface.
-func (e *Emitter) Emit(ctx context.Context, p event.Payload) error {
-	if p == nil || !e.Enabled(ctx, p.EventType()) {
-		return nil
-	}
-	return e.publish(ctx, p)
-}
-
 func (e *Emitter) publish(ctx context.Context, p event.Payload) error {
 	ev := e.src.New(p, e.meta)
 	return e.sink.Publish(ctx, &ev)
 }
 
-// Emit publishes an event carrying p through em. Unlike the method, it
-// costs nothing (no allocation) when em is nil or nobody wants events of
-// p's type.
+// Emit publishes an event carrying p, stamped with em's metadata, through
+// em: the one way to emit a payload of any type (the typed helpers, such as
+// Emitter.TextDelta, call it). It checks Enabled before it builds anything,
+// so it costs nothing (no allocation) when em is nil or nobody wants events
+// of p's type. A nil p emits nothing.
 func Emit[T event.Payload](ctx context.Context, em *Emitter, p T) error {
 	if em == nil || em.sink == nil || any(p) == nil || !em.sink.Enabled(ctx, p.EventType()) {
 		return nil

@@ -42,25 +42,25 @@ func (r *recorder) types() []event.Type {
 	return out
 }
 
-func fixedSource() event.Source {
+// fixedIDs returns a function that gives the IDs 1, 2, 3, …
+func fixedIDs() func() uuid.UUID {
 	n := 0
-	return event.Source{
-		NewID: func() uuid.UUID { n++; return uuid.UUID{15: byte(n)} },
-		Now:   func() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) },
-	}
+	return func() uuid.UUID { n++; return uuid.UUID{15: byte(n)} }
 }
+
+func fixedClock() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) }
 
 func TestEmitterStampsMetaAndScopes(t *testing.T) {
 	rec := &recorder{}
 	ctx := context.Background()
 	root := sluice.NewEmitter(rec, event.Meta{RunID: "run-1", SessionID: "s-1", Labels: map[string]string{"tenant": "acme"}},
-		sluice.WithSource(fixedSource()))
+		sluice.WithIDs(fixedIDs()), sluice.WithClock(fixedClock))
 	turn := root.Turn("turn-1")
 	msg := turn.Message("msg-1")
 	call := msg.ToolCall("call-1")
 
-	must(t, root.Emit(ctx, event.ConversationStarted{SystemPrompt: "be brief"}))
-	must(t, turn.Emit(ctx, event.MessageCreated{Role: "user", Content: "hi"}))
+	must(t, sluice.Emit(ctx, root, event.ConversationStarted{SystemPrompt: "be brief"}))
+	must(t, sluice.Emit(ctx, turn, event.MessageCreated{Role: "user", Content: "hi"}))
 	must(t, msg.TextDelta(ctx, 0, 0, "Hel"))
 	must(t, call.ToolCallStarted(ctx, "call-1", "search", []byte(`{"q":"go"}`)))
 
@@ -260,7 +260,6 @@ func TestNilAndZeroValuesDoNotPanic(t *testing.T) {
 	}
 	var zero sluice.Emitter
 	must(t, zero.TextDelta(ctx, 0, 0, "x"))
-	must(t, zero.Emit(ctx, event.Info{Message: "x"}))
 	must(t, sluice.Emit(ctx, &zero, event.Info{Message: "x"}))
 	must(t, zero.Turn("t").Log(ctx, "info", "x", nil))
 	if zero.Enabled(ctx, event.TypeLog) || zero.Sink() != sluice.Discard {
@@ -269,7 +268,6 @@ func TestNilAndZeroValuesDoNotPanic(t *testing.T) {
 	rec := &recorder{}
 	em := sluice.NewEmitter(rec, event.Meta{})
 	must(t, sluice.Emit[event.Payload](ctx, em, nil))
-	must(t, em.Emit(ctx, nil))
 	if len(rec.events) != 0 {
 		t.Errorf("nil payloads published %d events", len(rec.events))
 	}

@@ -31,7 +31,7 @@ func benchEvent() event.Event {
 }
 
 func BenchmarkPublishNoSubscriber(b *testing.B) {
-	bs := bus.New()
+	bs := mustNew(b)
 	ctx := context.Background()
 	ev := benchEvent()
 	b.ReportAllocs()
@@ -43,9 +43,9 @@ func BenchmarkPublishNoSubscriber(b *testing.B) {
 }
 
 func BenchmarkPublishNoMatch(b *testing.B) {
-	bs := bus.New()
+	bs := mustNew(b)
 	defer bs.Close(context.Background())
-	if _, err := bs.Subscribe("tool.>", func(context.Context, *event.Event) {}); err != nil {
+	if _, err := bs.Subscribe(event.MustPattern("tool.>"), func(context.Context, *event.Event) {}); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
@@ -59,9 +59,9 @@ func BenchmarkPublishNoMatch(b *testing.B) {
 }
 
 func BenchmarkEnabled(b *testing.B) {
-	bs := bus.New()
+	bs := mustNew(b)
 	defer bs.Close(context.Background())
-	if _, err := bs.Subscribe("message.>", func(context.Context, *event.Event) {}); err != nil {
+	if _, err := bs.Subscribe(event.MustPattern("message.>"), func(context.Context, *event.Event) {}); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
@@ -76,9 +76,9 @@ func BenchmarkEnabled(b *testing.B) {
 // BenchmarkEnabledDecoded asks about a known type whose string is one of
 // many copies, as a decoded event's type of an unregistered name is.
 func BenchmarkEnabledDecoded(b *testing.B) {
-	bs := bus.New()
+	bs := mustNew(b)
 	defer bs.Close(context.Background())
-	if _, err := bs.Subscribe("message.>", func(context.Context, *event.Event) {}); err != nil {
+	if _, err := bs.Subscribe(event.MustPattern("message.>"), func(context.Context, *event.Event) {}); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
@@ -100,9 +100,9 @@ func BenchmarkEnabledDecoded(b *testing.B) {
 // seen, which fills its match cache from empty: what a stream of arbitrary
 // custom types costs. ns/type is the time per new type.
 func BenchmarkEnabledNewTypes(b *testing.B) {
-	bs := bus.New()
+	bs := mustNew(b)
 	defer bs.Close(context.Background())
-	if _, err := bs.Subscribe("a.>", func(context.Context, *event.Event) {}, bus.Sync()); err != nil {
+	if _, err := bs.Subscribe(event.MustPattern("a.>"), func(context.Context, *event.Event) {}, bus.WithSync()); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
@@ -118,7 +118,7 @@ func BenchmarkEnabledNewTypes(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		s, err := bs.Subscribe("z.z", func(context.Context, *event.Event) {}, bus.Sync())
+		s, err := bs.Subscribe(event.MustPattern("z.z"), func(context.Context, *event.Event) {}, bus.WithSync())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -129,10 +129,10 @@ func BenchmarkEnabledNewTypes(b *testing.B) {
 }
 
 func BenchmarkPublishSync(b *testing.B) {
-	bs := bus.New()
+	bs := mustNew(b)
 	defer bs.Close(context.Background())
 	var n uint64
-	if _, err := bs.Subscribe(">", func(_ context.Context, ev *event.Event) { n += ev.Seq + 1 }, bus.Sync()); err != nil {
+	if _, err := bs.Subscribe(event.All, func(_ context.Context, ev *event.Event) { n += ev.Seq + 1 }, bus.WithSync()); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
@@ -194,14 +194,14 @@ func fanOutChan(b *testing.B, subs int) {
 
 func fanOutBus(b *testing.B, subs int) {
 	ev := benchEvent()
-	bs := bus.New()
+	bs := mustNew(b)
 	ctx := context.Background()
 	sums := make([]uint64, subs)
 	counts := make([]int, subs)
 	var pending atomic.Int64
 	done := make(chan struct{}, subs)
 	for i := range subs {
-		_, err := bs.Subscribe(">", func(_ context.Context, ev *event.Event) {
+		_, err := bs.Subscribe(event.All, func(_ context.Context, ev *event.Event) {
 			sums[i] += ev.Seq
 			counts[i]++
 			if counts[i] == benchEvents {
@@ -271,12 +271,12 @@ func BenchmarkLatency(b *testing.B) {
 		reportLatency(b, lat)
 	})
 	b.Run("impl=bus", func(b *testing.B) {
-		bs := bus.New()
+		bs := mustNew(b)
 		ctx := context.Background()
 		ack := make(chan struct{}, 1)
 		lat := make([]time.Duration, 0, 1<<16)
 		start := time.Now()
-		_, err := bs.Subscribe(">", func(_ context.Context, ev *event.Event) {
+		_, err := bs.Subscribe(event.All, func(_ context.Context, ev *event.Event) {
 			lat = append(lat, time.Since(start)-time.Duration(ev.Seq))
 			ack <- struct{}{}
 		})
@@ -344,9 +344,9 @@ var wirePatterns = []string{">", "message.>", "tool.call.*", "provider.call.comp
 
 // BenchmarkPublishDecoded is the bus under a realistic load: events decoded
 // from JSON lines, one event per Publish, many types (registered and not),
-// and several subscriptions with patterns. The subscribers are Sync, which
-// leaves the match the largest share of the work, or asynchronous (the
-// default). decode=yes decodes each line just before publishing it, as a
+// and several subscriptions with patterns. The subscribers are synchronous
+// (WithSync), which leaves the match the largest share of the work, or
+// asynchronous (the default). decode=yes decodes each line just before publishing it, as a
 // relay does; decode=no publishes events decoded beforehand (an unregistered
 // type has its own copy of its name in each), to time the bus alone. One op
 // is one event.
@@ -362,15 +362,15 @@ func BenchmarkPublishDecoded(b *testing.B) {
 		for _, decode := range []bool{true, false} {
 			name := fmt.Sprintf("subs=%s/decode=%s", mode, map[bool]string{true: "yes", false: "no"}[decode])
 			b.Run(name, func(b *testing.B) {
-				bs := bus.New()
+				bs := mustNew(b)
 				ctx := context.Background()
 				var n atomic.Int64
 				for _, p := range wirePatterns {
 					var opts []bus.SubscribeOption
 					if mode == "sync" {
-						opts = append(opts, bus.Sync())
+						opts = append(opts, bus.WithSync())
 					}
-					if _, err := bs.Subscribe(p, func(context.Context, *event.Event) { n.Add(1) }, opts...); err != nil {
+					if _, err := bs.Subscribe(event.MustPattern(p), func(context.Context, *event.Event) { n.Add(1) }, opts...); err != nil {
 						b.Fatal(err)
 					}
 				}

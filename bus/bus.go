@@ -3,22 +3,23 @@
 // lossy delivery.
 //
 // A Bus is a sluice.Sink. Subscribe registers a Handler for the event types
-// matching a pattern ("tool.call.completed", "tool.call.*", "message.>",
-// ">" for everything), optionally narrowed by predicates (Where, Session).
+// matching an event.Pattern ("tool.call.completed", "tool.call.*",
+// "message.>", event.All for everything), optionally narrowed by predicates
+// (WithFilter, WithSession).
 //
 // A handler is asynchronous by default: the subscription has its own bounded
 // FIFO queue and one goroutine, so it sees the events of each publisher in
 // the order they were published, and a slow handler never delays another
-// subscriber. When the queue is full its Policy decides: Block (the default)
+// subscriber. When the queue is full its Policy (WithPolicy) decides: Block (the default)
 // makes the publisher wait, bounded by the publisher's context, so that
 // nothing is lost; DropNewest and DropOldest discard an event instead, count
 // it, and tell the handler how many events it missed with an event.Dropped
-// event just before the next event it receives. A Sync handler runs in the
+// event just before the next event it receives. A WithSync handler runs in the
 // publisher's goroutine instead, inside Publish, in subscription order: the
 // semantics of hooks.
 //
 // A panicking handler is recovered, counted and reported (WithLogger,
-// OnPanic); the publisher and the other subscribers do not notice, and an
+// WithPanicHandler); the publisher and the other subscribers do not notice, and an
 // asynchronous subscription goes on with its next event.
 //
 // Close stops the bus: it refuses new events and subscriptions, and delivers
@@ -34,6 +35,16 @@
 // subscription's queue under a short lock and wakes the subscription's
 // goroutine only if it is parked; the goroutine takes every waiting event
 // per wake-up.
+//
+// # Options
+//
+// New and Subscribe take functional options (WithLogger, WithQueue,
+// WithPolicy, …) over an unexported configuration, the style of every
+// Sluice package: the zero configuration is the documented default, a call
+// site names only what it changes, options can be added without breaking
+// callers, and each option checks its value, so that an invalid one (a
+// queue of 0, a nil option) is an error wrapping ErrInvalid at
+// construction, never silently ignored.
 package bus
 
 import (
@@ -47,20 +58,18 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/option"
 )
 
 // ErrClosed is returned (wrapped) by Publish and Subscribe once the bus is
 // closed.
 var ErrClosed = errors.New("bus: closed")
 
-// ErrNilEvent is returned by Publish for a nil event when some subscription
-// could have received it.
-var ErrNilEvent = errors.New("bus: nil event")
-
 // Handler receives events. ev belongs to the bus and is valid only during the
 // call: a handler that keeps the event copies *ev, and it never modifies it.
-// ctx is the publisher's context for a Sync handler; an asynchronous handler
+// ctx is the publisher's context for a synchronous handler; an asynchronous handler
 // gets a context of the bus, canceled when Close gives up waiting.
 type Handler func(ctx context.Context, ev *event.Event)
 
@@ -76,7 +85,7 @@ type Bus struct {
 
 	ctx    context.Context // handed to asynchronous handlers
 	cancel context.CancelFunc
-	opts   options
+	cfg    config
 }
 
 // table is an immutable snapshot of the subscriptions, replaced as a whole
@@ -185,22 +194,21 @@ func (t *table) scan(typ event.Type) []*Subscription {
 	return subs
 }
 
-// New returns an open Bus with no subscriptions.
-func New(opts ...Option) *Bus {
+// New returns an open Bus with no subscriptions. A nil or invalid option
+// gives an error wrapping ErrInvalid.
+func New(opts ...Option) (*Bus, error) {
 	b := &Bus{running: make(map[*Subscription]struct{})}
-	for _, o := range opts {
-		if o != nil {
-			o(&b.opts)
-		}
+	if err := option.Apply(&b.cfg, opts, ErrInvalid); err != nil {
+		return nil, fmt.Errorf("bus: new: %w", err)
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.tab.Store(&table{idle: true})
-	return b
+	return b, nil
 }
 
 // Enabled reports whether some subscription's pattern matches t. It takes no
-// lock and, once t was seen, does no pattern matching. Predicates (Where,
-// Session) are not consulted, since they need the event: Enabled may report
+// lock and, once t was seen, does no pattern matching. Predicates (WithFilter,
+// WithSession) are not consulted, since they need the event: Enabled may report
 // true for an event that no predicate accepts. After Close it reports false.
 func (b *Bus) Enabled(_ context.Context, t event.Type) bool {
 	tab := b.tab.Load()
@@ -211,7 +219,7 @@ func (b *Bus) Enabled(_ context.Context, t event.Type) bool {
 }
 
 // Publish hands ev to every subscription that wants it: it runs the matching
-// Sync handlers, in subscription order, and copies ev into the queue of each
+// synchronous handlers, in subscription order, and copies ev into the queue of each
 // matching asynchronous subscription. ev still belongs to the caller when
 // Publish returns.
 //
@@ -219,9 +227,13 @@ func (b *Bus) Enabled(_ context.Context, t event.Type) bool {
 // Publish waits for room; if ctx ends first it returns an error wrapping
 // ctx.Err(). After Close, or when Close ends the wait, it returns an error
 // wrapping ErrClosed. With such an error ev may have reached the
-// subscriptions before the one that refused it, but no later ones. With no
-// matching subscription Publish does nothing and allocates nothing.
+// subscriptions before the one that refused it, but no later ones. A nil ev
+// gives sluice.ErrNilEvent. With no matching subscription Publish does
+// nothing and allocates nothing.
 func (b *Bus) Publish(ctx context.Context, ev *event.Event) error {
+	if ev == nil {
+		return sluice.ErrNilEvent
+	}
 	if b.tab.Load().idle {
 		return nil
 	}
@@ -232,9 +244,6 @@ func (b *Bus) publish(ctx context.Context, ev *event.Event) error {
 	t := b.tab.Load()
 	if t.closed {
 		return ErrClosed
-	}
-	if ev == nil {
-		return ErrNilEvent
 	}
 	for _, s := range t.match(ev.Type) {
 		if !s.wants(ev) {
@@ -264,10 +273,12 @@ func (b *Bus) publish(ctx context.Context, ev *event.Event) error {
 	return nil
 }
 
-// Subscribe registers h for the events whose type matches pattern (see
-// event.ParsePattern: an exact type, "*" for one segment, ">" for the rest,
-// ">" alone for everything). A malformed pattern gives an error wrapping
-// event.ErrPattern; a closed bus gives ErrClosed.
+// Subscribe registers h for the events whose type matches pattern (made
+// with event.ParsePattern or event.MustPattern: an exact type, "*" for one
+// segment, ">" for the rest; event.All for everything). The zero Pattern
+// gives an error wrapping event.ErrPattern and ErrInvalid; a nil handler or
+// a nil or invalid option gives an error wrapping ErrInvalid; a closed bus
+// gives ErrClosed.
 //
 // Without options the subscription is asynchronous with a queue of
 // DefaultQueue events and the Block policy. A subscription receives the
@@ -276,29 +287,24 @@ func (b *Bus) publish(ctx context.Context, ev *event.Event) error {
 // A handler may publish to the bus, subscribe and cancel, but an
 // asynchronous handler that publishes into its own full Block queue waits
 // for itself: it would stay blocked until its context (the bus's) ends.
-func (b *Bus) Subscribe(pattern string, h Handler, opts ...SubscribeOption) (*Subscription, error) {
-	p, err := event.ParsePattern(pattern)
-	if err != nil {
-		return nil, fmt.Errorf("bus: subscribe: %w", err)
+func (b *Bus) Subscribe(pattern event.Pattern, h Handler, opts ...SubscribeOption) (*Subscription, error) {
+	if pattern.IsZero() {
+		return nil, fmt.Errorf("bus: subscribe: %w: %w: zero pattern", ErrInvalid, event.ErrPattern)
 	}
 	if h == nil {
-		return nil, errors.New("bus: subscribe: nil handler")
+		return nil, fmt.Errorf("bus: subscribe: %w", invalidf("nil handler"))
 	}
-	cfg := subConfig{queue: DefaultQueue}
-	for _, o := range opts {
-		if o != nil {
-			o.apply(&cfg)
-		}
+	cfg := subscribeConfig{queue: DefaultQueue}
+	err := option.Apply(&cfg, opts, ErrInvalid)
+	if err == nil && cfg.sync && cfg.async != "" {
+		err = invalidf("%s does not apply to a synchronous subscription", cfg.async)
 	}
-	if cfg.queue < 1 {
-		return nil, fmt.Errorf("bus: subscribe: queue capacity %d, want at least 1", cfg.queue)
-	}
-	if cfg.policy > DropOldest {
-		return nil, fmt.Errorf("bus: subscribe: unknown %v", cfg.policy)
+	if err != nil {
+		return nil, fmt.Errorf("bus: subscribe %s: %w", pattern, err)
 	}
 	s := &Subscription{
 		bus:     b,
-		pattern: p,
+		pattern: pattern,
 		handler: h,
 		filters: cfg.filters,
 		session: cfg.session,
@@ -354,7 +360,7 @@ func (b *Bus) remove(s *Subscription) {
 // asynchronous handlers is canceled, and Close returns an error wrapping
 // ctx.Err() that says how many accepted events were not delivered.
 //
-// Sync handlers already running in publishers' goroutines are not waited
+// Synchronous handlers already running in publishers' goroutines are not waited
 // for. Do not call Close from an asynchronous handler: it would wait for
 // that very handler. Closing a closed bus waits again and returns nil once
 // everything was delivered.
@@ -405,9 +411,9 @@ func (b *Bus) Stats() Stats {
 	return st
 }
 
-// report tells the logger and the OnPanic callback about a recovered panic.
+// report tells the logger and the WithPanicHandler callback about a recovered panic.
 func (b *Bus) report(s *Subscription, ev *event.Event, r any) {
-	l := b.opts.logger
+	l := b.cfg.logger
 	if l == nil {
 		l = slog.Default()
 	}
@@ -418,7 +424,7 @@ func (b *Bus) report(s *Subscription, ev *event.Event, r any) {
 		slog.String("event_id", ev.ID.String()),
 		slog.Any("panic", r),
 		slog.String("stack", string(debug.Stack())))
-	if f := b.opts.onPanic; f != nil {
+	if f := b.cfg.onPanic; f != nil {
 		func() {
 			defer func() { _ = recover() }()
 			f(s, ev, r)

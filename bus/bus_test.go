@@ -66,9 +66,20 @@ func ev(t string, seq uint64) event.Event {
 	return e
 }
 
+// mustNew returns a new bus or ends the test.
+func mustNew(tb testing.TB, opts ...bus.Option) *bus.Bus {
+	tb.Helper()
+	b, err := bus.New(opts...)
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	return b
+}
+
+// newBus returns a new bus closed when the test ends.
 func newBus(t *testing.T, opts ...bus.Option) *bus.Bus {
 	t.Helper()
-	b := bus.New(opts...)
+	b := mustNew(t, opts...)
 	t.Cleanup(func() {
 		if err := b.Close(context.Background()); err != nil {
 			t.Errorf("Close: %v", err)
@@ -79,7 +90,7 @@ func newBus(t *testing.T, opts ...bus.Option) *bus.Bus {
 
 func subscribe(t *testing.T, b *bus.Bus, pattern string, h bus.Handler, opts ...bus.SubscribeOption) *bus.Subscription {
 	t.Helper()
-	s, err := b.Subscribe(pattern, h, opts...)
+	s, err := b.Subscribe(event.MustPattern(pattern), h, opts...)
 	if err != nil {
 		t.Fatalf("Subscribe(%q): %v", pattern, err)
 	}
@@ -96,27 +107,61 @@ func publish(t *testing.T, b *bus.Bus, e event.Event) {
 func TestSubscribeErrors(t *testing.T) {
 	b := newBus(t)
 	nop := func(context.Context, *event.Event) {}
-	for _, p := range []string{"", "a..b", "a.>.b", "a*", ".a"} {
-		if _, err := b.Subscribe(p, nop); !errors.Is(err, event.ErrPattern) {
-			t.Errorf("Subscribe(%q): %v, want ErrPattern", p, err)
+	if _, err := b.Subscribe(event.Pattern{}, nop); !errors.Is(err, event.ErrPattern) || !errors.Is(err, bus.ErrInvalid) {
+		t.Errorf("Subscribe(zero pattern): %v, want ErrPattern and ErrInvalid", err)
+	}
+	for name, opt := range map[string]bus.SubscribeOption{
+		"nil option":      nil,
+		"WithQueue(0)":    bus.WithQueue(0),
+		"WithQueue(-1)":   bus.WithQueue(-1),
+		"WithPolicy(7)":   bus.WithPolicy(7),
+		"WithFilter(nil)": bus.WithFilter(nil),
+	} {
+		if _, err := b.Subscribe(event.All, nop, opt); !errors.Is(err, bus.ErrInvalid) {
+			t.Errorf("Subscribe with %s: %v, want ErrInvalid", name, err)
 		}
 	}
-	if _, err := b.Subscribe(">", nil); err == nil {
-		t.Error("Subscribe with a nil handler: no error")
+	for name, opts := range map[string][]bus.SubscribeOption{
+		"WithSync and WithQueue":  {bus.WithSync(), bus.WithQueue(8)},
+		"WithPolicy and WithSync": {bus.WithPolicy(bus.DropOldest), bus.WithSync()},
+	} {
+		if _, err := b.Subscribe(event.All, nop, opts...); !errors.Is(err, bus.ErrInvalid) {
+			t.Errorf("Subscribe with %s: %v, want ErrInvalid", name, err)
+		}
 	}
-	if _, err := b.Subscribe(">", nop, bus.Queue(0)); err == nil {
-		t.Error("Subscribe with Queue(0): no error")
-	}
-	if _, err := b.Subscribe(">", nop, bus.Policy(7)); err == nil {
-		t.Error("Subscribe with Policy(7): no error")
+	if _, err := b.Subscribe(event.All, nil); !errors.Is(err, bus.ErrInvalid) {
+		t.Errorf("Subscribe with a nil handler: %v, want ErrInvalid", err)
 	}
 	if got := b.Stats().Subscriptions; got != 0 {
 		t.Errorf("failed subscriptions left %d subscriptions", got)
 	}
 }
 
+func TestNewErrors(t *testing.T) {
+	for name, opt := range map[string]bus.Option{
+		"nil option":            nil,
+		"WithLogger(nil)":       bus.WithLogger(nil),
+		"WithPanicHandler(nil)": bus.WithPanicHandler(nil),
+	} {
+		if b, err := bus.New(opt); !errors.Is(err, bus.ErrInvalid) || b != nil {
+			t.Errorf("New with %s: %v, %v; want nil, ErrInvalid", name, b, err)
+		}
+	}
+}
+
+func TestParsePolicy(t *testing.T) {
+	for _, p := range []bus.Policy{bus.Block, bus.DropNewest, bus.DropOldest} {
+		if got, err := bus.ParsePolicy(p.String()); got != p || err != nil {
+			t.Errorf("ParsePolicy(%q) = %v, %v", p.String(), got, err)
+		}
+	}
+	if _, err := bus.ParsePolicy("drop"); !errors.Is(err, bus.ErrInvalid) {
+		t.Errorf("ParsePolicy(drop): %v, want ErrInvalid", err)
+	}
+}
+
 func TestPatterns(t *testing.T) {
-	b := bus.New()
+	b := mustNew(t)
 	patterns := []string{"tool.call.started", "tool.call.*", "message.>", ">", "*.*"}
 	recs := make([]*recorder, len(patterns))
 	for i, p := range patterns {
@@ -146,12 +191,12 @@ func TestPatterns(t *testing.T) {
 }
 
 func TestWhereAndSession(t *testing.T) {
-	b := bus.New()
+	b := mustNew(t)
 	var sess, odd, both recorder
-	subscribe(t, b, ">", sess.handle, bus.Session("s1"))
-	isOdd := bus.Where(func(e *event.Event) bool { return e.Seq%2 == 1 })
-	subscribe(t, b, ">", odd.handle, isOdd, bus.Sync())
-	subscribe(t, b, ">", both.handle, isOdd, bus.Session("s1"))
+	subscribe(t, b, ">", sess.handle, bus.WithSession("s1"))
+	isOdd := bus.WithFilter(func(e *event.Event) bool { return e.Seq%2 == 1 })
+	subscribe(t, b, ">", odd.handle, isOdd, bus.WithSync())
+	subscribe(t, b, ">", both.handle, isOdd, bus.WithSession("s1"))
 	for i := range 6 {
 		e := ev("a.b", uint64(i))
 		e.Meta.SessionID = []string{"s1", "s2"}[i/3]
@@ -179,7 +224,7 @@ func TestWhereAndSession(t *testing.T) {
 
 func TestEnabled(t *testing.T) {
 	ctx := context.Background()
-	b := bus.New()
+	b := mustNew(t)
 	if b.Enabled(ctx, "tool.call.started") {
 		t.Error("Enabled with no subscription")
 	}
@@ -221,7 +266,7 @@ func TestEnabled(t *testing.T) {
 }
 
 func TestPublishNoSubscriberAllocs(t *testing.T) {
-	b := bus.New()
+	b := mustNew(t)
 	defer b.Close(context.Background())
 	e := ev("a.b", 1)
 	ctx := context.Background()
@@ -249,9 +294,9 @@ func TestSyncHandlers(t *testing.T) {
 			mu.Unlock()
 		}
 	}
-	subscribe(t, b, ">", record("first"), bus.Sync())
-	subscribe(t, b, "a.*", record("second"), bus.Sync())
-	subscribe(t, b, ">", record("third"), bus.Sync())
+	subscribe(t, b, ">", record("first"), bus.WithSync())
+	subscribe(t, b, "a.*", record("second"), bus.WithSync())
+	subscribe(t, b, ">", record("third"), bus.WithSync())
 	for i := range 3 {
 		ctx := context.WithValue(context.Background(), ctxKey{}, fmt.Sprint("p", i))
 		e := ev("a.b", uint64(i))
@@ -276,7 +321,7 @@ func TestSyncHandlers(t *testing.T) {
 func TestSyncHandlerSameGoroutine(t *testing.T) {
 	b := newBus(t)
 	var handlerG string
-	subscribe(t, b, ">", func(context.Context, *event.Event) { handlerG = goroutineID() }, bus.Sync())
+	subscribe(t, b, ">", func(context.Context, *event.Event) { handlerG = goroutineID() }, bus.WithSync())
 	publish(t, b, ev("a.b", 1))
 	if me := goroutineID(); handlerG != me {
 		t.Errorf("sync handler ran in goroutine %s, publisher is %s", handlerG, me)
@@ -295,7 +340,7 @@ func goroutineID() string {
 // event of every publisher, in that publisher's order.
 func TestOrderManyPublishers(t *testing.T) {
 	const publishers, subscribers, perPublisher = 4, 5, 3000
-	b := bus.New()
+	b := mustNew(t)
 	type got struct {
 		mu   sync.Mutex
 		next [publishers]uint64
@@ -316,9 +361,9 @@ func TestOrderManyPublishers(t *testing.T) {
 			g.next[p] = e.Seq + 1
 			g.n++
 		}
-		opts := []bus.SubscribeOption{bus.Queue(1 + i*3)}
+		opts := []bus.SubscribeOption{bus.WithQueue(1 + i*3)}
 		if i == subscribers-1 {
-			opts = append(opts, bus.Sync())
+			opts = []bus.SubscribeOption{bus.WithSync()}
 		}
 		subscribe(t, b, ">", h, opts...)
 	}
@@ -393,9 +438,9 @@ func describe(evs []event.Event) string {
 }
 
 func TestDropNewest(t *testing.T) {
-	b := bus.New()
+	b := mustNew(t)
 	g := newGate()
-	s := subscribe(t, b, ">", g.handle, bus.Queue(3), bus.DropNewest)
+	s := subscribe(t, b, ">", g.handle, bus.WithQueue(3), bus.WithPolicy(bus.DropNewest))
 	publish(t, b, ev("a.b", 0))
 	<-g.entered // the handler holds 0; the queue is empty
 	for i := 1; i <= 6; i++ {
@@ -428,9 +473,9 @@ func TestDropNewest(t *testing.T) {
 }
 
 func TestDropOldest(t *testing.T) {
-	b := bus.New()
+	b := mustNew(t)
 	g := newGate()
-	s := subscribe(t, b, ">", g.handle, bus.Queue(3), bus.Policy(bus.DropOldest))
+	s := subscribe(t, b, ">", g.handle, bus.WithQueue(3), bus.WithPolicy(bus.DropOldest))
 	publish(t, b, ev("a.b", 0))
 	<-g.entered
 	for i := 1; i <= 8; i++ {
@@ -457,9 +502,9 @@ func TestDropOldest(t *testing.T) {
 // TestDropNoticeAtClose checks that drops with no later event are still
 // reported, when the subscription ends.
 func TestDropNoticeAtClose(t *testing.T) {
-	b := bus.New()
+	b := mustNew(t)
 	g := newGate()
-	subscribe(t, b, ">", g.handle, bus.Queue(1), bus.DropNewest)
+	subscribe(t, b, ">", g.handle, bus.WithQueue(1), bus.WithPolicy(bus.DropNewest))
 	publish(t, b, ev("a.b", 0))
 	<-g.entered
 	publish(t, b, ev("a.b", 1))
@@ -486,7 +531,7 @@ func TestDropAccounting(t *testing.T) {
 	)
 	for _, policy := range []bus.Policy{bus.DropNewest, bus.DropOldest} {
 		t.Run(policy.String(), func(t *testing.T) {
-			b := bus.New()
+			b := mustNew(t)
 			var rec recorder
 			heads := make(map[uint64]bool) // the handler holds them
 			tails := make(map[uint64]bool) // the last event of each round to get through
@@ -524,7 +569,7 @@ func TestDropAccounting(t *testing.T) {
 				n += 1 + queue + k
 				wantDropped += k
 			}
-			s := subscribe(t, b, ">", h, bus.Queue(queue), policy)
+			s := subscribe(t, b, ">", h, bus.WithQueue(queue), bus.WithPolicy(policy))
 			seq := 0
 			for r := range rounds {
 				k := 1 + r*3
@@ -604,9 +649,9 @@ func checkGaps(t *testing.T, evs []event.Event, n int) (received, droppedSum int
 
 func TestPublishContextEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := bus.New()
+		b := mustNew(t)
 		g := newGate()
-		subscribe(t, b, ">", g.handle, bus.Queue(1))
+		subscribe(t, b, ">", g.handle, bus.WithQueue(1))
 		publish(t, b, ev("a.b", 0))
 		<-g.entered
 		publish(t, b, ev("a.b", 1)) // fills the queue
@@ -629,12 +674,12 @@ func TestPublishContextEnds(t *testing.T) {
 
 func TestCloseWakesBlockedPublishers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := bus.New()
+		b := mustNew(t)
 		g := newGate()
 		var other recorder
 		// Events reach the other subscriber first, then block on the gate.
 		subscribe(t, b, ">", other.handle)
-		subscribe(t, b, ">", g.handle, bus.Queue(1))
+		subscribe(t, b, ">", g.handle, bus.WithQueue(1))
 		publish(t, b, ev("a.b", 0))
 		<-g.entered
 		publish(t, b, ev("a.b", 1))
@@ -675,7 +720,7 @@ func TestCloseWakesBlockedPublishers(t *testing.T) {
 		if err := b.Publish(context.Background(), &e); !errors.Is(err, bus.ErrClosed) {
 			t.Errorf("Publish after Close: %v, want ErrClosed", err)
 		}
-		if _, err := b.Subscribe(">", g.handle); !errors.Is(err, bus.ErrClosed) {
+		if _, err := b.Subscribe(event.All, g.handle); !errors.Is(err, bus.ErrClosed) {
 			t.Errorf("Subscribe after Close: %v, want ErrClosed", err)
 		}
 		if err := b.Close(context.Background()); err != nil {
@@ -685,13 +730,13 @@ func TestCloseWakesBlockedPublishers(t *testing.T) {
 }
 
 func TestCloseDeliversEverything(t *testing.T) {
-	b := bus.New()
+	b := mustNew(t)
 	var n atomic.Int64
 	subscribe(t, b, ">", func(context.Context, *event.Event) {
 		if n.Add(1)%100 == 0 {
 			time.Sleep(time.Millisecond)
 		}
-	}, bus.Queue(5000))
+	}, bus.WithQueue(5000))
 	for i := range 3000 {
 		publish(t, b, ev("a.b", uint64(i)))
 	}
@@ -705,14 +750,14 @@ func TestCloseDeliversEverything(t *testing.T) {
 
 func TestCloseTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := bus.New()
+		b := mustNew(t)
 		g := newGate()
 		var fast recorder
 		var handlerCtx atomic.Value
 		s := subscribe(t, b, ">", func(ctx context.Context, e *event.Event) {
 			handlerCtx.Store(ctx)
 			g.handle(ctx, e)
-		}, bus.Queue(10))
+		}, bus.WithQueue(10))
 		subscribe(t, b, ">", fast.handle)
 		for i := range 5 {
 			publish(t, b, ev("a.b", uint64(i)))
@@ -742,7 +787,7 @@ func TestCancel(t *testing.T) {
 	b := newBus(t)
 	var async, syn recorder
 	sa := subscribe(t, b, ">", async.handle)
-	ss := subscribe(t, b, ">", syn.handle, bus.Sync())
+	ss := subscribe(t, b, ">", syn.handle, bus.WithSync())
 	publish(t, b, ev("a.b", 1))
 	sa.Cancel()
 	ss.Cancel()
@@ -777,7 +822,7 @@ func TestCancelFromHandler(t *testing.T) {
 			}
 			var opts []bus.SubscribeOption
 			if sync {
-				opts = append(opts, bus.Sync())
+				opts = append(opts, bus.WithSync())
 			}
 			sub.Store(subscribe(t, b, ">", h, opts...))
 			for i := range 4 {
@@ -830,9 +875,9 @@ func TestCancelDuringDelivery(t *testing.T) {
 			}
 			st.next[p] = e.Seq + 1
 		}
-		opts := []bus.SubscribeOption{bus.Queue(4)}
+		opts := []bus.SubscribeOption{bus.WithQueue(4)}
 		if i%3 == 2 {
-			opts = []bus.SubscribeOption{bus.Sync()}
+			opts = []bus.SubscribeOption{bus.WithSync()}
 		}
 		st.sub = subscribe(t, b, ">", h, opts...)
 	}
@@ -884,7 +929,7 @@ func TestPanicRecovery(t *testing.T) {
 	var reports []report
 	b := newBus(t,
 		bus.WithLogger(slog.New(slog.NewTextHandler(&syncWriter{w: &logs, mu: &mu}, nil))),
-		bus.OnPanic(func(s *bus.Subscription, e *event.Event, r any) {
+		bus.WithPanicHandler(func(s *bus.Subscription, e *event.Event, r any) {
 			mu.Lock()
 			reports = append(reports, report{s, e.Seq, r})
 			mu.Unlock()
@@ -900,7 +945,7 @@ func TestPanicRecovery(t *testing.T) {
 		}
 	}
 	sa := subscribe(t, b, ">", panicky(&asyncGot))
-	ss := subscribe(t, b, ">", panicky(&syncGot), bus.Sync())
+	ss := subscribe(t, b, ">", panicky(&syncGot), bus.WithSync())
 	subscribe(t, b, ">", other.handle)
 	for i := range 6 {
 		publish(t, b, ev("a.b", uint64(i))) // a sync panic does not reach the publisher
@@ -945,10 +990,10 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 }
 
 func TestStats(t *testing.T) {
-	b := bus.New()
+	b := mustNew(t)
 	g := newGate()
-	s1 := subscribe(t, b, ">", g.handle, bus.Queue(8))
-	s2 := subscribe(t, b, "a.*", func(context.Context, *event.Event) {}, bus.Sync())
+	s1 := subscribe(t, b, ">", g.handle, bus.WithQueue(8))
+	s2 := subscribe(t, b, "a.*", func(context.Context, *event.Event) {}, bus.WithSync())
 	if s1.ID() >= s2.ID() || s2.Pattern() != "a.*" {
 		t.Errorf("IDs %d, %d; pattern %q", s1.ID(), s2.ID(), s2.Pattern())
 	}
@@ -976,12 +1021,12 @@ func TestStats(t *testing.T) {
 
 func TestNilEvent(t *testing.T) {
 	b := newBus(t)
-	if err := b.Publish(context.Background(), nil); err != nil {
-		t.Errorf("Publish(nil) with no subscriber: %v", err)
+	if err := b.Publish(context.Background(), nil); !errors.Is(err, sluice.ErrNilEvent) {
+		t.Errorf("Publish(nil) with no subscriber: %v, want sluice.ErrNilEvent", err)
 	}
 	subscribe(t, b, ">", func(context.Context, *event.Event) {})
-	if err := b.Publish(context.Background(), nil); !errors.Is(err, bus.ErrNilEvent) {
-		t.Errorf("Publish(nil): %v, want ErrNilEvent", err)
+	if err := b.Publish(context.Background(), nil); !errors.Is(err, sluice.ErrNilEvent) {
+		t.Errorf("Publish(nil): %v, want sluice.ErrNilEvent", err)
 	}
 }
 
@@ -1000,8 +1045,8 @@ func TestPublishFromHandler(t *testing.T) {
 		if err := b.Publish(ctx, &pong); err != nil {
 			t.Error(err)
 		}
-	}, bus.Sync())
-	subscribe(t, b, "pong", func(context.Context, *event.Event) { pongs.Done() }, bus.Sync())
+	}, bus.WithSync())
+	subscribe(t, b, "pong", func(context.Context, *event.Event) { pongs.Done() }, bus.WithSync())
 	for i := range 3 {
 		publish(t, b, ev("ping", uint64(i)))
 	}
@@ -1014,9 +1059,9 @@ var discard = slog.New(slog.DiscardHandler)
 // discarded are not reported as undelivered: they were reported as dropped.
 func TestCloseTimeoutCountsOnlyKept(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := bus.New()
+		b := mustNew(t)
 		g := newGate()
-		s := subscribe(t, b, ">", g.handle, bus.Queue(2), bus.DropOldest)
+		s := subscribe(t, b, ">", g.handle, bus.WithQueue(2), bus.WithPolicy(bus.DropOldest))
 		publish(t, b, ev("a.b", 0))
 		<-g.entered
 		for i := 1; i <= 5; i++ {

@@ -20,7 +20,7 @@ import (
 func TestMatchCacheKeepsNoCallerMemory(t *testing.T) {
 	b := newBus(t)
 	var got []string
-	subscribe(t, b, "big.>", func(_ context.Context, e *event.Event) { got = append(got, strings.Clone(string(e.Type))) }, bus.Sync())
+	subscribe(t, b, "big.>", func(_ context.Context, e *event.Event) { got = append(got, strings.Clone(string(e.Type))) }, bus.WithSync())
 
 	const size = 1 << 20
 	var ptrs []weak.Pointer[byte]
@@ -62,7 +62,7 @@ func TestMatchCacheKeepsNoCallerMemory(t *testing.T) {
 func TestMatchCacheChecksContents(t *testing.T) {
 	b := newBus(t)
 	var got []string
-	subscribe(t, b, "a.>", func(_ context.Context, e *event.Event) { got = append(got, strings.Clone(string(e.Type))) }, bus.Sync())
+	subscribe(t, b, "a.>", func(_ context.Context, e *event.Event) { got = append(got, strings.Clone(string(e.Type))) }, bus.WithSync())
 	buf := []byte("a.b.c")
 	typ := event.Type(unsafe.String(&buf[0], len(buf)))
 	for range 3 {
@@ -87,7 +87,7 @@ func TestMatchCacheChecksContents(t *testing.T) {
 func TestMatchCacheManyTypes(t *testing.T) {
 	b := newBus(t)
 	var rec recorder
-	subscribe(t, b, "a.*", rec.handle, bus.Sync())
+	subscribe(t, b, "a.*", rec.handle, bus.WithSync())
 	ctx := context.Background()
 	const n = 3000
 	want := 0
@@ -124,7 +124,7 @@ func TestMatchCacheManyTypes(t *testing.T) {
 // goroutines at once, for the race detector.
 func TestMatchCacheConcurrent(t *testing.T) {
 	b := newBus(t)
-	subscribe(t, b, "a.>", func(context.Context, *event.Event) {}, bus.Sync())
+	subscribe(t, b, "a.>", func(context.Context, *event.Event) {}, bus.WithSync())
 	ctx := context.Background()
 	done := make(chan struct{})
 	for g := range 4 {

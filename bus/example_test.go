@@ -13,8 +13,11 @@ import (
 // default; Close delivers everything accepted before it returns.
 func ExampleNew() {
 	ctx := context.Background()
-	b := bus.New()
-	_, err := b.Subscribe("message.text.delta", func(_ context.Context, ev *event.Event) {
+	b, err := bus.New()
+	if err != nil {
+		panic(err)
+	}
+	_, err = b.Subscribe(event.MustPattern("message.text.delta"), func(_ context.Context, ev *event.Event) {
 		d, _ := event.As[event.TextDelta](*ev)
 		fmt.Print(d.Text)
 	})
@@ -38,11 +41,15 @@ func ExampleNew() {
 // the rest.
 func ExampleBus_Subscribe() {
 	ctx := context.Background()
-	b := bus.New()
-	for _, pattern := range []string{"tool.call.started", "tool.call.*", "tool.>"} {
-		_, err := b.Subscribe(pattern, func(_ context.Context, ev *event.Event) {
+	b, _ := bus.New()
+	for _, s := range []string{"tool.call.started", "tool.call.*", "tool.>"} {
+		pattern, err := event.ParsePattern(s)
+		if err != nil {
+			panic(err)
+		}
+		_, err = b.Subscribe(pattern, func(_ context.Context, ev *event.Event) {
 			fmt.Printf("%-17s got %s\n", pattern, ev.Type)
-		}, bus.Sync()) // Sync: print in a predictable order
+		}, bus.WithSync()) // synchronous: print in a predictable order
 		if err != nil {
 			panic(err)
 		}
@@ -56,7 +63,7 @@ func ExampleBus_Subscribe() {
 	}
 	_ = b.Close(ctx)
 
-	_, err := b.Subscribe("tool..call", nil)
+	_, err := event.ParsePattern("tool..call")
 	fmt.Println(errors.Is(err, event.ErrPattern))
 	// Output:
 	// tool.call.started got tool.call.started
@@ -67,14 +74,14 @@ func ExampleBus_Subscribe() {
 	// true
 }
 
-// A Sync handler runs inside Publish, in the publisher's goroutine: when
+// A WithSync handler runs inside Publish, in the publisher's goroutine: when
 // Publish returns, it has seen the event.
-func ExampleSync() {
+func ExampleWithSync() {
 	ctx := context.Background()
-	b := bus.New()
+	b, _ := bus.New()
 	defer b.Close(ctx)
 	calls := 0
-	_, _ = b.Subscribe("tool.call.started", func(context.Context, *event.Event) { calls++ }, bus.Sync())
+	_, _ = b.Subscribe(event.MustPattern("tool.call.started"), func(context.Context, *event.Event) { calls++ }, bus.WithSync())
 	ev := event.New(event.ToolCallStarted{Name: "search"})
 	_ = b.Publish(ctx, &ev)
 	fmt.Println("calls after Publish:", calls)
@@ -83,11 +90,11 @@ func ExampleSync() {
 
 // A lossy subscriber is told how many events it missed, just before the
 // next one it receives.
-func ExamplePolicy() {
+func ExampleWithPolicy() {
 	ctx := context.Background()
-	b := bus.New()
+	b, _ := bus.New()
 	busy, done := make(chan struct{}), make(chan struct{})
-	_, _ = b.Subscribe("message.>", func(_ context.Context, ev *event.Event) {
+	_, _ = b.Subscribe(event.MustPattern("message.>"), func(_ context.Context, ev *event.Event) {
 		switch p := ev.Payload.(type) {
 		case event.Dropped:
 			fmt.Printf("missed %d (%s)\n", p.Count, p.Reason)
@@ -98,7 +105,7 @@ func ExamplePolicy() {
 				<-done // be slow on purpose
 			}
 		}
-	}, bus.Queue(2), bus.DropOldest)
+	}, bus.WithQueue(2), bus.WithPolicy(bus.DropOldest))
 	send := func(text string) {
 		ev := event.New(event.TextDelta{Text: text})
 		_ = b.Publish(ctx, &ev)
@@ -117,13 +124,13 @@ func ExamplePolicy() {
 	// got 5
 }
 
-// Session narrows a subscription to one session's events.
-func ExampleSession() {
+// WithSession narrows a subscription to one session's events.
+func ExampleWithSession() {
 	ctx := context.Background()
-	b := bus.New()
-	_, _ = b.Subscribe(">", func(_ context.Context, ev *event.Event) {
+	b, _ := bus.New()
+	_, _ = b.Subscribe(event.All, func(_ context.Context, ev *event.Event) {
 		fmt.Println(ev.Meta.SessionID, ev.Type)
-	}, bus.Session("s-1"))
+	}, bus.WithSession("s-1"))
 	for _, s := range []string{"s-1", "s-2", "s-1"} {
 		ev := event.New(event.ToolCallStarted{}, event.Meta{SessionID: s})
 		_ = b.Publish(ctx, &ev)
@@ -137,10 +144,10 @@ func ExampleSession() {
 // Enabled lets a producer skip building events nobody wants.
 func ExampleBus_Enabled() {
 	ctx := context.Background()
-	b := bus.New()
+	b, _ := bus.New()
 	defer b.Close(ctx)
 	fmt.Println(b.Enabled(ctx, event.TypeTextDelta))
-	sub, _ := b.Subscribe("message.>", func(context.Context, *event.Event) {})
+	sub, _ := b.Subscribe(event.MustPattern("message.>"), func(context.Context, *event.Event) {})
 	fmt.Println(b.Enabled(ctx, event.TypeTextDelta), b.Enabled(ctx, event.TypeToolCallStarted))
 	sub.Cancel()
 	fmt.Println(b.Enabled(ctx, event.TypeTextDelta))
@@ -153,16 +160,16 @@ func ExampleBus_Enabled() {
 // A handler may cancel its own subscription.
 func ExampleSubscription_Cancel() {
 	ctx := context.Background()
-	b := bus.New()
+	b, _ := bus.New()
 	defer b.Close(ctx)
 	var sub *bus.Subscription
-	sub, _ = b.Subscribe("message.text.delta", func(_ context.Context, ev *event.Event) {
+	sub, _ = b.Subscribe(event.MustPattern("message.text.delta"), func(_ context.Context, ev *event.Event) {
 		d, _ := event.As[event.TextDelta](*ev)
 		fmt.Println("got", d.Text)
 		if d.Text == "stop" {
 			sub.Cancel()
 		}
-	}, bus.Sync())
+	}, bus.WithSync())
 	for _, s := range []string{"go", "stop", "ignored"} {
 		ev := event.New(event.TextDelta{Text: s})
 		_ = b.Publish(ctx, &ev)
@@ -178,10 +185,10 @@ func ExampleSubscription_Cancel() {
 // Stats tell how a subscription's delivery went.
 func ExampleSubscription_Stats() {
 	ctx := context.Background()
-	b := bus.New(bus.OnPanic(func(s *bus.Subscription, ev *event.Event, r any) {
+	b, _ := bus.New(bus.WithPanicHandler(func(s *bus.Subscription, ev *event.Event, r any) {
 		fmt.Println("recovered:", r)
 	}), bus.WithLogger(discard))
-	sub, _ := b.Subscribe(">", func(context.Context, *event.Event) { panic("oops") })
+	sub, _ := b.Subscribe(event.All, func(context.Context, *event.Event) { panic("oops") })
 	ev := event.New(event.ToolCallStarted{})
 	_ = b.Publish(ctx, &ev)
 	_ = b.Close(ctx)
@@ -193,9 +200,9 @@ func ExampleSubscription_Stats() {
 
 // Close gives up when its context ends, and says what it could not deliver.
 func ExampleBus_Close() {
-	b := bus.New()
+	b, _ := bus.New()
 	busy, release := make(chan struct{}, 3), make(chan struct{})
-	_, _ = b.Subscribe(">", func(context.Context, *event.Event) {
+	_, _ = b.Subscribe(event.All, func(context.Context, *event.Event) {
 		busy <- struct{}{}
 		<-release // stuck
 	})

@@ -66,7 +66,7 @@ func TestModel(t *testing.T) {
 	sessions := []string{"", "s1", "s2"}
 	rapid.Check(t, func(rt *rapid.T) {
 		ctx := context.Background()
-		b := bus.New()
+		b := mustNew(t)
 		var subs []*modelSub
 		closed := false
 		var seq uint64
@@ -86,15 +86,16 @@ func TestModel(t *testing.T) {
 				policy:  rapid.SampledFrom([]bus.Policy{bus.Block, bus.DropNewest, bus.DropOldest}).Draw(rt, "policy"),
 				sync:    rapid.IntRange(0, 3).Draw(rt, "sync") == 0,
 			}
-			opts := []bus.SubscribeOption{m.policy, bus.Queue(rapid.IntRange(1, 4).Draw(rt, "queue"))}
+			opts := []bus.SubscribeOption{bus.WithSync()}
 			if m.sync {
-				opts = append(opts, bus.Sync())
 				m.policy = bus.Block
+			} else {
+				opts = []bus.SubscribeOption{bus.WithPolicy(m.policy), bus.WithQueue(rapid.IntRange(1, 4).Draw(rt, "queue"))}
 			}
 			if m.session != "" {
-				opts = append(opts, bus.Session(m.session))
+				opts = append(opts, bus.WithSession(m.session))
 			}
-			s, err := b.Subscribe(m.pattern.String(), m.handle, opts...)
+			s, err := b.Subscribe(m.pattern, m.handle, opts...)
 			if closed {
 				if !errors.Is(err, bus.ErrClosed) {
 					rt.Fatalf("Subscribe after Close: %v", err)

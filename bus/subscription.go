@@ -26,7 +26,7 @@ type Subscription struct {
 	bySess  bool
 	policy  Policy
 
-	q         *queue // nil for a Sync subscription
+	q         *queue // nil for a synchronous subscription
 	cancelled atomic.Bool
 	// handed counts the events handed to the handler; for an asynchronous
 	// subscription, abortBit set means delivery stopped for good.
@@ -56,7 +56,7 @@ type Stats struct {
 	// QueueDepth is the number of accepted events not yet handed to the
 	// handler: those waiting in the queue (at most QueueCap) and those the
 	// subscription's goroutine took from it and has yet to hand over.
-	// QueueCap is the queue's capacity. Both are 0 for a Sync
+	// QueueCap is the queue's capacity. Both are 0 for a synchronous
 	// subscription.
 	QueueDepth int
 	QueueCap   int
@@ -123,7 +123,7 @@ func (s *Subscription) Cancel() {
 
 // Done returns a channel that is closed when the subscription has ended
 // (cancelled, or its bus closed) and its goroutine has delivered what it
-// accepted and returned from the handler for the last time. For a Sync
+// accepted and returned from the handler for the last time. For a synchronous
 // subscription it is closed by Cancel or Close.
 func (s *Subscription) Done() <-chan struct{} { return s.done }
 

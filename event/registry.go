@@ -160,11 +160,18 @@ func add[T Payload](info *Definition, fast func(r *reader) (Payload, error)) err
 	return nil
 }
 
-// checkName reports whether name is lowercase dotted segments, at least two.
+// MaxTypeLen is the longest type name, in bytes.
+const MaxTypeLen = 128
+
+// checkName reports whether name is lowercase dotted segments, at least
+// two, and at most MaxTypeLen bytes.
 func checkName(name Type) error {
 	s := string(name)
 	if s == "" {
 		return fmt.Errorf("%w: empty", ErrTypeName)
+	}
+	if len(s) > MaxTypeLen {
+		return fmt.Errorf("%w: %q… has %d bytes, more than %d", ErrTypeName, s[:32], len(s), MaxTypeLen)
 	}
 	segs := 0
 	for seg := range strings.SplitSeq(s, ".") {

@@ -91,10 +91,10 @@ func BenchmarkExtract(b *testing.B) {
 	text := benchText()
 	noop := extract.ExtractorFunc(func() extract.Parser { return noopParser{} })
 	b.Run("Baseline", func(b *testing.B) { benchStream(b, text, 20) })
-	b.Run("PassThrough", func(b *testing.B) { benchStream(b, text, 20, extract.With("acme:plan:v1", noop)) })
-	b.Run("YAML", func(b *testing.B) { benchStream(b, text, 20, extract.With("acme:plan:v1", extract.YAML())) })
+	b.Run("PassThrough", func(b *testing.B) { benchStream(b, text, 20, extract.WithExtractor("acme:plan:v1", noop)) })
+	b.Run("YAML", func(b *testing.B) { benchStream(b, text, 20, extract.WithExtractor("acme:plan:v1", extract.YAML())) })
 	b.Run("YAMLNoSnapshots", func(b *testing.B) {
-		benchStream(b, text, 20, extract.With("acme:plan:v1", extract.YAML()), extract.SnapshotEvery(0, false))
+		benchStream(b, text, 20, extract.WithExtractor("acme:plan:v1", extract.YAML()), extract.WithSnapshotEvery(0, false))
 	})
 }
 
@@ -105,7 +105,7 @@ func BenchmarkExtractBlockSize(b *testing.B) {
 	for _, lines := range []int{1_000, 10_000, 100_000} {
 		text := "before <acme:plan:v1>" + yamlBlock(lines) + "</acme:plan:v1> after"
 		b.Run(fmt.Sprintf("YAML/lines=%d", lines), func(b *testing.B) {
-			benchStream(b, text, 20, extract.With("acme:plan:v1", extract.YAML()), extract.MaxBytes(64<<20))
+			benchStream(b, text, 20, extract.WithExtractor("acme:plan:v1", extract.YAML()), extract.WithMaxBytes(64<<20))
 		})
 		b.Run(fmt.Sprintf("JSON/lines=%d", lines), func(b *testing.B) {
 			var j strings.Builder
@@ -118,7 +118,7 @@ func BenchmarkExtractBlockSize(b *testing.B) {
 			}
 			j.WriteString("\n]")
 			text := "before <acme:plan:v1>" + j.String() + "</acme:plan:v1> after"
-			benchStream(b, text, 20, extract.With("acme:plan:v1", extract.JSON()), extract.MaxBytes(64<<20))
+			benchStream(b, text, 20, extract.WithExtractor("acme:plan:v1", extract.JSON()), extract.WithMaxBytes(64<<20))
 		})
 	}
 }

@@ -23,7 +23,7 @@ func Example() {
 		}
 		return nil
 	})
-	sink, err := extract.New(show, extract.With("acme:plan:v1", extract.YAML()))
+	sink, err := extract.New(show, extract.WithExtractor("acme:plan:v1", extract.YAML()))
 	if err != nil {
 		panic(err)
 	}
@@ -43,14 +43,14 @@ func Example() {
 }
 
 // Snapshots show a block's best-so-far value while it streams.
-func ExampleSnapshotEvery() {
+func ExampleWithSnapshotEvery() {
 	show := sluice.SinkFunc(func(_ context.Context, ev *event.Event) error {
 		if p, ok := event.As[event.ExtractBlockSnapshot](*ev); ok {
 			fmt.Printf("%d bytes: %s\n", p.Bytes, p.Value)
 		}
 		return nil
 	})
-	sink, _ := extract.New(show, extract.With("acme:todo:v1", extract.JSON()), extract.SnapshotEvery(1, true))
+	sink, _ := extract.New(show, extract.WithExtractor("acme:todo:v1", extract.JSON()), extract.WithSnapshotEvery(1, true))
 	ctx := context.Background()
 	text := sluice.NewEmitter(sink, event.Meta{}).TextBlock(0)
 	for _, d := range []string{"<acme:todo:v1>[\n", `"wash",` + "\n", `"dry",` + "\n", `"fold"` + "\n]", "</acme:todo:v1>"} {
@@ -73,7 +73,7 @@ func ExampleWithPolicy() {
 		}
 		return nil
 	})
-	sink, _ := extract.New(show, extract.With("acme:data:v1", extract.JSON()), extract.WithPolicy(extract.PassThrough))
+	sink, _ := extract.New(show, extract.WithExtractor("acme:data:v1", extract.JSON()), extract.WithPolicy(extract.PassThrough))
 	ctx := context.Background()
 	text := sluice.NewEmitter(sink, event.Meta{}).TextBlock(0)
 	_ = text.Delta(ctx, "see <acme:data:v1>{oops}</acme:data:v1>")

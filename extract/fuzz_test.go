@@ -75,8 +75,8 @@ func reference(text string) (string, []string) {
 
 func fuzzRun(t *testing.T, text string, cuts []int) (string, []string) {
 	rec := &recorder{}
-	s, err := extract.New(rec, extract.With("a:b:c", extract.Text()), extract.With("x.y-z:t_1:v1.2", extract.Text()),
-		extract.WithPolicy(extract.PassThrough), extract.MaxBytes(1<<20))
+	s, err := extract.New(rec, extract.WithExtractor("a:b:c", extract.Text()), extract.WithExtractor("x.y-z:t_1:v1.2", extract.Text()),
+		extract.WithPolicy(extract.PassThrough), extract.WithMaxBytes(1<<20))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,33 +3,18 @@ package extract_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/extract"
+	"github.com/sluice-events/sluice/sinktest"
 )
 
 // recorder is a sink that keeps a copy of every event.
-type recorder struct {
-	mu  sync.Mutex
-	evs []event.Event
-}
+type recorder struct{ sinktest.Recorder }
 
-func (r *recorder) Enabled(context.Context, event.Type) bool { return true }
-func (r *recorder) Publish(_ context.Context, ev *event.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.evs = append(r.evs, *ev)
-	return nil
-}
-
-func (r *recorder) events() []event.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]event.Event(nil), r.evs...)
-}
+func (r *recorder) events() []event.Event { return r.Events() }
 
 // text returns the concatenated text deltas, checking that their offsets
 // describe the concatenation.
@@ -100,7 +85,7 @@ func stream(t testing.TB, s sluice.Sink, meta event.Meta, text string, sizes []i
 	if final == "\x00" {
 		final = text
 	}
-	if err := em.Emit(ctx, event.TextCompleted{Text: final}); err != nil {
+	if err := sluice.Emit(ctx, em, event.TextCompleted{Text: final}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -81,9 +81,9 @@ func yamlJSON(t *rapid.T, doc string) string {
 func run(t *rapid.T, text string, cuts []int) (string, string, []event.Payload) {
 	rec := &recorder{}
 	s, err := extract.New(rec,
-		extract.With("acme:plan:v1", extract.YAML()),
-		extract.With("acme:data:v1", extract.JSON()),
-		extract.SnapshotEvery(1, true))
+		extract.WithExtractor("acme:plan:v1", extract.YAML()),
+		extract.WithExtractor("acme:data:v1", extract.JSON()),
+		extract.WithSnapshotEvery(1, true))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,9 +58,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/option"
 )
 
 // Policy says what happens to a malformed block.
@@ -85,20 +89,33 @@ const (
 	DefaultSnapshotBytes = 256
 )
 
-// Option configures a Sink.
+// ErrInvalid is wrapped by the error New returns for an invalid option: a
+// malformed or duplicate tag, a nil extractor, clock, ID function or option,
+// an unknown policy, a size out of range.
+var ErrInvalid = errors.New("extract: invalid option")
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+// Option configures a Sink; pass options to New. Options are functions
+// over an unexported configuration, the style of every Sluice package: a
+// call site names only what it changes, options can be added without
+// breaking callers, and each option checks its value, so that New reports
+// an invalid one as an error wrapping ErrInvalid instead of ignoring it.
 type Option func(*config) error
 
-// With registers ex for blocks tagged tag ("package:type:version").
-func With(tag string, ex Extractor) Option {
+// WithExtractor registers ex for blocks tagged tag ("package:type:version").
+func WithExtractor(tag string, ex Extractor) Option {
 	return func(c *config) error {
 		if !ValidTag(tag) {
-			return fmt.Errorf("extract: invalid tag %q (want package:type:version)", tag)
+			return invalidf("tag %q (want package:type:version)", tag)
 		}
 		if ex == nil {
-			return fmt.Errorf("extract: nil extractor for %q", tag)
+			return invalidf("nil extractor for %q", tag)
 		}
 		if _, dup := c.extractors[tag]; dup {
-			return fmt.Errorf("extract: tag %q registered twice", tag)
+			return invalidf("tag %q registered twice", tag)
 		}
 		c.extractors[tag] = &registration{tag: tag, closeTag: "</" + tag + ">", ex: ex}
 		return nil
@@ -109,45 +126,63 @@ func With(tag string, ex Extractor) Option {
 func WithPolicy(p Policy) Option {
 	return func(c *config) error {
 		if p > Drop {
-			return fmt.Errorf("extract: unknown policy %d", p)
+			return invalidf("unknown policy %d", p)
 		}
 		c.policy = p
 		return nil
 	}
 }
 
-// MaxBytes caps the body bytes captured per block (default
+// WithMaxBytes caps the body bytes captured per block (default
 // DefaultMaxBytes). A block that outgrows it is malformed (too_large) at
 // once; its captured bytes are released and the rest of it is skipped, or
-// passed on as text under PassThrough.
-func MaxBytes(n int) Option {
+// passed on as text under PassThrough. n must be at least 1.
+func WithMaxBytes(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
-			return fmt.Errorf("extract: MaxBytes %d, want at least 1", n)
+			return invalidf("max bytes %d, want at least 1", n)
 		}
 		c.maxBytes = n
 		return nil
 	}
 }
 
-// SnapshotEvery sets the snapshot debounce: at least n new body bytes (and
-// a quarter of the body so far) between snapshots, cut at the last newline
-// if atNewline. n = 0 turns snapshots off. The default is
-// DefaultSnapshotBytes at newlines.
-func SnapshotEvery(n int, atNewline bool) Option {
+// WithSnapshotEvery sets the snapshot debounce: at least n new body bytes
+// (and a quarter of the body so far) between snapshots, cut at the last
+// newline if atNewline. n = 0 turns snapshots off; n < 0 is invalid. The
+// default is DefaultSnapshotBytes at newlines.
+func WithSnapshotEvery(n int, atNewline bool) Option {
 	return func(c *config) error {
 		if n < 0 {
-			return fmt.Errorf("extract: SnapshotEvery %d", n)
+			return invalidf("snapshot every %d bytes, want at least 0", n)
 		}
 		c.snapBytes, c.snapNewline = n, atNewline
 		return nil
 	}
 }
 
-// WithSource sets where the block events get their IDs and times, for
-// deterministic tests.
-func WithSource(src event.Source) Option {
-	return func(c *config) error { c.src = src; return nil }
+// WithClock sets the clock that stamps the block events' times (default
+// time.Now), for deterministic tests. It must not be nil.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return invalidf("nil clock")
+		}
+		c.src.Now = now
+		return nil
+	}
+}
+
+// WithIDs sets the function that gives the block events their IDs
+// (default event.NewID), for deterministic tests. It must not be nil.
+func WithIDs(newID func() uuid.UUID) Option {
+	return func(c *config) error {
+		if newID == nil {
+			return invalidf("nil ID function")
+		}
+		c.src.NewID = newID
+		return nil
+	}
 }
 
 type registration struct {
@@ -223,9 +258,9 @@ type stream struct {
 	scratch event.Event
 }
 
-// New returns a Sink that extracts the blocks registered with With and
-// passes everything else on to next. It fails on an invalid option, such
-// as a malformed tag.
+// New returns a Sink that extracts the blocks registered with
+// WithExtractor and passes everything else on to next. An invalid option,
+// such as a malformed tag, gives an error wrapping ErrInvalid.
 func New(next sluice.Sink, opts ...Option) (*Sink, error) {
 	if next == nil {
 		next = sluice.Discard
@@ -240,10 +275,8 @@ func New(next sluice.Sink, opts ...Option) (*Sink, error) {
 		seed:    maphash.MakeSeed(),
 		streams: map[streamKey]*stream{},
 	}
-	for _, o := range opts {
-		if err := o(&s.cfg); err != nil {
-			return nil, err
-		}
+	if err := option.Apply(&s.cfg, opts, ErrInvalid); err != nil {
+		return nil, err
 	}
 	s.active = len(s.cfg.extractors) > 0
 	return s, nil
@@ -283,23 +316,34 @@ func (s *Sink) Stats() Stats {
 	return out
 }
 
-// Enabled implements sluice.Sink: the sink wants the text, thinking and
-// stream-ending events it watches, and what the next sink wants.
+// Enabled implements sluice.Sink: the sink wants what the next sink wants,
+// the text and thinking events it watches for blocks if the next sink
+// wants the blocks' events, and the stream-ending events, which end the
+// blocks still open.
 func (s *Sink) Enabled(ctx context.Context, t event.Type) bool {
-	if len(s.cfg.extractors) > 0 {
-		switch t {
-		case event.TypeTextDelta, event.TypeThinkingDelta, event.TypeTextCompleted, event.TypeThinkingCompleted,
-			event.TypeStreamInterrupted, event.TypeStreamError, event.TypeProviderCallFailed,
-			event.TypeMessageStopped, event.TypeProviderCallCompleted, event.TypeBlockStopped:
-			return true
-		}
+	if s.next.Enabled(ctx, t) {
+		return true
 	}
-	return s.next.Enabled(ctx, t)
+	if len(s.cfg.extractors) == 0 {
+		return false
+	}
+	switch t {
+	case event.TypeTextDelta, event.TypeThinkingDelta, event.TypeTextCompleted, event.TypeThinkingCompleted:
+		return s.next.Enabled(ctx, event.TypeExtractBlockStarted) || s.next.Enabled(ctx, event.TypeExtractBlockSnapshot) ||
+			s.next.Enabled(ctx, event.TypeExtractBlockCompleted) || s.next.Enabled(ctx, event.TypeExtractBlockMalformed)
+	case event.TypeStreamInterrupted, event.TypeStreamError, event.TypeProviderCallFailed,
+		event.TypeMessageStopped, event.TypeProviderCallCompleted, event.TypeBlockStopped:
+		return true
+	}
+	return false
 }
 
-// Publish implements sluice.Sink.
+// Publish implements sluice.Sink. A nil ev gives sluice.ErrNilEvent.
 func (s *Sink) Publish(ctx context.Context, ev *event.Event) error {
-	if ev == nil || !s.active {
+	if ev == nil {
+		return sluice.ErrNilEvent
+	}
+	if !s.active {
 		return s.forward(ctx, ev)
 	}
 	// Text deltas are most of what a sink sees: test for them first, in a
@@ -342,7 +386,7 @@ func (s *Sink) publishOther(ctx context.Context, ev *event.Event) error {
 }
 
 func (s *Sink) forward(ctx context.Context, ev *event.Event) error {
-	if ev == nil || !s.next.Enabled(ctx, ev.Type) {
+	if !s.next.Enabled(ctx, ev.Type) {
 		return nil
 	}
 	return s.next.Publish(ctx, ev)

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
@@ -18,7 +21,7 @@ const planText = "Here is the plan.\n<acme:plan:v1>\ntitle: Ship it\nsteps:\n  -
 
 func TestYAMLBlockIsExtractedAndCutOut(t *testing.T) {
 	for _, size := range []int{1, 3, 7, 20, 1000} {
-		s, rec := newSink(t, extract.With("acme:plan:v1", extract.YAML()), extract.SnapshotEvery(1, true))
+		s, rec := newSink(t, extract.WithExtractor("acme:plan:v1", extract.YAML()), extract.WithSnapshotEvery(1, true))
 		stream(t, s, event.Meta{MessageID: "m1"}, planText, []int{size}, "\x00")
 
 		want := "Here is the plan.\n\nShall I start?"
@@ -59,7 +62,7 @@ func TestYAMLBlockIsExtractedAndCutOut(t *testing.T) {
 }
 
 func TestEventsKeepTheirOrderAndMeta(t *testing.T) {
-	s, rec := newSink(t, extract.With("acme:plan:v1", extract.JSON()), extract.SnapshotEvery(0, false))
+	s, rec := newSink(t, extract.WithExtractor("acme:plan:v1", extract.JSON()), extract.WithSnapshotEvery(0, false))
 	stream(t, s, event.Meta{RunID: "r", MessageID: "m"}, `a<acme:plan:v1>{"x":1}</acme:plan:v1>b`, []int{100}, "\x00")
 	var types []string
 	for _, ev := range rec.events() {
@@ -94,7 +97,7 @@ func TestTextThatIsNotABlockPassesThrough(t *testing.T) {
 	}
 	for _, text := range texts {
 		for _, size := range []int{1, 2, 5, 100} {
-			s, rec := newSink(t, extract.With("acme:plan:v1", extract.YAML()))
+			s, rec := newSink(t, extract.WithExtractor("acme:plan:v1", extract.YAML()))
 			stream(t, s, event.Meta{}, text, []int{size}, "\x00")
 			if got := rec.text(t); got != text {
 				t.Errorf("%q in %d-byte deltas: passed on %q", text, size, got)
@@ -110,7 +113,7 @@ func TestTextThatIsNotABlockPassesThrough(t *testing.T) {
 }
 
 func TestUnchangedDeltasPassAsTheyCame(t *testing.T) {
-	s, rec := newSink(t, extract.With("acme:plan:v1", extract.YAML()))
+	s, rec := newSink(t, extract.WithExtractor("acme:plan:v1", extract.YAML()))
 	var in []event.Event
 	tee := sluice.SinkFunc(func(ctx context.Context, ev *event.Event) error {
 		in = append(in, *ev)
@@ -140,7 +143,7 @@ func TestMalformedPolicies(t *testing.T) {
 		{extract.Drop, "before  after", 0},
 	}
 	for _, c := range cases {
-		s, rec := newSink(t, extract.With("acme:plan:v1", extract.YAML()), extract.WithPolicy(c.policy))
+		s, rec := newSink(t, extract.WithExtractor("acme:plan:v1", extract.YAML()), extract.WithPolicy(c.policy))
 		stream(t, s, event.Meta{}, text, []int{3}, "\x00")
 		if got := rec.text(t); got != c.want {
 			t.Errorf("policy %d: text %q, want %q", c.policy, got, c.want)
@@ -167,7 +170,7 @@ func TestMalformedPolicies(t *testing.T) {
 func TestUnclosedBlockAtTheEnd(t *testing.T) {
 	const text = "x <acme:plan:v1>\na: 1\n</acme:pl"
 	for _, p := range []extract.Policy{extract.Report, extract.PassThrough} {
-		s, rec := newSink(t, extract.With("acme:plan:v1", extract.YAML()), extract.WithPolicy(p))
+		s, rec := newSink(t, extract.WithExtractor("acme:plan:v1", extract.YAML()), extract.WithPolicy(p))
 		stream(t, s, event.Meta{}, text, []int{4}, "\x00")
 		want := "x "
 		if p == extract.PassThrough {
@@ -202,7 +205,7 @@ func TestCaptureLimitIsEnforced(t *testing.T) {
 	for _, p := range []extract.Policy{extract.Report, extract.PassThrough} {
 		longest := 0
 		ex := extract.ExtractorFunc(func() extract.Parser { return maxBodyParser{&longest} })
-		s, rec := newSink(t, extract.With("acme:plan:v1", ex), extract.MaxBytes(limit), extract.WithPolicy(p), extract.SnapshotEvery(1, false))
+		s, rec := newSink(t, extract.WithExtractor("acme:plan:v1", ex), extract.WithMaxBytes(limit), extract.WithPolicy(p), extract.WithSnapshotEvery(1, false))
 		em := sluice.NewEmitter(s, event.Meta{})
 		blk := em.TextBlock(0)
 		ctx := context.Background()
@@ -244,7 +247,7 @@ func TestInterruptionAndErrorsLeaveNoState(t *testing.T) {
 	}
 	for name, end := range ends {
 		t.Run(name, func(t *testing.T) {
-			s, rec := newSink(t, extract.With("acme:plan:v1", extract.YAML()))
+			s, rec := newSink(t, extract.WithExtractor("acme:plan:v1", extract.YAML()))
 			ctx := context.Background()
 			inf := sluice.NewEmitter(s, event.Meta{RunID: "r"}).Inference("i1")
 			other := sluice.NewEmitter(s, event.Meta{RunID: "r"}).Inference("i2").Message("m2").TextBlock(0)
@@ -256,7 +259,7 @@ func TestInterruptionAndErrorsLeaveNoState(t *testing.T) {
 			if st := s.Stats(); st.Streams != 3 || st.OpenBlocks != 2 || st.CapturedBytes == 0 {
 				t.Fatalf("stats while streaming = %+v", st)
 			}
-			if err := inf.Emit(ctx, end); err != nil {
+			if err := sluice.Emit(ctx, inf, end); err != nil {
 				t.Fatal(err)
 			}
 			if st := s.Stats(); st.Streams != 1 || st.OpenBlocks != 1 {
@@ -294,7 +297,7 @@ func TestInterruptionAndErrorsLeaveNoState(t *testing.T) {
 }
 
 func TestFinalTextThatExtendsTheDeltas(t *testing.T) {
-	s, rec := newSink(t, extract.With("acme:plan:v1", extract.JSON()))
+	s, rec := newSink(t, extract.WithExtractor("acme:plan:v1", extract.JSON()))
 	stream(t, s, event.Meta{}, "one <acme:plan:v1>[1,", []int{5}, `one <acme:plan:v1>[1,2]</acme:plan:v1> two`)
 	if got, want := rec.text(t), "one  two"; got != want {
 		t.Errorf("deltas %q, want %q", got, want)
@@ -308,7 +311,7 @@ func TestFinalTextThatExtendsTheDeltas(t *testing.T) {
 }
 
 func TestFinalTextThatDiffersFromTheDeltas(t *testing.T) {
-	s, rec := newSink(t, extract.With("acme:plan:v1", extract.JSON()))
+	s, rec := newSink(t, extract.WithExtractor("acme:plan:v1", extract.JSON()))
 	// The provider's final text normalized a space.
 	stream(t, s, event.Meta{}, "one  <acme:plan:v1>[1]</acme:plan:v1> two", []int{5}, "one <acme:plan:v1>[1]</acme:plan:v1> two")
 	if got := rec.text(t); got != "one   two" {
@@ -326,9 +329,9 @@ func TestFinalTextThatDiffersFromTheDeltas(t *testing.T) {
 }
 
 func TestCompletedWithoutDeltas(t *testing.T) {
-	s, rec := newSink(t, extract.With("acme:plan:v1", extract.JSON()))
+	s, rec := newSink(t, extract.WithExtractor("acme:plan:v1", extract.JSON()))
 	ctx := context.Background()
-	_ = sluice.NewEmitter(s, event.Meta{}).Emit(ctx, event.TextCompleted{Text: `a<acme:plan:v1>{"k":"v"}</acme:plan:v1>b`})
+	_ = sluice.Emit(ctx, sluice.NewEmitter(s, event.Meta{}), event.TextCompleted{Text: `a<acme:plan:v1>{"k":"v"}</acme:plan:v1>b`})
 	if got := rec.completed(t); got != "ab" {
 		t.Errorf("completed %q", got)
 	}
@@ -341,7 +344,7 @@ func TestCompletedWithoutDeltas(t *testing.T) {
 }
 
 func TestThinkingBlocks(t *testing.T) {
-	s, rec := newSink(t, extract.With("acme:note:v1", extract.Text()))
+	s, rec := newSink(t, extract.WithExtractor("acme:note:v1", extract.Text()))
 	ctx := context.Background()
 	b := sluice.NewEmitter(s, event.Meta{}).ThinkingBlock(2)
 	for _, d := range []string{"I think <acme:no", "te:v1>remember", " this</acme:note:v1>!"} {
@@ -368,7 +371,7 @@ func TestThinkingBlocks(t *testing.T) {
 }
 
 func TestJSONSnapshotsGrow(t *testing.T) {
-	s, rec := newSink(t, extract.With("acme:list:v1", extract.JSON()), extract.SnapshotEvery(1, false))
+	s, rec := newSink(t, extract.WithExtractor("acme:list:v1", extract.JSON()), extract.WithSnapshotEvery(1, false))
 	body := "```json\n[{\"n\":1},\n{\"n\":2},\n{\"n\":3}]\n```"
 	stream(t, s, event.Meta{}, "<acme:list:v1>"+body+"</acme:list:v1>", []int{6}, "\x00")
 	var got []string
@@ -385,7 +388,7 @@ func TestJSONSnapshotsGrow(t *testing.T) {
 }
 
 func TestYAMLSnapshotsAreBestSoFar(t *testing.T) {
-	s, rec := newSink(t, extract.With("acme:plan:v1", extract.YAML()), extract.SnapshotEvery(1, true))
+	s, rec := newSink(t, extract.WithExtractor("acme:plan:v1", extract.YAML()), extract.WithSnapshotEvery(1, true))
 	body := "```yaml\nname: a\nitems:\n  - 1\n  - 2\ndone: true\n```\n"
 	stream(t, s, event.Meta{}, "<acme:plan:v1>"+body+"</acme:plan:v1>", []int{1}, "\x00")
 	var got []string
@@ -405,25 +408,59 @@ func TestYAMLSnapshotsAreBestSoFar(t *testing.T) {
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {
-	for _, opt := range []extract.Option{
-		extract.With("no-colons", extract.YAML()),
-		extract.With("a:b:c:d", extract.YAML()),
-		extract.With("a:b:c", nil),
-		extract.MaxBytes(0),
-		extract.WithPolicy(9),
+	for name, opt := range map[string]extract.Option{
+		"no colons":         extract.WithExtractor("no-colons", extract.YAML()),
+		"four segments":     extract.WithExtractor("a:b:c:d", extract.YAML()),
+		"nil extractor":     extract.WithExtractor("a:b:c", nil),
+		"max bytes 0":       extract.WithMaxBytes(0),
+		"snapshot every -1": extract.WithSnapshotEvery(-1, false),
+		"unknown policy":    extract.WithPolicy(9),
+		"nil clock":         extract.WithClock(nil),
+		"nil ID function":   extract.WithIDs(nil),
+		"nil option":        nil,
 	} {
-		if _, err := extract.New(nil, opt); err == nil {
-			t.Errorf("option accepted")
+		if s, err := extract.New(nil, opt); !errors.Is(err, extract.ErrInvalid) || s != nil {
+			t.Errorf("%s: New = %v, %v; want nil, ErrInvalid", name, s, err)
 		}
 	}
-	if _, err := extract.New(nil, extract.With("a:b:c", extract.YAML()), extract.With("a:b:c", extract.JSON())); err == nil {
-		t.Error("duplicate tag accepted")
+	if _, err := extract.New(nil, extract.WithExtractor("a:b:c", extract.YAML()), extract.WithExtractor("a:b:c", extract.JSON())); !errors.Is(err, extract.ErrInvalid) {
+		t.Errorf("duplicate tag: %v, want ErrInvalid", err)
+	}
+}
+
+// TestClockAndIDs: WithClock and WithIDs stamp the block events.
+func TestClockAndIDs(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	id := uuid.MustParse("01890000-0000-7000-8000-000000000001")
+	var got []event.Event
+	next := sluice.SinkFunc(func(_ context.Context, ev *event.Event) error {
+		if strings.HasPrefix(string(ev.Type), "extract.") {
+			got = append(got, *ev)
+		}
+		return nil
+	})
+	s, err := extract.New(next, extract.WithExtractor("a:b:v1", extract.JSON()),
+		extract.WithClock(func() time.Time { return at }), extract.WithIDs(func() uuid.UUID { return id }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	em := sluice.NewEmitter(s, event.Meta{SessionID: "s"})
+	b := em.TextBlock(0)
+	_ = b.Delta(t.Context(), `<a:b:v1>{"x":1}</a:b:v1>`)
+	_ = b.Complete(t.Context())
+	if len(got) == 0 {
+		t.Fatal("no block events")
+	}
+	for _, ev := range got {
+		if !ev.Time.Equal(at) || ev.ID != id {
+			t.Errorf("%s stamped %v %v, want %v %v", ev.Type, ev.Time, ev.ID, at, id)
+		}
 	}
 }
 
 func TestNextSinkErrorsAreReturned(t *testing.T) {
 	boom := errors.New("boom")
-	s, err := extract.New(sluice.SinkFunc(func(context.Context, *event.Event) error { return boom }), extract.With("a:b:c", extract.Text()))
+	s, err := extract.New(sluice.SinkFunc(func(context.Context, *event.Event) error { return boom }), extract.WithExtractor("a:b:c", extract.Text()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +471,7 @@ func TestNextSinkErrorsAreReturned(t *testing.T) {
 }
 
 func TestJSONObjectSnapshots(t *testing.T) {
-	s, rec := newSink(t, extract.With("acme:obj:v1", extract.JSON()), extract.SnapshotEvery(1, false))
+	s, rec := newSink(t, extract.WithExtractor("acme:obj:v1", extract.JSON()), extract.WithSnapshotEvery(1, false))
 	stream(t, s, event.Meta{}, `<acme:obj:v1>{"a": 1, "b": {"c": [1, 2]}, "d": "x,y"}</acme:obj:v1>`, []int{4}, "\x00")
 	var got []string
 	for _, sn := range of[event.ExtractBlockSnapshot](rec) {
@@ -454,7 +491,7 @@ func TestJSONObjectSnapshots(t *testing.T) {
 // model, labels, a request ID) change from one delta to the next, and the
 // event the caller passed is not modified.
 func TestRewrittenDeltasCarryTheirOwnMeta(t *testing.T) {
-	s, rec := newSink(t, extract.With("acme:plan:v1", extract.JSON()), extract.SnapshotEvery(0, false))
+	s, rec := newSink(t, extract.WithExtractor("acme:plan:v1", extract.JSON()), extract.WithSnapshotEvery(0, false))
 	ctx := context.Background()
 	base := event.Meta{RunID: "r", MessageID: "m"}
 	metas := []event.Meta{base, base, base, base, base, base}
@@ -526,7 +563,7 @@ func TestConcurrentStreams(t *testing.T) {
 		}
 		return nil
 	})
-	s, err := extract.New(next, extract.With("acme:plan:v1", extract.YAML()))
+	s, err := extract.New(next, extract.WithExtractor("acme:plan:v1", extract.YAML()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,15 @@ package hub_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/store"
-	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/store/sqlite"
 )
 
@@ -34,8 +36,7 @@ func fill(b *testing.B, st store.Store, n int) {
 // through a feed: the history a reconnecting client catches up on.
 func benchCatchUp(b *testing.B, st store.Store) {
 	fill(b, st, catchUpEvents)
-	h := hub.New(st, hub.WithBatch(1000))
-	defer h.Close(context.Background())
+	h := newHub(b, st, hub.WithBatch(1000))
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -49,6 +50,7 @@ func benchCatchUp(b *testing.B, st store.Store) {
 				b.Fatal(err)
 			}
 		}
+		feed.Close()
 	}
 	b.ReportMetric(float64(catchUpEvents)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
@@ -65,7 +67,67 @@ func BenchmarkCatchUpSQLite(b *testing.B) {
 
 // BenchmarkCatchUpMemory catches up on 100,000 events in the memory store.
 func BenchmarkCatchUpMemory(b *testing.B) {
-	st := memory.New()
+	st := memStore(b)
 	defer st.Close()
 	benchCatchUp(b, st)
+}
+
+// BenchmarkLiveFeeds is the load of a server's streams in a library:
+// 200 feeds, one per session, follow live events while 8 producers append
+// one event per call, round-robin over the sessions (the memory store, so
+// that the cost measured is the hub's). Each op is one event appended and
+// delivered to its session's feed.
+func BenchmarkLiveFeeds(b *testing.B) {
+	const sessions, producers = 200, 8
+	h := newHub(b, memStore(b), hub.WithPoll(0))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var delivered sync.WaitGroup
+	var readers sync.WaitGroup
+	per := make([]int, sessions)
+	for i := range b.N {
+		per[i%sessions]++
+	}
+	for s := range sessions {
+		feed, err := h.Subscribe(hub.Selector{Session: fmt.Sprint("s", s)}, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		delivered.Add(per[s])
+		readers.Go(func() {
+			defer feed.Close()
+			for range per[s] {
+				if _, err := feed.Next(ctx); err != nil {
+					b.Error(err)
+					return
+				}
+				delivered.Done()
+			}
+		})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var next atomic.Int64
+	var prod sync.WaitGroup
+	for range producers {
+		prod.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				ev := event.New(event.TextDelta{Text: "tok"}, event.Meta{SessionID: fmt.Sprint("s", i%sessions)})
+				if err := h.Publish(ctx, &ev); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	prod.Wait()
+	delivered.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	cancel()
+	readers.Wait()
 }

@@ -3,14 +3,34 @@
 // out, and a Feed follows a session, or every session, from any point in
 // its history into the live stream without a gap or a duplicate.
 //
-// A Feed keeps a cursor (a session's sequence number, or the store-wide
-// position for a feed over all sessions) and always reads what comes after
-// it from the store, in batches; appends only wake it. So a feed that
-// starts in the past reads history, then follows new events as they are
-// committed, and a reader that falls behind is never a problem for
-// producers: it simply reads more from the store when it gets to it. The
-// seam between history and live events cannot produce a gap or a duplicate,
-// because there is no seam: both come from the log, after the cursor.
+// A hub is the one way to follow the log: Sluice's server, its CLI and
+// remote nodes all read through feeds, and so can any program.
+//
+// # How a feed follows the log
+//
+// A Feed keeps a cursor: a session's sequence number, or the store-wide
+// position for a feed over all sessions. It first reads what comes after
+// its cursor from the store, in batches. Once it has caught up it reads
+// from the hub's live window instead: one tailer per hub reads every newly
+// appended event from the store once, encodes it to JSON once, and keeps
+// the newest ones in memory, indexed by session, waking only the feeds of
+// the sessions that changed. A feed that falls behind the window goes back
+// to the store, so a slow reader costs producers nothing and nothing is
+// buffered per feed. Because positions strictly increase in commit order,
+// the window is always a contiguous stretch of the log, and a feed that
+// notes the tailer's position before it reads the store can move into the
+// window without a gap or a duplicate (TestSeam checks this over random
+// interleavings).
+//
+// The tailer starts with the first feed that needs it and stops with the
+// hub. Appends through the hub wake it at once; appends made elsewhere
+// (another process sharing a PostgreSQL database) are found by polling.
+//
+// # Options
+//
+// Hubs are configured with functional options over an unexported config,
+// the style of every Sluice package: New checks every value and refuses a
+// bad one with an error wrapping ErrInvalid.
 package hub
 
 import (
@@ -21,8 +41,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/bus"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/option"
 	"github.com/sluice-events/sluice/store"
 )
 
@@ -34,7 +56,110 @@ var (
 	// all be handed to the hub's bus subscribers (their context ended or
 	// the bus closed). Feeds still get them, from the store.
 	ErrNotDelivered = errors.New("hub: stored, but not delivered to every bus subscriber")
+	// ErrInvalid reports an invalid argument to New: a nil store or an
+	// invalid option value.
+	ErrInvalid = errors.New("hub: invalid argument")
+	// ErrSelector reports a Selector that sets both Session and SessionPrefix.
+	ErrSelector = errors.New("hub: a selector takes a session or a session prefix, not both")
 )
+
+// Defaults of the options.
+const (
+	DefaultBatch        = 512
+	DefaultPoll         = time.Second
+	DefaultWindowEvents = 16_384
+	DefaultWindowBytes  = 64 << 20
+)
+
+type config struct {
+	bus         *bus.Bus
+	batch       int
+	poll        time.Duration
+	coalesce    time.Duration
+	windowN     int
+	windowBytes int
+	logger      *slog.Logger
+}
+
+// Option configures a Hub.
+type Option func(*config) error
+
+// WithBus makes the hub fan appended events out to b instead of a bus of
+// its own. The caller keeps b: Close does not close it.
+func WithBus(b *bus.Bus) Option {
+	return func(c *config) error {
+		if b == nil {
+			return fmt.Errorf("%w: WithBus(nil)", ErrInvalid)
+		}
+		c.bus = b
+		return nil
+	}
+}
+
+// WithPoll sets how often the hub looks in the store for events that did
+// not come through it: appends by another process sharing a PostgreSQL
+// database, or by code that writes to the store directly. The default is
+// one second; 0 turns polling off, for a store only this hub writes to.
+// Appends through the hub are seen at once either way.
+func WithPoll(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("%w: WithPoll(%v): negative interval", ErrInvalid, d)
+		}
+		c.poll = d
+		return nil
+	}
+}
+
+// WithBatch sets how many events a feed reads from the store at a time
+// (default 512).
+func WithBatch(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: WithBatch(%d): want at least 1", ErrInvalid, n)
+		}
+		c.batch = n
+		return nil
+	}
+}
+
+// WithWindow sizes the live window that caught-up feeds read from: at most
+// events events and about bytes bytes of their JSON (defaults 16,384 and
+// 64 MiB). A feed further behind than the window reads from the store.
+func WithWindow(events, bytes int) Option {
+	return func(c *config) error {
+		if events <= 0 || bytes <= 0 {
+			return fmt.Errorf("%w: WithWindow(%d, %d): want positive sizes", ErrInvalid, events, bytes)
+		}
+		c.windowN, c.windowBytes = events, bytes
+		return nil
+	}
+}
+
+// WithCoalesce sets the shortest time between two wake-ups of the feeds
+// (default 0: every append wakes them). Under load, a few milliseconds let
+// each wake-up carry many events, which servers with thousands of
+// streaming clients want.
+func WithCoalesce(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("%w: WithCoalesce(%v): negative interval", ErrInvalid, d)
+		}
+		c.coalesce = d
+		return nil
+	}
+}
+
+// WithLogger sets the logger for delivery problems (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalid)
+		}
+		c.logger = l
+		return nil
+	}
+}
 
 // Hub is a store with live fan-out. It is safe for concurrent use and
 // implements sluice.Sink.
@@ -42,63 +167,36 @@ type Hub struct {
 	st     store.Store
 	bus    *bus.Bus
 	ownBus bool // the hub made bus, so Close closes it
-	batch  int
-	poll   time.Duration
-	logger *slog.Logger
+	cfg    config
+	tail   *tail
 
 	mu     sync.Mutex
-	wake   chan struct{} // closed and replaced after every append
 	closed bool
-	done   chan struct{}
 }
-
-// Option configures a Hub.
-type Option func(*Hub)
-
-// WithBus makes the hub fan appended events out to b instead of a bus of
-// its own. The caller keeps b: Close does not close it.
-func WithBus(b *bus.Bus) Option { return func(h *Hub) { h.bus = b } }
-
-// WithPoll sets how often a waiting feed looks in the store for events that
-// did not come through this hub: appends by another process sharing a
-// PostgreSQL database, or by code that writes to the store directly.
-// The default is one second; 0 turns polling off, for a store only this hub
-// writes to. Appends through the hub wake feeds at once either way.
-func WithPoll(d time.Duration) Option {
-	return func(h *Hub) {
-		if d >= 0 {
-			h.poll = d
-		}
-	}
-}
-
-// WithBatch sets how many events a feed reads from the store at a time
-// (default 512).
-func WithBatch(n int) Option {
-	return func(h *Hub) {
-		if n > 0 {
-			h.batch = n
-		}
-	}
-}
-
-// WithLogger sets the logger for delivery problems (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(h *Hub) { h.logger = l } }
 
 // New returns a hub over st. The hub does not own st: close the hub first,
 // then the store.
-func New(st store.Store, opts ...Option) *Hub {
-	h := &Hub{st: st, batch: 512, poll: time.Second, wake: make(chan struct{}), done: make(chan struct{})}
-	for _, o := range opts {
-		o(h)
+func New(st store.Store, opts ...Option) (*Hub, error) {
+	if st == nil {
+		return nil, fmt.Errorf("%w: nil store", ErrInvalid)
 	}
+	cfg := config{batch: DefaultBatch, poll: DefaultPoll, windowN: DefaultWindowEvents, windowBytes: DefaultWindowBytes}
+	if err := option.Apply(&cfg, opts, ErrInvalid); err != nil {
+		return nil, err
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.Default()
+	}
+	h := &Hub{st: st, bus: cfg.bus, cfg: cfg}
 	if h.bus == nil {
-		h.bus, h.ownBus = bus.New(), true
+		b, err := bus.New()
+		if err != nil {
+			return nil, err
+		}
+		h.bus, h.ownBus = b, true
 	}
-	if h.logger == nil {
-		h.logger = slog.Default()
-	}
-	return h
+	h.tail = newTail(h)
+	return h, nil
 }
 
 // Store returns the hub's store.
@@ -119,7 +217,7 @@ func (h *Hub) Enabled(context.Context, event.Type) bool { return true }
 // changed) and fans it out. See Append.
 func (h *Hub) Publish(ctx context.Context, ev *event.Event) error {
 	if ev == nil {
-		return fmt.Errorf("%w: nil event", store.ErrInvalid)
+		return fmt.Errorf("hub: %w (%w)", sluice.ErrNilEvent, store.ErrInvalid)
 	}
 	batch := [1]event.Event{*ev}
 	return h.Append(ctx, batch[:])
@@ -140,39 +238,19 @@ func (h *Hub) Append(ctx context.Context, events []event.Event) error {
 	if err := h.st.Append(ctx, events); err != nil {
 		return err
 	}
-	h.notify()
-	var errs []error
+	h.tail.kick()
 	for i := range events {
 		if err := h.bus.Publish(ctx, &events[i]); err != nil {
-			errs = append(errs, err)
-			break
+			return fmt.Errorf("%w: %w", ErrNotDelivered, err)
 		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: %w", ErrNotDelivered, errors.Join(errs...))
 	}
 	return nil
 }
 
-// notify wakes every feed waiting for new events.
-func (h *Hub) notify() {
-	h.mu.Lock()
-	close(h.wake)
-	h.wake = make(chan struct{})
-	h.mu.Unlock()
-}
-
-// waiter returns the channel the next append closes.
-func (h *Hub) waiter() <-chan struct{} {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.wake
-}
-
-// Close stops the hub: later appends fail with ErrClosed, waiting feeds
-// return ErrClosed once they have read what was stored, and the hub's own
-// bus is closed (delivering what it accepted, bounded by ctx). A bus given
-// with WithBus and the store stay open.
+// Close stops the hub: later appends fail with ErrClosed, feeds return
+// ErrClosed once they have read what was stored, and the hub's own bus is
+// closed (delivering what it accepted, bounded by ctx). A bus given with
+// WithBus and the store stay open.
 func (h *Hub) Close(ctx context.Context) error {
 	h.mu.Lock()
 	if h.closed {
@@ -180,10 +258,16 @@ func (h *Hub) Close(ctx context.Context) error {
 		return nil
 	}
 	h.closed = true
-	close(h.done)
 	h.mu.Unlock()
+	h.tail.stop()
 	if !h.ownBus {
 		return nil
 	}
 	return h.bus.Close(ctx)
+}
+
+func (h *Hub) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
 }

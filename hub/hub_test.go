@@ -27,7 +27,7 @@ var _ sluice.Sink = (*hub.Hub)(nil)
 
 // stores lists the stores the hub is tested over.
 var stores = map[string]func(t *testing.T) store.Store{
-	"memory": func(t *testing.T) store.Store { return memory.New() },
+	"memory": func(t *testing.T) store.Store { return memStore(t) },
 	"sqlite": func(t *testing.T) store.Store {
 		// Durability is the store's business and tested there; here
 		// fsyncs would only slow the many small appends down.
@@ -49,8 +49,12 @@ func forEachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	}
 }
 
-func newHub(t *testing.T, st store.Store, opts ...hub.Option) *hub.Hub {
-	h := hub.New(st, opts...)
+func newHub(t testing.TB, st store.Store, opts ...hub.Option) *hub.Hub {
+	t.Helper()
+	h, err := hub.New(st, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { h.Close(context.Background()) })
 	return h
 }
@@ -219,7 +223,7 @@ func TestBusGetsNumberedEvents(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		h := newHub(t, st)
 		got := make(chan event.Event, 10)
-		if _, err := h.Bus().Subscribe(">", func(_ context.Context, ev *event.Event) { got <- *ev }); err != nil {
+		if _, err := h.Bus().Subscribe(event.All, func(_ context.Context, ev *event.Event) { got <- *ev }); err != nil {
 			t.Fatal(err)
 		}
 		appendN(t, h, "s", 3)
@@ -238,7 +242,10 @@ func TestBusGetsNumberedEvents(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
-		h := hub.New(st)
+		h, err := hub.New(st)
+		if err != nil {
+			t.Fatal(err)
+		}
 		feed, err := h.Subscribe(hub.Selector{Session: "s"}, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -330,16 +337,29 @@ func TestFeedSeesOtherWriters(t *testing.T) {
 }
 
 func TestHubLeavesAGivenBusOpen(t *testing.T) {
-	b := bus.New()
+	b, err := bus.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer b.Close(context.Background())
-	h := hub.New(memory.New(), hub.WithBus(b))
+	h := newHub(t, memStore(t), hub.WithBus(b))
 	if err := h.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Subscribe(">", func(context.Context, *event.Event) {}); err != nil {
+	if _, err := b.Subscribe(event.All, func(context.Context, *event.Event) {}); err != nil {
 		t.Errorf("the caller's bus was closed: %v", err)
 	}
-	if _, err := hub.New(memory.New()).Subscribe(hub.Selector{Session: "a", SessionPrefix: "b"}, 0); !errors.Is(err, hub.ErrSelector) {
+	if _, err := newHub(t, memStore(t)).Subscribe(hub.Selector{Session: "a", SessionPrefix: "b"}, 0); !errors.Is(err, hub.ErrSelector) {
 		t.Errorf("Subscribe with session and prefix = %v", err)
 	}
+}
+
+// memStore returns a new memory store or ends the test.
+func memStore(tb testing.TB) *memory.Store {
+	tb.Helper()
+	st, err := memory.New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
 }

@@ -2,8 +2,8 @@
 // events: middleware and pipeline stages (middleware.*), whole pipelines
 // (pipeline.*), tool executions (tool.call.started/completed/failed),
 // validators (validation.*) and context building (context.built,
-// context.token_budget_exceeded). Hooks subscribes to one conversation's
-// events on a bus, delivered synchronously and in order.
+// context.token_budget_exceeded). It holds producers only: callbacks on a
+// conversation's events, which consume them, are in the package hooks.
 //
 // # One style: the emitter comes from the context
 //
@@ -66,11 +66,11 @@ func middleware(ctx context.Context, em *sluice.Emitter, name string, index int,
 		d := time.Since(start)
 		if panicking {
 			r := recover()
-			_ = em.Emit(ctx, event.MiddlewareFailed{Name: name, Index: index, Duration: d, Error: event.ErrorFrom(PanicError{r})})
+			_ = sluice.Emit(ctx, em, event.MiddlewareFailed{Name: name, Index: index, Duration: d, Error: event.ErrorFrom(PanicError{r})})
 			panic(r)
 		}
 		if err != nil {
-			_ = em.Emit(ctx, event.MiddlewareFailed{Name: name, Index: index, Duration: d, Error: event.ErrorFrom(err)})
+			_ = sluice.Emit(ctx, em, event.MiddlewareFailed{Name: name, Index: index, Duration: d, Error: event.ErrorFrom(err)})
 			return
 		}
 		_ = sluice.Emit(ctx, em, event.MiddlewareCompleted{Name: name, Index: index, Duration: d})
@@ -142,11 +142,11 @@ func (p *Pipeline[S]) Run(ctx context.Context, state S) error {
 		parent.add(t.Totals())
 		if panicking {
 			r := recover()
-			_ = em.Emit(ctx, event.PipelineFailed{Duration: d, Error: event.ErrorFrom(PanicError{r})})
+			_ = sluice.Emit(ctx, em, event.PipelineFailed{Duration: d, Error: event.ErrorFrom(PanicError{r})})
 			panic(r)
 		}
 		if err != nil {
-			_ = em.Emit(ctx, event.PipelineFailed{Duration: d, Error: event.ErrorFrom(err)})
+			_ = sluice.Emit(ctx, em, event.PipelineFailed{Duration: d, Error: event.ErrorFrom(err)})
 			return
 		}
 		tot := t.Totals()

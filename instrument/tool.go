@@ -34,7 +34,7 @@ func Tool[A, R any](name string, fn func(ctx context.Context, args A) (R, error)
 		}
 		callID := em.Meta().ToolCallID
 		if em.Enabled(ctx, event.TypeToolCallStarted) {
-			_ = em.Emit(ctx, event.ToolCallStarted{CallID: callID, Name: name, Arguments: toJSON(args)})
+			_ = sluice.Emit(ctx, em, event.ToolCallStarted{CallID: callID, Name: name, Arguments: toJSON(args)})
 		}
 		start := time.Now()
 		panicking := true
@@ -47,12 +47,12 @@ func Tool[A, R any](name string, fn func(ctx context.Context, args A) (R, error)
 			switch {
 			case panicking:
 				r := recover()
-				_ = em.Emit(ctx, event.ToolCallFailed{CallID: callID, Name: name, Duration: d, Error: event.ErrorFrom(PanicError{r})})
+				_ = sluice.Emit(ctx, em, event.ToolCallFailed{CallID: callID, Name: name, Duration: d, Error: event.ErrorFrom(PanicError{r})})
 				panic(r)
 			case err != nil:
-				_ = em.Emit(ctx, event.ToolCallFailed{CallID: callID, Name: name, Duration: d, Error: event.ErrorFrom(err)})
+				_ = sluice.Emit(ctx, em, event.ToolCallFailed{CallID: callID, Name: name, Duration: d, Error: event.ErrorFrom(err)})
 			case em.Enabled(ctx, event.TypeToolCallCompleted):
-				_ = em.Emit(ctx, event.ToolCallCompleted{CallID: callID, Name: name, Duration: d, Result: toJSON(res)})
+				_ = sluice.Emit(ctx, em, event.ToolCallCompleted{CallID: callID, Name: name, Duration: d, Result: toJSON(res)})
 			}
 		}()
 		res, err = fn(ctx, args)

@@ -23,7 +23,7 @@ func Validate(ctx context.Context, validator, kind string, fn func(context.Conte
 	d := time.Since(start)
 	if err != nil || len(violations) > 0 {
 		if em.Enabled(ctx, event.TypeValidationFailed) {
-			_ = em.Emit(ctx, event.ValidationFailed{
+			_ = sluice.Emit(ctx, em, event.ValidationFailed{
 				Validator: validator, Kind: kind, Duration: d, Error: event.ErrorFrom(err),
 				Violations: append([]string(nil), violations...),
 			})

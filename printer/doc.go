@@ -16,4 +16,8 @@
 // from Publish, wrapped, so errors.Is and errors.As see the writer's error.
 // Printers do not look at the context: an event published with a canceled
 // context (a run reporting its own cancellation) is still printed.
+//
+// Text, JSON and YAML take functional options (WithMeta, WithColor,
+// WithThinking), the configuration style of every Sluice package, and
+// return an error wrapping ErrInvalid for a nil writer or a nil option.
 package printer

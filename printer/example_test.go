@@ -30,7 +30,10 @@ func exampleEvents() []event.Event {
 }
 
 func ExampleText() {
-	p := printer.Text(os.Stdout)
+	p, err := printer.Text(os.Stdout)
+	if err != nil {
+		panic(err)
+	}
 	for _, ev := range exampleEvents() {
 		if err := p.Publish(context.Background(), &ev); err != nil {
 			panic(err)
@@ -46,7 +49,10 @@ func ExampleText() {
 }
 
 func ExampleWithMeta() {
-	p := printer.Text(os.Stdout, printer.WithMeta(true))
+	p, err := printer.Text(os.Stdout, printer.WithMeta(true))
+	if err != nil {
+		panic(err)
+	}
 	ev := exampleEvents()[3]
 	ev.Seq = 4
 	if err := p.Publish(context.Background(), &ev); err != nil {
@@ -60,7 +66,10 @@ func ExampleWithMeta() {
 }
 
 func ExampleJSON() {
-	p := printer.JSON(os.Stdout)
+	p, err := printer.JSON(os.Stdout)
+	if err != nil {
+		panic(err)
+	}
 	for _, ev := range exampleEvents()[:2] {
 		if err := p.Publish(context.Background(), &ev); err != nil {
 			panic(err)
@@ -72,7 +81,10 @@ func ExampleJSON() {
 }
 
 func ExampleYAML() {
-	p := printer.YAML(os.Stdout, printer.WithMeta(false))
+	p, err := printer.YAML(os.Stdout, printer.WithMeta(false))
+	if err != nil {
+		panic(err)
+	}
 	for _, ev := range exampleEvents()[3:5] {
 		if err := p.Publish(context.Background(), &ev); err != nil {
 			panic(err)

@@ -95,13 +95,17 @@ func appendPair(b []byte, key, value string) []byte {
 	return appendValue(b, value)
 }
 
-// truncate cuts s to at most maxValue bytes on a character boundary,
-// noting how much it cut.
-func truncate(s string) string {
-	if len(s) <= maxValue {
+// truncate cuts s to at most maxValue bytes (see Cut).
+func truncate(s string) string { return Cut(s, maxValue) }
+
+// Cut returns s if it has at most max bytes, else its first max bytes or
+// fewer, cut on a character boundary, followed by a note of how many bytes
+// were left out: "…(+1234 bytes)".
+func Cut(s string, max int) string {
+	if len(s) <= max {
 		return s
 	}
-	cut := maxValue
+	cut := max
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

@@ -18,9 +18,14 @@ type JSONPrinter struct {
 // the event package's wire format, the newline-delimited form that
 // "sluice validate -" reads and event.Unmarshal decodes. Metadata is
 // included unless WithMeta(false) is given; WithThinking(false) leaves out
-// thinking events.
-func JSON(w io.Writer, opts ...Option) *JSONPrinter {
-	return &JSONPrinter{sink: newSink(w, "json", true, opts)}
+// thinking events. A nil w or a nil option gives an error wrapping
+// ErrInvalid.
+func JSON(w io.Writer, opts ...Option) (*JSONPrinter, error) {
+	p := &JSONPrinter{}
+	if err := p.init(w, "json", true, opts); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Publish implements sluice.Sink: it encodes ev and writes it, with its

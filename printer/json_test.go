@@ -37,7 +37,7 @@ func sameEvent(got, want event.Event) string {
 func TestJSONRoundTrip(t *testing.T) {
 	evs := script()
 	var out bytes.Buffer
-	publishAll(t, printer.JSON(&out), evs)
+	publishAll(t, must(printer.JSON(&out)), evs)
 	sc := bufio.NewScanner(&out)
 	n := 0
 	for sc.Scan() {
@@ -71,7 +71,7 @@ func TestJSONRoundTrip(t *testing.T) {
 func TestJSONWithoutMeta(t *testing.T) {
 	evs := script()
 	var out bytes.Buffer
-	publishAll(t, printer.JSON(&out, printer.WithMeta(false)), evs)
+	publishAll(t, must(printer.JSON(&out, printer.WithMeta(false))), evs)
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	if len(lines) != len(evs) {
 		t.Fatalf("%d lines, want %d", len(lines), len(evs))
@@ -100,7 +100,7 @@ func TestJSONWithoutMeta(t *testing.T) {
 
 func TestJSONHideThinking(t *testing.T) {
 	var out bytes.Buffer
-	p := printer.JSON(&out, printer.WithThinking(false))
+	p := must(printer.JSON(&out, printer.WithThinking(false)))
 	if p.Enabled(context.Background(), event.TypeThinkingDelta) {
 		t.Error("Enabled(thinking delta) = true with WithThinking(false)")
 	}
@@ -112,7 +112,7 @@ func TestJSONHideThinking(t *testing.T) {
 
 func TestJSONInvalidEvent(t *testing.T) {
 	var out bytes.Buffer
-	p := printer.JSON(&out)
+	p := must(printer.JSON(&out))
 	for _, ev := range []event.Event{
 		{Type: "myapp.nopayload"},
 		event.New(event.Raw{Name: "myapp.bad", Data: []byte(`{not json`)}),
@@ -128,7 +128,7 @@ func TestJSONInvalidEvent(t *testing.T) {
 
 func TestJSONConcurrent(t *testing.T) {
 	var out lockedBuffer
-	p := printer.JSON(&out)
+	p := must(printer.JSON(&out))
 	const goroutines, events = 16, 200
 	var wg sync.WaitGroup
 	for g := range goroutines {

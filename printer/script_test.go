@@ -57,3 +57,12 @@ func script() []event.Event {
 	add(event.Dropped{Count: 2, Reason: "queue_full"})
 	return evs
 }
+
+// must returns v, and panics if err is not nil: printers made in tests
+// have valid arguments.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

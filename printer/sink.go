@@ -2,16 +2,16 @@ package printer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
 
+	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 )
 
 // errNilEvent is returned by every printer's Publish for a nil event.
-var errNilEvent = errors.New("printer: nil event")
+var errNilEvent = fmt.Errorf("printer: %w", sluice.ErrNilEvent)
 
 // bufLimit is the largest buffer a printer keeps between events; a bigger
 // one (left by a huge event) is released after use.
@@ -22,12 +22,22 @@ const bufLimit = 64 << 10
 type sink struct {
 	mu   sync.Mutex
 	w    io.Writer
-	opt  options
+	opt  config
 	name string // "text", "json" or "yaml"
 }
 
-func newSink(w io.Writer, name string, metaDefault bool, opts []Option) sink {
-	return sink{w: w, opt: buildOptions(metaDefault, opts), name: name}
+// init sets up s for a printer named name writing to w; a nil writer or a
+// nil option gives an error wrapping ErrInvalid.
+func (s *sink) init(w io.Writer, name string, metaDefault bool, opts []Option) error {
+	if w == nil {
+		return fmt.Errorf("printer: %s: %w: nil writer", name, ErrInvalid)
+	}
+	c, err := newConfig(metaDefault, opts)
+	if err != nil {
+		return fmt.Errorf("printer: %s: %w", name, err)
+	}
+	s.w, s.opt, s.name = w, c, name
+	return nil
 }
 
 // Enabled implements sluice.Sink. It reports false only for thinking

@@ -100,8 +100,14 @@ type TextPrinter struct {
 // newline and tab, so that no event can move the cursor, clear the screen,
 // set the window title or write the clipboard: the only escape sequences
 // the printer writes are its own colors.
-func Text(w io.Writer, opts ...Option) *TextPrinter {
-	return &TextPrinter{sink: newSink(w, "text", false, opts)}
+//
+// A nil w or a nil option gives an error wrapping ErrInvalid.
+func Text(w io.Writer, opts ...Option) (*TextPrinter, error) {
+	p := &TextPrinter{}
+	if err := p.init(w, "text", false, opts); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Publish implements sluice.Sink: it renders ev and writes it to the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -60,7 +61,7 @@ WARN delivery.dropped count=2 reason=queue_full
 
 func TestTextScript(t *testing.T) {
 	var out bytes.Buffer
-	publishAll(t, printer.Text(&out), script())
+	publishAll(t, must(printer.Text(&out)), script())
 	if got := out.String(); got != scriptText {
 		t.Errorf("output:\n%s\nwant:\n%s", got, scriptText)
 	}
@@ -68,7 +69,7 @@ func TestTextScript(t *testing.T) {
 
 func TestTextHideThinking(t *testing.T) {
 	var out bytes.Buffer
-	p := printer.Text(&out, printer.WithThinking(false))
+	p := must(printer.Text(&out, printer.WithThinking(false)))
 	if p.Enabled(context.Background(), event.TypeThinkingDelta) || p.Enabled(context.Background(), event.TypeThinkingCompleted) {
 		t.Error("Enabled reports true for thinking with WithThinking(false)")
 	}
@@ -93,7 +94,7 @@ func TestTextMeta(t *testing.T) {
 	evs := script()
 	evs[0].Meta.Labels = map[string]string{"env": "prod", "app": "my app"}
 	var out bytes.Buffer
-	publishAll(t, printer.Text(&out, printer.WithMeta(true)), []event.Event{evs[0], evs[7], evs[8], evs[9]})
+	publishAll(t, must(printer.Text(&out, printer.WithMeta(true))), []event.Event{evs[0], evs[7], evs[8], evs[9]})
 	want := `[2025-01-02T03:04:05.001Z seq=1 id=00000000-0000-7000-8000-000000000001 run=run1 session=s1 inference=inf1 message=msg1 label.app="my app" label.env=prod] message.started id=msg1 role=assistant model=claude-x
 [2025-01-02T03:04:05.008Z seq=8 id=00000000-0000-7000-8000-000000000008 run=run1 session=s1 inference=inf1 message=msg1] Let me check.
 `
@@ -104,8 +105,8 @@ func TestTextMeta(t *testing.T) {
 
 func TestTextColor(t *testing.T) {
 	var out bytes.Buffer
-	publishAll(t, printer.Text(&out, printer.WithColor(true)), script()[2:4])
-	publishAll(t, printer.Text(&out, printer.WithColor(true)), script()[16:17])
+	publishAll(t, must(printer.Text(&out, printer.WithColor(true))), script()[2:4])
+	publishAll(t, must(printer.Text(&out, printer.WithColor(true))), script()[16:17])
 	want := "\x1b[2mthinking: \x1b[0m\x1b[2mThe user wants \x1b[0m\x1b[2mthe weather.\x1b[0m\n" +
 		"          \x1b[2mCall the tool.\x1b[0m" +
 		"\x1b[31mERROR stream.error\x1b[0m: overloaded_error: Overloaded (provider, retryable)\n"
@@ -122,7 +123,7 @@ func TestTextCompletedWithoutDeltas(t *testing.T) {
 		src.New(event.TextCompleted{Text: ""}, event.Meta{}),
 	}
 	var out bytes.Buffer
-	publishAll(t, printer.Text(&out), evs)
+	publishAll(t, must(printer.Text(&out)), evs)
 	want := "thinking: Hmm.\nWhole answer.\n"
 	if got := out.String(); got != want {
 		t.Errorf("output:\n%q\nwant:\n%q", got, want)
@@ -149,7 +150,7 @@ func TestTextInterleaved(t *testing.T) {
 		src.New(event.TextDelta{Text: "unfinished"}, a),
 	}
 	var out bytes.Buffer
-	p := printer.Text(&out)
+	p := must(printer.Text(&out))
 	publishAll(t, p, evs)
 	if err := p.Flush(); err != nil {
 		t.Fatal(err)
@@ -188,7 +189,7 @@ func TestTextGeneric(t *testing.T) {
 		{Type: "myapp.nopayload"},
 	}
 	var out bytes.Buffer
-	publishAll(t, printer.Text(&out), evs)
+	publishAll(t, must(printer.Text(&out)), evs)
 	cut := strings.Repeat("é", 256) + "…"
 	want := `ERROR tool.call.failed fetch call_id=c1: timed out (deadline)
 ERROR provider.call.failed provider=openai model=gpt error=boom duration=1.5ms
@@ -208,7 +209,7 @@ myapp.nopayload
 
 func TestTextConcurrent(t *testing.T) {
 	var out lockedBuffer
-	p := printer.Text(&out)
+	p := must(printer.Text(&out))
 	const goroutines, deltas = 16, 200
 	var wg sync.WaitGroup
 	for g := range goroutines {
@@ -292,9 +293,9 @@ func (failWriter) Write([]byte) (int, error) { return 0, errBoom }
 func TestWriteError(t *testing.T) {
 	evs := script()
 	for name, s := range map[string]sluice.Sink{
-		"text": printer.Text(failWriter{}),
-		"json": printer.JSON(failWriter{}),
-		"yaml": printer.YAML(failWriter{}),
+		"text": must(printer.Text(failWriter{})),
+		"json": must(printer.JSON(failWriter{})),
+		"yaml": must(printer.YAML(failWriter{})),
 	} {
 		for i := range evs {
 			err := s.Publish(context.Background(), &evs[i])
@@ -307,13 +308,13 @@ func TestWriteError(t *testing.T) {
 			}
 		}
 	}
-	if err := printer.Text(failWriter{}).Flush(); err != nil {
+	if err := must(printer.Text(failWriter{})).Flush(); err != nil {
 		t.Errorf("Flush with nothing to write = %v", err)
 	}
 }
 
 func TestNilEvent(t *testing.T) {
-	for _, s := range []sluice.Sink{printer.Text(&bytes.Buffer{}), printer.JSON(&bytes.Buffer{}), printer.YAML(&bytes.Buffer{})} {
+	for _, s := range []sluice.Sink{must(printer.Text(&bytes.Buffer{})), must(printer.JSON(&bytes.Buffer{})), must(printer.YAML(&bytes.Buffer{}))} {
 		if err := s.Publish(context.Background(), nil); err == nil {
 			t.Errorf("%T: Publish(nil) = nil, want an error", s)
 		}
@@ -343,7 +344,7 @@ func TestTextControlCharacters(t *testing.T) {
 	evs[0].Meta.Labels = map[string]string{"k\x1b[2J": "v\x1b[2J"}
 	for _, color := range []bool{false, true} {
 		var out bytes.Buffer
-		publishAll(t, printer.Text(&out, printer.WithColor(color), printer.WithMeta(true)), evs)
+		publishAll(t, must(printer.Text(&out, printer.WithColor(color), printer.WithMeta(true))), evs)
 		got := out.String()
 		// Take the printer's own color sequences out: no ESC may remain,
 		// nor any other control but newline and tab.
@@ -368,8 +369,28 @@ func TestTextControlCharacters(t *testing.T) {
 	}
 	// Plain text, newlines and tabs, and non-ASCII text are left alone.
 	var out bytes.Buffer
-	publishAll(t, printer.Text(&out), []event.Event{src.New(event.TextCompleted{Text: "héllo\tworld 日本\nline ✓"}, event.Meta{})})
+	publishAll(t, must(printer.Text(&out)), []event.Event{src.New(event.TextCompleted{Text: "héllo\tworld 日本\nline ✓"}, event.Meta{})})
 	if got, want := out.String(), "héllo\tworld 日本\nline ✓\n"; got != want {
 		t.Errorf("output %q, want %q", got, want)
+	}
+}
+
+func TestInvalidArguments(t *testing.T) {
+	type ctor func(io.Writer, ...printer.Option) error
+	ctors := map[string]ctor{
+		"text": func(w io.Writer, o ...printer.Option) error { _, err := printer.Text(w, o...); return err },
+		"json": func(w io.Writer, o ...printer.Option) error { _, err := printer.JSON(w, o...); return err },
+		"yaml": func(w io.Writer, o ...printer.Option) error { _, err := printer.YAML(w, o...); return err },
+	}
+	for name, f := range ctors {
+		if err := f(nil); !errors.Is(err, printer.ErrInvalid) {
+			t.Errorf("%s with a nil writer: %v, want ErrInvalid", name, err)
+		}
+		if err := f(io.Discard, printer.WithMeta(true), nil); !errors.Is(err, printer.ErrInvalid) {
+			t.Errorf("%s with a nil option: %v, want ErrInvalid", name, err)
+		}
+		if err := f(io.Discard, printer.WithColor(true), printer.WithThinking(false)); err != nil {
+			t.Errorf("%s with valid options: %v", name, err)
+		}
 	}
 }

@@ -25,9 +25,14 @@ type YAMLPrinter struct {
 // the keys keep their wire order, integers stay integers, and JSON
 // payload fields (tool arguments, results) become nested YAML. Metadata is
 // included unless WithMeta(false) is given; WithThinking(false) leaves out
-// thinking events.
-func YAML(w io.Writer, opts ...Option) *YAMLPrinter {
-	return &YAMLPrinter{sink: newSink(w, "yaml", true, opts)}
+// thinking events. A nil w or a nil option gives an error wrapping
+// ErrInvalid.
+func YAML(w io.Writer, opts ...Option) (*YAMLPrinter, error) {
+	p := &YAMLPrinter{}
+	if err := p.init(w, "yaml", true, opts); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Publish implements sluice.Sink: it converts ev to a YAML document and

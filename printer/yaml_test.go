@@ -37,7 +37,7 @@ func yamlDocs(t *testing.T, data []byte) []yaml.Node {
 func TestYAML(t *testing.T) {
 	evs := script()
 	var out bytes.Buffer
-	publishAll(t, printer.YAML(&out), evs)
+	publishAll(t, must(printer.YAML(&out)), evs)
 	if !strings.HasPrefix(out.String(), "---\n") {
 		t.Errorf("output does not start with ---")
 	}
@@ -116,7 +116,7 @@ func TestYAML(t *testing.T) {
 
 func TestYAMLWithoutMeta(t *testing.T) {
 	var out bytes.Buffer
-	publishAll(t, printer.YAML(&out, printer.WithMeta(false)), script()[:3])
+	publishAll(t, must(printer.YAML(&out, printer.WithMeta(false))), script()[:3])
 	if strings.Contains(out.String(), "meta:") {
 		t.Errorf("output has meta:\n%s", out.String())
 	}
@@ -131,7 +131,7 @@ func TestYAMLValues(t *testing.T) {
 		src.New(event.Raw{Name: "myapp.odd", Data: []byte(`{"s":"true","n":"123","e":1e-7,"big":12345678901234567890,"null":null,"arr":[],"obj":{},"t":"2025-01-02"}`)}, event.Meta{}),
 	}
 	var out bytes.Buffer
-	publishAll(t, printer.YAML(&out), evs)
+	publishAll(t, must(printer.YAML(&out)), evs)
 	var m struct{ Payload map[string]any }
 	docs := yamlDocs(t, out.Bytes())
 	if err := docs[0].Decode(&m); err != nil {
@@ -150,7 +150,7 @@ func TestYAMLValues(t *testing.T) {
 
 func TestYAMLConcurrent(t *testing.T) {
 	var out lockedBuffer
-	p := printer.YAML(&out)
+	p := must(printer.YAML(&out))
 	const goroutines, events = 8, 50
 	var wg sync.WaitGroup
 	for g := range goroutines {

@@ -3,7 +3,8 @@
 // between events.
 //
 //	events := st.Read(ctx, store.Query{Session: "sess-1"})
-//	err := replay.Run(ctx, events, printer.Text(os.Stdout), replay.Speed(2))
+//	p, _ := printer.Text(os.Stdout)
+//	err := replay.Run(ctx, events, p, replay.WithSpeed(2))
 package replay
 
 import (
@@ -16,7 +17,13 @@ import (
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/option"
 )
+
+// ErrInvalid is wrapped by the error Run returns for an invalid option: a
+// bad speed (which also wraps ErrSpeed), a negative maximum gap, a nil
+// sleep function or a nil option.
+var ErrInvalid = errors.New("replay: invalid option")
 
 // ErrSpeed reports a speed that is negative, infinite or not a number.
 var ErrSpeed = errors.New("replay: speed must be a finite number, 0 or more")
@@ -24,27 +31,53 @@ var ErrSpeed = errors.New("replay: speed must be a finite number, 0 or more")
 // ErrNilSink reports a nil sink.
 var ErrNilSink = errors.New("replay: nil sink")
 
-type options struct {
+type config struct {
 	speed  float64
 	maxGap time.Duration
 	sleep  func(ctx context.Context, d time.Duration) error
 }
 
-// Option configures Run.
-type Option func(*options)
+// Option configures Run. Options are functions over an unexported
+// configuration, the style of every Sluice package: each checks its value,
+// and Run reports an invalid one as an error wrapping ErrInvalid.
+type Option func(*config) error
 
-// Speed sets the pace: 1 keeps the original pauses between events, 2 halves
-// them, 0.5 doubles them, and 0 (the default) replays as fast as the sink
-// takes events.
-func Speed(s float64) Option { return func(o *options) { o.speed = s } }
+// WithSpeed sets the pace: 1 keeps the original pauses between events, 2
+// halves them, 0.5 doubles them, and 0 (the default) replays as fast as the
+// sink takes events. A negative, infinite or NaN speed is invalid.
+func WithSpeed(s float64) Option {
+	return func(c *config) error {
+		if !(s >= 0) || math.IsInf(s, 1) {
+			return fmt.Errorf("%w: %w, got %v", ErrInvalid, ErrSpeed, s)
+		}
+		c.speed = s
+		return nil
+	}
+}
 
-// MaxGap caps each pause (after scaling by the speed), so that an idle hour
-// in a session does not stall a replay. Zero means no cap.
-func MaxGap(d time.Duration) Option { return func(o *options) { o.maxGap = d } }
+// WithMaxGap caps each pause (after scaling by the speed), so that an idle
+// hour in a session does not stall a replay. Zero (the default) means no
+// cap; a negative d is invalid.
+func WithMaxGap(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("%w: negative max gap %v", ErrInvalid, d)
+		}
+		c.maxGap = d
+		return nil
+	}
+}
 
-// WithSleep replaces the function that waits between events, for tests.
+// WithSleep replaces the function that waits between events, for tests. It
+// must not be nil.
 func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(o *options) { o.sleep = sleep }
+	return func(c *config) error {
+		if sleep == nil {
+			return fmt.Errorf("%w: nil sleep function", ErrInvalid)
+		}
+		c.sleep = sleep
+		return nil
+	}
 }
 
 // Run publishes every event of events to sink, in order, pausing between
@@ -53,12 +86,9 @@ func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 // events published before that stay published. The iterator's events are
 // published as they are, with their IDs, times and sequence numbers.
 func Run(ctx context.Context, events iter.Seq2[event.Event, error], sink sluice.Sink, opts ...Option) error {
-	o := options{sleep: sleep}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if !(o.speed >= 0) || math.IsInf(o.speed, 1) {
-		return fmt.Errorf("%w, got %v", ErrSpeed, o.speed)
+	o := config{sleep: sleep}
+	if err := option.Apply(&o, opts, ErrInvalid); err != nil {
+		return err
 	}
 	if sink == nil {
 		return ErrNilSink

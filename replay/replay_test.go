@@ -57,9 +57,9 @@ func TestPausesFollowSpeed(t *testing.T) {
 		opts []replay.Option
 		want []time.Duration
 	}{
-		{"real time", []replay.Option{replay.Speed(1)}, []time.Duration{100 * time.Millisecond, time.Second, 59900 * time.Millisecond}},
-		{"twice as fast", []replay.Option{replay.Speed(2)}, []time.Duration{50 * time.Millisecond, 500 * time.Millisecond, 29950 * time.Millisecond}},
-		{"capped", []replay.Option{replay.Speed(1), replay.MaxGap(2 * time.Second)}, []time.Duration{100 * time.Millisecond, time.Second, 2 * time.Second}},
+		{"real time", []replay.Option{replay.WithSpeed(1)}, []time.Duration{100 * time.Millisecond, time.Second, 59900 * time.Millisecond}},
+		{"twice as fast", []replay.Option{replay.WithSpeed(2)}, []time.Duration{50 * time.Millisecond, 500 * time.Millisecond, 29950 * time.Millisecond}},
+		{"capped", []replay.Option{replay.WithSpeed(1), replay.WithMaxGap(2 * time.Second)}, []time.Duration{100 * time.Millisecond, time.Second, 2 * time.Second}},
 		{"no pauses", nil, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -103,12 +103,22 @@ func TestErrorsStopTheReplay(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := replay.Run(ctx, seq(evs, -1), &collect{}, replay.Speed(1)); !errors.Is(err, context.Canceled) {
+	if err := replay.Run(ctx, seq(evs, -1), &collect{}, replay.WithSpeed(1)); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled: %v", err)
 	}
 	for _, sp := range []float64{-1, math.NaN(), math.Inf(1)} {
-		if err := replay.Run(context.Background(), seq(evs, -1), &collect{}, replay.Speed(sp)); !errors.Is(err, replay.ErrSpeed) {
+		if err := replay.Run(context.Background(), seq(evs, -1), &collect{}, replay.WithSpeed(sp)); !errors.Is(err, replay.ErrSpeed) {
 			t.Errorf("speed %v: %v", sp, err)
+		}
+	}
+	for name, opt := range map[string]replay.Option{
+		"nil option":       nil,
+		"negative max gap": replay.WithMaxGap(-time.Second),
+		"nil sleep":        replay.WithSleep(nil),
+		"negative speed":   replay.WithSpeed(-1),
+	} {
+		if err := replay.Run(context.Background(), seq(evs, -1), &collect{}, opt); !errors.Is(err, replay.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}
 	if err := replay.Run(context.Background(), seq(evs, -1), nil); !errors.Is(err, replay.ErrNilSink) {
@@ -116,7 +126,7 @@ func TestErrorsStopTheReplay(t *testing.T) {
 	}
 	var slept time.Duration
 	sleepy := replay.WithSleep(func(_ context.Context, d time.Duration) error { slept = d; return nil })
-	if err := replay.Run(context.Background(), seq(timed(0, time.Hour), -1), &collect{}, replay.Speed(1e-300), sleepy); err != nil || slept <= 0 {
+	if err := replay.Run(context.Background(), seq(timed(0, time.Hour), -1), &collect{}, replay.WithSpeed(1e-300), sleepy); err != nil || slept <= 0 {
 		t.Errorf("tiny speed: slept %v, %v", slept, err)
 	}
 }
@@ -124,7 +134,7 @@ func TestErrorsStopTheReplay(t *testing.T) {
 func TestRealSleep(t *testing.T) {
 	evs := timed(0, 30*time.Millisecond)
 	start := time.Now()
-	if err := replay.Run(context.Background(), seq(evs, -1), &collect{}, replay.Speed(1)); err != nil {
+	if err := replay.Run(context.Background(), seq(evs, -1), &collect{}, replay.WithSpeed(1)); err != nil {
 		t.Fatal(err)
 	}
 	if time.Since(start) < 30*time.Millisecond {

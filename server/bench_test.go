@@ -22,7 +22,6 @@ import (
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
 	"github.com/sluice-events/sluice/store"
-	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/store/sqlite"
 	"github.com/sluice-events/sluice/wire"
 )
@@ -60,7 +59,7 @@ func benchEnvTimed(b *testing.B, storeName string, cfg server.Config) (*hub.Hub,
 	var st store.Store
 	switch storeName {
 	case "memory":
-		st = memory.New()
+		st = memStore(b)
 	case "sqlite", "sqlite-normal":
 		level := sqlite.Full
 		if storeName == "sqlite-normal" {
@@ -75,7 +74,10 @@ func benchEnvTimed(b *testing.B, storeName string, cfg server.Config) (*hub.Hub,
 		b.Fatalf("unknown store %q", storeName)
 	}
 	cs := &commitStore{Store: st, commit: map[string]time.Time{}}
-	h := hub.New(cs)
+	h, err := hub.New(cs, hub.WithCoalesce(time.Millisecond))
+	if err != nil {
+		b.Fatal(err)
+	}
 	cfg.Hub = h
 	cfg.Logger = quietLogger()
 	srv, err := server.New(context.Background(), cfg)
@@ -157,7 +159,6 @@ func BenchmarkFanout(b *testing.B) {
 		cfg  server.Config
 	}{
 		{"tail", server.Config{}},
-		{"feeds", server.Config{TailEvents: -1}},
 	} {
 		for _, storeName := range []string{"memory", "sqlite", "sqlite-normal"} {
 			b.Run(tc.name+"/"+storeName, func(b *testing.B) {

@@ -5,22 +5,21 @@
 // errors.
 //
 // A Server serves a hub.Hub: publishing appends to the hub's log (which
-// numbers each event in its session) and every stream is a follower of the
-// log from a cursor — a session's sequence number, or the store-wide
+// numbers each event in its session) and every stream is a hub.Feed from a
+// cursor — a session's sequence number, or the store-wide
 // position for streams over all sessions — so a client that reconnects with
 // the last cursor it saw (SSE Last-Event-ID, or after=) receives every later
 // event exactly once, history first, then live.
 //
 // # Live delivery at scale
 //
-// Streams do not each poll the store when something is appended. One
-// tailer per server reads new events from the log once, encodes each once,
-// and keeps the newest in memory (Config.TailEvents, Config.TailBytes),
-// indexed by session; a stream reads its history from the store and then
-// follows this tail, and only the streams of the sessions in a batch are
-// woken. A stream that falls behind the tail's window reads from the store
-// again, so a slow client costs memory only in its TCP buffers and can
-// never make another miss an event.
+// Streams do not each poll the store when something is appended: they are
+// hub feeds, which read history from the store and then the hub's live
+// window, where every new event is read and encoded once (see package hub).
+// A slow client costs memory only in its TCP buffers and can never make
+// another miss an event. Every stream — SSE, WebSocket, JSON-RPC — runs
+// through one loop that takes a wire.Encoder, and an idle SSE stream over
+// HTTP/1.x holds no goroutine but one blocked read.
 //
 // # Events without an id or a time
 //

@@ -20,6 +20,16 @@ const (
 	CodeUnavailable     = "unavailable" // shutting down
 	CodeInternal        = "internal"
 	CodeUnsupportedType = "unsupported_media_type"
+	CodeTimeout         = "timeout" // the request body did not arrive in time
+	// CodeStaleCursor refuses a cursor this log never gave out: past its
+	// end, or from another epoch (see EpochHeader). Start again from 0.
+	CodeStaleCursor = "stale_cursor"
+	// CodeHostNotAllowed and CodeOriginNotAllowed refuse, on a server
+	// without keys, a Host that is not loopback (or allowed) and an Origin
+	// that is neither the server's own nor allowed: a web page reached
+	// through DNS rebinding or calling across origins.
+	CodeHostNotAllowed   = "host_not_allowed"
+	CodeOriginNotAllowed = "origin_not_allowed"
 )
 
 // apiError is an error with its HTTP status and JSON body.

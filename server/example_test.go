@@ -14,9 +14,15 @@ import (
 )
 
 func Example() {
-	st := memory.New()
+	st, err := memory.New()
+	if err != nil {
+		panic(err)
+	}
 	defer st.Close()
-	h := hub.New(st)
+	h, err := hub.New(st)
+	if err != nil {
+		panic(err)
+	}
 	defer h.Close(context.Background())
 	srv, err := server.New(context.Background(), server.Config{Hub: h, Logger: quietLogger()})
 	if err != nil {

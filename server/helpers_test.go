@@ -41,10 +41,15 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func newEnv(t *testing.T, cfg server.Config) *env {
+// newServer returns a server with cfg over a new in-memory store and hub
+// with opts (quiet unless cfg has a logger).
+func newServer(t *testing.T, cfg server.Config, opts ...hub.Option) (*server.Server, *hub.Hub, store.Store) {
 	t.Helper()
-	st := memory.New()
-	h := hub.New(st)
+	st := memStore(t)
+	h, err := hub.New(st, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg.Hub = h
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()
@@ -53,6 +58,12 @@ func newEnv(t *testing.T, cfg server.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv, h, st
+}
+
+func newEnv(t *testing.T, cfg server.Config, opts ...hub.Option) *env {
+	t.Helper()
+	srv, h, st := newServer(t, cfg, opts...)
 	ts := httptest.NewServer(srv)
 	e := &env{t: t, st: st, hub: h, srv: srv, ts: ts, url: ts.URL}
 	t.Cleanup(func() {
@@ -236,3 +247,13 @@ func checkPerSession(t testing.TB, got []received, sessions []string, n int) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// memStore returns a new memory store or ends the test.
+func memStore(tb testing.TB) *memory.Store {
+	tb.Helper()
+	st, err := memory.New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/sluice-events/sluice/event"
@@ -31,15 +32,10 @@ type publishResult struct {
 
 // ingest handles POST /v1/events.
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, _ := mime.ParseMediaType(ct)
-		switch mt {
-		case "application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/stream+json":
-		default:
-			writeError(w, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedType,
-				"Content-Type %q is not accepted: send application/json (one event or an array) or application/x-ndjson (with curl: -H 'Content-Type: application/json')", ct))
-			return
-		}
+	if aerr := needJSON(r, "application/json (one event or an array) or application/x-ndjson", ingestTypes...); aerr != nil {
+		s.m.rejected.WithLabelValues(aerr.Code).Inc()
+		writeError(w, aerr)
+		return
 	}
 	body, aerr := s.readBody(w, r)
 	if aerr != nil {
@@ -61,20 +57,54 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, publishResult{Count: len(acks), Events: acks})
 }
 
-// readBody reads a request body up to the size limit.
+// ingestTypes are the content types POST /v1/events accepts.
+var ingestTypes = []string{"application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/stream+json"}
+
+// needJSON refuses a write whose Content-Type is missing or not one of
+// types: browsers send other types (text/plain, forms, a Blob without a
+// type) without a CORS preflight, so a web page could post them.
+func needJSON(r *http.Request, want string, types ...string) *apiError {
+	ct := r.Header.Get("Content-Type")
+	mt, _, _ := mime.ParseMediaType(ct)
+	if slices.Contains(types, mt) {
+		return nil
+	}
+	what := fmt.Sprintf("Content-Type %q is not accepted", ct)
+	if ct == "" {
+		what = "a Content-Type is required"
+	}
+	return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedType, "%s: send %s (with curl: -H 'Content-Type: application/json')", what, want)
+}
+
+// readBody reads a request body up to the size limit, within the body
+// deadline (Config.BodyTimeout and MinBodyRate).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 	if r.ContentLength > s.cfg.MaxBodyBytes {
 		return nil, errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "the body has %d bytes, more than the limit of %d", r.ContentLength, s.cfg.MaxBodyBytes)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	rc := http.NewResponseController(w)
+	body, err := io.ReadAll(http.MaxBytesReader(w, &readCloser{&bodyDeadline{
+		r: r.Body, rc: rc, start: time.Now(), timeout: s.cfg.BodyTimeout, rate: float64(s.cfg.MinBodyRate),
+	}, r.Body}, s.cfg.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return nil, errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "the body is larger than the limit of %d bytes", s.cfg.MaxBodyBytes)
+		case errors.Is(err, errBodyTimeout):
+			w.Header().Set("Connection", "close")
+			return nil, errorf(http.StatusRequestTimeout, CodeTimeout, "%v: it must arrive within %v plus 1 s per %d bytes", err, s.cfg.BodyTimeout, s.cfg.MinBodyRate)
 		}
 		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "reading the body: %v", err)
 	}
+	_ = rc.SetReadDeadline(time.Time{})
 	return body, nil
+}
+
+// readCloser is a reader with the closer of another.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // publish completes, checks and appends a batch of events, all or nothing.
@@ -85,7 +115,7 @@ func (s *Server) publish(ctx context.Context, p principal, events []event.Event,
 	if len(events) == 0 {
 		return nil, errorf(http.StatusBadRequest, CodeBadJSON, "no events in the request")
 	}
-	now := s.cfg.Now().UTC()
+	now := s.cfg.Clock().UTC()
 	for i := range events {
 		ev := &events[i]
 		if ev.ID == [16]byte{} {
@@ -103,6 +133,9 @@ func (s *Server) publish(ctx context.Context, p principal, events []event.Event,
 		}
 		if ev.Meta.SessionID == "" {
 			return nil, s.reject(eventError(http.StatusBadRequest, CodeInvalidEvent, i, ev, "the event has no session (meta.session); set it, or pass ?session=ID"))
+		}
+		if err := store.CheckNewSessionID(ev.Meta.SessionID); err != nil {
+			return nil, s.reject(eventError(http.StatusBadRequest, CodeInvalidEvent, i, ev, err.Error()))
 		}
 		if !p.owns(ev.Meta.SessionID) {
 			return nil, s.reject(eventError(http.StatusForbidden, CodeForbidden, i, ev,

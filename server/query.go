@@ -32,51 +32,13 @@ type sessionsPage struct {
 	Next string `json:"next,omitempty"`
 }
 
-// params reads the common query parameters.
-type params struct {
-	after   uint64
-	limit   int
-	types   event.Pattern
-	hasType bool
-}
+// pageTail is room kept at the end of a page for next_after and more.
+const pageTail = len(`],"next_after":18446744073709551615,"more":false}` + "\n")
 
-func parseParams(r *http.Request, cursorHeader bool) (params, *apiError) {
-	var p params
-	q := r.URL.Query()
-	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return p, errorf(http.StatusBadRequest, CodeBadRequest, "after=%q is not a cursor (a non-negative integer)", v)
-		}
-		p.after = n
-	}
-	if cursorHeader {
-		// On reconnect a browser sends Last-Event-ID and the original URL:
-		// the header is the later cursor and wins.
-		if v := r.Header.Get("Last-Event-ID"); v != "" {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return p, errorf(http.StatusBadRequest, CodeBadRequest, "Last-Event-ID %q is not a cursor (a non-negative integer)", v)
-			}
-			p.after = n
-		}
-	}
-	p.limit = DefaultPageLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return p, errorf(http.StatusBadRequest, CodeBadRequest, "limit=%q is not a positive integer", v)
-		}
-		p.limit = min(n, MaxPageLimit)
-	}
-	if v := q.Get("types"); v != "" {
-		pat, err := event.ParsePattern(v)
-		if err != nil {
-			return p, errorf(http.StatusBadRequest, CodeBadRequest, "types=%q: %v", v, err)
-		}
-		p.types, p.hasType = pat, true
-	}
-	return p, nil
+// full reports whether a page of n events encoded in b is over p's byte
+// budget; the last event is then taken back.
+func (p params) full(b []byte, n int) bool {
+	return p.maxBytes > 0 && n > 1 && len(b)+pageTail > p.maxBytes
 }
 
 // prefixFor narrows a requested session prefix to the key's; ok is false
@@ -188,11 +150,12 @@ func (s *Server) sessionEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	p, aerr := parseParams(r, false)
+	_, p, aerr := s.params(r, false)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
 	}
+	p.maxBytes = s.cfg.MaxResponseBytes
 	body, aerr := s.queryPage(r.Context(), id, p)
 	if aerr != nil {
 		writeError(w, aerr)
@@ -202,20 +165,62 @@ func (s *Server) sessionEvents(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
+// scan bounds the events a filtered page reads: a type pattern or a
+// session prefix could otherwise make one request read the whole log for
+// nothing. The page reads at most max events unfiltered and filters them
+// itself; when it read them all without filling up, it ends with more and
+// the cursor of the last event read, so the client goes on from there.
+type scan struct {
+	filtering bool
+	max       int
+	read      int
+	cursor    uint64 // of the last event read
+}
+
+func (s *Server) scanner(filtering bool, after uint64) scan {
+	return scan{filtering: filtering, max: s.cfg.MaxScan, cursor: after}
+}
+
+// keep counts an event read at cursor and reports whether the page takes
+// it (match: it passes the filters).
+func (sc *scan) keep(cursor uint64, match bool) bool {
+	sc.read++
+	sc.cursor = cursor
+	return match
+}
+
+// end returns the page's next_after and more: where a scan that read its
+// whole allowance stopped, unless the page already ended first.
+func (sc *scan) end(last uint64, more bool) (uint64, bool) {
+	if sc.filtering && !more && sc.read == sc.max {
+		return sc.cursor, true
+	}
+	return last, more
+}
+
 // queryPage encodes a page of one session's events.
 func (s *Server) queryPage(ctx context.Context, id string, p params) ([]byte, *apiError) {
 	b := append([]byte(nil), `{"session":`...)
 	b = strconv.AppendQuote(b, id)
 	b = append(b, `,"events":[`...)
 	n, last, more := 0, p.after, false
-	for ev, err := range s.st.Read(ctx, store.Query{Session: id, After: p.after, Types: p.types, Limit: p.limit + 1}) {
+	q := store.Query{Session: id, After: p.after, Types: p.types, Limit: p.limit + 1}
+	sc := s.scanner(!p.types.IsZero(), p.after)
+	if sc.filtering {
+		q.Types, q.Limit = event.Pattern{}, sc.max
+	}
+	for ev, err := range s.st.Read(ctx, q) {
 		if err != nil {
 			return nil, storeError(err)
+		}
+		if !sc.keep(ev.Seq, p.types.IsZero() || p.types.Match(ev.Type)) {
+			continue
 		}
 		if n == p.limit {
 			more = true
 			break
 		}
+		mark := len(b)
 		if n > 0 {
 			b = append(b, ',')
 		}
@@ -223,9 +228,14 @@ func (s *Server) queryPage(ctx context.Context, id string, p params) ([]byte, *a
 		if err != nil {
 			return nil, errorf(http.StatusInternalServerError, CodeInternal, "encoding event %d: %v", ev.Seq, err)
 		}
+		if p.full(b, n+1) {
+			b, more = b[:mark], true
+			break
+		}
 		n++
 		last = ev.Seq
 	}
+	last, more = sc.end(last, more)
 	b = append(b, `],"next_after":`...)
 	b = strconv.AppendUint(b, last, 10)
 	b = append(b, `,"more":`...)
@@ -239,12 +249,13 @@ func (s *Server) queryPage(ctx context.Context, id string, p params) ([]byte, *a
 //
 //	{"entries":[{"pos":7,"event":{...}},…],"next_after":7,"more":false}
 func (s *Server) queryAll(w http.ResponseWriter, r *http.Request) {
-	p, aerr := parseParams(r, false)
+	rp, p, aerr := s.params(r, false)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
 	}
-	body, aerr := s.queryAllPage(r.Context(), principalOf(r), r.URL.Query().Get("session_prefix"), p)
+	p.maxBytes = s.cfg.MaxResponseBytes
+	body, aerr := s.queryAllPage(r.Context(), principalOf(r), rp.SessionPrefix, p)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -257,15 +268,24 @@ func (s *Server) queryAllPage(ctx context.Context, pr principal, prefix string, 
 	b := append([]byte(nil), `{"entries":[`...)
 	n, last, more := 0, p.after, false
 	prefix, ok := prefixFor(pr, prefix)
+	sc := s.scanner(!p.types.IsZero() || prefix != "", p.after)
 	if ok {
-		for e, err := range s.st.ReadAll(ctx, store.AllQuery{After: p.after, Types: p.types, SessionPrefix: prefix, Limit: p.limit + 1}) {
+		q := store.AllQuery{After: p.after, Types: p.types, SessionPrefix: prefix, Limit: p.limit + 1}
+		if sc.filtering {
+			q = store.AllQuery{After: p.after, Limit: sc.max}
+		}
+		for e, err := range s.st.ReadAll(ctx, q) {
 			if err != nil {
 				return nil, storeError(err)
+			}
+			if !sc.keep(e.Pos, (p.types.IsZero() || p.types.Match(e.Event.Type)) && strings.HasPrefix(e.Event.Meta.SessionID, prefix)) {
+				continue
 			}
 			if n == p.limit {
 				more = true
 				break
 			}
+			mark := len(b)
 			if n > 0 {
 				b = append(b, ',')
 			}
@@ -277,10 +297,15 @@ func (s *Server) queryAllPage(ctx context.Context, pr principal, prefix string, 
 				return nil, errorf(http.StatusInternalServerError, CodeInternal, "encoding event at %d: %v", e.Pos, err)
 			}
 			b = append(b, '}')
+			if p.full(b, n+1) {
+				b, more = b[:mark], true
+				break
+			}
 			n++
 			last = e.Pos
 		}
 	}
+	last, more = sc.end(last, more)
 	b = append(b, `],"next_after":`...)
 	b = strconv.AppendUint(b, last, 10)
 	b = append(b, `,"more":`...)

@@ -3,12 +3,12 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/wire"
 )
 
@@ -22,6 +22,10 @@ const (
 	// MethodEvent is the method of the notifications that carry a
 	// subscription's events.
 	MethodEvent = "event"
+	// MethodError is the method of the notification that ends a
+	// subscription the server failed to serve; the connection and its
+	// other subscriptions go on.
+	MethodError = "error"
 )
 
 // Server error codes of JSON-RPC errors, in the range the specification
@@ -66,30 +70,11 @@ type publishParams struct {
 	Session string            `json:"session"`
 }
 
-// queryParams are the params of events.query: with a session, a page of
-// that session (cursor: seq); without, a page of every session (cursor:
-// position).
-type queryParams struct {
-	Session       string `json:"session"`
-	After         uint64 `json:"after"`
-	Types         string `json:"types"`
-	Limit         int    `json:"limit"`
-	SessionPrefix string `json:"session_prefix"`
-}
-
 // sessionsParams are the params of sessions.list.
 type sessionsParams struct {
 	Prefix string `json:"prefix"`
 	After  string `json:"after"`
 	Limit  int    `json:"limit"`
-}
-
-// subscribeParams are the params of events.subscribe.
-type subscribeParams struct {
-	Session       string `json:"session"`
-	After         uint64 `json:"after"`
-	Types         string `json:"types"`
-	SessionPrefix string `json:"session_prefix"`
 }
 
 func decodeParams(raw json.RawMessage, v any) *wire.Error {
@@ -112,8 +97,9 @@ func need(p principal, sc Scope) *wire.Error {
 	return rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q lacks the %q scope", p.name(), sc))
 }
 
-// call runs one request that is not a subscription.
-func (s *Server) call(ctx context.Context, p principal, req *wire.Request) (json.RawMessage, *wire.Error) {
+// call runs one request that is not a subscription; a query result fills
+// at most room bytes (see answer).
+func (s *Server) call(ctx context.Context, p principal, req *wire.Request, room int) (json.RawMessage, *wire.Error) {
 	switch req.Method {
 	case MethodPublish:
 		if e := need(p, ScopeIngest); e != nil {
@@ -145,19 +131,22 @@ func (s *Server) call(ctx context.Context, p principal, req *wire.Request) (json
 		if e := need(p, ScopeRead); e != nil {
 			return nil, e
 		}
-		var qp queryParams
+		// events.query: with a session, a page of that session (cursor:
+		// seq); without, a page of every session (cursor: position).
+		var qp readParams
 		if e := decodeParams(req.Params, &qp); e != nil {
 			return nil, e
 		}
-		pr, aerr := rpcQueryParams(qp)
+		if qp.Session != "" && !p.owns(qp.Session) {
+			return nil, rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", p.name(), p.prefix()))
+		}
+		pr, aerr := s.check(ctx, qp)
 		if aerr != nil {
 			return nil, rpcError(aerr)
 		}
+		pr.maxBytes = room
 		var body []byte
 		if qp.Session != "" {
-			if !p.owns(qp.Session) {
-				return nil, rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", p.name(), p.prefix()))
-			}
 			if _, err := s.st.Session(ctx, qp.Session); err != nil {
 				return nil, rpcError(storeError(err))
 			}
@@ -191,53 +180,16 @@ func (s *Server) call(ctx context.Context, p principal, req *wire.Request) (json
 	return nil, wire.Errorf(wire.MethodNotFound, "method not found: %q", req.Method)
 }
 
-func rpcQueryParams(qp queryParams) (params, *apiError) {
-	p := params{after: qp.After, limit: DefaultPageLimit}
-	if qp.Limit < 0 {
-		return p, errorf(http.StatusBadRequest, CodeBadRequest, "limit %d is negative", qp.Limit)
-	}
-	if qp.Limit > 0 {
-		p.limit = min(qp.Limit, MaxPageLimit)
-	}
-	if qp.Types != "" {
-		pat, err := event.ParsePattern(qp.Types)
-		if err != nil {
-			return p, errorf(http.StatusBadRequest, CodeBadRequest, "types %q: %v", qp.Types, err)
-		}
-		p.types = pat
-	}
-	return p, nil
-}
-
 // subscription checks the params of events.subscribe.
-func (s *Server) subscription(ctx context.Context, p principal, raw json.RawMessage) (selector, uint64, *wire.Error) {
+func (s *Server) subscription(ctx context.Context, p principal, rp readParams) (hub.Selector, uint64, *wire.Error) {
 	if e := need(p, ScopeRead); e != nil {
-		return selector{}, 0, e
+		return hub.Selector{}, 0, e
 	}
-	var sp subscribeParams
-	if e := decodeParams(raw, &sp); e != nil {
-		return selector{}, 0, e
+	sel, pp, aerr := s.selector(ctx, p, rp)
+	if aerr != nil {
+		return sel, 0, rpcError(aerr)
 	}
-	sel := selector{session: sp.Session}
-	if sp.Types != "" {
-		pat, err := event.ParsePattern(sp.Types)
-		if err != nil {
-			return sel, 0, rpcError(errorf(http.StatusBadRequest, CodeBadRequest, "types %q: %v", sp.Types, err))
-		}
-		sel.types = pat
-	}
-	if sp.Session != "" {
-		if !p.owns(sp.Session) {
-			return sel, 0, rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", p.name(), p.prefix()))
-		}
-	} else {
-		prefix, ok := prefixFor(p, sp.SessionPrefix)
-		if !ok {
-			return sel, 0, rpcError(errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", p.name(), p.prefix()))
-		}
-		sel.prefix = prefix
-	}
-	return sel, sp.After, nil
+	return sel, pp.after, nil
 }
 
 func marshal(v any) (json.RawMessage, *wire.Error) {
@@ -252,13 +204,13 @@ func marshal(v any) (json.RawMessage, *wire.Error) {
 // subscription:
 //
 //	{"jsonrpc":"2.0","method":"event","params":{"subscription":"1","cursor":7,"event":{…}}}
-func appendNotification(b []byte, sub string, fr *frame) []byte {
+func appendNotification(b []byte, sub string, cursor uint64, data []byte) []byte {
 	b = append(b, `{"jsonrpc":"2.0","method":"event","params":{"subscription":`...)
 	b = strconv.AppendQuote(b, sub)
 	b = append(b, `,"cursor":`...)
-	b = strconv.AppendUint(b, fr.cursor, 10)
+	b = strconv.AppendUint(b, cursor, 10)
 	b = append(b, `,"event":`...)
-	b = append(b, fr.json...)
+	b = append(b, data...)
 	return append(b, '}', '}')
 }
 
@@ -268,11 +220,9 @@ func appendNotification(b []byte, sub string, fr *frame) []byte {
 // then one notification per event (each frame's id: is the cursor, for
 // Last-Event-ID).
 func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
-			writeError(w, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedType, "Content-Type %q is not accepted: send application/json", ct))
-			return
-		}
+	if aerr := needJSON(r, "application/json", "application/json"); aerr != nil {
+		writeError(w, aerr)
+		return
 	}
 	body, aerr := s.readBody(w, r)
 	if aerr != nil {
@@ -280,7 +230,7 @@ func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principalOf(r)
-	calls, batch, perr := wire.ParseRequests(body, s.cfg.MaxBatch)
+	calls, batch, perr := wire.ParseRequests(body, s.cfg.MaxRPCBatch)
 	if perr != nil {
 		writeRPC(w, wire.Response{Error: perr}.AppendJSON(nil))
 		return
@@ -292,30 +242,37 @@ func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
 				"events.subscribe over HTTP needs Accept: text/event-stream (or use the WebSocket at /v1/ws)")}.AppendJSON(nil))
 			return
 		}
-		sel, after, e := s.subscription(r.Context(), p, req.Params)
+		var rp readParams
+		if e := decodeParams(req.Params, &rp); e != nil {
+			writeRPC(w, wire.Response{ID: req.ID, Error: e}.AppendJSON(nil))
+			return
+		}
+		// A reconnecting client sends the later cursor (and the epoch)
+		// as headers, with the original request.
+		hp, aerr := urlParams(r, true)
+		if aerr != nil {
+			writeError(w, aerr)
+			return
+		}
+		if r.Header.Get("Last-Event-ID") != "" {
+			rp.After = hp.After
+		}
+		if hp.Epoch != "" {
+			rp.Epoch = hp.Epoch
+		}
+		sel, after, e := s.subscription(r.Context(), p, rp)
 		if e != nil {
 			writeRPC(w, wire.Response{ID: req.ID, Error: e}.AppendJSON(nil))
 			return
 		}
-		if r.Header.Get("Last-Event-ID") != "" {
-			pp, aerr := parseParams(r, true)
-			if aerr != nil {
-				writeError(w, aerr)
-				return
-			}
-			after = pp.after
-		}
 		resp := wire.Response{ID: req.ID, Result: json.RawMessage(`{"subscription":"1"}`)}.AppendJSON(nil)
-		format := func(b []byte, fr *frame) []byte {
-			var id [20]byte
-			var msg [512]byte
-			return wire.AppendFrame(b, string(strconv.AppendUint(id[:0], fr.cursor, 10)), "", appendNotification(msg[:0], "1", fr))
-		}
-		s.stream(w, r, sel, after, "rpc", format, resp)
+		s.serveSSE(w, r, sel, after, sseOpts{label: "rpc", first: resp, wrap: func(b []byte, cursor uint64, data []byte) []byte {
+			return appendNotification(b, "1", cursor, data)
+		}})
 		return
 	}
-	out, n := answer(calls, batch, func(req *wire.Request) (json.RawMessage, *wire.Error) {
-		return s.call(r.Context(), p, req)
+	out, n := answer(calls, batch, s.cfg.MaxResponseBytes, func(req *wire.Request, room int) (json.RawMessage, *wire.Error) {
+		return s.call(r.Context(), p, req, room)
 	})
 	if n == 0 {
 		// Only notifications: no response body, as the specification says.
@@ -327,34 +284,71 @@ func (s *Server) rpcHTTP(w http.ResponseWriter, r *http.Request) {
 
 // answer runs the calls of one request body (a single request or a batch)
 // through run and returns the response body: each response in order, in
-// an array for a batch. Notifications run but get no response; n counts
-// the responses, and with none there is no body to send.
-func answer(calls []wire.Call, batch bool, run func(*wire.Request) (json.RawMessage, *wire.Error)) (out []byte, n int) {
+// an array for a batch. Notifications run but get no response, except
+// those of read-only methods, which would have no effect and are skipped;
+// n counts the responses, and with none there is no body to send.
+//
+// The body stays within budget bytes (give or take one error object per
+// call): run is told the room left, which a query fills at most (a page
+// cut short says "more"; the first response always gets at least one
+// event); a read whose result does not fit after other responses is
+// answered with -32013 instead, and once the budget is spent the calls
+// left are answered with -32013 without being run. The results of
+// notifications count against the budget as well.
+func answer(calls []wire.Call, batch bool, budget int, run func(req *wire.Request, room int) (json.RawMessage, *wire.Error)) (out []byte, n int) {
 	if batch {
 		out = append(out, '[')
 	}
+	used := 0 // len(out) plus what notifications produced
 	for i := range calls {
 		c := &calls[i]
+		req := &c.Request
 		var resp wire.Response
-		if c.Err != nil {
-			resp = wire.Response{ID: c.Request.ID, Error: c.Err}
-		} else {
-			res, e := run(&c.Request)
-			if c.Request.IsNotification() {
+		switch {
+		case c.Err != nil:
+			resp = wire.Response{ID: req.ID, Error: c.Err}
+		case req.IsNotification() && readOnly(req.Method):
+			continue
+		default:
+			room := budget - used - len(req.ID) - len(`,{"jsonrpc":"2.0","id":,"result":}`)
+			if room <= 0 {
+				if req.IsNotification() {
+					continue
+				}
+				resp = wire.Response{ID: req.ID, Error: overBudget(budget, i)}
+				break
+			}
+			res, e := run(req, room)
+			if req.IsNotification() {
+				used += len(res)
 				continue
 			}
-			resp = wire.Response{ID: c.Request.ID, Result: res, Error: e}
+			if len(res) > room && n > 0 && readOnly(req.Method) {
+				res, e = nil, overBudget(budget, i)
+			}
+			resp = wire.Response{ID: req.ID, Result: res, Error: e}
 		}
 		if n > 0 {
 			out = append(out, ',')
 		}
+		before := len(out)
 		out = resp.AppendJSON(out)
+		used += len(out) - before
 		n++
 	}
 	if batch {
 		out = append(out, ']')
 	}
 	return out, n
+}
+
+// readOnly reports whether method only reads: a notification of it would
+// have no effect.
+func readOnly(method string) bool { return method == MethodQuery || method == MethodSessions }
+
+func overBudget(budget, i int) *wire.Error {
+	return rpcError(errorf(http.StatusRequestEntityTooLarge, CodeTooLarge,
+		"the response budget of %d bytes is spent by the calls before this one (call %d of the batch): send it again in another request", budget, i))
 }
 
 func writeRPC(w http.ResponseWriter, b []byte) {

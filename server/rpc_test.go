@@ -26,7 +26,7 @@ func rpc(t *testing.T, e *env, key, body string) []byte {
 }
 
 func TestRPCOverHTTP(t *testing.T) {
-	e := newEnv(t, server.Config{MaxBatch: 10})
+	e := newEnv(t, server.Config{MaxBatch: 10, MaxRPCBatch: 10})
 	ev0 := string(eventJSON(t, mkEvent("s1", 0)))
 	ev1 := string(eventJSON(t, mkEvent("s1", 1)))
 	resp := rpc(t, e, "", `{"jsonrpc":"2.0","id":1,"method":"events.publish","params":{"events":[`+ev0+`,`+ev1+`]}}`)

@@ -24,6 +24,8 @@ const (
 	DefaultAddr             = "127.0.0.1:7420"
 	DefaultMaxBodyBytes     = 4 << 20
 	DefaultMaxBatch         = 10_000
+	DefaultMaxRPCBatch      = 100
+	DefaultMaxResponseBytes = 4 << 20
 	DefaultMaxConnsPerKey   = 1024
 	DefaultMaxSubscriptions = 64
 	DefaultHeartbeat        = 15 * time.Second
@@ -31,17 +33,20 @@ const (
 	DefaultWriteTimeout     = 30 * time.Second
 	DefaultWSQueue          = 256
 	DefaultSlowTimeout      = 5 * time.Second
-	DefaultTailEvents       = 16_384
-	DefaultTailBytes        = 64 << 20
-	DefaultPollInterval     = time.Second
-	DefaultCoalesce         = time.Millisecond
 	DefaultShutdownTimeout  = 10 * time.Second
+	DefaultBodyTimeout      = 10 * time.Second
+	DefaultMinBodyRate      = 4096
+	DefaultMaxUnauthConns   = 256
+	DefaultMaxScan          = 10_000
+	DefaultMaxConnsLocal    = 8192
 	DefaultPageLimit        = 100
 	MaxPageLimit            = 1000
 )
 
 // Config configures a Server. Only Hub is required; zero values take the
-// defaults above.
+// defaults above. It is a struct, not functional options: the one
+// exception to the options style of the other Sluice packages, because the
+// CLI's flags map onto its fields one to one.
 type Config struct {
 	// Hub is the log and live fan-out the server serves. The server does not
 	// close it.
@@ -51,18 +56,43 @@ type Config struct {
 	Keys []Key
 	// CORSOrigins are the origins browsers may call the API from
 	// ("https://app.example.com", or "*" for any). Empty: no CORS headers,
-	// and WebSocket connections only from the server's own origin.
+	// and WebSocket connections only from the server's own origin. Without
+	// keys, a request with any other Origin is refused (403).
 	CORSOrigins []string
+	// AllowedHosts are host names (without port) a server without keys
+	// answers besides the loopback ones (localhost and loopback
+	// addresses), for example the name of a container or an SSH tunnel.
+	// Other Host headers get 403: a page reached through DNS rebinding
+	// cannot use the API.
+	AllowedHosts []string
 	// MaxBodyBytes limits a request body (ingest and JSON-RPC); larger
 	// bodies get 413.
 	MaxBodyBytes int64
-	// MaxBatch limits the events of one publish request and the calls of
-	// one JSON-RPC batch.
+	// MaxBatch limits the events of one publish request (POST /v1/events
+	// or one events.publish call).
 	MaxBatch int
+	// MaxRPCBatch limits the calls of one JSON-RPC batch (HTTP or
+	// WebSocket); a larger batch is refused whole with -32600.
+	MaxRPCBatch int
+	// MaxResponseBytes is the byte budget of one response body: a query
+	// page (GET or events.query) stops before it would pass it (answering
+	// "more" and where to continue; a page holds at least one event), and
+	// a JSON-RPC batch answers the calls past it with -32013 without
+	// running them.
+	MaxResponseBytes int
 	// MaxConnsPerKey limits the streaming connections (SSE and WebSocket)
-	// open at once per key (the anonymous loopback client counts as one
-	// key); more get 429.
+	// open at once per key (see MaxConnsLocal for the clients of a server
+	// without keys); more get 429.
 	MaxConnsPerKey int
+	// MaxConnsLocal limits the streaming connections open at once by the
+	// loopback clients of a server without keys, counted per remote IP
+	// address, apart from any key's budget; more get 429.
+	MaxConnsLocal int
+	// MaxScan bounds the events one query page reads from the log when it
+	// filters them (by types, or by a session prefix over every session):
+	// a page that read MaxScan events without filling up ends there, with
+	// "more" and the cursor of the last event read as next_after.
+	MaxScan int
 	// MaxSubscriptions limits the subscriptions of one WebSocket
 	// connection.
 	MaxSubscriptions int
@@ -80,29 +110,31 @@ type Config struct {
 	// full before the client is closed as too slow (it resumes from its
 	// last cursor).
 	SlowTimeout time.Duration
-	// TailEvents and TailBytes size the shared in-memory tail of recent
-	// events that live streams read from (see the package doc). A negative
-	// TailEvents turns the tail off: every stream then follows its own
-	// hub.Feed.
-	TailEvents int
-	TailBytes  int
-	// PollInterval is how often the tail looks for events appended
-	// without going through the hub (by another process).
-	PollInterval time.Duration
-	// Coalesce is the shortest time between two wake-ups of live streams;
-	// events arriving meanwhile go out together.
-	Coalesce time.Duration
+	// BodyTimeout and MinBodyRate bound the reading of a request body: it
+	// must have arrived within BodyTimeout plus one second per MinBodyRate
+	// bytes read so far (a body that stalls, or trickles in slower, is
+	// answered 408 and its connection closed).
+	BodyTimeout time.Duration
+	MinBodyRate int
+	// MaxUnauthConns limits the connections open at once that have not yet
+	// made a request that passed authentication (with keys: a valid key;
+	// without: a loopback client). Serve answers more with 503 and closes
+	// them; connections that have authenticated do not count.
+	MaxUnauthConns int
 	// ShutdownTimeout bounds Serve's graceful shutdown.
 	ShutdownTimeout time.Duration
 	// Logger receives access logs (at Info) and errors. nil: slog.Default().
 	Logger *slog.Logger
-	// Now is the clock used to stamp events that arrive without a time.
-	Now func() time.Time
+	// Clock is the clock used to stamp events that arrive without a time
+	// (the WithClock of the other packages). nil: time.Now.
+	Clock func() time.Time
 }
 
 func (c *Config) defaults() {
 	setInt64(&c.MaxBodyBytes, DefaultMaxBodyBytes)
 	setInt(&c.MaxBatch, DefaultMaxBatch)
+	setInt(&c.MaxRPCBatch, DefaultMaxRPCBatch)
+	setInt(&c.MaxResponseBytes, DefaultMaxResponseBytes)
 	setInt(&c.MaxConnsPerKey, DefaultMaxConnsPerKey)
 	setInt(&c.MaxSubscriptions, DefaultMaxSubscriptions)
 	setDur(&c.Heartbeat, DefaultHeartbeat)
@@ -110,20 +142,17 @@ func (c *Config) defaults() {
 	setDur(&c.WriteTimeout, DefaultWriteTimeout)
 	setInt(&c.WSQueue, DefaultWSQueue)
 	setDur(&c.SlowTimeout, DefaultSlowTimeout)
-	if c.TailEvents == 0 {
-		c.TailEvents = DefaultTailEvents
-	}
-	setInt(&c.TailBytes, DefaultTailBytes)
-	setDur(&c.PollInterval, DefaultPollInterval)
-	if c.Coalesce == 0 {
-		c.Coalesce = DefaultCoalesce
-	}
 	setDur(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDur(&c.BodyTimeout, DefaultBodyTimeout)
+	setInt(&c.MinBodyRate, DefaultMinBodyRate)
+	setInt(&c.MaxUnauthConns, DefaultMaxUnauthConns)
+	setInt(&c.MaxConnsLocal, DefaultMaxConnsLocal)
+	setInt(&c.MaxScan, DefaultMaxScan)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+	if c.Clock == nil {
+		c.Clock = time.Now
 	}
 }
 
@@ -149,8 +178,7 @@ type Server struct {
 	cfg  Config
 	hub  *hub.Hub
 	st   store.Store
-	keys *keyring
-	tail *tail
+	keys atomic.Pointer[keyring]
 	m    *metrics
 	log  *slog.Logger
 	h    http.Handler
@@ -158,6 +186,8 @@ type Server struct {
 	draining   atomic.Bool
 	streamCtx  context.Context // canceled when draining: streams end
 	stopStream context.CancelFunc
+
+	gate *gate
 
 	mu       sync.Mutex
 	perKey   map[string]int
@@ -167,10 +197,12 @@ type Server struct {
 	sse      map[*sseConn]struct{}
 	anyCORS  bool
 	corsOrig map[string]bool
+	hosts    map[string]bool // Config.AllowedHosts, lower case
+	epoch    string          // the log's epoch, in hex (EpochHeader)
 }
 
-// New returns a server over cfg.Hub. It starts the shared tail (reading
-// where the log ends now); call Close when done.
+// New returns a server over cfg.Hub, after checking that its log can be
+// read; call Close when done.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Hub == nil {
 		return nil, errors.New("server: Config.Hub is required")
@@ -181,8 +213,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s := &Server{
-		cfg: cfg, hub: cfg.Hub, st: cfg.Hub.Store(), keys: kr, m: newMetrics(), log: cfg.Logger,
-		perKey: map[string]int{}, ws: map[*wsConn]struct{}{}, sse: map[*sseConn]struct{}{}, corsOrig: map[string]bool{},
+		cfg: cfg, hub: cfg.Hub, st: cfg.Hub.Store(), m: newMetrics(), log: cfg.Logger,
+		gate: newGate(cfg.MaxUnauthConns), perKey: map[string]int{}, ws: map[*wsConn]struct{}{}, sse: map[*sseConn]struct{}{}, corsOrig: map[string]bool{},
+	}
+	s.keys.Store(kr)
+	s.hosts = map[string]bool{}
+	for _, h := range cfg.AllowedHosts {
+		s.hosts[strings.ToLower(h)] = true
 	}
 	for _, o := range cfg.CORSOrigins {
 		if o == "*" {
@@ -191,13 +228,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.corsOrig[strings.TrimRight(o, "/")] = true
 	}
 	s.streamCtx, s.stopStream = context.WithCancel(context.Background())
-	if cfg.TailEvents > 0 {
-		s.tail = newTail(cfg.Hub, cfg.TailEvents, cfg.TailBytes, cfg.PollInterval, cfg.Coalesce, cfg.Logger)
-		if err := s.tail.begin(ctx); err != nil {
-			s.tail.stop()
-			return nil, fmt.Errorf("server: finding the end of the log: %w", err)
-		}
+	if _, err := s.st.Head(ctx); err != nil {
+		return nil, fmt.Errorf("server: reading the log: %w", err)
 	}
+	s.epoch = fmt.Sprintf("%016x", s.st.Epoch())
 	s.h = s.routes()
 	return s, nil
 }
@@ -220,7 +254,7 @@ func (s *Server) Drain() {
 }
 
 // Close drains the server, waits for its streams to end (bounded by ctx)
-// and stops the shared tail. It does not close the hub.
+// It does not close the hub.
 func (s *Server) Close(ctx context.Context) error {
 	s.Drain()
 	done := make(chan struct{})
@@ -237,12 +271,8 @@ func (s *Server) Close(ctx context.Context) error {
 		s.abortSSE()
 	}
 	s.mu.Lock()
-	closed := s.closed
 	s.closed = true
 	s.mu.Unlock()
-	if !closed && s.tail != nil {
-		s.tail.stop()
-	}
 	return err
 }
 
@@ -257,6 +287,8 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		ConnContext:       s.gate.connContext,
+		ConnState:         s.gate.connState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
@@ -302,7 +334,7 @@ func (s *Server) waitStreams(ctx context.Context) error {
 // Warning returns the warning to print when the server runs without keys,
 // or "" when keys are configured.
 func (s *Server) Warning() string {
-	if len(s.keys.keys) > 0 {
+	if !s.keyless() {
 		return ""
 	}
 	return "NO API KEYS CONFIGURED: the server accepts only loopback clients (127.0.0.1, ::1), each with every scope. Configure keys (--key, SLUICE_KEYS, --keys-file) before exposing it."
@@ -315,9 +347,12 @@ func (s *Server) acquire(p principal) *apiError {
 	if s.draining.Load() {
 		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "the server is shutting down; reconnect shortly")
 	}
-	name := p.name()
-	if s.perKey[name] >= s.cfg.MaxConnsPerKey {
-		return errorf(http.StatusTooManyRequests, CodeTooMany, "key %q has %d streaming connections open, the limit", name, s.cfg.MaxConnsPerKey)
+	name, limit := p.budget(&s.cfg)
+	if s.perKey[name] >= limit {
+		if p.key == nil {
+			return errorf(http.StatusTooManyRequests, CodeTooMany, "the local clients of %s have %d streaming connections open, the limit", p.remote, limit)
+		}
+		return errorf(http.StatusTooManyRequests, CodeTooMany, "key %q has %d streaming connections open, the limit", p.key.Name, limit)
 	}
 	s.perKey[name]++
 	s.streams.Add(1) // under mu, so never after Drain
@@ -326,7 +361,7 @@ func (s *Server) acquire(p principal) *apiError {
 
 func (s *Server) release(p principal) {
 	s.mu.Lock()
-	name := p.name()
+	name, _ := p.budget(&s.cfg)
 	if s.perKey[name]--; s.perKey[name] <= 0 {
 		delete(s.perKey, name)
 	}
@@ -366,12 +401,23 @@ func (s *Server) routes() http.Handler {
 			if !ok && r.Method == http.MethodHead {
 				rt, ok = methods["GET"]
 			}
+			if !ok && r.Method == http.MethodOptions {
+				// cors answered the preflights of allowed origins.
+				if r.Header.Get("Access-Control-Request-Method") != "" {
+					writeError(w, errorf(http.StatusForbidden, CodeOriginNotAllowed, "origin %q may not call this API from a browser (see --cors-origin)", r.Header.Get("Origin")))
+					return
+				}
+				w.Header().Set("Allow", allowed)
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
 			if !ok {
 				w.Header().Set("Allow", allowed)
 				writeError(w, errorf(http.StatusMethodNotAllowed, CodeMethod, "%s is not allowed on %s (allowed: %s)", r.Method, path, allowed))
 				return
 			}
 			setRoute(r, path)
+			w.Header().Set(EpochHeader, s.epoch)
 			if rt.scope != "" {
 				p := principalOf(r)
 				if !p.allows(rt.scope) {
@@ -385,7 +431,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusNotFound, CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return s.recoverer(s.accessLog(s.cors(s.authenticate(mux))))
+	return s.recoverer(s.accessLog(s.browsers(s.cors(s.authenticate(mux)))))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -447,11 +493,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		var p principal
-		if len(s.keys.keys) == 0 {
+		kr := s.keys.Load()
+		if len(kr.keys) == 0 {
 			if !isLoopback(r) {
 				writeError(w, errorf(http.StatusForbidden, CodeForbidden, "this server has no API keys and accepts only loopback clients"))
 				return
 			}
+			p.remote, _, _ = net.SplitHostPort(r.RemoteAddr)
 		} else {
 			secret := presented(r)
 			if secret == "" {
@@ -459,7 +507,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized, "an API key is required: send Authorization: Bearer KEY"))
 				return
 			}
-			k := s.keys.find(secret)
+			k := kr.find(secret)
 			if k == nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="sluice", error="invalid_token"`)
 				writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized, "unknown API key"))
@@ -470,6 +518,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if info, ok := r.Context().Value(keyInfo).(*reqInfo); ok {
 			info.who = p.name()
 		}
+		s.gate.authenticated(r)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
 	})
 }
@@ -505,22 +554,32 @@ func (s *Server) cors(next http.Handler) http.Handler {
 
 // statusWriter records the status and size of a response for the access
 // log. It unwraps for http.ResponseController and websocket hijacking.
+//
+// A response that starts while the request's body is not read to its end
+// (an error answered before reading it: 401, 415, …) closes the
+// connection, so net/http does not wait for the rest of the body first:
+// a client that announces a body and stalls gets its answer at once.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	r      *http.Request
+	body   *bodyTracker
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		if w.r.ProtoMajor == 1 && code != http.StatusSwitchingProtocols && unread(w.r, w.body) {
+			w.Header().Set("Connection", "close")
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
@@ -539,7 +598,11 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		info := &reqInfo{route: "other"}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, r: r}
+		if r.Body != nil && r.Body != http.NoBody {
+			sw.body = &bodyTracker{ReadCloser: r.Body}
+			r.Body = sw.body
+		}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), keyInfo, info)))
 		status := sw.status
 		if status == 0 {
@@ -620,3 +683,19 @@ func (s *Server) abortSSE() {
 	}
 	s.mu.Unlock()
 }
+
+// SetKeys replaces the server's API keys (for example after the keys file
+// changed); requests already authenticated are not affected. On error the
+// keys stay as they were.
+func (s *Server) SetKeys(keys []Key) error {
+	kr, err := newKeyring(keys)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	s.keys.Store(kr)
+	return nil
+}
+
+// keyless reports whether the server has no keys: it then serves loopback
+// clients only.
+func (s *Server) keyless() bool { return len(s.keys.Load().keys) == 0 }

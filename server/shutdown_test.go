@@ -15,7 +15,6 @@ import (
 
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
-	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/wire"
 )
 
@@ -24,9 +23,12 @@ import (
 // reconnect (with a retry: hint) and closes WebSocket clients with 1012,
 // and Serve returns within its deadline.
 func TestShutdownWithClientsAttached(t *testing.T) {
-	st := memory.New()
+	st := memStore(t)
 	defer st.Close()
-	h := hub.New(st)
+	h, err := hub.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer h.Close(context.Background())
 	srv, err := server.New(context.Background(), server.Config{Hub: h, Logger: quietLogger(), ShutdownTimeout: 5 * time.Second})
 	if err != nil {

@@ -1,12 +1,11 @@
 package server
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/wire"
 )
 
@@ -22,135 +21,163 @@ const (
 	SSEError = "error"
 )
 
-// frameFunc appends one event's frame.
-type frameFunc func(b []byte, fr *frame) []byte
-
-// sseFrame writes id: cursor, event: type, data: the event's JSON.
-func sseFrame(b []byte, fr *frame) []byte {
-	var id [20]byte
-	return wire.AppendFrame(b, string(strconv.AppendUint(id[:0], fr.cursor, 10)), string(fr.typ), fr.json)
+// sseFraming is how SSE frames look, for every SSE transport: each
+// message is a frame whose id: is the event's cursor (on the last message
+// of an event), event: the message's name, data: its data. wrap, if set,
+// turns a message's data into what data: carries (a JSON-RPC
+// notification).
+type sseFraming struct {
+	wrap func(b []byte, cursor uint64, data []byte) []byte
+	tmp  []byte
 }
 
-// sessionStream handles GET /v1/sessions/{id}/stream.
+func (f *sseFraming) appendMessage(b []byte, cursor uint64, last bool, m *wire.Message) []byte {
+	var idb [20]byte
+	id := ""
+	if last {
+		id = string(strconv.AppendUint(idb[:0], cursor, 10))
+	}
+	if m == nil {
+		if id == "" {
+			return b
+		}
+		// No message for this event, but the client's Last-Event-ID
+		// still moves past it.
+		b = append(b, "id: "...)
+		b = append(b, id...)
+		return append(b, '\n', '\n')
+	}
+	data, name := m.Data, m.Name
+	if f.wrap != nil {
+		name = "" // a JSON-RPC notification is an unnamed message
+		f.tmp = f.wrap(f.tmp[:0], cursor, data)
+		data = f.tmp
+		defer func() {
+			if cap(f.tmp) > 64<<10 {
+				f.tmp = nil
+			}
+		}()
+	}
+	return wire.AppendFrame(b, id, name, data)
+}
+
+func (f *sseFraming) appendPing(b []byte) []byte { return wire.AppendComment(b, "ping") }
+
+func (f *sseFraming) appendEnd(b []byte, why endReason) []byte {
+	if why == endRestart {
+		b = wire.AppendRetry(b, time.Second)
+		return wire.AppendFrame(b, "", SSEReconnect, []byte(`{"reason":"the server is shutting down; reconnect with Last-Event-ID to resume"}`))
+	}
+	return wire.AppendFrame(b, "", SSEError, []byte(`{"code":"internal","message":"reading the log failed; reconnect with Last-Event-ID to resume"}`))
+}
+
+// ssePreamble is what every SSE stream starts with: a comment, the retry:
+// hint and, for a JSON-RPC subscription, the response.
+func (s *Server) ssePreamble(first []byte) []byte {
+	b := wire.AppendComment(nil, "sluice")
+	b = wire.AppendRetry(b, s.cfg.Retry)
+	if first != nil {
+		b = wire.AppendFrame(b, "", "", first)
+	}
+	return b
+}
+
+// setSSEHeaders sets the headers of an SSE response.
+func setSSEHeaders(h http.Header) {
+	h.Set("Content-Type", wire.ContentTypeSSE)
+	h.Set("Cache-Control", "no-cache, no-store, no-transform")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// sessionStream handles GET /v1/sessions/{id}/stream: one session; the
+// cursor is its sequence number. Without wait=true the session must exist.
 func (s *Server) sessionStream(w http.ResponseWriter, r *http.Request) {
 	wait := r.URL.Query().Get("wait")
-	id, aerr := s.ownedSession(r, wait != "true" && wait != "1")
-	if aerr == nil {
-		var p params
-		p, aerr = parseParams(r, true)
-		if aerr == nil {
-			s.stream(w, r, selector{session: id, types: p.types}, p.after, "sse", sseFrame, nil)
-			return
-		}
+	if _, aerr := s.ownedSession(r, wait != "true" && wait != "1"); aerr != nil {
+		writeError(w, aerr)
+		return
 	}
-	writeError(w, aerr)
+	s.stream(w, r)
 }
 
 // allStream handles GET /v1/stream?types=&session_prefix=: every session
 // the key may read; the cursor is the store-wide position.
-func (s *Server) allStream(w http.ResponseWriter, r *http.Request) {
-	p, aerr := parseParams(r, true)
+func (s *Server) allStream(w http.ResponseWriter, r *http.Request) { s.stream(w, r) }
+
+// stream serves the SSE stream a request's parameters ask for.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	rp, aerr := urlParams(r, true)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
 	}
-	pr := principalOf(r)
-	prefix, ok := prefixFor(pr, r.URL.Query().Get("session_prefix"))
-	if !ok {
-		writeError(w, errorf(http.StatusForbidden, CodeForbidden, "key %q may only read sessions starting with %q", pr.name(), pr.prefix()))
+	sel, p, aerr := s.selector(r.Context(), principalOf(r), rp)
+	if aerr != nil {
+		writeError(w, aerr)
 		return
 	}
-	s.stream(w, r, selector{types: p.types, prefix: prefix}, p.after, "sse", sseFrame, nil)
+	s.serveSSE(w, r, sel, p.after, sseOpts{label: "sse"})
 }
 
-// stream serves an SSE stream of the events sel picks after the cursor.
-// first, if set, is written before any event (a JSON-RPC response).
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, sel selector, after uint64, transport string, format frameFunc, first []byte) {
+// sseOpts are what differs between the server's SSE streams.
+type sseOpts struct {
+	label string                                            // metric label: sse, rpc
+	first []byte                                            // written before any event (a JSON-RPC response)
+	wrap  func(b []byte, cursor uint64, data []byte) []byte // see sseFraming
+}
+
+// serveSSE serves an SSE stream of the events sel picks after the cursor,
+// in the native format: over the hijacked connection for HTTP/1.x (see
+// sseconn.go), else through net/http in the handler's goroutine.
+func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, sel hub.Selector, after uint64, o sseOpts) {
 	pr := principalOf(r)
 	if aerr := s.acquire(pr); aerr != nil {
 		writeError(w, aerr)
 		return
 	}
-	f, err := newFollower(s.tail, s.hub, sel, after, 256)
+	feed, err := s.hub.Subscribe(sel, after)
 	if err != nil {
 		s.release(pr)
 		writeError(w, errorf(http.StatusServiceUnavailable, CodeUnavailable, "%v", err))
 		return
 	}
-	if s.hijackStream(w, r, f, sel, transport, format, first) {
+	framing := &sseFraming{wrap: o.wrap}
+	setSSEHeaders(w.Header())
+	if s.hijackSSE(w, r, feed, framing, pr, o) {
 		return // the stream goes on without this goroutine
 	}
-	defer s.release(pr)
-	defer f.close()
 	gauge := s.m.conns.WithLabelValues("sse")
 	gauge.Inc()
 	defer gauge.Dec()
-	delivered := s.m.delivered.WithLabelValues(transport)
-
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	stop := context.AfterFunc(s.streamCtx, cancel)
-	defer stop()
-
-	h := w.Header()
-	h.Set("Content-Type", wire.ContentTypeSSE)
-	h.Set("Cache-Control", "no-cache, no-store, no-transform")
-	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer
-	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
+	tr := &httpSSE{sseFraming: framing, w: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
+	st := s.startStream(r.Context(), feed, wire.Native{}, tr, streamOpts{
+		label: o.label, heartbeat: true, first: s.ssePreamble(o.first), onEnd: func() { s.release(pr) },
+	})
+	<-st.done // the stream writes from its own goroutines; the handler must outlive them
+}
 
-	buf := wire.AppendComment(nil, "sluice")
-	buf = wire.AppendRetry(buf, s.cfg.Retry)
-	if first != nil {
-		buf = wire.AppendFrame(buf, "", "", first)
+// httpSSE is SSE through net/http's ResponseWriter (HTTP/2, HEAD).
+type httpSSE struct {
+	*sseFraming
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (t *httpSSE) write(b []byte) error {
+	t.rc.SetWriteDeadline(time.Now().Add(t.timeout))
+	if _, err := t.w.Write(b); err != nil {
+		return err
 	}
-	var frames []frame
-	for {
-		if len(buf) > 0 {
-			rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-			if _, err := w.Write(buf); err == nil {
-				err = rc.Flush()
-			}
-			if err != nil {
-				if ctx.Err() == nil {
-					s.m.drops.WithLabelValues("write").Inc()
-				}
-				return
-			}
-			buf = buf[:0]
-		}
-		hctx, hcancel := context.WithTimeout(ctx, s.cfg.Heartbeat)
-		frames, err = f.next(hctx, frames[:0])
-		hcancel()
-		// Frames that came with an error are sent all the same: the
-		// follower's cursor has moved past them.
-		for i := range frames {
-			buf = format(buf, &frames[i])
-		}
-		delivered.Add(float64(len(frames)))
-		switch {
-		case err == nil:
-		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-			if len(frames) == 0 {
-				buf = wire.AppendComment(buf, "ping")
-			}
-		case s.streamCtx.Err() != nil || errors.Is(err, errTailClosed):
-			buf = wire.AppendRetry(buf, time.Second)
-			buf = wire.AppendFrame(buf, "", SSEReconnect, []byte(`{"reason":"the server is shutting down; reconnect with Last-Event-ID to resume"}`))
-			rc.SetWriteDeadline(time.Now().Add(time.Second))
-			w.Write(buf)
-			rc.Flush()
-			return
-		case ctx.Err() != nil:
-			return // the client left
-		default:
-			s.log.Error("server: stream failed", "err", err)
-			buf = wire.AppendFrame(buf, "", SSEError, []byte(`{"code":"internal","message":"reading the log failed; reconnect with Last-Event-ID to resume"}`))
-			rc.SetWriteDeadline(time.Now().Add(time.Second))
-			w.Write(buf)
-			rc.Flush()
-			return
-		}
+	return t.rc.Flush()
+}
+
+func (t *httpSSE) close(final []byte) {
+	if len(final) > 0 {
+		t.rc.SetWriteDeadline(time.Now().Add(time.Second))
+		t.w.Write(final)
+		t.rc.Flush()
 	}
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
-	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/wire"
 )
 
@@ -131,9 +130,12 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // served by its handler as before, with history, live events and the
 // reconnect frame on shutdown.
 func TestSSEOverHTTP2(t *testing.T) {
-	st := memory.New()
+	st := memStore(t)
 	defer st.Close()
-	h := hub.New(st)
+	h, err := hub.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer h.Close(context.Background())
 	srv, err := server.New(context.Background(), server.Config{Hub: h, Logger: quietLogger()})
 	if err != nil {

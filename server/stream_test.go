@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
 	"github.com/sluice-events/sluice/wire"
 )
@@ -27,21 +28,20 @@ func fastClient() *wire.Client {
 // TestStreamResumeThroughCuts: clients whose connections are cut at random
 // points (mid-frame, mid-header) reconnect with Last-Event-ID and receive
 // every event exactly once, in order, while events are being published —
-// for session streams and the all-sessions stream, with the shared tail on,
-// with a tail so small that followers keep falling back to the store, and
-// with the tail off.
+// for session streams and the all-sessions stream, with the hub's live
+// window, and with a window so small that feeds keep falling back to the
+// store.
 func TestStreamResumeThroughCuts(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		cfg  server.Config
+		opts []hub.Option
 	}{
-		{"tail", server.Config{}},
-		{"tiny-tail", server.Config{TailEvents: 8}},
-		{"feeds", server.Config{TailEvents: -1}},
+		{"window", nil},
+		{"tiny-window", []hub.Option{hub.WithWindow(8, 1<<20)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const sessions, perSession, clientsPer = 3, 150, 2
-			e := newEnv(t, tc.cfg)
+			e := newEnv(t, server.Config{}, tc.opts...)
 			proxy := newCutProxy(t, strings.TrimPrefix(e.url, "http://"), 300, 6000)
 			base := "http://" + proxy.addr()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

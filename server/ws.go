@@ -190,7 +190,7 @@ func (wc *wsConn) readLoop() {
 			wc.send(wire.Response{Error: wire.Errorf(wire.ParseError, "parse error: send JSON-RPC as text messages")}.AppendJSON(nil))
 			continue
 		}
-		calls, batch, perr := wire.ParseRequests(data, wc.s.cfg.MaxBatch)
+		calls, batch, perr := wire.ParseRequests(data, wc.s.cfg.MaxRPCBatch)
 		if perr != nil {
 			if !wc.send(wire.Response{Error: perr}.AppendJSON(nil)) {
 				return
@@ -198,8 +198,8 @@ func (wc *wsConn) readLoop() {
 			continue
 		}
 		var after []func() // subscriptions start after their response is queued
-		out, n := answer(calls, batch, func(req *wire.Request) (json.RawMessage, *wire.Error) {
-			res, e, start := wc.dispatch(req)
+		out, n := answer(calls, batch, wc.s.cfg.MaxResponseBytes, func(req *wire.Request, room int) (json.RawMessage, *wire.Error) {
+			res, e, start := wc.dispatch(req, room)
 			if start != nil {
 				after = append(after, start)
 			}
@@ -214,11 +214,16 @@ func (wc *wsConn) readLoop() {
 	}
 }
 
-// dispatch runs one request; start, if not nil, starts a subscription.
-func (wc *wsConn) dispatch(req *wire.Request) (res []byte, e *wire.Error, start func()) {
+// dispatch runs one request (a query result fills at most room bytes);
+// start, if not nil, starts a subscription.
+func (wc *wsConn) dispatch(req *wire.Request, room int) (res []byte, e *wire.Error, start func()) {
 	switch req.Method {
 	case MethodSubscribe:
-		sel, after, e := wc.s.subscription(wc.ctx, wc.p, req.Params)
+		var rp readParams
+		if e := decodeParams(req.Params, &rp); e != nil {
+			return nil, e, nil
+		}
+		sel, after, e := wc.s.subscription(wc.ctx, wc.p, rp)
 		if e != nil {
 			return nil, e, nil
 		}
@@ -232,7 +237,7 @@ func (wc *wsConn) dispatch(req *wire.Request) (res []byte, e *wire.Error, start 
 		ctx, cancel := context.WithCancel(wc.ctx)
 		wc.subs[id] = cancel
 		wc.mu.Unlock()
-		f, err := newFollower(wc.s.tail, wc.s.hub, sel, after, 256)
+		feed, err := wc.s.hub.Subscribe(sel, after)
 		if err != nil {
 			wc.unsubscribe(id)
 			return nil, rpcError(errorf(http.StatusServiceUnavailable, CodeUnavailable, "%v", err)), nil
@@ -240,11 +245,7 @@ func (wc *wsConn) dispatch(req *wire.Request) (res []byte, e *wire.Error, start 
 		res, _ := marshal(map[string]string{"subscription": id})
 		wc.wg.Add(1)
 		return res, nil, func() {
-			go func() {
-				defer wc.wg.Done()
-				defer f.close()
-				wc.follow(ctx, id, f)
-			}()
+			wc.s.startStream(ctx, feed, wire.Native{}, &wsSub{wc: wc, id: id}, streamOpts{label: "ws"})
 		}
 	case MethodUnsubscribe:
 		var p struct {
@@ -259,7 +260,7 @@ func (wc *wsConn) dispatch(req *wire.Request) (res []byte, e *wire.Error, start 
 		res, _ := marshal(map[string]bool{"unsubscribed": true})
 		return res, nil, nil
 	}
-	res, e = wc.s.call(wc.ctx, wc.p, req)
+	res, e = wc.s.call(wc.ctx, wc.p, req, room)
 	return res, e, nil
 }
 
@@ -274,26 +275,65 @@ func (wc *wsConn) unsubscribe(id string) bool {
 	return ok
 }
 
-// follow sends a subscription's events as notifications until it is
-// cancelled or the connection ends.
-func (wc *wsConn) follow(ctx context.Context, id string, f *follower) {
-	delivered := wc.s.m.delivered.WithLabelValues("ws")
-	var frames []frame
-	for {
-		var err error
-		frames, err = f.next(ctx, frames[:0])
-		for i := range frames {
-			if !wc.send(appendNotification(nil, id, &frames[i])) {
-				return
-			}
-			delivered.Inc()
-		}
-		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, errTailClosed) {
-				wc.s.log.Error("server: websocket subscription failed", "err", err)
-				wc.close(websocket.StatusInternalError, "reading the log failed: resubscribe after your last cursor")
-			}
-			return
-		}
-	}
+// wsSub is the transport of one subscription on a WebSocket connection:
+// each message is a JSON-RPC notification of its own (see
+// appendNotification); the connection's writer sends the pings.
+type wsSub struct {
+	wc    *wsConn
+	id    string
+	marks []int // where each notification in the buffer ends
 }
+
+func (t *wsSub) appendMessage(b []byte, cursor uint64, last bool, m *wire.Message) []byte {
+	if m == nil {
+		return b
+	}
+	b = appendNotification(b, t.id, cursor, m.Data)
+	t.marks = append(t.marks, len(b))
+	return b
+}
+
+func (t *wsSub) appendPing(b []byte) []byte { return b }
+
+// appendEnd tells the client why its subscription ended; on shutdown the
+// connection closes with code 1012 (service restart) instead.
+func (t *wsSub) appendEnd(b []byte, why endReason) []byte {
+	if why == endRestart {
+		return b
+	}
+	b = append(b, `{"jsonrpc":"2.0","method":"`+MethodError+`","params":{"subscription":`...)
+	b = strconv.AppendQuote(b, t.id)
+	b = append(b, `,"error":{"code":"internal","message":"reading the log failed: subscribe again after your last cursor"}}}`...)
+	t.marks = append(t.marks, len(b))
+	return b
+}
+
+// write queues each notification in b as a message of its own.
+func (t *wsSub) write(b []byte) error {
+	start := 0
+	for _, end := range t.marks {
+		if !t.wc.send(append([]byte(nil), b[start:end]...)) {
+			t.marks = t.marks[:0]
+			return errWSClosed
+		}
+		start = end
+	}
+	t.marks = t.marks[:0]
+	return nil
+}
+
+// close sends final and forgets the subscription.
+func (t *wsSub) close(final []byte) {
+	if len(final) > 0 {
+		t.write(final)
+	}
+	t.wc.mu.Lock()
+	if cancel, ok := t.wc.subs[t.id]; ok {
+		delete(t.wc.subs, t.id)
+		cancel()
+	}
+	t.wc.mu.Unlock()
+	t.wc.wg.Done()
+}
+
+var errWSClosed = errors.New("server: websocket connection closed")

@@ -26,80 +26,58 @@ type Retention struct {
 // Enabled reports whether r removes anything.
 func (r Retention) Enabled() bool { return r.MaxAge > 0 || r.MaxEvents > 0 }
 
-// Option configures a store. The options of this package apply to every
-// implementation; implementations add their own, which they read back with
-// Options.Value. A constructor that can fail refuses an option of another
-// implementation with an error wrapping ErrInvalid.
-type Option func(*Options)
-
-// Options is the configuration that Option functions fill in.
-// Implementations build it with NewOptions.
-type Options struct {
-	// Retention is the retention policy.
+// Config is the part of a store's configuration that every backend shares:
+// retention, clock and logger. It is a helper for implementations (see
+// "Writing a Store"): a backend embeds it in its own, unexported
+// configuration and offers WithRetention, WithClock and WithLogger options
+// of its own Option type that call the Set methods, which check the values.
+// Users of a store set it through those options only.
+type Config struct {
+	// Retention is the retention policy; its Interval is never zero.
 	Retention Retention
-	// Now is the clock used for retention by age.
-	Now func() time.Time
+	// Clock is the clock retention by age measures against.
+	Clock func() time.Time
 	// Logger receives background errors (retention) and notices.
 	Logger *slog.Logger
-
-	values map[any]any
 }
 
-// NewOptions applies opts over the defaults: no retention, the wall clock
-// and slog.Default.
-func NewOptions(opts ...Option) Options {
-	o := Options{Now: time.Now, Logger: slog.Default()}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
-	}
-	if o.Retention.Interval <= 0 {
-		o.Retention.Interval = DefaultPruneInterval
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	return o
+// DefaultConfig returns the defaults: no retention, the wall clock and
+// slog.Default().
+func DefaultConfig() Config {
+	return Config{Retention: Retention{Interval: DefaultPruneInterval}, Clock: time.Now, Logger: slog.Default()}
 }
 
-// SetValue stores an implementation-specific setting under key (a
-// comparable value of an unexported type, as with context keys).
-func (o *Options) SetValue(key, value any) {
-	if o.values == nil {
-		o.values = make(map[any]any)
+// SetRetention sets the retention policy; a zero Interval becomes
+// DefaultPruneInterval. A negative MaxAge, MaxEvents or Interval gives an
+// error wrapping ErrInvalid.
+func (c *Config) SetRetention(r Retention) error {
+	if r.MaxAge < 0 || r.MaxEvents < 0 || r.Interval < 0 {
+		return invalidf("retention %+v: negative value", r)
 	}
-	o.values[key] = value
-}
-
-// Value returns the implementation-specific setting stored under key, or
-// nil.
-func (o *Options) Value(key any) any { return o.values[key] }
-
-// CheckValues returns an error wrapping ErrInvalid if a setting is stored
-// under a key that owns refuses: an option of another implementation, such
-// as postgres.WithSchema given to sqlite.Open. Implementations call it in
-// their constructor with their name and a func that accepts their own key
-// type. Keys print with %v in the error, so a key type should have a
-// String method that names its option.
-func (o *Options) CheckValues(name string, owns func(key any) bool) error {
-	for k := range o.values {
-		if !owns(k) {
-			return invalidf("option %v does not apply to a %s store", k, name)
-		}
+	if r.Interval == 0 {
+		r.Interval = DefaultPruneInterval
 	}
+	c.Retention = r
 	return nil
 }
 
-// WithRetention sets the retention policy.
-func WithRetention(r Retention) Option { return func(o *Options) { o.Retention = r } }
+// SetClock sets the clock retention by age measures against; tests inject
+// a fake one instead of sleeping. A nil clock gives an error wrapping
+// ErrInvalid.
+func (c *Config) SetClock(now func() time.Time) error {
+	if now == nil {
+		return invalidf("nil clock")
+	}
+	c.Clock = now
+	return nil
+}
 
-// WithClock sets the clock that retention by age measures against; tests
-// inject a fake one instead of sleeping.
-func WithClock(now func() time.Time) Option { return func(o *Options) { o.Now = now } }
-
-// WithLogger sets the logger for background errors.
-func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l } }
+// SetLogger sets the logger for background errors. A nil logger gives an
+// error wrapping ErrInvalid.
+func (c *Config) SetLogger(l *slog.Logger) error {
+	if l == nil {
+		return invalidf("nil logger")
+	}
+	c.Logger = l
+	return nil
+}

@@ -18,8 +18,20 @@
 // third-party ones, so that every backend refuses and filters input the
 // same way: CheckBatch (what Append accepts), CheckSessionID, Fail (an
 // iterator that yields one error), MatchTypes and InTimeRange (the query
-// filters), and Options.SetValue, Options.Value and Options.CheckValues
-// (backend-specific options). Users of a Store do not need them.
+// filters), and Config (the options every backend shares). Users of a
+// Store do not need them.
+//
+// # Options
+//
+// Each backend has its own Option type, a func over its unexported
+// configuration, so that an option of another backend is a compile error
+// (postgres.WithSchema cannot be given to sqlite.Open). The options every
+// backend shares have the same names in each: WithRetention, WithClock and
+// WithLogger, backed by Config, which checks their values once for all
+// backends. This is the style of every Sluice package: a call site names
+// only what it changes, options can be added without breaking callers, and
+// an invalid value (a nil clock, a negative retention, a nil option) is an
+// error wrapping ErrInvalid from the constructor, never silently ignored.
 package store
 
 import (
@@ -27,6 +39,7 @@ import (
 	"errors"
 	"iter"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/sluice-events/sluice/event"
@@ -85,6 +98,20 @@ type Store interface {
 	// saw sees every later-committed event exactly once. Errors and
 	// undecodable payloads are handled as in Read.
 	ReadAll(ctx context.Context, q AllQuery) iter.Seq2[Entry, error]
+
+	// Head returns the store-wide position of the last appended event, 0
+	// for a store that never had one. Every event at a position ≤ Head is
+	// committed, so ReadAll after Head yields only events committed later.
+	// Positions are never reused: Head does not go down when retention
+	// removes events. A follower of the log starts at Head to skip its
+	// history.
+	Head(ctx context.Context) (uint64, error)
+
+	// Epoch identifies the log: a number drawn at random when the log was
+	// created, which never changes. A log created afresh (a deleted file,
+	// a new schema, a new memory store) has another, so a reader can tell
+	// that a cursor it kept belongs to a log that no longer exists.
+	Epoch() uint64
 
 	// Sessions lists the sessions that match q, ordered by ID. A session
 	// whose events were all removed by retention is still listed (with
@@ -228,3 +255,8 @@ func MatchTypes(p event.Pattern, t event.Type) bool {
 func InTimeRange(t, since, until time.Time) bool {
 	return (since.IsZero() || !t.Before(since)) && (until.IsZero() || t.Before(until))
 }
+
+// NewEpoch draws an epoch for a new log (see Store.Epoch): a random
+// number in [1, 2^63), so that it fits a signed 64-bit database column. It
+// is a helper for implementations (see "Writing a Store").
+func NewEpoch() uint64 { return 1 + rand.Uint64N(math.MaxInt64-1) }

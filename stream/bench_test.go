@@ -20,7 +20,7 @@ const benchSize = 100
 func BenchmarkSendReceive(b *testing.B) {
 	for _, readers := range []int{1, 4} {
 		b.Run(fmt.Sprintf("readers=%d", readers), func(b *testing.B) {
-			s, err := stream.New("bench", stream.BufferSize(benchSize))
+			s, err := stream.New("bench", stream.WithBufferSize(benchSize))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -83,10 +83,10 @@ func BenchmarkChannel(b *testing.B) {
 	}
 }
 
-// BenchmarkSendDrop measures a Drop send to a stream whose buffer is full:
+// BenchmarkSendDrop measures a DropNewest send to a stream whose buffer is full:
 // the cost a producer pays for a refused event.
 func BenchmarkSendDrop(b *testing.B) {
-	s, _ := stream.New("bench", stream.BufferSize(benchSize), stream.Policy(stream.Drop))
+	s, _ := stream.New("bench", stream.WithBufferSize(benchSize), stream.WithPolicy(stream.DropNewest))
 	e := event.New(event.TextDelta{Text: "x"})
 	for range benchSize {
 		_ = s.Send(e)

@@ -6,16 +6,30 @@
 // event, in the order the stream accepted them. The events live once, in a
 // ring buffer shared by all readers; each Reader is just a cursor into it.
 //
-// # Backpressure
+// # Delivery policy
 //
 // A stream's buffer holds the events that some attached reader has not
 // received yet (or, while no reader is attached, the events no reader has
-// received yet). When the buffer is full the stream's Policy decides:
+// received yet). When the buffer is full the stream's Policy (WithPolicy)
+// decides; it is the vocabulary of package bus:
 //
 //   - Block (the default) makes the sender wait until the slowest reader
 //     makes room, the sender's context ends, or the stream is closed.
-//   - Drop makes the send fail at once with ErrFull; every such drop is
-//     counted (see Stream.Dropped and Info.Dropped).
+//   - DropNewest makes the send fail at once with ErrFull.
+//   - DropOldest discards the oldest buffered event to make room, and the
+//     send succeeds; readers that had not received it skip it.
+//
+// Every drop is counted (see Stream.Dropped and Info.Dropped).
+//
+// # Options
+//
+// New, NewManager, Manager.Create and Manager.GetOrCreate take functional
+// options (WithBufferSize, WithPolicy, WithClock) over an unexported
+// configuration, the style of every Sluice package: a call site names only
+// what it changes, options can be added without breaking callers, and each
+// option checks its value, so that an invalid one (a buffer of 0, a nil
+// clock, a nil option) is an error wrapping ErrInvalid when the stream is
+// made, never silently ignored.
 //
 // # Readers
 //

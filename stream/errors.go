@@ -14,11 +14,12 @@ var (
 	ErrClosed = errors.New("stream closed")
 	// ErrNotFound means the Manager holds no stream with the given ID.
 	ErrNotFound = errors.New("stream not found")
-	// ErrFull means a stream with the Drop policy had no room for an event,
+	// ErrFull means a stream with the DropNewest policy had no room for an event,
 	// which was therefore dropped.
 	ErrFull = errors.New("stream full")
 	// ErrInvalid means an argument was invalid: an empty ID, a buffer size
-	// that is not positive, an unknown policy, a nil context, event or clock.
+	// that is not positive, an unknown policy, a nil context, event, clock
+	// or option.
 	ErrInvalid = errors.New("invalid argument")
 	// ErrExists means the Manager already holds an open stream with the ID.
 	ErrExists = errors.New("stream already exists")

@@ -14,7 +14,7 @@ import (
 // Two readers of one stream each receive every event, in order; after Close
 // they drain what was buffered and then see ErrClosed.
 func Example() {
-	s, _ := stream.New("sess-1", stream.BufferSize(8))
+	s, _ := stream.New("sess-1", stream.WithBufferSize(8))
 	ui, logger := s.Reader(), s.Reader()
 
 	for _, text := range []string{"Hel", "lo"} {
@@ -38,9 +38,9 @@ func Example() {
 	// "Hel" "lo" end
 }
 
-// With the Drop policy a full buffer refuses the event at once and counts it.
+// With the DropNewest policy a full buffer refuses the event at once and counts it.
 func ExamplePolicy() {
-	s, _ := stream.New("sess-1", stream.BufferSize(1), stream.Policy(stream.Drop))
+	s, _ := stream.New("sess-1", stream.WithBufferSize(1), stream.WithPolicy(stream.DropNewest))
 	fmt.Println(s.Send(event.New(event.TextDelta{Text: "a"})))
 	err := s.Send(event.New(event.TextDelta{Text: "b"}))
 	fmt.Println(err)
@@ -75,7 +75,7 @@ func ExampleReader_All() {
 
 // A Manager keeps one stream per session.
 func ExampleManager() {
-	m, _ := stream.NewManager(stream.BufferSize(16))
+	m, _ := stream.NewManager(stream.WithBufferSize(16))
 	defer m.CloseAll()
 
 	s, created, _ := m.GetOrCreate("sess-1")
@@ -102,7 +102,7 @@ func ExampleManager() {
 // clock is injected so that the example needs no sleeping.
 func ExampleManager_CleanupInactive() {
 	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
-	m, _ := stream.NewManager(stream.Clock(func() time.Time { return now }))
+	m, _ := stream.NewManager(stream.WithClock(func() time.Time { return now }))
 	defer m.CloseAll()
 
 	idle, _ := m.Create("idle")

@@ -17,7 +17,7 @@ type Manager struct {
 }
 
 // NewManager returns a Manager whose streams are configured by opts, which
-// Create and GetOrCreate may override stream by stream. A Clock option also
+// Create and GetOrCreate may override stream by stream. A WithClock option also
 // sets the clock CleanupInactive measures idleness with. A bad option gives
 // ErrInvalid.
 func NewManager(opts ...Option) (*Manager, error) {

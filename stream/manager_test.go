@@ -89,10 +89,10 @@ func TestManagerInvalid(t *testing.T) {
 	if _, err := m.Create(""); !isErr(err, stream.ErrInvalid) {
 		t.Fatalf("Create empty = %v", err)
 	}
-	if _, _, err := m.GetOrCreate("", stream.BufferSize(3)); !isErr(err, stream.ErrInvalid) {
+	if _, _, err := m.GetOrCreate("", stream.WithBufferSize(3)); !isErr(err, stream.ErrInvalid) {
 		t.Fatalf("GetOrCreate empty = %v", err)
 	}
-	if _, err := m.Create("x", stream.BufferSize(-2)); !isErr(err, stream.ErrInvalid) {
+	if _, err := m.Create("x", stream.WithBufferSize(-2)); !isErr(err, stream.ErrInvalid) {
 		t.Fatalf("Create bad size = %v", err)
 	}
 	if m.Count() != 0 {
@@ -118,12 +118,12 @@ func TestManagerInvalid(t *testing.T) {
 }
 
 func TestManagerDefaults(t *testing.T) {
-	m := mustManager(t, stream.BufferSize(5), stream.Policy(stream.Drop))
+	m := mustManager(t, stream.WithBufferSize(5), stream.WithPolicy(stream.DropNewest))
 	a, _ := m.Create("a")
-	b, _ := m.Create("b", stream.BufferSize(7))
-	c, _, _ := m.GetOrCreate("c", stream.Policy(stream.Block))
-	if a.BufferSize() != 5 || a.Policy() != stream.Drop ||
-		b.BufferSize() != 7 || b.Policy() != stream.Drop ||
+	b, _ := m.Create("b", stream.WithBufferSize(7))
+	c, _, _ := m.GetOrCreate("c", stream.WithPolicy(stream.Block))
+	if a.BufferSize() != 5 || a.Policy() != stream.DropNewest ||
+		b.BufferSize() != 7 || b.Policy() != stream.DropNewest ||
 		c.BufferSize() != 5 || c.Policy() != stream.Block {
 		t.Fatalf("a=%d/%v b=%d/%v c=%d/%v", a.BufferSize(), a.Policy(), b.BufferSize(), b.Policy(), c.BufferSize(), c.Policy())
 	}
@@ -167,7 +167,7 @@ func TestGetOrCreateConcurrent(t *testing.T) {
 
 func TestCleanupInactive(t *testing.T) {
 	clk := newFakeClock()
-	m := mustManager(t, stream.Clock(clk.Now), stream.BufferSize(1))
+	m := mustManager(t, stream.WithClock(clk.Now), stream.WithBufferSize(1))
 	ctx := context.Background()
 	const threshold = time.Minute
 
@@ -260,7 +260,7 @@ func TestCleanupInactive(t *testing.T) {
 // is either left open or closed before the send, which then fails cleanly.
 func TestCleanupRacesSends(t *testing.T) {
 	clk := newFakeClock()
-	m := mustManager(t, stream.Clock(clk.Now), stream.Policy(stream.Drop))
+	m := mustManager(t, stream.WithClock(clk.Now), stream.WithPolicy(stream.DropNewest))
 	s, _ := m.Create("s")
 	r := s.Reader()
 	clk.Advance(time.Hour)
@@ -285,8 +285,8 @@ func TestCleanupRacesSends(t *testing.T) {
 
 func TestManagerInfo(t *testing.T) {
 	clk := newFakeClock()
-	m := mustManager(t, stream.Clock(clk.Now))
-	s, _ := m.Create("sess-1", stream.BufferSize(10), stream.Policy(stream.Drop))
+	m := mustManager(t, stream.WithClock(clk.Now))
+	s, _ := m.Create("sess-1", stream.WithBufferSize(10), stream.WithPolicy(stream.DropNewest))
 	created := clk.Now()
 	r := s.Reader()
 	_ = s.Reader()
@@ -300,7 +300,7 @@ func TestManagerInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := stream.Info{
-		ID: "sess-1", BufferSize: 10, Len: 4, Policy: stream.Drop, Readers: 2,
+		ID: "sess-1", BufferSize: 10, Len: 4, Policy: stream.DropNewest, Readers: 2,
 		LastActivity: created.Add(time.Second),
 	}
 	if info != want {

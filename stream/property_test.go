@@ -16,7 +16,7 @@ import (
 // event no reader has received) to the end of the log.
 type model struct {
 	size      uint64
-	policy    stream.Backpressure
+	policy    stream.Policy
 	log       []uint64 // the Seq of every accepted event, in order
 	delivered uint64   // one past the newest event any reader received
 	readers   []*modelReader
@@ -51,9 +51,9 @@ func TestModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		m := &model{
 			size:   uint64(rapid.IntRange(1, 5).Draw(t, "size")),
-			policy: rapid.SampledFrom([]stream.Backpressure{stream.Block, stream.Drop}).Draw(t, "policy"),
+			policy: rapid.SampledFrom([]stream.Policy{stream.Block, stream.DropNewest, stream.DropOldest}).Draw(t, "policy"),
 		}
-		s, err := stream.New("m", stream.BufferSize(int(m.size)), stream.Policy(m.policy))
+		s, err := stream.New("m", stream.WithBufferSize(int(m.size)), stream.WithPolicy(m.policy))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,11 +75,22 @@ func TestModel(t *testing.T) {
 						t.Fatalf("send with room (len %d) = %v", m.len(), err)
 					}
 					m.log = append(m.log, seq)
-				case m.policy == stream.Drop:
+				case m.policy == stream.DropNewest:
 					if !errors.Is(err, stream.ErrFull) {
 						t.Fatalf("drop send on full = %v", err)
 					}
 					m.dropped++
+				case m.policy == stream.DropOldest:
+					if err != nil {
+						t.Fatalf("drop-oldest send on full = %v", err)
+					}
+					h := m.head() + 1 // the oldest held event is gone
+					m.delivered = max(m.delivered, h)
+					for _, r := range m.readers {
+						r.cursor = max(r.cursor, h)
+					}
+					m.dropped++
+					m.log = append(m.log, seq)
 				default:
 					if !errors.Is(err, context.Canceled) {
 						t.Fatalf("block send on full = %v", err)

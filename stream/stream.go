@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 )
 
@@ -17,7 +18,7 @@ import (
 // reader still needs) to tail (the next number to give).
 type Stream struct {
 	id     string
-	policy Backpressure
+	policy Policy
 	clock  func() time.Time // nil: the wall clock, read cheaply (see stamp)
 	born   time.Time        // creation time, by clock
 
@@ -92,8 +93,8 @@ func (s *Stream) ID() string { return s.id }
 // BufferSize returns how many events the stream can buffer.
 func (s *Stream) BufferSize() int { return len(s.ring) }
 
-// Policy returns the stream's backpressure policy.
-func (s *Stream) Policy() Backpressure { return s.policy }
+// Policy returns the stream's delivery policy.
+func (s *Stream) Policy() Policy { return s.policy }
 
 // Len returns how many events the stream holds: those some attached reader
 // has not received yet (with no reader attached, those no reader has
@@ -111,8 +112,8 @@ func (s *Stream) IsClosed() bool {
 	return s.closed
 }
 
-// Dropped returns how many events the stream refused with ErrFull under the
-// Drop policy.
+// Dropped returns how many events the stream dropped: refused with ErrFull
+// under DropNewest, or discarded from the buffer under DropOldest.
 func (s *Stream) Dropped() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -127,13 +128,13 @@ type Info struct {
 	BufferSize int
 	// Len is how many events it holds now (its load).
 	Len int
-	// Policy is its backpressure policy.
-	Policy Backpressure
+	// Policy is its delivery policy.
+	Policy Policy
 	// Closed reports whether it has been closed.
 	Closed bool
 	// Readers is how many readers are attached.
 	Readers int
-	// Dropped is how many events it refused with ErrFull.
+	// Dropped is how many events it dropped (see Stream.Dropped).
 	Dropped uint64
 	// BlockedSenders is how many senders wait for room.
 	BlockedSenders int
@@ -168,8 +169,9 @@ func (s *Stream) Send(ev event.Event) error {
 
 // SendWithContext adds a copy of ev to the stream for every reader.
 //
-// If the buffer is full, the Drop policy returns ErrFull at once, and the
-// Block policy waits until the slowest reader makes room (then sends), ctx
+// If the buffer is full, the DropNewest policy returns ErrFull at once, the
+// DropOldest policy discards the oldest buffered event (readers that had not
+// received it skip it) and sends, and the Block policy waits until the slowest reader makes room (then sends), ctx
 // ends (then returns ctx's error), or the stream is closed (then returns
 // ErrClosed). ctx only bounds the wait: a send that can complete at once
 // does, even if ctx is done. A closed stream returns ErrClosed, a nil ctx
@@ -198,7 +200,11 @@ func (s *Stream) SendWithContext(ctx context.Context, ev event.Event) error {
 			s.mu.Unlock()
 			return nil
 		}
-		if s.policy == Drop {
+		if s.policy == DropOldest {
+			s.dropOldestLocked()
+			continue
+		}
+		if s.policy == DropNewest {
 			s.dropped++
 			s.stamp(t)
 			s.mu.Unlock()
@@ -233,14 +239,15 @@ func (s *Stream) Enabled(context.Context, event.Type) bool {
 }
 
 // Publish sends a copy of *ev with SendWithContext, so that a *Stream can
-// serve as a sink. A nil ev gives ErrInvalid.
+// serve as a sink. A nil ev gives an error wrapping ErrInvalid and
+// sluice.ErrNilEvent.
 func (s *Stream) Publish(ctx context.Context, ev *event.Event) error {
 	if ev == nil {
 		id := ""
 		if s != nil {
 			id = s.id
 		}
-		return invalid(id, "send", "nil event")
+		return invalid(id, "send", "%w", sluice.ErrNilEvent)
 	}
 	return s.SendWithContext(ctx, *ev)
 }
@@ -337,6 +344,18 @@ func (s *Stream) advanceLocked() {
 	}
 	s.head = h
 	s.wakeSenders()
+}
+
+// dropOldestLocked discards the oldest buffered event, moving every reader
+// that had not received it past it, and counts the drop.
+func (s *Stream) dropOldestLocked() {
+	s.ring[s.head%uint64(len(s.ring))] = event.Event{}
+	s.head++
+	s.delivered = max(s.delivered, s.head)
+	for _, r := range s.readers {
+		r.cursor = max(r.cursor, s.head)
+	}
+	s.dropped++
 }
 
 func (s *Stream) wakeSenders() {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-events/sluice"
+	"github.com/sluice-events/sluice/bus"
 	"github.com/sluice-events/sluice/stream"
 )
 
@@ -23,13 +24,13 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("defaults: id=%q size=%d policy=%v len=%d closed=%v",
 			s.ID(), s.BufferSize(), s.Policy(), s.Len(), s.IsClosed())
 	}
-	if stream.Block.String() != "block" || stream.Drop.String() != "drop" || stream.Backpressure(9).String() != "Backpressure(9)" {
-		t.Fatal("Backpressure.String")
+	if stream.Block != bus.Block || stream.DropNewest != bus.DropNewest || stream.DropOldest != bus.DropOldest {
+		t.Fatal("stream's policies are not bus's")
 	}
 }
 
 func TestSinkPublish(t *testing.T) {
-	var sink sluice.Sink = mustNew(t, "s", stream.BufferSize(2))
+	var sink sluice.Sink = mustNew(t, "s", stream.WithBufferSize(2))
 	s := sink.(*stream.Stream)
 	r := s.Reader()
 	e := ev(7)
@@ -63,7 +64,7 @@ func TestSinkPublish(t *testing.T) {
 func TestCloseRacesBlockedSends(t *testing.T) {
 	for round := range 20 {
 		const senders, readers, size = 64, 3, 4
-		s := mustNew(t, fmt.Sprint("race-", round), stream.BufferSize(size))
+		s := mustNew(t, fmt.Sprint("race-", round), stream.WithBufferSize(size))
 		rs := make([]*stream.Reader, readers)
 		for i := range rs {
 			rs[i] = s.Reader()
@@ -125,7 +126,7 @@ func TestCloseRacesBlockedSends(t *testing.T) {
 // TestCloseUnblocksSenderWithoutReaders: a sender blocked on a full stream
 // nobody reads gets ErrClosed from Close.
 func TestCloseUnblocksSenderWithoutReaders(t *testing.T) {
-	s := mustNew(t, "s", stream.BufferSize(1))
+	s := mustNew(t, "s", stream.WithBufferSize(1))
 	if err := s.Send(ev(0)); err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestCloseUnblocksSenderWithoutReaders(t *testing.T) {
 
 func TestReadersEachGetEveryEventInOrder(t *testing.T) {
 	const n, readers, producers = 2000, 4, 2
-	s := mustNew(t, "s", stream.BufferSize(8))
+	s := mustNew(t, "s", stream.WithBufferSize(8))
 	rs := make([]*stream.Reader, readers)
 	for i := range rs {
 		rs[i] = s.Reader()
@@ -193,7 +194,7 @@ func TestReadersEachGetEveryEventInOrder(t *testing.T) {
 }
 
 func TestDropPolicy(t *testing.T) {
-	s := mustNew(t, "sess-1", stream.BufferSize(3), stream.Policy(stream.Drop))
+	s := mustNew(t, "sess-1", stream.WithBufferSize(3), stream.WithPolicy(stream.DropNewest))
 	r := s.Reader()
 	for i := range 3 {
 		if err := s.Send(ev(uint64(i))); err != nil {
@@ -234,9 +235,32 @@ func TestDropPolicy(t *testing.T) {
 	}
 }
 
-// TestDropSlowestReader: under Drop, the slowest reader decides fullness.
+// TestDropOldestPolicy: a full DropOldest stream accepts the new event and
+// discards the oldest one, which a reader that had not received it skips.
+func TestDropOldestPolicy(t *testing.T) {
+	s := mustNew(t, "s", stream.WithBufferSize(2), stream.WithPolicy(stream.DropOldest))
+	fast, slow := s.Reader(), s.Reader()
+	for i := range 4 {
+		if err := s.Send(ev(uint64(i))); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		if _, err := fast.Receive(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Dropped() != 2 || s.Info().Dropped != 2 || s.Len() != 2 {
+		t.Fatalf("dropped=%d len=%d, want 2 and 2", s.Dropped(), s.Len())
+	}
+	_ = s.Close()
+	got, err := drain(slow)
+	if !slices.Equal(got, []uint64{2, 3}) || !isErr(err, stream.ErrClosed) {
+		t.Fatalf("slow reader drained %v, %v; want [2 3]", got, err)
+	}
+}
+
+// TestDropSlowestReader: under DropNewest, the slowest reader decides fullness.
 func TestDropSlowestReader(t *testing.T) {
-	s := mustNew(t, "s", stream.BufferSize(2), stream.Policy(stream.Drop))
+	s := mustNew(t, "s", stream.WithBufferSize(2), stream.WithPolicy(stream.DropNewest))
 	fast, slow := s.Reader(), s.Reader()
 	for i := range 2 {
 		_ = s.Send(ev(uint64(i)))
@@ -257,7 +281,7 @@ func TestDropSlowestReader(t *testing.T) {
 }
 
 func TestSendWithContextCancel(t *testing.T) {
-	s := mustNew(t, "s", stream.BufferSize(1))
+	s := mustNew(t, "s", stream.WithBufferSize(1))
 	if err := s.Send(ev(0)); err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +316,7 @@ func TestSendWithContextCancel(t *testing.T) {
 		t.Fatalf("send with room on done ctx = %v", err)
 	}
 	// Drop never waits, so it never looks at ctx.
-	d := mustNew(t, "d", stream.BufferSize(1), stream.Policy(stream.Drop))
+	d := mustNew(t, "d", stream.WithBufferSize(1), stream.WithPolicy(stream.DropNewest))
 	_ = d.Send(ev(0))
 	if err := d.SendWithContext(ctx, ev(1)); !isErr(err, stream.ErrFull) {
 		t.Fatalf("drop on full = %v", err)
@@ -395,7 +419,7 @@ func TestLateReader(t *testing.T) {
 }
 
 func TestReaderCloseDetaches(t *testing.T) {
-	s := mustNew(t, "s", stream.BufferSize(1))
+	s := mustNew(t, "s", stream.WithBufferSize(1))
 	fast, slow := s.Reader(), s.Reader()
 	_ = s.Send(ev(0))
 	if _, err := fast.Receive(context.Background()); err != nil {
@@ -444,7 +468,7 @@ func TestReaderCloseWakesWaiter(t *testing.T) {
 // split the events between them, each event delivered exactly once.
 func TestSharedReceive(t *testing.T) {
 	const n, workers = 3000, 4
-	s := mustNew(t, "s", stream.BufferSize(4))
+	s := mustNew(t, "s", stream.WithBufferSize(4))
 	own := s.Reader() // a separate reader still sees everything
 	var mu sync.Mutex
 	seen := map[uint64]int{}
@@ -521,7 +545,7 @@ func TestAllStopsOnBreakAndCtx(t *testing.T) {
 
 func TestLenAndInfo(t *testing.T) {
 	clk := newFakeClock()
-	s := mustNew(t, "s", stream.BufferSize(5), stream.Clock(clk.Now))
+	s := mustNew(t, "s", stream.WithBufferSize(5), stream.WithClock(clk.Now))
 	r := s.Reader()
 	created := clk.Now()
 	clk.Advance(time.Second)
@@ -549,10 +573,10 @@ func TestInvalidInput(t *testing.T) {
 	s := mustNew(t, "s")
 	cases := map[string]func() error{
 		"empty id":        func() error { _, err := stream.New(""); return err },
-		"buffer 0":        func() error { _, err := stream.New("s", stream.BufferSize(0)); return err },
-		"buffer -1":       func() error { _, err := stream.New("s", stream.BufferSize(-1)); return err },
-		"bad policy":      func() error { _, err := stream.New("s", stream.Policy(7)); return err },
-		"nil clock":       func() error { _, err := stream.New("s", stream.Clock(nil)); return err },
+		"buffer 0":        func() error { _, err := stream.New("s", stream.WithBufferSize(0)); return err },
+		"buffer -1":       func() error { _, err := stream.New("s", stream.WithBufferSize(-1)); return err },
+		"bad policy":      func() error { _, err := stream.New("s", stream.WithPolicy(7)); return err },
+		"nil clock":       func() error { _, err := stream.New("s", stream.WithClock(nil)); return err },
 		"nil option":      func() error { _, err := stream.New("s", nil); return err },
 		"nil send ctx":    func() error { return s.SendWithContext(nilCtx, ev(0)) },
 		"nil receive ctx": func() error { _, err := s.Reader().Receive(nilCtx); return err },
@@ -566,7 +590,7 @@ func TestInvalidInput(t *testing.T) {
 		"zero reader":     func() error { _, err := zero.Reader().Receive(ctx); return err },
 		"zero Reader":     func() error { _, err := zeroReader.Receive(ctx); return err },
 		"nil manager":     func() error { _, err := (*stream.Manager)(nil).Create("s"); return err },
-		"bad mgr option":  func() error { _, err := stream.NewManager(stream.BufferSize(0)); return err },
+		"bad mgr option":  func() error { _, err := stream.NewManager(stream.WithBufferSize(0)); return err },
 	}
 	for name, f := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -587,8 +611,8 @@ func TestInvalidInput(t *testing.T) {
 
 func TestErrorMessages(t *testing.T) {
 	m, _ := stream.NewManager()
-	_, err1 := stream.New("", stream.BufferSize(1))
-	_, err2 := stream.New("sess-1", stream.BufferSize(0))
+	_, err1 := stream.New("", stream.WithBufferSize(1))
+	_, err2 := stream.New("sess-1", stream.WithBufferSize(0))
 	_, err3 := m.Get("nope")
 	_, _ = m.Create("sess-1")
 	_, err4 := m.Create("sess-1")

@@ -86,8 +86,9 @@ func (c *Client) Stream(ctx context.Context, url, lastEventID string, fn func(Ev
 		maxRetry = 30 * time.Second
 	}
 	failures := 0
+	st := state{lastID: lastEventID}
 	for {
-		hint, progressed, err := c.once(ctx, url, &lastEventID, fn)
+		hint, progressed, err := c.once(ctx, url, &st, fn)
 		if hint > 0 {
 			retry = hint
 		}
@@ -137,9 +138,22 @@ func (e stopError) Is(t error) bool {
 	return t == errStop
 }
 
+// EpochHeader names the log a Sluice server serves. Stream sends back on
+// every reconnect the value the first response carried, so that a server
+// whose log was reset or replaced meanwhile refuses the stale cursor (409,
+// a *StatusError) instead of skipping events.
+const EpochHeader = "Sluice-Epoch"
+
+// state is what a Stream carries from one connection to the next.
+type state struct {
+	lastID string
+	epoch  string
+}
+
 // once makes one connection. It returns the server's retry hint, whether
 // the stream delivered anything, and why it ended (nil only for 204).
-func (c *Client) once(ctx context.Context, url string, lastID *string, fn func(Event) error) (time.Duration, bool, error) {
+func (c *Client) once(ctx context.Context, url string, st *state, fn func(Event) error) (time.Duration, bool, error) {
+	lastID := &st.lastID
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, false, &StatusError{Code: http.StatusBadRequest, Body: err.Error()}
@@ -151,6 +165,9 @@ func (c *Client) once(ctx context.Context, url string, lastID *string, fn func(E
 	req.Header.Set("Cache-Control", "no-cache")
 	if *lastID != "" {
 		req.Header.Set("Last-Event-ID", *lastID)
+	}
+	if st.epoch != "" {
+		req.Header.Set(EpochHeader, st.epoch)
 	}
 	hc := c.HTTPClient
 	if hc == nil {
@@ -169,6 +186,9 @@ func (c *Client) once(ctx context.Context, url string, lastID *string, fn func(E
 	if resp.StatusCode != http.StatusOK || mt != ContentTypeSSE {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return 0, false, &StatusError{Code: resp.StatusCode, ContentType: ct, Body: string(body)}
+	}
+	if e := resp.Header.Get(EpochHeader); e != "" && st.epoch == "" {
+		st.epoch = e
 	}
 	r := NewReader(resp.Body)
 	if c.MaxEventSize > 0 {

@@ -49,21 +49,25 @@ func newDemoCmd() *cobra.Command {
 			if speed < 0 {
 				return fmt.Errorf("--speed must be 0 or more, got %v", speed)
 			}
-			var sink sluice.Sink
+			var (
+				sink sluice.Sink
+				text *printer.TextPrinter
+				err  error
+			)
 			opts := []printer.Option{printer.WithColor(color), printer.WithMeta(meta)}
 			switch format {
 			case "text":
+				text, err = printer.Text(cmd.OutOrStdout(), opts...)
+				sink = text
 			case "json":
-				sink = printer.JSON(cmd.OutOrStdout(), opts...)
+				sink, err = printer.JSON(cmd.OutOrStdout(), opts...)
 			case "yaml":
-				sink = printer.YAML(cmd.OutOrStdout(), opts...)
+				sink, err = printer.YAML(cmd.OutOrStdout(), opts...)
 			default:
 				return fmt.Errorf("--format must be text, json or yaml, got %q", format)
 			}
-			var text *printer.TextPrinter
-			if sink == nil {
-				text = printer.Text(cmd.OutOrStdout(), opts...)
-				sink = text
+			if err != nil {
+				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
@@ -83,7 +87,7 @@ func newDemoCmd() *cobra.Command {
 				defer s.Close()
 				st = s
 			}
-			err := runDemo(ctx, sink, speed, st)
+			err = runDemo(ctx, sink, speed, st)
 			if text != nil {
 				err = errors.Join(err, text.Flush())
 			}
@@ -113,10 +117,16 @@ func newDemoCmd() *cobra.Command {
 // waits until the sink has every event. With a store, the run goes through a
 // hub: each event is logged (and numbered) before it reaches the bus.
 func runDemo(ctx context.Context, sink sluice.Sink, speed float64, st store.Store) error {
-	b := bus.New()
+	b, err := bus.New()
+	if err != nil {
+		return err
+	}
 	var target sluice.Sink = b
 	if st != nil {
-		h := hub.New(st, hub.WithBus(b))
+		h, err := hub.New(st, hub.WithBus(b))
+		if err != nil {
+			return err
+		}
 		defer h.Close(context.WithoutCancel(ctx))
 		target = h
 	}
@@ -124,7 +134,7 @@ func runDemo(ctx context.Context, sink sluice.Sink, speed float64, st store.Stor
 		mu       sync.Mutex
 		printErr error
 	)
-	_, err := b.Subscribe(">", func(ctx context.Context, ev *event.Event) {
+	_, err = b.Subscribe(event.All, func(ctx context.Context, ev *event.Event) {
 		if err := sink.Publish(ctx, ev); err != nil {
 			mu.Lock()
 			if printErr == nil {

@@ -21,16 +21,25 @@ import (
 // Events also go to sink (the demo's printer). With db, the run is recorded
 // in that SQLite file; otherwise in memory.
 func serveDemo(ctx context.Context, info io.Writer, sink sluice.Sink, speed float64, db, addr string) error {
-	var st store.Store = memory.New()
+	var st store.Store
 	if db != "" {
 		s, err := openDB(ctx, db, false)
 		if err != nil {
 			return err
 		}
 		st = s
+	} else {
+		s, err := memory.New()
+		if err != nil {
+			return err
+		}
+		st = s
 	}
 	defer st.Close()
-	h := hub.New(st)
+	h, err := hub.New(st, hub.WithCoalesce(time.Millisecond))
+	if err != nil {
+		return err
+	}
 	defer h.Close(context.WithoutCancel(ctx))
 	srv, err := server.New(ctx, server.Config{Hub: h, Logger: slog.New(slog.NewTextHandler(info, &slog.HandlerOptions{Level: slog.LevelWarn})), ShutdownTimeout: 2 * time.Second})
 	if err != nil {

@@ -28,9 +28,13 @@ type serveOptions struct {
 	addr, db, pg            string
 	keys                    []string
 	keysFile                string
-	cors                    []string
+	cors, hosts             []string
 	maxBody                 int64
 	maxBatch, maxConns      int
+	maxRPCBatch, maxResp    int
+	bodyTimeout             time.Duration
+	minBodyRate, maxUnauth  int
+	maxScan, maxLocal       int
 	maxSubs                 int
 	heartbeat, shutdownWait time.Duration
 	logFormat, logLevel     string
@@ -39,7 +43,7 @@ type serveOptions struct {
 
 // envNames maps flags whose environment variable is not simply
 // SLUICE_<FLAG_IN_CAPITALS>.
-var envNames = map[string]string{"key": "SLUICE_KEYS", "cors-origin": "SLUICE_CORS_ORIGINS"}
+var envNames = map[string]string{"key": "SLUICE_KEYS", "cors-origin": "SLUICE_CORS_ORIGINS", "allowed-host": "SLUICE_ALLOWED_HOSTS"}
 
 // envName returns the environment variable of a flag.
 func envName(flag string) string {
@@ -84,7 +88,7 @@ func newServeCmd() *cobra.Command {
 		Long: "serve runs Sluice's HTTP API over a SQLite database (--db, the default) or PostgreSQL\n" +
 			"(--postgres DSN). Every flag can also be set with an environment variable: SLUICE_ADDR,\n" +
 			"SLUICE_DB, SLUICE_SYNC, SLUICE_POSTGRES, SLUICE_KEYS (keys separated by ';' or spaces), SLUICE_KEYS_FILE,\n" +
-			"SLUICE_CORS_ORIGINS (comma-separated), SLUICE_MAX_BODY, … (SLUICE_ and the flag's name).\n\n" +
+			"SLUICE_CORS_ORIGINS and SLUICE_ALLOWED_HOSTS (comma-separated), SLUICE_MAX_BODY, … (SLUICE_ and the flag's name).\n\n" +
 			"A key is NAME:SECRET:SCOPES[:SESSION_PREFIX], with SCOPES a comma-separated list of ingest,\n" +
 			"read and admin; with a prefix the key reads and writes only sessions starting with it.\n" +
 			"Without keys the server accepts loopback clients only. See docs/server.md.",
@@ -103,12 +107,20 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.db, "db", "sluice.db", "SQLite database file (the default store)")
 	f.StringVar(&o.pg, "postgres", "", "PostgreSQL DSN: use PostgreSQL instead of SQLite")
 	f.StringVar(&o.sync, "sync", "full", "SQLite durability: full (fsync every commit: survives power loss) or normal (faster; survives a crash of sluice, not of the machine)")
-	f.StringArrayVar(&o.keys, "key", nil, "API key NAME:SECRET:SCOPES[:SESSION_PREFIX] (repeatable)")
-	f.StringVar(&o.keysFile, "keys-file", "", "file of API keys, one per line (# comments)")
+	f.StringArrayVar(&o.keys, "key", nil, "API key NAME:SECRET:SCOPES[:SESSION_PREFIX] (repeatable); SECRET may be sha256:<hex>, its SHA-256")
+	f.StringVar(&o.keysFile, "keys-file", "", "file of API keys, one per line (# comments); reloaded on SIGHUP")
 	f.StringArrayVar(&o.cors, "cors-origin", nil, "origin browsers may call from, or * (repeatable)")
+	f.StringArrayVar(&o.hosts, "allowed-host", nil, "host name a server without keys answers besides localhost and loopback addresses (repeatable)")
 	f.Int64Var(&o.maxBody, "max-body", server.DefaultMaxBodyBytes, "largest request body in bytes")
-	f.IntVar(&o.maxBatch, "max-batch", server.DefaultMaxBatch, "most events per publish request (and calls per JSON-RPC batch)")
+	f.IntVar(&o.maxBatch, "max-batch", server.DefaultMaxBatch, "most events per publish request")
+	f.IntVar(&o.maxRPCBatch, "max-rpc-batch", server.DefaultMaxRPCBatch, "most calls per JSON-RPC batch")
+	f.IntVar(&o.maxResp, "max-response", server.DefaultMaxResponseBytes, "byte budget of one query page or JSON-RPC response")
+	f.DurationVar(&o.bodyTimeout, "body-timeout", server.DefaultBodyTimeout, "time a request body has to arrive (plus 1s per --min-body-rate bytes)")
+	f.IntVar(&o.minBodyRate, "min-body-rate", server.DefaultMinBodyRate, "slowest accepted request body, in bytes per second")
+	f.IntVar(&o.maxUnauth, "max-unauth-conns", server.DefaultMaxUnauthConns, "most connections open at once that have not authenticated")
 	f.IntVar(&o.maxConns, "max-conns-per-key", server.DefaultMaxConnsPerKey, "most streaming connections open at once per key")
+	f.IntVar(&o.maxLocal, "max-conns-local", server.DefaultMaxConnsLocal, "without keys: most streaming connections open at once per loopback IP address")
+	f.IntVar(&o.maxScan, "max-scan", server.DefaultMaxScan, "most events one filtered query page reads from the log")
 	f.IntVar(&o.maxSubs, "max-subscriptions", server.DefaultMaxSubscriptions, "most subscriptions per WebSocket connection")
 	f.DurationVar(&o.heartbeat, "heartbeat", server.DefaultHeartbeat, "heartbeat interval of idle streams")
 	f.DurationVar(&o.shutdownWait, "shutdown-timeout", server.DefaultShutdownTimeout, "longest graceful shutdown")
@@ -157,6 +169,40 @@ func loadKeys(specs []string, file string) ([]server.Key, error) {
 	return keys, nil
 }
 
+// reloadKeysOnHUP reads the keys again (--key and --keys-file) on each
+// SIGHUP until ctx ends or the returned stop is called. A file that does
+// not load leaves the keys in force, with an error in the log.
+func reloadKeysOnHUP(ctx context.Context, srv *server.Server, o serveOptions, log *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			keys, err := loadKeys(o.keys, o.keysFile)
+			if err == nil {
+				err = srv.SetKeys(keys)
+			}
+			if err != nil {
+				log.Error("server: reloading the keys file failed; the keys in force stay", "file", o.keysFile, "err", err)
+				continue
+			}
+			log.Info("server: keys file reloaded", "file", o.keysFile, "keys", len(keys))
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		cancel()
+		<-done
+	}
+}
+
 // syncLevel parses --sync.
 func syncLevel(v string) (sqlite.Synchronous, error) {
 	switch strings.ToLower(v) {
@@ -179,7 +225,7 @@ func openStore(ctx context.Context, db, pg, syncFlag string, log *slog.Logger) (
 		if level != sqlite.Full {
 			log.Warn("server: --sync applies to SQLite only; PostgreSQL's durability is its synchronous_commit setting", "sync", syncFlag)
 		}
-		st, err := postgres.Open(ctx, pg, store.WithLogger(log))
+		st, err := postgres.Open(ctx, pg, postgres.WithLogger(log))
 		if err != nil {
 			return nil, "", fmt.Errorf("postgres: %w", err)
 		}
@@ -188,7 +234,7 @@ func openStore(ctx context.Context, db, pg, syncFlag string, log *slog.Logger) (
 	if db == "" {
 		return nil, "", fmt.Errorf("--db FILE is required")
 	}
-	st, err := sqlite.Open(ctx, db, sqlite.WithSynchronous(level), store.WithLogger(log))
+	st, err := sqlite.Open(ctx, db, sqlite.WithSynchronous(level), sqlite.WithLogger(log))
 	if err != nil {
 		return nil, "", fmt.Errorf("open %s: %w", db, err)
 	}
@@ -213,10 +259,18 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
 		return err
 	}
 	defer st.Close()
-	h := hub.New(st, hub.WithLogger(log))
+	// A millisecond of coalescing lets each wake-up of thousands of
+	// streams carry many events under load.
+	h, err := hub.New(st, hub.WithLogger(log), hub.WithCoalesce(time.Millisecond))
+	if err != nil {
+		return err
+	}
 	defer h.Close(context.WithoutCancel(ctx))
 	srv, err := server.New(ctx, server.Config{
-		Hub: h, Keys: keys, CORSOrigins: o.cors, MaxBodyBytes: o.maxBody, MaxBatch: o.maxBatch,
+		Hub: h, Keys: keys, CORSOrigins: o.cors, AllowedHosts: o.hosts, MaxBodyBytes: o.maxBody, MaxBatch: o.maxBatch,
+		MaxRPCBatch: o.maxRPCBatch, MaxResponseBytes: o.maxResp,
+		MaxConnsLocal: o.maxLocal, MaxScan: o.maxScan,
+		BodyTimeout: o.bodyTimeout, MinBodyRate: o.minBodyRate, MaxUnauthConns: o.maxUnauth,
 		MaxConnsPerKey: o.maxConns, MaxSubscriptions: o.maxSubs, Heartbeat: o.heartbeat,
 		ShutdownTimeout: o.shutdownWait, Logger: log,
 	})
@@ -224,6 +278,10 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
 		return err
 	}
 	defer srv.Close(context.WithoutCancel(ctx))
+	if o.keysFile != "" {
+		stopReload := reloadKeysOnHUP(ctx, srv, o, log)
+		defer stopReload()
+	}
 	l, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err

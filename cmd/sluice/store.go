@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -40,14 +43,20 @@ func openDB(ctx context.Context, path string, existing bool) (*sqlite.Store, err
 
 // newPrinter returns the printer for a --format flag.
 func newPrinter(w io.Writer, format string, opts ...printer.Option) (sluice.Sink, func() error, error) {
+	noFlush := func() error { return nil }
 	switch format {
 	case "text":
-		p := printer.Text(w, opts...)
+		p, err := printer.Text(w, opts...)
+		if err != nil {
+			return nil, nil, err
+		}
 		return p, p.Flush, nil
 	case "json":
-		return printer.JSON(w, opts...), func() error { return nil }, nil
+		p, err := printer.JSON(w, opts...)
+		return p, noFlush, err
 	case "yaml":
-		return printer.YAML(w, opts...), func() error { return nil }, nil
+		p, err := printer.YAML(w, opts...)
+		return p, noFlush, err
 	}
 	return nil, nil, fmt.Errorf("--format must be text, json or yaml, got %q", format)
 }
@@ -93,7 +102,7 @@ func newSessionsCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SESSION\tEVENTS\tLAST SEQ\tFIRST\tLAST")
 			for _, s := range infos {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", s.ID, s.Count, s.LastSeq, stamp(s.First), stamp(s.Last))
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", cell(s.ID), s.Count, s.LastSeq, stamp(s.First), stamp(s.Last))
 			}
 			return tw.Flush()
 		},
@@ -103,6 +112,37 @@ func newSessionsCmd() *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many sessions (0: all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// maxCell is the widest session ID the sessions table prints whole.
+const maxCell = 64
+
+// cell makes a session ID fit one cell of a table: every character a
+// terminal could act on, or that would break the table (control
+// characters, newlines and tabs included, C1 controls, bytes that are not
+// UTF-8), is written as a visible escape (\x1b, \n, \t, \u009b, \xff),
+// as replay and tail do, and an ID longer than maxCell bytes is cut, saying
+// how much was left out (sessions --json prints IDs whole).
+func cell(id string) string {
+	var b strings.Builder
+	for i, r := range id {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(id[i:], string(utf8.RuneError)):
+			fmt.Fprintf(&b, `\x%02x`, id[i])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case strconv.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return printer.Cut(b.String(), maxCell)
 }
 
 func stamp(t time.Time) string {
@@ -154,7 +194,7 @@ func newReplayCmd() *cobra.Command {
 				return err
 			}
 			events := st.Read(ctx, store.Query{Session: session, After: after, Types: pattern})
-			err = replay.Run(ctx, events, sink, replay.Speed(speed), replay.MaxGap(5*time.Second))
+			err = replay.Run(ctx, events, sink, replay.WithSpeed(speed), replay.WithMaxGap(5*time.Second))
 			if ferr := flush(); err == nil {
 				err = ferr
 			}

@@ -13,7 +13,10 @@ import (
 // Keep at most two events per session, and list what is left.
 func Example() {
 	ctx := context.Background()
-	s := memory.New(store.WithRetention(store.Retention{MaxEvents: 2}))
+	s, err := memory.New(memory.WithRetention(store.Retention{MaxEvents: 2}))
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer s.Close()
 
 	meta := event.Meta{SessionID: "run-7"}

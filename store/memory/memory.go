@@ -9,12 +9,14 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/option"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/internal/background"
 	"github.com/sluice-events/sluice/store/internal/page"
@@ -24,9 +26,34 @@ import (
 // the lock is never held while the caller's loop body runs.
 const pageSize = 256
 
+// Option configures a memory store; pass options to New. Its options are
+// the ones every backend shares (store.Config): WithRetention, WithClock and
+// WithLogger.
+type Option func(*config) error
+
+type config struct{ store.Config }
+
+// WithRetention sets the retention policy (default: keep everything). A
+// negative value gives an error wrapping store.ErrInvalid.
+func WithRetention(r store.Retention) Option {
+	return func(c *config) error { return c.SetRetention(r) }
+}
+
+// WithClock sets the clock retention by age measures against (default
+// time.Now); tests inject a fake one. It must not be nil.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error { return c.SetClock(now) }
+}
+
+// WithLogger sets the logger for background errors (default
+// slog.Default()). It must not be nil.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error { return c.SetLogger(l) }
+}
+
 // Store is an in-memory store.Store. Create it with New.
 type Store struct {
-	opts store.Options
+	cfg  store.Config
 	loop *background.Loop
 	dec  *page.Decoder
 
@@ -36,6 +63,7 @@ type Store struct {
 	log      []*record // every stored record in position order
 	deleted  int       // records in log marked deleted
 	lastPos  uint64
+	epoch    uint64
 }
 
 type session struct {
@@ -58,15 +86,19 @@ type record struct {
 var _ store.Store = (*Store)(nil)
 
 // New returns an empty store. With a retention policy it starts a
-// goroutine that Close stops. The options of other implementations (such
-// as sqlite.WithMaxBatch) do not apply to it and are ignored.
-func New(opts ...store.Option) *Store {
-	s := &Store{opts: store.NewOptions(opts...), sessions: make(map[string]*session)}
-	s.dec = page.NewDecoder(s.opts.Logger, "memory")
-	if s.opts.Retention.Enabled() {
-		s.loop = background.Start(s.opts.Retention.Interval, s.opts.Logger, "memory", s.Prune)
+// goroutine that Close stops. A nil or invalid option gives an error
+// wrapping store.ErrInvalid.
+func New(opts ...Option) (*Store, error) {
+	c := config{store.DefaultConfig()}
+	if err := option.Apply(&c, opts, store.ErrInvalid); err != nil {
+		return nil, fmt.Errorf("memory: new: %w", err)
 	}
-	return s
+	s := &Store{cfg: c.Config, sessions: make(map[string]*session), epoch: store.NewEpoch()}
+	s.dec = page.NewDecoder(s.cfg.Logger, "memory")
+	if s.cfg.Retention.Enabled() {
+		s.loop = background.Start(s.cfg.Retention.Interval, s.cfg.Logger, "memory", s.Prune)
+	}
+	return s, nil
 }
 
 // Append implements store.Store. Events are stored when it returns; they
@@ -231,6 +263,22 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	return out, nil
 }
 
+// Epoch implements store.Store: every memory store is a log of its own.
+func (s *Store) Epoch() uint64 { return s.epoch }
+
+// Head implements store.Store.
+func (s *Store) Head(ctx context.Context) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, store.ErrClosed
+	}
+	return s.lastPos, nil
+}
+
 // Session implements store.Store.
 func (s *Store) Session(ctx context.Context, id string) (store.SessionInfo, error) {
 	if err := store.CheckSessionID(id); err != nil {
@@ -256,10 +304,10 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	r := s.opts.Retention
+	r := s.cfg.Retention
 	var cutoff time.Time
 	if r.MaxAge > 0 {
-		cutoff = s.opts.Now().Add(-r.MaxAge)
+		cutoff = s.cfg.Clock().Add(-r.MaxAge)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -16,7 +16,7 @@ import (
 func Example() {
 	ctx := context.Background()
 	s, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), postgres.WithSchema("sluice"),
-		store.WithRetention(store.Retention{MaxEvents: 10_000}))
+		postgres.WithRetention(store.Retention{MaxEvents: 10_000}))
 	if err != nil {
 		log.Fatal(err)
 	}

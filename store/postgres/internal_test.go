@@ -17,14 +17,14 @@ import (
 )
 
 // openInternal opens a store in a new schema of the test server, or skips.
-func openInternal(t *testing.T, opts ...store.Option) (*Store, string) {
+func openInternal(t *testing.T, opts ...Option) (*Store, string) {
 	t.Helper()
 	dsn := os.Getenv("SLUICE_TEST_POSTGRES")
 	if dsn == "" {
 		t.Skip("set SLUICE_TEST_POSTGRES to run the PostgreSQL tests")
 	}
 	schema := fmt.Sprintf("sluice_itest_%d_%x", os.Getpid(), rand.Uint64())
-	s, err := Open(t.Context(), dsn, append([]store.Option{WithSchema(schema)}, opts...)...)
+	s, err := Open(t.Context(), dsn, append([]Option{WithSchema(schema)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -42,6 +43,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sluice-events/sluice/internal/option"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/internal/background"
 	"github.com/sluice-events/sluice/store/internal/group"
@@ -52,19 +54,6 @@ import (
 const DefaultSchema = "sluice"
 
 const schemaVersion = 1
-
-type optKey int
-
-const (
-	keySchema optKey = iota
-	keyBatch
-)
-
-func (k optKey) String() string {
-	return [...]string{"postgres.WithSchema", "postgres.WithMaxBatch"}[k]
-}
-
-func ownKey(k any) bool { _, ok := k.(optKey); return ok }
 
 // commitTimeout bounds one append or retention transaction, from taking a
 // connection to COMMIT, so that a dead connection (or another process that
@@ -79,24 +68,68 @@ var closeGrace = 5 * time.Second
 // defaultConnectTimeout is the connect_timeout of a DSN that sets none.
 const defaultConnectTimeout = 10 * time.Second
 
+// Option configures a PostgreSQL store; pass options to Open. Besides this
+// package's own options, WithRetention, WithClock and WithLogger set what
+// every backend shares (store.Config).
+type Option func(*config) error
+
+type config struct {
+	store.Config
+	schema string
+	batch  int
+}
+
 // WithSchema sets the PostgreSQL schema that holds the store's tables
-// (default DefaultSchema). It is created if missing.
-func WithSchema(name string) store.Option {
-	return func(o *store.Options) { o.SetValue(keySchema, name) }
+// (default DefaultSchema). It is created if missing. An empty name, or one
+// longer than PostgreSQL's 63 bytes, gives an error wrapping
+// store.ErrInvalid.
+func WithSchema(name string) Option {
+	return func(c *config) error {
+		if name == "" || len(name) > 63 {
+			return fmt.Errorf("%w: postgres: schema name %q", store.ErrInvalid, name)
+		}
+		c.schema = name
+		return nil
+	}
 }
 
 // WithMaxBatch sets the most events the writer commits in one transaction
 // (default 8192). A call of Append with more events is still one
-// transaction. n must be positive: Open refuses 0 or less with an error
-// wrapping store.ErrInvalid (as sqlite.Open does).
-func WithMaxBatch(n int) store.Option {
-	return func(o *store.Options) { o.SetValue(keyBatch, n) }
+// transaction. n must be positive: 0 or less gives an error wrapping
+// store.ErrInvalid (as sqlite.WithMaxBatch does).
+func WithMaxBatch(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: postgres: max batch %d (want at least 1)", store.ErrInvalid, n)
+		}
+		c.batch = n
+		return nil
+	}
+}
+
+// WithRetention sets the retention policy (default: keep everything). A
+// negative value gives an error wrapping store.ErrInvalid.
+func WithRetention(r store.Retention) Option {
+	return func(c *config) error { return c.SetRetention(r) }
+}
+
+// WithClock sets the clock retention by age measures against (default
+// time.Now); tests inject a fake one. It must not be nil.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error { return c.SetClock(now) }
+}
+
+// WithLogger sets the logger for background errors and notices (default
+// slog.Default()). It must not be nil.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error { return c.SetLogger(l) }
 }
 
 // Store is the PostgreSQL store. Create it with Open.
 type Store struct {
 	pool    *pgxpool.Pool
-	opts    store.Options
+	epoch   uint64
+	cfg     store.Config
 	schema  string
 	lockKey int64
 	writer  *group.Writer
@@ -120,25 +153,12 @@ var _ store.Store = (*Store)(nil)
 // store's schema and tables if they do not exist. A DSN without
 // connect_timeout (and no PGCONNECT_TIMEOUT in the environment) gets one
 // of 10 seconds.
-func Open(ctx context.Context, dsn string, opts ...store.Option) (*Store, error) {
-	o := store.NewOptions(opts...)
-	if err := o.CheckValues("postgres", ownKey); err != nil {
-		return nil, err
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	c := config{Config: store.DefaultConfig(), schema: DefaultSchema, batch: 8192}
+	if err := option.Apply(&c, opts, store.ErrInvalid); err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	schema := DefaultSchema
-	if v, ok := o.Value(keySchema).(string); ok {
-		schema = v
-	}
-	if schema == "" || len(schema) > 63 {
-		return nil, fmt.Errorf("%w: schema name %q", store.ErrInvalid, schema)
-	}
-	batch := 8192
-	if v, ok := o.Value(keyBatch).(int); ok {
-		batch = v
-	}
-	if batch <= 0 {
-		return nil, fmt.Errorf("%w: postgres: max batch %d (want at least 1)", store.ErrInvalid, batch)
-	}
+	schema := c.schema
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("%w: postgres dsn: %w", store.ErrInvalid, err)
@@ -152,19 +172,22 @@ func Open(ctx context.Context, dsn string, opts ...store.Option) (*Store, error)
 	}
 	h := fnv.New64a()
 	h.Write([]byte("sluice.store:" + schema))
-	s := &Store{pool: pool, opts: o, schema: schema, lockKey: int64(h.Sum64()), dec: page.NewDecoder(o.Logger, "postgres")}
+	s := &Store{pool: pool, cfg: c.Config, schema: schema, lockKey: int64(h.Sum64()), dec: page.NewDecoder(c.Logger, "postgres")}
 	s.q = newQueries(pgx.Identifier{schema}.Sanitize())
 	if err := s.init(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
-	s.writer = group.Start(s.commit, batch)
-	if o.Retention.Enabled() {
-		s.loop = background.Start(o.Retention.Interval, o.Logger, "postgres", s.Prune)
+	s.writer = group.Start(s.commit, c.batch)
+	if c.Retention.Enabled() {
+		s.loop = background.Start(c.Retention.Interval, c.Logger, "postgres", s.Prune)
 	}
 	return s, nil
 }
+
+// Epoch implements store.Store.
+func (s *Store) Epoch() uint64 { return s.epoch }
 
 // Schema returns the schema that holds the store's tables.
 func (s *Store) Schema() string { return s.schema }
@@ -192,6 +215,15 @@ func (s *Store) init(ctx context.Context) error {
 	if version != schemaVersion {
 		return fmt.Errorf("%w: schema %q has version %d; this build knows %d", store.ErrCorrupt, s.schema, version, schemaVersion)
 	}
+	// The epoch is drawn once, by the first Open of a build that knows it.
+	var epoch int64
+	if _, err := tx.Exec(ctx, s.q.setEpoch, int64(store.NewEpoch())); err != nil {
+		return fmt.Errorf("postgres: create schema: %w", err)
+	}
+	if err := tx.QueryRow(ctx, s.q.epoch).Scan(&epoch); err != nil {
+		return fmt.Errorf("postgres: read the epoch: %w", err)
+	}
+	s.epoch = uint64(epoch)
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: create schema: %w", err)
 	}
@@ -253,6 +285,7 @@ type queries struct {
 	lastPos, sessions, upsert, setPos, insert string
 	read, readAll, sessionList, sessionOne    string
 	pruneCount, pruneAge, pruneUpd            string
+	setEpoch, epoch                           string
 }
 
 func newQueries(sch string) queries {
@@ -287,6 +320,8 @@ CREATE INDEX IF NOT EXISTS events_time ON $S.events(time);
 `),
 		version:  r.Replace(`SELECT value FROM $S.meta WHERE key = 'version'`),
 		lastPos:  r.Replace(`SELECT value FROM $S.meta WHERE key = 'last_pos'`),
+		setEpoch: r.Replace(`INSERT INTO $S.meta(key, value) VALUES ('epoch', $1) ON CONFLICT DO NOTHING`),
+		epoch:    r.Replace(`SELECT value FROM $S.meta WHERE key = 'epoch'`),
 		sessions: r.Replace(`SELECT session, last_seq, count FROM $S.sessions WHERE session = ANY($1)`),
 		upsert: r.Replace(`INSERT INTO $S.sessions AS s (session, last_seq, count, first_time, last_time)
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/postgres"
-	"github.com/sluice-events/sluice/store/sqlite"
 	"github.com/sluice-events/sluice/store/storetest"
 )
 
@@ -51,9 +51,9 @@ func freshSchema(tb testing.TB, dsn string) string {
 	return name
 }
 
-func open(tb testing.TB, dsn, schema string, opts ...store.Option) *postgres.Store {
+func open(tb testing.TB, dsn, schema string, opts ...postgres.Option) *postgres.Store {
 	tb.Helper()
-	s, err := postgres.Open(context.Background(), dsn, append([]store.Option{postgres.WithSchema(schema)}, opts...)...)
+	s, err := postgres.Open(context.Background(), dsn, append([]postgres.Option{postgres.WithSchema(schema)}, opts...)...)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
@@ -63,11 +63,12 @@ func open(tb testing.TB, dsn, schema string, opts ...store.Option) *postgres.Sto
 
 func TestConformance(t *testing.T) {
 	dsn := testDSN(t)
-	storetest.Run(t, func(t *testing.T, opts ...store.Option) store.Store {
-		return open(t, dsn, freshSchema(t, dsn), opts...)
-	}, storetest.Reopen(func(t *testing.T, closed store.Store) store.Store {
+	storetest.Run(t, func(t *testing.T, c store.Config) store.Store {
+		return open(t, dsn, freshSchema(t, dsn),
+			postgres.WithRetention(c.Retention), postgres.WithClock(c.Clock), postgres.WithLogger(c.Logger))
+	}, storetest.WithReopen(func(t *testing.T, closed store.Store) store.Store {
 		return open(t, dsn, closed.(*postgres.Store).Schema())
-	}), storetest.Rewrite(func(t *testing.T, st store.Store, sess string, seq uint64, data []byte) {
+	}), storetest.WithRewrite(func(t *testing.T, st store.Store, sess string, seq uint64, data []byte) {
 		s := st.(*postgres.Store)
 		tag, err := s.Pool().Exec(t.Context(), "UPDATE "+pgx.Identifier{s.Schema(), "events"}.Sanitize()+" SET data = $1 WHERE session = $2 AND seq = $3", data, sess, int64(seq))
 		if err != nil {
@@ -82,12 +83,15 @@ func TestConformance(t *testing.T) {
 // TestOptions needs no server: Open refuses bad options before it
 // connects.
 func TestOptions(t *testing.T) {
-	for name, opt := range map[string]store.Option{
-		"max batch 0":              postgres.WithMaxBatch(0),
-		"max batch -1":             postgres.WithMaxBatch(-1),
-		"empty schema":             postgres.WithSchema(""),
-		"an option of sqlite":      sqlite.WithSynchronous(sqlite.Normal),
-		"another option of sqlite": sqlite.WithMaxBatch(10),
+	for name, opt := range map[string]postgres.Option{
+		"nil option":         nil,
+		"max batch 0":        postgres.WithMaxBatch(0),
+		"max batch -1":       postgres.WithMaxBatch(-1),
+		"empty schema":       postgres.WithSchema(""),
+		"long schema":        postgres.WithSchema(strings.Repeat("s", 64)),
+		"nil clock":          postgres.WithClock(nil),
+		"nil logger":         postgres.WithLogger(nil),
+		"negative retention": postgres.WithRetention(store.Retention{MaxAge: -1}),
 	} {
 		s, err := postgres.Open(t.Context(), "postgres://nowhere.invalid/x?connect_timeout=1", opt)
 		if err == nil {

@@ -179,6 +179,18 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	return out, err
 }
 
+// Head implements store.Store.
+func (s *Store) Head(ctx context.Context) (uint64, error) {
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	var head int64
+	_, err := s.query(ctx, s.q.lastPos, nil, func(rows pgx.Rows) error {
+		return rows.Scan(&head)
+	})
+	return uint64(head), err
+}
+
 // Session implements store.Store.
 func (s *Store) Session(ctx context.Context, id string) (store.SessionInfo, error) {
 	if err := store.CheckSessionID(id); err != nil {

@@ -141,7 +141,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 // lock, in transactions of at most group.PruneChunk events each (by count,
 // then by age).
 func (s *Store) Prune(ctx context.Context) (int64, error) {
-	return s.writer.Prune(ctx, &s.closed, s.opts.Retention, s.pruneOnce)
+	return s.writer.Prune(ctx, &s.closed, s.cfg.Retention, s.pruneOnce)
 }
 
 // pruneOnce removes at most chunk events; more reports whether there may be
@@ -178,7 +178,7 @@ func (s *Store) pruneOnce(r store.Retention, chunk int) (n int64, more bool, err
 		}
 		return k, rows.Err()
 	}
-	n, more, err = group.Trim(r, s.opts.Now, chunk,
+	n, more, err = group.Trim(r, s.cfg.Clock, chunk,
 		func(limit int) (int64, error) {
 			return collect(tx.Query(ctx, s.q.pruneCount, int64(r.MaxEvents), limit))
 		},

@@ -6,12 +6,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/internal/storebench"
 	"github.com/sluice-events/sluice/store/sqlite"
 )
 
-func benchOpen(b *testing.B, opts ...store.Option) *sqlite.Store {
+func benchOpen(b *testing.B, opts ...sqlite.Option) *sqlite.Store {
 	b.Helper()
 	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), opts...)
 	if err != nil {
@@ -23,11 +22,11 @@ func benchOpen(b *testing.B, opts ...store.Option) *sqlite.Store {
 
 func syncModes() []struct {
 	name string
-	opt  store.Option
+	opt  sqlite.Option
 } {
 	return []struct {
 		name string
-		opt  store.Option
+		opt  sqlite.Option
 	}{{"sync=full", sqlite.WithSynchronous(sqlite.Full)}, {"sync=normal", sqlite.WithSynchronous(sqlite.Normal)}}
 }
 

@@ -27,7 +27,7 @@ func (s *Store) checkpointer(ctx context.Context) {
 		case <-s.ckpt:
 		}
 		if _, err := conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil {
-			s.opts.Logger.Warn("sqlite: checkpoint failed", "path", s.path, "err", err)
+			s.cfg.Logger.Warn("sqlite: checkpoint failed", "path", s.path, "err", err)
 		}
 		t.Reset(checkpointEvery)
 		select {

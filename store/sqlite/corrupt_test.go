@@ -38,7 +38,7 @@ func filled(t *testing.T, n int) string {
 	return path
 }
 
-func wantCorrupt(t *testing.T, path string, opts ...store.Option) {
+func wantCorrupt(t *testing.T, path string, opts ...sqlite.Option) {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), path, opts...)
 	if err == nil {

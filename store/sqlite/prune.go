@@ -12,7 +12,7 @@ import (
 // at most group.PruneChunk events each (by count, then by age), between
 // groups of appends.
 func (s *Store) Prune(ctx context.Context) (int64, error) {
-	return s.writer.Prune(ctx, &s.closed, s.opts.Retention, s.pruneOnce)
+	return s.writer.Prune(ctx, &s.closed, s.cfg.Retention, s.pruneOnce)
 }
 
 // pruneOnce removes at most chunk events; more reports whether there may be
@@ -47,7 +47,7 @@ func (s *Store) pruneOnce(r store.Retention, chunk int) (n int64, more bool, err
 		}
 		return k, rows.Err()
 	}
-	n, more, err = group.Trim(r, s.opts.Now, chunk,
+	n, more, err = group.Trim(r, s.cfg.Clock, chunk,
 		func(limit int) (int64, error) {
 			// The oldest events beyond MaxEvents of the sessions that hold
 			// too many, at most limit of them.

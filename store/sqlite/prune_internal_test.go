@@ -15,7 +15,7 @@ import (
 // transaction, by count and then by age, and goes on until it is done.
 func TestPruneChunks(t *testing.T) {
 	now := time.Now()
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "prune.db"), store.WithClock(func() time.Time { return now }))
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "prune.db"), WithClock(func() time.Time { return now }))
 	if err != nil {
 		t.Fatal(err)
 	}

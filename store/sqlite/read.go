@@ -207,6 +207,21 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	return out, err
 }
 
+// Head implements store.Store.
+func (s *Store) Head(ctx context.Context) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if s.closed.Load() {
+		return 0, store.ErrClosed
+	}
+	var head int64
+	_, err := s.query(ctx, "SELECT value FROM meta WHERE key = 'last_pos'", nil, func(rows *sql.Rows) error {
+		return rows.Scan(&head)
+	})
+	return uint64(head), err
+}
+
 // Session implements store.Store.
 func (s *Store) Session(ctx context.Context, id string) (store.SessionInfo, error) {
 	if err := store.CheckSessionID(id); err != nil {

@@ -34,14 +34,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
+	"github.com/sluice-events/sluice/internal/option"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/internal/background"
 	"github.com/sluice-events/sluice/store/internal/group"
@@ -69,58 +72,87 @@ const (
 	Normal Synchronous = "NORMAL"
 )
 
-type optKey int
+// Option configures a SQLite store; pass options to Open. Besides this
+// package's own options, WithRetention, WithClock and WithLogger set what
+// every backend shares (store.Config).
+type Option func(*config) error
 
-const (
-	keySync optKey = iota
-	keyBatch
-	keyReaders
-	keyCheck
-)
-
-func (k optKey) String() string {
-	return [...]string{"sqlite.WithSynchronous", "sqlite.WithMaxBatch", "sqlite.WithReaders", "sqlite.WithIntegrityCheck"}[k]
+type config struct {
+	store.Config
+	sync    Synchronous
+	batch   int
+	readers int
+	check   bool
 }
 
-func ownKey(k any) bool { _, ok := k.(optKey); return ok }
-
-// WithSynchronous sets the durability level (default Full).
-func WithSynchronous(s Synchronous) store.Option {
-	return func(o *store.Options) { o.SetValue(keySync, s) }
+// WithSynchronous sets the durability level: Full (the default) or Normal.
+// Another value gives an error wrapping store.ErrInvalid.
+func WithSynchronous(s Synchronous) Option {
+	return func(c *config) error {
+		if s != Full && s != Normal {
+			return fmt.Errorf("%w: sqlite: synchronous %q", store.ErrInvalid, s)
+		}
+		c.sync = s
+		return nil
+	}
 }
 
 // WithMaxBatch sets the most events the writer commits in one transaction
 // (default 8192). A call of Append with more events is still one
-// transaction. n must be positive: Open refuses 0 or less with an error
-// wrapping store.ErrInvalid (as postgres.Open does).
-func WithMaxBatch(n int) store.Option {
-	return func(o *store.Options) { o.SetValue(keyBatch, n) }
+// transaction. n must be positive: 0 or less gives an error wrapping
+// store.ErrInvalid (as postgres.WithMaxBatch does).
+func WithMaxBatch(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: sqlite: max batch %d (want at least 1)", store.ErrInvalid, n)
+		}
+		c.batch = n
+		return nil
+	}
 }
 
 // WithReaders sets the number of read connections (default 4). n must be
-// positive: Open refuses 0 or less with an error wrapping store.ErrInvalid.
-func WithReaders(n int) store.Option {
-	return func(o *store.Options) { o.SetValue(keyReaders, n) }
+// positive: 0 or less gives an error wrapping store.ErrInvalid.
+func WithReaders(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: sqlite: %d readers (want at least 1)", store.ErrInvalid, n)
+		}
+		c.readers = n
+		return nil
+	}
 }
 
 // WithIntegrityCheck makes Open run PRAGMA quick_check, which reads the
 // whole database: slow for a big file, but it finds damage that a cheap
 // open does not.
-func WithIntegrityCheck() store.Option {
-	return func(o *store.Options) { o.SetValue(keyCheck, true) }
+func WithIntegrityCheck() Option {
+	return func(c *config) error { c.check = true; return nil }
 }
 
-func optValue[T any](o *store.Options, key optKey, def T) T {
-	if v, ok := o.Value(key).(T); ok {
-		return v
-	}
-	return def
+// WithRetention sets the retention policy (default: keep everything). A
+// negative value gives an error wrapping store.ErrInvalid.
+func WithRetention(r store.Retention) Option {
+	return func(c *config) error { return c.SetRetention(r) }
+}
+
+// WithClock sets the clock retention by age measures against (default
+// time.Now); tests inject a fake one. It must not be nil.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error { return c.SetClock(now) }
+}
+
+// WithLogger sets the logger for background errors and notices (default
+// slog.Default()). It must not be nil.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error { return c.SetLogger(l) }
 }
 
 // Store is the SQLite store. Create it with Open.
 type Store struct {
 	path   string
-	opts   store.Options
+	epoch  uint64
+	cfg    store.Config
 	db     *sql.DB
 	wconn  *sql.Conn
 	writer *group.Writer
@@ -147,41 +179,30 @@ var _ store.Store = (*Store)(nil)
 // Open opens the store in the database file at path, creating it if it
 // does not exist. A file that is not a Sluice database, or is damaged, gives
 // an error wrapping store.ErrCorrupt.
-func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("%w: sqlite path %q (empty or containing '?')", store.ErrInvalid, path)
 	}
 	if strings.HasPrefix(path, "file:") || path == ":memory:" {
 		return nil, fmt.Errorf("%w: sqlite path %q: give a file path", store.ErrInvalid, path)
 	}
-	o := store.NewOptions(opts...)
-	if err := o.CheckValues("sqlite", ownKey); err != nil {
-		return nil, err
-	}
-	sync := optValue(&o, keySync, Full)
-	if sync != Full && sync != Normal {
-		return nil, fmt.Errorf("%w: synchronous %q", store.ErrInvalid, sync)
-	}
-	batch, readers := optValue(&o, keyBatch, 8192), optValue(&o, keyReaders, 4)
-	if batch <= 0 {
-		return nil, fmt.Errorf("%w: sqlite: max batch %d (want at least 1)", store.ErrInvalid, batch)
-	}
-	if readers <= 0 {
-		return nil, fmt.Errorf("%w: sqlite: %d readers (want at least 1)", store.ErrInvalid, readers)
+	c := config{Config: store.DefaultConfig(), sync: Full, batch: 8192, readers: 4}
+	if err := option.Apply(&c, opts, store.ErrInvalid); err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	if err := checkHeader(path); err != nil {
 		return nil, err
 	}
-	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=synchronous(" + string(sync) +
+	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=synchronous(" + string(c.sync) +
 		")&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32768)&_pragma=mmap_size(1073741824)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(readers + 2)
-	db.SetMaxIdleConns(readers + 2)
-	s := &Store{path: path, opts: o, db: db, stmts: make(map[string]*sql.Stmt), dec: page.NewDecoder(o.Logger, "sqlite")}
-	if err := s.init(ctx, optValue(&o, keyCheck, false)); err != nil {
+	db.SetMaxOpenConns(c.readers + 2)
+	db.SetMaxIdleConns(c.readers + 2)
+	s := &Store{path: path, cfg: c.Config, db: db, stmts: make(map[string]*sql.Stmt), dec: page.NewDecoder(c.Logger, "sqlite")}
+	if err := s.init(ctx, c.check); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -189,12 +210,15 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 	var cctx context.Context
 	cctx, s.ckptCancel = context.WithCancel(context.Background())
 	go s.checkpointer(cctx)
-	s.writer = group.Start(s.commit, batch)
-	if o.Retention.Enabled() {
-		s.loop = background.Start(o.Retention.Interval, o.Logger, "sqlite", s.Prune)
+	s.writer = group.Start(s.commit, c.batch)
+	if c.Retention.Enabled() {
+		s.loop = background.Start(c.Retention.Interval, c.Logger, "sqlite", s.Prune)
 	}
 	return s, nil
 }
+
+// Epoch implements store.Store.
+func (s *Store) Epoch() uint64 { return s.epoch }
 
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
@@ -285,6 +309,17 @@ func (s *Store) init(ctx context.Context, check bool) error {
 			return fmt.Errorf("%w: %s: quick_check: %s", store.ErrCorrupt, s.path, res)
 		}
 	}
+	// The epoch is drawn once, by the first Open of a build that knows it.
+	if _, err := conn.ExecContext(ctx, "INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', ?)", int64(store.NewEpoch())); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: %w", s.path, err))
+	}
+	var epoch int64
+	if err := conn.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'epoch'").Scan(&epoch); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: %w", s.path, err))
+	}
+	s.epoch = uint64(epoch)
 	var mode string
 	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
 		conn.Close()

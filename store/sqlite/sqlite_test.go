@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store"
-	"github.com/sluice-events/sluice/store/postgres"
 	"github.com/sluice-events/sluice/store/sqlite"
 	"github.com/sluice-events/sluice/store/storetest"
 )
@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func open(t *testing.T, path string, opts ...store.Option) *sqlite.Store {
+func open(t *testing.T, path string, opts ...sqlite.Option) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), path, opts...)
 	if err != nil {
@@ -36,11 +36,12 @@ func open(t *testing.T, path string, opts ...store.Option) *sqlite.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, opts ...store.Option) store.Store {
-		return open(t, filepath.Join(t.TempDir(), "sluice.db"), opts...)
-	}, storetest.Reopen(func(t *testing.T, closed store.Store) store.Store {
+	storetest.Run(t, func(t *testing.T, c store.Config) store.Store {
+		return open(t, filepath.Join(t.TempDir(), "sluice.db"),
+			sqlite.WithRetention(c.Retention), sqlite.WithClock(c.Clock), sqlite.WithLogger(c.Logger))
+	}, storetest.WithReopen(func(t *testing.T, closed store.Store) store.Store {
 		return open(t, closed.(*sqlite.Store).Path())
-	}), storetest.Rewrite(rewrite))
+	}), storetest.WithRewrite(rewrite))
 }
 
 // rewrite changes a row through a connection of its own.
@@ -62,13 +63,15 @@ func rewrite(t *testing.T, st store.Store, sess string, seq uint64, data []byte)
 
 func TestOptions(t *testing.T) {
 	dir := t.TempDir()
-	for name, opt := range map[string]store.Option{
-		"max batch 0":                sqlite.WithMaxBatch(0),
-		"max batch -1":               sqlite.WithMaxBatch(-1),
-		"readers 0":                  sqlite.WithReaders(0),
-		"synchronous":                sqlite.WithSynchronous("OFF"),
-		"an option of postgres":      postgres.WithSchema("x"),
-		"another option of postgres": postgres.WithMaxBatch(10),
+	for name, opt := range map[string]sqlite.Option{
+		"nil option":         nil,
+		"max batch 0":        sqlite.WithMaxBatch(0),
+		"max batch -1":       sqlite.WithMaxBatch(-1),
+		"readers 0":          sqlite.WithReaders(0),
+		"synchronous":        sqlite.WithSynchronous("OFF"),
+		"nil clock":          sqlite.WithClock(nil),
+		"nil logger":         sqlite.WithLogger(nil),
+		"negative retention": sqlite.WithRetention(store.Retention{MaxEvents: -1}),
 	} {
 		s, err := sqlite.Open(t.Context(), filepath.Join(dir, "opts.db"), opt)
 		if err == nil {
@@ -80,7 +83,8 @@ func TestOptions(t *testing.T) {
 		}
 		t.Logf("%s: %v", name, err)
 	}
-	s := open(t, filepath.Join(dir, "ok.db"), sqlite.WithMaxBatch(1), sqlite.WithReaders(1), store.WithLogger(nil))
+	s := open(t, filepath.Join(dir, "ok.db"), sqlite.WithMaxBatch(1), sqlite.WithReaders(1),
+		sqlite.WithLogger(slog.New(slog.DiscardHandler)))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

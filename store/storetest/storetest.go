@@ -3,8 +3,9 @@
 // any other:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T, opts ...store.Option) store.Store {
-//			s, err := mystore.Open(t.TempDir(), opts...)
+//		storetest.Run(t, func(t *testing.T, c store.Config) store.Store {
+//			s, err := mystore.Open(t.TempDir(), mystore.WithRetention(c.Retention),
+//				mystore.WithClock(c.Clock), mystore.WithLogger(c.Logger))
 //			if err != nil {
 //				t.Fatal(err)
 //			}
@@ -12,30 +13,36 @@
 //		})
 //	}
 //
-// The open function gets the options the suite needs (a retention policy,
-// a fake clock) and must return a new, empty store for each call. Durable
+// The open function gets the common configuration the suite needs (a
+// retention policy, a fake clock), complete with defaults, which it passes
+// on through the backend's own options, and must return a new, empty store
+// for each call. Durable
 // stores also pass Reopen so that the suite checks what survives Close,
 // and every store that can should pass Rewrite, so that the suite checks
 // how it reads damaged and outdated rows.
 package storetest
 
 import (
+	"errors"
 	"testing"
 
+	"github.com/sluice-events/sluice/internal/option"
 	"github.com/sluice-events/sluice/store"
 )
 
-// OpenFunc opens a new, empty store with opts applied. It reports failures
-// with t.Fatal. The suite closes the store; the function may also register
-// its own cleanup.
-type OpenFunc func(t *testing.T, opts ...store.Option) store.Store
+// OpenFunc opens a new, empty store configured by c: its Retention, Clock
+// and Logger, given to the backend's WithRetention, WithClock and
+// WithLogger options. It reports failures with t.Fatal. The suite closes
+// the store; the function may also register its own cleanup.
+type OpenFunc func(t *testing.T, c store.Config) store.Store
 
 // ReopenFunc opens again the data of a store that the suite has closed,
 // with default options.
 type ReopenFunc func(t *testing.T, closed store.Store) store.Store
 
-// Option configures Run.
-type Option func(*config)
+// Option configures Run. A nil option, or one given a nil function, fails
+// the test.
+type Option func(*config) error
 
 // RewriteFunc replaces the stored JSON of the event with sequence number seq
 // in session sess by data, behind the store's back, as a damaged row or a
@@ -48,18 +55,38 @@ type config struct {
 	rewrite RewriteFunc
 }
 
-// Reopen enables the persistence tests: reopen must return a store over the
-// same data as the closed one.
-func Reopen(fn ReopenFunc) Option { return func(c *config) { c.reopen = fn } }
+// WithReopen enables the persistence tests: reopen must return a store
+// over the same data as the closed one.
+func WithReopen(fn ReopenFunc) Option {
+	return func(c *config) error {
+		if fn == nil {
+			return errors.New("storetest: nil reopen function")
+		}
+		c.reopen = fn
+		return nil
+	}
+}
 
-// Rewrite enables the tests of damaged and undecodable rows.
-func Rewrite(fn RewriteFunc) Option { return func(c *config) { c.rewrite = fn } }
+// WithRewrite enables the tests of damaged and undecodable rows.
+func WithRewrite(fn RewriteFunc) Option {
+	return func(c *config) error {
+		if fn == nil {
+			return errors.New("storetest: nil rewrite function")
+		}
+		c.rewrite = fn
+		return nil
+	}
+}
 
-// Run runs the whole suite as subtests of t.
+// Run runs the whole suite as subtests of t. A nil open function or an
+// invalid option fails t at once.
 func Run(t *testing.T, open OpenFunc, opts ...Option) {
 	var c config
-	for _, o := range opts {
-		o(&c)
+	if err := option.Apply(&c, opts, store.ErrInvalid); err != nil {
+		t.Fatal(err)
+	}
+	if open == nil {
+		t.Fatal("storetest: nil open function")
 	}
 	s := &suite{open: open, cfg: c}
 	t.Run("SeqConcurrentOneSession", s.seqOneSession)
@@ -69,6 +96,7 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 	t.Run("ReadPaging", s.readPaging)
 	t.Run("ReadAll", s.readAll)
 	t.Run("ReadAllTail", s.readAllTail)
+	t.Run("Head", s.head)
 	t.Run("Sessions", s.sessions)
 	t.Run("SessionIDs", s.sessionIDs)
 	t.Run("PoisonEvent", s.poisonEvent)

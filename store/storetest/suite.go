@@ -28,9 +28,14 @@ type suite struct {
 // is deterministic with a fake clock.
 var base = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
 
-func (s *suite) new(t *testing.T, opts ...store.Option) store.Store {
+// new opens a new store with the default configuration changed by set.
+func (s *suite) new(t *testing.T, set ...func(*store.Config)) store.Store {
 	t.Helper()
-	st := s.open(t, opts...)
+	c := store.DefaultConfig()
+	for _, f := range set {
+		f(&c)
+	}
+	st := s.open(t, c)
 	if st == nil {
 		t.Fatal("open returned a nil store")
 	}
@@ -511,6 +516,50 @@ func (s *suite) readAllTail(t *testing.T) {
 	}
 }
 
+func (s *suite) head(t *testing.T) {
+	st := s.new(t)
+	head := func() uint64 {
+		t.Helper()
+		h, err := st.Head(ctx(t))
+		if err != nil {
+			t.Fatalf("Head: %v", err)
+		}
+		return h
+	}
+	if h := head(); h != 0 {
+		t.Fatalf("Head of an empty store = %d, want 0", h)
+	}
+	mustAppend(t, st, text("a", 1), text("b", 1), text("a", 2))
+	all := collectAll(t, st, store.AllQuery{})
+	h := head()
+	if want := all[len(all)-1].Pos; h != want {
+		t.Fatalf("Head = %d, want the last position %d", h, want)
+	}
+	if got := collectAll(t, st, store.AllQuery{After: h}); len(got) != 0 {
+		t.Fatalf("ReadAll after Head yielded %d events, want none", len(got))
+	}
+	mustAppend(t, st, text("c", 1), text("a", 3))
+	later := collectAll(t, st, store.AllQuery{After: h})
+	if len(later) != 2 || later[0].Event.Meta.SessionID != "c" || later[1].Event.Seq != 3 {
+		t.Fatalf("ReadAll after the old Head = %+v, want exactly the two later events", later)
+	}
+	if h2 := head(); h2 != later[1].Pos {
+		t.Fatalf("Head = %d after more appends, want %d", h2, later[1].Pos)
+	}
+	if st.Epoch() == 0 || st.Epoch() > math.MaxInt64 {
+		t.Errorf("Epoch = %d, want a number in [1, 2^63)", st.Epoch())
+	}
+	if other := s.new(t); other.Epoch() == st.Epoch() {
+		t.Errorf("two new logs share the epoch %d", st.Epoch())
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Head(ctx(t)); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("Head after Close = %v, want ErrClosed", err)
+	}
+}
+
 func (s *suite) sessions(t *testing.T) {
 	st := s.new(t)
 	mustAppend(t, st, text("s/a", 1), text("s/a", 2), text("s/a", 3))
@@ -568,7 +617,7 @@ func checkInfos(t *testing.T, name string, got, want []store.SessionInfo) {
 }
 
 func (s *suite) retentionByCount(t *testing.T) {
-	st := s.new(t, store.WithRetention(store.Retention{MaxEvents: 3, Interval: time.Hour}))
+	st := s.new(t, func(c *store.Config) { c.Retention = store.Retention{MaxEvents: 3, Interval: time.Hour} })
 	for i := range 10 {
 		mustAppend(t, st, text("long", i))
 	}
@@ -606,7 +655,9 @@ func (s *suite) retentionByAge(t *testing.T) {
 	var now atomic.Int64
 	now.Store(base.Add(-time.Hour).UnixNano())
 	clock := func() time.Time { return time.Unix(0, now.Load()) }
-	st := s.new(t, store.WithClock(clock), store.WithRetention(store.Retention{MaxAge: 5 * time.Minute, Interval: time.Hour}))
+	st := s.new(t, func(c *store.Config) {
+		c.Clock, c.Retention = clock, store.Retention{MaxAge: 5 * time.Minute, Interval: time.Hour}
+	})
 	for i := range 10 {
 		mustAppend(t, st, ev("aged", event.TextDelta{Text: "x"}, time.Duration(i)*time.Minute))
 	}
@@ -651,7 +702,7 @@ func (s *suite) retentionByAge(t *testing.T) {
 }
 
 func (s *suite) retentionBackground(t *testing.T) {
-	st := s.new(t, store.WithRetention(store.Retention{MaxEvents: 1, Interval: 5 * time.Millisecond}))
+	st := s.new(t, func(c *store.Config) { c.Retention = store.Retention{MaxEvents: 1, Interval: 5 * time.Millisecond} })
 	mustAppend(t, st, text("bg", 0), text("bg", 1), text("bg", 2))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -841,6 +892,9 @@ func (s *suite) reopen(t *testing.T) {
 	}
 	st2 := s.cfg.reopen(t, st)
 	t.Cleanup(func() { _ = st2.Close() })
+	if st2.Epoch() != st.Epoch() {
+		t.Errorf("epoch after reopen = %d, want %d (the same log)", st2.Epoch(), st.Epoch())
+	}
 	got := collect(t, st2, store.Query{Session: "keep"})
 	if len(got) != 3 || !reflect.DeepEqual(got, first) {
 		t.Fatalf("after reopen:\n got %#v\nwant %#v", got, first)

@@ -1,4 +1,14 @@
-package instrument
+// Package hooks calls functions on the events of one conversation as they
+// are published on a bus: when the user sends a message, when the
+// assistant answers, when a tool is called and returns, on each streamed
+// chunk and on errors.
+//
+//	h := hooks.Conversation(b, "conv-1")
+//	defer h.Close()
+//	err := h.OnToolCall(func(ctx context.Context, c event.ToolCallStarted) { … })
+//
+// Hooks consume events; the package instrument produces them.
+package hooks
 
 import (
 	"context"
@@ -9,8 +19,10 @@ import (
 	"github.com/sluice-events/sluice/event"
 )
 
-// ErrHooksClosed is returned by the On methods of closed Hooks.
-var ErrHooksClosed = errors.New("instrument: hooks closed")
+// ErrClosed is returned by the On methods of closed Hooks.
+var ErrClosed = errors.New("hooks: closed")
+
+var errNilHook = errors.New("hooks: nil function")
 
 // Hooks are callbacks on the events of one conversation (the events whose
 // Meta.ConversationID is its ID) published on a bus. Every callback runs
@@ -45,23 +57,27 @@ func Conversation(b *bus.Bus, id string) *Hooks {
 	return &Hooks{b: b, id: id}
 }
 
-// on subscribes fn to the events of type T matching pattern in h's
+// on subscribes fn to the events of type T with type typ in h's
 // conversation, narrowed by keep if not nil.
-func on[T event.Payload](h *Hooks, pattern string, keep func(T) bool, fn func(context.Context, *event.Event, T)) error {
+func on[T event.Payload](h *Hooks, typ event.Type, keep func(T) bool, fn func(context.Context, *event.Event, T)) error {
 	if fn == nil {
-		return errors.New("instrument: nil hook")
+		return errNilHook
+	}
+	pattern, err := event.ParsePattern(string(typ))
+	if err != nil {
+		return err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return ErrHooksClosed
+		return ErrClosed
 	}
 	id := h.id
 	sub, err := h.b.Subscribe(pattern, func(ctx context.Context, ev *event.Event) {
 		if p, ok := ev.Payload.(T); ok && (keep == nil || keep(p)) {
 			fn(ctx, ev, p)
 		}
-	}, bus.Sync(), bus.Where(func(ev *event.Event) bool { return ev.Meta.ConversationID == id }))
+	}, bus.WithSync(), bus.WithFilter(func(ev *event.Event) bool { return ev.Meta.ConversationID == id }))
 	if err != nil {
 		return err
 	}
@@ -72,33 +88,33 @@ func on[T event.Payload](h *Hooks, pattern string, keep func(T) bool, fn func(co
 // OnSend calls fn for each message the user sends: message.created with
 // role user.
 func (h *Hooks) OnSend(fn func(ctx context.Context, m event.MessageCreated)) error {
-	return on(h, string(event.TypeMessageCreated), func(m event.MessageCreated) bool { return m.Role == "user" },
+	return on(h, event.TypeMessageCreated, func(m event.MessageCreated) bool { return m.Role == "user" },
 		func(ctx context.Context, _ *event.Event, m event.MessageCreated) { fn(ctx, m) })
 }
 
 // OnResponse calls fn for each answer of the assistant: message.created
 // with role assistant.
 func (h *Hooks) OnResponse(fn func(ctx context.Context, m event.MessageCreated)) error {
-	return on(h, string(event.TypeMessageCreated), func(m event.MessageCreated) bool { return m.Role == "assistant" },
+	return on(h, event.TypeMessageCreated, func(m event.MessageCreated) bool { return m.Role == "assistant" },
 		func(ctx context.Context, _ *event.Event, m event.MessageCreated) { fn(ctx, m) })
 }
 
 // OnToolCall calls fn when a tool starts executing (tool.call.started).
 func (h *Hooks) OnToolCall(fn func(ctx context.Context, c event.ToolCallStarted)) error {
-	return on(h, string(event.TypeToolCallStarted), nil,
+	return on(h, event.TypeToolCallStarted, nil,
 		func(ctx context.Context, _ *event.Event, c event.ToolCallStarted) { fn(ctx, c) })
 }
 
 // OnToolResult calls fn when a tool has returned a result
 // (tool.call.completed).
 func (h *Hooks) OnToolResult(fn func(ctx context.Context, r event.ToolCallCompleted)) error {
-	return on(h, string(event.TypeToolCallCompleted), nil,
+	return on(h, event.TypeToolCallCompleted, nil,
 		func(ctx context.Context, _ *event.Event, r event.ToolCallCompleted) { fn(ctx, r) })
 }
 
 // OnChunk calls fn for each piece of streamed text (message.text.delta).
 func (h *Hooks) OnChunk(fn func(ctx context.Context, d event.TextDelta)) error {
-	return on(h, string(event.TypeTextDelta), nil,
+	return on(h, event.TypeTextDelta, nil,
 		func(ctx context.Context, _ *event.Event, d event.TextDelta) { fn(ctx, d) })
 }
 
@@ -107,19 +123,19 @@ func (h *Hooks) OnChunk(fn func(ctx context.Context, d event.TextDelta)) error {
 // type of the event that reported it.
 func (h *Hooks) OnError(fn func(ctx context.Context, source event.Type, err event.Error)) error {
 	if fn == nil {
-		return errors.New("instrument: nil hook")
+		return errNilHook
 	}
 	errs := []error{
-		on(h, string(event.TypeStreamError), nil, func(ctx context.Context, ev *event.Event, p event.StreamError) { fn(ctx, ev.Type, p.Error) }),
-		on(h, string(event.TypeProviderCallFailed), nil, func(ctx context.Context, ev *event.Event, p event.ProviderCallFailed) { fn(ctx, ev.Type, p.Error) }),
-		on(h, string(event.TypeToolCallFailed), nil, func(ctx context.Context, ev *event.Event, p event.ToolCallFailed) { fn(ctx, ev.Type, p.Error) }),
-		on(h, string(event.TypePipelineFailed), nil, func(ctx context.Context, ev *event.Event, p event.PipelineFailed) { fn(ctx, ev.Type, p.Error) }),
+		on(h, event.TypeStreamError, nil, func(ctx context.Context, ev *event.Event, p event.StreamError) { fn(ctx, ev.Type, p.Error) }),
+		on(h, event.TypeProviderCallFailed, nil, func(ctx context.Context, ev *event.Event, p event.ProviderCallFailed) { fn(ctx, ev.Type, p.Error) }),
+		on(h, event.TypeToolCallFailed, nil, func(ctx context.Context, ev *event.Event, p event.ToolCallFailed) { fn(ctx, ev.Type, p.Error) }),
+		on(h, event.TypePipelineFailed, nil, func(ctx context.Context, ev *event.Event, p event.PipelineFailed) { fn(ctx, ev.Type, p.Error) }),
 	}
 	return errors.Join(errs...)
 }
 
 // Close removes every callback. Callbacks already running finish; no new
-// ones start. The On methods fail with ErrHooksClosed afterwards.
+// ones start. The On methods fail with ErrClosed afterwards.
 func (h *Hooks) Close() {
 	h.mu.Lock()
 	subs := h.subs

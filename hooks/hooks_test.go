@@ -1,4 +1,4 @@
-package instrument_test
+package hooks_test
 
 import (
 	"context"
@@ -11,8 +11,12 @@ import (
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/bus"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/hooks"
 	"github.com/sluice-events/sluice/instrument"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // hookLog records hook calls in order.
 type hookLog struct {
@@ -32,7 +36,7 @@ func (l *hookLog) String() string {
 	return strings.Join(l.calls, "\n")
 }
 
-func hookAll(t *testing.T, h *instrument.Hooks, log *hookLog) {
+func hookAll(t *testing.T, h *hooks.Hooks, log *hookLog) {
 	t.Helper()
 	for _, err := range []error{
 		h.OnSend(func(_ context.Context, m event.MessageCreated) { log.add("send %s", m.Content) }),
@@ -49,17 +53,20 @@ func hookAll(t *testing.T, h *instrument.Hooks, log *hookLog) {
 }
 
 func TestHooksSeeOneConversationInOrder(t *testing.T) {
-	b := bus.New()
+	b, err := bus.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer b.Close(context.Background())
-	h := instrument.Conversation(b, "c1")
+	h := hooks.Conversation(b, "c1")
 	log := &hookLog{}
 	hookAll(t, h, log)
 
 	ctx := context.Background()
 	em := sluice.NewEmitter(b, event.Meta{ConversationID: "c1"})
 	other := sluice.NewEmitter(b, event.Meta{ConversationID: "c2"})
-	_ = em.Emit(ctx, event.MessageCreated{Role: "user", Content: "weather?"})
-	_ = other.Emit(ctx, event.MessageCreated{Role: "user", Content: "not mine"})
+	_ = sluice.Emit(ctx, em, event.MessageCreated{Role: "user", Content: "weather?"})
+	_ = sluice.Emit(ctx, other, event.MessageCreated{Role: "user", Content: "not mine"})
 	blk := em.TextBlock(0)
 	_ = blk.Delta(ctx, "Let me ")
 	_ = other.TextDelta(ctx, 0, 0, "nope")
@@ -71,8 +78,8 @@ func TestHooksSeeOneConversationInOrder(t *testing.T) {
 	_, _ = fail(tctx, "x")
 	_ = em.StreamError(ctx, errors.New("overloaded"))
 	_ = em.ProviderCallFailed(ctx, "p", "m", 0, errors.New("overloaded"))
-	_ = em.Emit(ctx, event.MessageCreated{Role: "assistant", Content: "Sunny."})
-	_ = em.Emit(ctx, event.MessageCreated{Role: "tool", Content: "ignored"})
+	_ = sluice.Emit(ctx, em, event.MessageCreated{Role: "assistant", Content: "Sunny."})
+	_ = sluice.Emit(ctx, em, event.MessageCreated{Role: "tool", Content: "ignored"})
 
 	want := strings.Join([]string{
 		"send weather?",
@@ -91,19 +98,22 @@ func TestHooksSeeOneConversationInOrder(t *testing.T) {
 	}
 
 	h.Close()
-	_ = em.Emit(ctx, event.MessageCreated{Role: "user", Content: "after close"})
+	_ = sluice.Emit(ctx, em, event.MessageCreated{Role: "user", Content: "after close"})
 	if strings.Contains(log.String(), "after close") {
 		t.Error("a hook ran after Close")
 	}
-	if err := h.OnSend(func(context.Context, event.MessageCreated) {}); !errors.Is(err, instrument.ErrHooksClosed) {
+	if err := h.OnSend(func(context.Context, event.MessageCreated) {}); !errors.Is(err, hooks.ErrClosed) {
 		t.Errorf("OnSend after Close: %v", err)
 	}
 }
 
 func TestHooksRunInThePublishersGoroutine(t *testing.T) {
-	b := bus.New()
+	b, err := bus.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer b.Close(context.Background())
-	h := instrument.Conversation(b, "c")
+	h := hooks.Conversation(b, "c")
 	defer h.Close()
 	type key struct{}
 	var seen []any
@@ -120,9 +130,12 @@ func TestHooksRunInThePublishersGoroutine(t *testing.T) {
 }
 
 func TestPipelineFailureReachesOnError(t *testing.T) {
-	b := bus.New()
+	b, err := bus.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer b.Close(context.Background())
-	h := instrument.Conversation(b, "c")
+	h := hooks.Conversation(b, "c")
 	defer h.Close()
 	var got []string
 	_ = h.OnError(func(_ context.Context, src event.Type, err event.Error) {
