@@ -57,16 +57,16 @@ func prefixFor(p principal, requested string) (string, bool) {
 // sessions handles GET /v1/sessions?prefix=&after=&limit=.
 func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := DefaultPageLimit
+	sp := sessionsParams{Prefix: q.Get("prefix"), After: q.Get("after")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
 			writeError(w, errorf(http.StatusBadRequest, CodeBadRequest, "limit=%q is not a positive integer", v))
 			return
 		}
-		limit = min(n, MaxPageLimit)
+		sp.Limit = n
 	}
-	page, aerr := s.listSessions(r.Context(), principalOf(r), q.Get("prefix"), q.Get("after"), limit)
+	page, aerr := s.listSessions(r.Context(), principalOf(r), sp)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -74,9 +74,25 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (s *Server) listSessions(ctx context.Context, p principal, prefix, after string, limit int) (sessionsPage, *apiError) {
+// sessionsParams are the parameters of a sessions page: URL parameters
+// over HTTP, the params of sessions.list over JSON-RPC, checked by
+// listSessions.
+type sessionsParams struct {
+	Prefix string `json:"prefix"`
+	After  string `json:"after"`
+	Limit  int    `json:"limit"`
+}
+
+func (s *Server) listSessions(ctx context.Context, p principal, sp sessionsParams) (sessionsPage, *apiError) {
 	page := sessionsPage{Sessions: []sessionJSON{}}
-	prefix, ok := prefixFor(p, prefix)
+	if sp.Limit < 0 {
+		return page, errorf(http.StatusBadRequest, CodeBadRequest, "limit %d is negative", sp.Limit)
+	}
+	limit, after := min(sp.Limit, MaxPageLimit), sp.After
+	if limit == 0 {
+		limit = DefaultPageLimit
+	}
+	prefix, ok := prefixFor(p, sp.Prefix)
 	if !ok {
 		return page, nil
 	}
