@@ -35,6 +35,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newCatalogCmd(), newValidateCmd(), newDocsCmd(), newDemoCmd(), newSessionsCmd(), newReplayCmd(), newServeCmd(), newTailCmd())
+	root.AddCommand(newVersionCmd(), newCatalogCmd(), newValidateCmd(), newDocsCmd(), newDemoCmd(), newSessionsCmd(), newReplayCmd(), newServeCmd(), newTailCmd(), newWatchCmd())
 	return root
 }

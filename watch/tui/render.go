@@ -1,0 +1,355 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/sluice-events/sluice/watch"
+)
+
+type styles struct {
+	title, summary, header, selected, dim, label, user, assistant, thinking, tool, err, note lipgloss.Style
+}
+
+func newStyles() styles {
+	return styles{
+		title:     lipgloss.NewStyle().Bold(true).Reverse(true),
+		summary:   lipgloss.NewStyle().Bold(true),
+		header:    lipgloss.NewStyle().Bold(true).Underline(true),
+		selected:  lipgloss.NewStyle().Reverse(true),
+		dim:       lipgloss.NewStyle().Faint(true),
+		label:     lipgloss.NewStyle().Bold(true),
+		user:      lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("4")),
+		assistant: lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("2")),
+		thinking:  lipgloss.NewStyle().Italic(true).Faint(true),
+		tool:      lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("5")),
+		err:       lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("1")),
+		note:      lipgloss.NewStyle().Faint(true),
+	}
+}
+
+// View draws the screen.
+func (m *model) View() tea.View {
+	v := tea.NewView(m.screenText())
+	v.AltScreen = true
+	v.WindowTitle = "sluice watch"
+	return v
+}
+
+// screenText is the whole screen, exactly height lines of at most width
+// cells.
+func (m *model) screenText() string {
+	var lines []string
+	title := " sluice watch · " + m.src.String() + " · " + m.conn + " "
+	lines = append(lines, m.styles.title.Render(fit(title, m.width)))
+	bodyH := max(m.height-headerLines-footerLines, 1)
+	if m.screen == sessionsScreen {
+		lines = append(lines, m.styles.header.Render(fit(m.sessionsHeader(), m.width)))
+		lines = append(lines, m.sessionRows(bodyH)...)
+	} else {
+		lines = append(lines, m.styles.summary.Render(fit(m.sessionSummary(), m.width)))
+		m.refresh()
+		lines = append(lines, strings.Split(m.vp.View(), "\n")...)
+	}
+	for len(lines) < m.height-footerLines {
+		lines = append(lines, "")
+	}
+	lines = lines[:max(m.height-footerLines, 0)]
+	return strings.Join(append(lines, m.footer()), "\n")
+}
+
+// fit pads or cuts s to width cells.
+func fit(s string, width int) string {
+	s = ansi.Truncate(s, width, "…")
+	if w := ansi.StringWidth(s); w < width {
+		s += strings.Repeat(" ", width-w)
+	}
+	return s
+}
+
+func (m *model) footer() string {
+	if m.editing {
+		s := m.input.View()
+		if m.notice != "" {
+			s += "  " + m.styles.err.Render(m.notice)
+		}
+		return ansi.Truncate(s, m.width, "…")
+	}
+	k := m.keys
+	var b []key.Binding
+	if m.screen == sessionsScreen {
+		b = []key.Binding{k.Up, k.Down, k.Open, k.Quit, k.Help}
+		if m.help.ShowAll {
+			b = []key.Binding{k.Up, k.Down, k.Top, k.Bottom, k.Open, k.Quit, k.Help}
+		}
+	} else {
+		follow := k.Follow
+		if m.follow {
+			follow.SetHelp("f", "following")
+		} else {
+			follow.SetHelp("f", "follow (off)")
+		}
+		think := k.Thinking
+		if m.thinking {
+			think.SetHelp("t", "hide thinking")
+		} else {
+			think.SetHelp("t", "show thinking")
+		}
+		b = []key.Binding{k.Back, k.Pane, think, follow, k.Filter, k.Up, k.Down, k.Quit, k.Help}
+		if m.help.ShowAll {
+			b = []key.Binding{k.Back, k.Pane, think, follow, k.Filter, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Quit, k.Help}
+		}
+	}
+	return m.help.ShortHelpView(b)
+}
+
+// The sessions list's columns, after the session ID.
+const rowFormat = " %-11s %7s %17s %9s  %-5s %s"
+
+func (m *model) idWidth() int {
+	fixed := ansi.StringWidth(fmt.Sprintf(rowFormat, "", "", "", "", "", "")) + 2
+	return max(m.width-fixed-26, 12) // 26: room for the model name
+}
+
+func (m *model) sessionsHeader() string {
+	w := m.idWidth()
+	return fmt.Sprintf(" %-*s"+rowFormat, w, "SESSION", "STATUS", "EVENTS", "TOKENS IN/OUT", "COST", "LAST", "MODEL")
+}
+
+func (m *model) sessionRows(height int) []string {
+	list := m.board.Sessions()
+	if len(list) == 0 {
+		msg := " waiting for sessions…"
+		if m.listErr != "" {
+			msg = " cannot list sessions: " + m.listErr
+		}
+		return []string{m.styles.dim.Render(fit(msg, m.width))}
+	}
+	sel := 0
+	for i, s := range list {
+		if s.ID == m.selID {
+			sel = i
+		}
+	}
+	first := 0
+	if rows := max(height-1, 1); sel >= rows {
+		first = sel - rows + 1
+	}
+	now := m.cfg.now()
+	w := m.idWidth()
+	var out []string
+	for i := first; i < len(list) && len(out) < max(height-1, 1); i++ {
+		s := list[i]
+		in, o := s.Tokens()
+		cost := fmt.Sprintf("$%.4f", s.Cost)
+		if s.CostUnknown {
+			cost += "+"
+		}
+		status := string(s.Status)
+		if status == "" {
+			status = "-"
+		}
+		if s.Errors > 0 && s.Status != watch.StatusFailed {
+			status += fmt.Sprintf("!%d", s.Errors)
+		}
+		row := fmt.Sprintf(" %-*s"+rowFormat, w, ansi.Truncate(s.ID, w, "…"), status, fmt.Sprint(s.Events),
+			fmt.Sprintf("%d/%d", in, o), cost, age(now, s.Last), s.Model)
+		row = fit(row, m.width)
+		switch {
+		case i == sel:
+			row = m.styles.selected.Render(row)
+		case s.Status == watch.StatusFailed:
+			row = m.styles.err.Render(row)
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// age says how long ago t was, in one short word.
+func age(now, t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Second:
+		return "now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+}
+
+func (m *model) sessionSummary() string {
+	s := m.sess
+	sum, _ := m.board.Get(s.id)
+	in, out := sum.Tokens()
+	status := string(sum.Status)
+	if status == "" {
+		status = "-"
+	}
+	pane := "conversation"
+	if m.pane == eventsPane {
+		pane = "events"
+		if !m.filter.IsZero() {
+			pane += " " + m.filter.String()
+		}
+	}
+	return fmt.Sprintf(" %s · %s · %d events · %d/%d tokens · $%.4f · %s", s.id, status, s.log.Total(), in, out, sum.Cost, pane)
+}
+
+// refresh puts the open pane into the viewport if anything changed, and
+// keeps the end in view in follow mode.
+func (m *model) refresh() {
+	if !m.dirty || m.sess == nil {
+		return
+	}
+	m.dirty = false
+	var text string
+	if m.pane == eventsPane {
+		text = m.renderLog()
+	} else {
+		text = m.renderConversation()
+	}
+	m.vp.SetContent(text)
+	if m.follow {
+		m.vp.GotoBottom()
+	}
+}
+
+func (m *model) renderConversation() string {
+	st := m.styles
+	w := max(m.width-2, 10)
+	var b strings.Builder
+	block := func(label lipgloss.Style, name, text string, body lipgloss.Style) {
+		b.WriteString(label.Render(name))
+		b.WriteByte('\n')
+		if text != "" {
+			b.WriteString(body.Render(indent(lipgloss.Wrap(text, w, " "))))
+			b.WriteByte('\n')
+		}
+		b.WriteByte('\n')
+	}
+	plain := lipgloss.NewStyle()
+	entries := m.sess.conv.Entries()
+	if len(entries) == 0 {
+		return st.dim.Render(" waiting for the session's events…")
+	}
+	for _, e := range entries {
+		switch e.Kind {
+		case watch.System:
+			block(st.dim, "system", e.Text, st.dim)
+		case watch.User:
+			block(st.user, "user", e.Text, plain)
+		case watch.Assistant:
+			text := e.Text
+			if e.Streaming {
+				text += "▍"
+			}
+			block(st.assistant, "assistant", text, plain)
+		case watch.Thinking:
+			words := len(strings.Fields(e.Text))
+			more := ""
+			if e.Streaming {
+				more = ", streaming"
+			}
+			if !m.thinking {
+				b.WriteString(st.thinking.Render(fmt.Sprintf("▸ thinking (%d words%s; t shows it)", words, more)))
+				b.WriteString("\n\n")
+				continue
+			}
+			block(st.thinking, "▾ thinking"+more, e.Text, st.thinking)
+		case watch.Tool:
+			head := fmt.Sprintf("⚙ %s %s", e.Name, e.State)
+			if e.Duration > 0 {
+				head += " " + short(e.Duration)
+			}
+			b.WriteString(st.tool.Render(head))
+			b.WriteByte('\n')
+			if e.Args != "" {
+				b.WriteString(indent(lipgloss.Wrap("args: "+e.Args, w, " ,")))
+				b.WriteByte('\n')
+			}
+			if e.Result != "" {
+				b.WriteString(indent(lipgloss.Wrap("result: "+e.Result, w, " ,")))
+				b.WriteByte('\n')
+			}
+			if e.State == watch.ToolFailed {
+				b.WriteString(st.err.Render(indent(lipgloss.Wrap("error: "+e.Text, w, " "))))
+				b.WriteByte('\n')
+			}
+			b.WriteByte('\n')
+		case watch.Error:
+			b.WriteString(st.err.Render(lipgloss.Wrap("✗ "+e.Text, w+2, " ")))
+			b.WriteString("\n\n")
+		case watch.Note:
+			b.WriteString(st.note.Render(lipgloss.Wrap("· "+e.Text, w+2, " ")))
+			b.WriteString("\n\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// short rounds d for reading: to the millisecond, or the microsecond
+// below one.
+func short(d time.Duration) string {
+	if d < time.Millisecond {
+		return d.Round(time.Microsecond).String()
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// indent indents each line by two spaces.
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+func (m *model) renderLog() string {
+	lines := m.sess.log.Lines(m.filter)
+	if len(lines) == 0 {
+		if m.filter.IsZero() {
+			return m.styles.dim.Render(" no events yet")
+		}
+		return m.styles.dim.Render(" no events of types " + m.filter.String())
+	}
+	var b strings.Builder
+	for i, ln := range lines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		head := fmt.Sprintf("%5d %s %-26s ", ln.Seq, ln.Time.UTC().Format("15:04:05.000"), ln.Type)
+		b.WriteString(m.styles.dim.Render(head))
+		b.WriteString(wrapPayload(ln.Payload, ansi.StringWidth(head), m.width))
+	}
+	return b.String()
+}
+
+// maxPayloadLines bounds the lines of one event's payload in the events
+// pane.
+const maxPayloadLines = 6
+
+// wrapPayload wraps a payload to the width left after a head of headW
+// cells, indenting the lines after the first under it.
+func wrapPayload(payload string, headW, width int) string {
+	w := width - headW
+	if w < 20 {
+		return ansi.Truncate(payload, max(w, 1), "…")
+	}
+	lines := strings.Split(ansi.Wrap(payload, w, ","), "\n")
+	if len(lines) > maxPayloadLines {
+		lines = lines[:maxPayloadLines]
+		lines[maxPayloadLines-1] = ansi.Truncate(lines[maxPayloadLines-1], w-1, "") + "…"
+	}
+	return strings.Join(lines, "\n"+strings.Repeat(" ", headW))
+}
