@@ -207,11 +207,32 @@ func (m *model) Init() tea.Cmd {
 		m.send(sessionsMsg{infos: infos, err: err})
 		m.followAll(ctx, 0)
 	})
-	return tick()
+	m.start(func(ctx context.Context) {
+		t := time.NewTicker(time.Second) // the ages on screen grow
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				m.send(tickMsg{})
+			}
+		}
+	})
+	return nil
 }
 
-func tick() tea.Cmd {
-	return tea.Tick(time.Second, func(time.Time) tea.Msg { return tickMsg{} })
+// later sends msg after d, unless the screen stops first.
+func (m *model) later(d time.Duration, msg tea.Msg) {
+	m.start(func(ctx context.Context) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+			m.send(msg)
+		}
+	})
 }
 
 // start runs fn in a goroutine that Run waits for; without a program (in
@@ -270,7 +291,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		m.resize()
 	case tickMsg:
-		return m, tick()
+		// nothing changes but the clock: the screen is drawn again
 	case sessionsMsg:
 		if msg.err != nil {
 			m.listErr = msg.err.Error()
@@ -285,7 +306,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case retryMsg:
 		m.conn = fmt.Sprintf("reconnecting in %s: %v", msg.wait.Round(100*time.Millisecond), msg.err)
 	case endMsg:
-		return m, m.ended(msg)
+		m.ended(msg)
 	case restartMsg:
 		switch {
 		case msg.stream == allStream:
@@ -323,20 +344,19 @@ func (m *model) event(msg eventMsg) {
 
 // ended handles the end of a stream: unless the screen closed it, follow
 // it again after a pause, from its last cursor.
-func (m *model) ended(msg endMsg) tea.Cmd {
+func (m *model) ended(msg endMsg) {
 	if msg.stream != allStream && (m.sess == nil || m.sess.gen != msg.stream) {
-		return nil
+		return
 	}
 	if m.ctx.Err() != nil || errors.Is(msg.err, context.Canceled) {
-		return nil
+		return
 	}
 	what := "the stream ended"
 	if msg.err != nil {
 		what = msg.err.Error()
 	}
 	m.conn = fmt.Sprintf("%s; following again in %s", what, m.cfg.retry)
-	stream := msg.stream
-	return tea.Tick(m.cfg.retry, func(time.Time) tea.Msg { return restartMsg{stream: stream} })
+	m.later(m.cfg.retry, restartMsg{stream: msg.stream})
 }
 
 // resize fits the parts to the window.
@@ -344,7 +364,7 @@ func (m *model) resize() {
 	m.vp.SetWidth(max(m.width, 1))
 	m.vp.SetHeight(max(m.height-headerLines-footerLines, 1))
 	m.help.SetWidth(m.width)
-	m.input.SetWidth(max(m.width-len(m.input.Prompt)-2, 1))
+	m.input.SetWidth(max(m.width/2-len(m.input.Prompt), 10)) // room for an error after it
 	m.dirty = true
 }
 

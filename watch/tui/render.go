@@ -106,7 +106,7 @@ func (m *model) footer() string {
 			b = []key.Binding{k.Back, k.Pane, think, follow, k.Filter, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Quit, k.Help}
 		}
 	}
-	return m.help.ShortHelpView(b)
+	return ansi.Truncate(m.help.ShortHelpView(b), m.width, "…")
 }
 
 // The sessions list's columns, after the session ID.
