@@ -168,7 +168,7 @@ func TestWatchFollowsTheDemoOverAServer(t *testing.T) {
 	term.waitFor(t, "sess-", "running")
 	term.typeKeys("\r") // open the only session
 	term.waitFor(t, "user", "What's the weather in Paris right now?")
-	term.waitFor(t, "get_weather")
+	t.Logf("while the run streams:\n%s", term.waitFor(t, "get_weather"))
 
 	// Cut every connection: the streams resume after the last event shown.
 	if d.drop() == 0 {

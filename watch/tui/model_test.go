@@ -150,7 +150,7 @@ func TestSessionConversation(t *testing.T) {
 	)
 	s := checkFrame(t, m)
 	for _, want := range []string{"s1 ·", "user", "Weather?", "▸ thinking (6 words", "assistant", "Checking",
-		"⚙ get_weather failed", `args: {"city":"Paris"}`, "error: offline", "✗ provider call failed: overloaded", "esc sessions", "t show thinking"} {
+		"⚙ get_weather failed", `args: {"city":"Paris"}`, "error: offline", "✗ provider call failed: overloaded", "esc back", "tab events", "t show thinking", "q quit"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("screen lacks %q:\n%s", want, s)
 		}

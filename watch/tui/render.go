@@ -95,15 +95,19 @@ func (m *model) footer() string {
 		} else {
 			follow.SetHelp("f", "follow (off)")
 		}
+		pane := k.Pane
+		if m.pane == eventsPane {
+			pane.SetHelp("tab", "conversation")
+		}
 		think := k.Thinking
 		if m.thinking {
 			think.SetHelp("t", "hide thinking")
 		} else {
 			think.SetHelp("t", "show thinking")
 		}
-		b = []key.Binding{k.Back, k.Pane, think, follow, k.Filter, k.Up, k.Down, k.Quit, k.Help}
+		b = []key.Binding{k.Back, pane, think, follow, k.Filter, k.Quit, k.Help, k.Up, k.Down}
 		if m.help.ShowAll {
-			b = []key.Binding{k.Back, k.Pane, think, follow, k.Filter, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Quit, k.Help}
+			b = []key.Binding{k.Back, pane, think, follow, k.Filter, k.Quit, k.Help, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 		}
 	}
 	return ansi.Truncate(m.help.ShortHelpView(b), m.width, "…")
