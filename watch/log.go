@@ -2,6 +2,7 @@ package watch
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/sluice-events/sluice/event"
@@ -44,7 +45,7 @@ func NewLog(size int) *Log {
 func (l *Log) Add(ev *event.Event) {
 	payload, err := json.Marshal(ev.Payload)
 	if err != nil {
-		payload = []byte(`"` + err.Error() + `"`)
+		payload = []byte(strconv.Quote(err.Error()))
 	}
 	ln := Line{Seq: ev.Seq, Time: ev.Time, Type: ev.Type, Payload: string(payload)}
 	l.total++

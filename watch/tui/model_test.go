@@ -288,3 +288,25 @@ func TestOptions(t *testing.T) {
 		t.Errorf("nil source: %v", err)
 	}
 }
+
+// Text from events cannot send escape sequences to the terminal.
+func TestControlCharactersAreNotDrawn(t *testing.T) {
+	m := newTestModel(t)
+	bad := "x\x1b[2J\x1b]0;pwned\x07\r\u009b31my\ttab"
+	feed(m, allStream, "s\x1b[31m1", 1, event.ProviderCallStarted{Model: bad})
+	press(m, "enter")
+	feed(m, m.sess.gen, "s\x1b[31m1", 1, event.MessageCreated{Role: "user", Content: bad},
+		event.ToolCallStarted{Name: bad, Arguments: []byte(`"` + bad + `"`)})
+	for _, p := range []string{"", "tab"} {
+		press(m, p)
+		s := m.screenText()
+		for _, c := range []string{"\x1b[2J", "\x1b]", "\a", "\r", "\u009b", "\t"} {
+			if strings.Contains(s, c) {
+				t.Errorf("%q reached the screen:\n%q", c, s)
+			}
+		}
+		if p == "" && !strings.Contains(ansi.Strip(s), "x[2J]0;pwned31my    tab") {
+			t.Errorf("the text itself is gone:\n%s", ansi.Strip(s))
+		}
+	}
+}

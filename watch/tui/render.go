@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -64,9 +65,9 @@ func (m *model) screenText() string {
 	return strings.Join(append(lines, m.footer()), "\n")
 }
 
-// fit pads or cuts s to width cells.
+// fit cleans s and pads or cuts it to width cells.
 func fit(s string, width int) string {
-	s = ansi.Truncate(s, width, "…")
+	s = ansi.Truncate(clean(s), width, "…")
 	if w := ansi.StringWidth(s); w < width {
 		s += strings.Repeat(" ", width-w)
 	}
@@ -251,6 +252,7 @@ func (m *model) renderConversation() string {
 		return st.dim.Render(" waiting for the session's events…")
 	}
 	for _, e := range entries {
+		e.Text, e.Name, e.Args, e.Result = clean(e.Text), clean(e.Name), clean(e.Args), clean(e.Result)
 		switch e.Kind {
 		case watch.System:
 			block(st.dim, "system", e.Text, st.dim)
@@ -305,6 +307,33 @@ func (m *model) renderConversation() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// clean makes text from events safe to draw: it drops control
+// characters (an escape sequence in a remote event must not reach the
+// terminal), keeps line breaks and turns tabs into spaces.
+func clean(s string) string {
+	ok := true
+	for _, r := range s {
+		if r < 0x20 && r != '\n' || r >= 0x7f && r <= 0x9f || r == utf8.RuneError {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t':
+			b.WriteString("    ")
+		case r < 0x20 && r != '\n', r >= 0x7f && r <= 0x9f, r == utf8.RuneError:
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 // short rounds d for reading: to the millisecond, or the microsecond
 // below one.
 func short(d time.Duration) string {
@@ -332,9 +361,9 @@ func (m *model) renderLog() string {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		head := fmt.Sprintf("%5d %s %-26s ", ln.Seq, ln.Time.UTC().Format("15:04:05.000"), ln.Type)
+		head := fmt.Sprintf("%5d %s %-26s ", ln.Seq, ln.Time.UTC().Format("15:04:05.000"), clean(string(ln.Type)))
 		b.WriteString(m.styles.dim.Render(head))
-		b.WriteString(wrapPayload(ln.Payload, ansi.StringWidth(head), m.width))
+		b.WriteString(wrapPayload(clean(ln.Payload), ansi.StringWidth(head), m.width))
 	}
 	return b.String()
 }
