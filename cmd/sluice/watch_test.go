@@ -14,8 +14,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/vt"
 
+	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/hub"
-	"github.com/sluice-events/sluice/printer"
 	"github.com/sluice-events/sluice/server"
 	"github.com/sluice-events/sluice/store/memory"
 )
@@ -216,11 +216,7 @@ func TestWatchShowsARecordedDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink, err := printer.JSON(io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := runDemo(ctx, sink, 0, st); err != nil {
+	if err := runDemo(ctx, sluice.Discard, 0, st); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
@@ -231,6 +227,34 @@ func TestWatchShowsARecordedDatabase(t *testing.T) {
 	term.typeKeys("j\r")
 	screen := term.waitFor(t, "It's 18 °C and partly cloudy", `args: {"city":"Paris","unit":"celsius"}`, "claude-sonnet-4-5-20250929 · 412 in / 96 out tokens")
 	t.Logf("recorded session:\n%s", screen)
+	term.typeKeys("q")
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A database another writer is appending to: the screen follows it live.
+func TestWatchFollowsADatabaseBeingWritten(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "live.db")
+	st, err := openDB(ctx, db, false) // the writer's own handle, as another process would have
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	term := newTerminal(100, 30)
+	wait := startWatch(t, term, "--db", db)
+	term.waitFor(t, "live.db", "waiting for sessions")
+	demoDone := make(chan error, 1)
+	go func() { demoDone <- runDemo(ctx, sluice.Discard, 2, st) }()
+	term.waitFor(t, "sess-", "running")
+	term.typeKeys("\r")
+	term.waitFor(t, "What's the weather in Paris right now?")
+	if err := <-demoDone; err != nil {
+		t.Fatal(err)
+	}
+	term.waitFor(t, "It's 18 °C and partly cloudy", "done · 58 events · 973/137 tokens")
 	term.typeKeys("q")
 	if err := wait(); err != nil {
 		t.Fatal(err)
