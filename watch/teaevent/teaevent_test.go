@@ -3,7 +3,9 @@ package teaevent_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -62,34 +64,44 @@ func program(m tea.Model) *tea.Program {
 	return tea.NewProgram(m, tea.WithInput(nil), tea.WithOutput(io.Discard), tea.WithoutSignals())
 }
 
-// With DropOldest a slow program loses events, and learns how many.
-func TestSubscribeDropOldestCountsLoss(t *testing.T) {
-	defer goleak.VerifyNone(t)
+// subscribe runs m as a program subscribed to a new bus with opts, then
+// publishes an Info event for each message; it returns when the program
+// ends.
+func subscribe(t *testing.T, m *slow, messages []string, opts ...bus.SubscribeOption) {
+	t.Helper()
 	ctx := context.Background()
 	b, err := bus.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close(ctx)
-	m := &slow{gate: make(chan struct{}), last: "10"}
 	p := program(m)
-	sub, err := teaevent.Subscribe(b, p, event.All, bus.WithQueue(2), bus.WithPolicy(bus.DropOldest))
+	sub, err := teaevent.Subscribe(b, p, event.All, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sub.Cancel()
 	done := make(chan error, 1)
 	go func() { _, err := p.Run(); done <- err }()
-	for _, s := range []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"} {
+	for _, s := range messages {
 		ev := event.New(event.Info{Message: s}, event.Meta{})
 		if err := b.Publish(ctx, &ev); err != nil {
 			t.Fatal(err)
 		}
 	}
-	close(m.gate)
+	if m.gate != nil {
+		close(m.gate)
+	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// With DropOldest a slow program loses events, and learns how many.
+func TestSubscribeDropOldestCountsLoss(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	m := &slow{gate: make(chan struct{}), last: "10"}
+	subscribe(t, m, strings.Fields("1 2 3 4 5 6 7 8 9 10"), bus.WithQueue(2), bus.WithPolicy(bus.DropOldest))
 	if m.lost == 0 {
 		t.Errorf("no loss reported; got %v", m.infos)
 	}
@@ -101,30 +113,12 @@ func TestSubscribeDropOldestCountsLoss(t *testing.T) {
 // By default nothing is lost: the publisher waits for the program.
 func TestSubscribeBlockLosesNothing(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	ctx := context.Background()
-	b, err := bus.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close(ctx)
 	m := &slow{last: "99"}
-	p := program(m)
-	sub, err := teaevent.Subscribe(b, p, event.All, bus.WithQueue(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Cancel()
-	done := make(chan error, 1)
-	go func() { _, err := p.Run(); done <- err }()
+	var messages []string
 	for i := range 100 {
-		ev := event.New(event.Info{Message: string(rune('0'+i/10)) + string(rune('0'+i%10))}, event.Meta{})
-		if err := b.Publish(ctx, &ev); err != nil {
-			t.Fatal(err)
-		}
+		messages = append(messages, fmt.Sprint(i))
 	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	subscribe(t, m, messages, bus.WithQueue(1))
 	if len(m.infos) != 100 || m.lost != 0 {
 		t.Errorf("got %d events, %d lost; want 100, 0", len(m.infos), m.lost)
 	}
