@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
+	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/watch/tui"
 	"github.com/sluice-events/sluice/wire"
@@ -144,5 +145,54 @@ func TestRunRefusesBadOptions(t *testing.T) {
 	}
 	if err := tui.Run(context.Background(), tui.HubSource{}, tui.WithLogSize(-1)); !errors.Is(err, tui.ErrInvalid) {
 		t.Errorf("bad option: %v", err)
+	}
+}
+
+// flaky delivers two events of every session, then fails; it records the
+// cursor each Follow starts after.
+type flaky struct {
+	starts chan uint64
+}
+
+func (flaky) String() string { return "flaky" }
+func (flaky) Sessions(context.Context) ([]store.SessionInfo, error) {
+	return nil, nil
+}
+func (f flaky) Follow(ctx context.Context, session string, after uint64, fn func(uint64, event.Event) error, _ func(error, time.Duration)) error {
+	if session != "" {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	select {
+	case f.starts <- after:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	for c := after + 1; c <= after+2; c++ {
+		if err := fn(c, event.New(event.Info{}, event.Meta{SessionID: "s"})); err != nil {
+			return err
+		}
+	}
+	return errors.New("the source failed")
+}
+
+// When a source gives up, the screen follows again after a pause, from the
+// last cursor it showed.
+func TestRunFollowsAgainAfterAFailure(t *testing.T) {
+	src := flaky{starts: make(chan uint64)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- tui.Run(ctx, src, tui.WithRestart(time.Millisecond),
+			tui.WithProgramOptions(tea.WithInput(nil), tea.WithOutput(io.Discard), tea.WithWindowSize(80, 24), tea.WithoutSignals()))
+	}()
+	for _, want := range []uint64{0, 2, 4} {
+		if got := <-src.starts; got != want {
+			t.Fatalf("followed after %d, want %d", got, want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
