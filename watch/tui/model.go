@@ -19,7 +19,6 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
-	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sluice-events/sluice/event"
@@ -141,6 +140,7 @@ type session struct {
 	log    *watch.Log
 	cursor uint64
 	cancel context.CancelFunc
+	cache  paneCache
 }
 
 // model is the screen's Bubble Tea model.
@@ -169,7 +169,7 @@ type model struct {
 	editing  bool
 	notice   string // a bad filter, …
 
-	vp            viewport.Model
+	vp            scroller
 	dirty         bool
 	width, height int
 	keys          keyMap
@@ -192,7 +192,7 @@ func newModel(src Source, opts ...Option) (*model, error) {
 	m := &model{
 		cfg: cfg, src: src, ctx: context.Background(), wg: &sync.WaitGroup{},
 		conn: "connecting", follow: true, input: in,
-		vp: viewport.New(), width: 80, height: 24,
+		width: 80, height: 24,
 		keys: newKeyMap(), help: help.New(), styles: newStyles(),
 	}
 	m.resize()
@@ -361,8 +361,7 @@ func (m *model) ended(msg endMsg) {
 
 // resize fits the parts to the window.
 func (m *model) resize() {
-	m.vp.SetWidth(max(m.width, 1))
-	m.vp.SetHeight(max(m.height-headerLines-footerLines, 1))
+	m.vp.setSize(max(m.width, 1), max(m.height-headerLines-footerLines, 1))
 	m.help.SetWidth(m.width)
 	m.input.SetWidth(max(m.width/2-len(m.input.Prompt), 10)) // room for an error after it
 	m.dirty = true
@@ -433,18 +432,18 @@ func (m *model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.input.CursorEnd()
 		return m.input.Focus()
 	case key.Matches(msg, k.Up):
-		m.scroll(func() { m.vp.ScrollUp(1) })
+		m.scroll(func() { m.vp.up(1) })
 	case key.Matches(msg, k.Down):
-		m.scroll(func() { m.vp.ScrollDown(1) })
+		m.scroll(func() { m.vp.down(1) })
 	case key.Matches(msg, k.PageUp):
-		m.scroll(m.vp.PageUp)
+		m.scroll(m.vp.pageUp)
 	case key.Matches(msg, k.PageDown):
-		m.scroll(m.vp.PageDown)
+		m.scroll(m.vp.pageDown)
 	case key.Matches(msg, k.Top):
-		m.scroll(func() { m.vp.GotoTop() })
+		m.scroll(m.vp.top)
 	case key.Matches(msg, k.Bottom):
 		m.follow = true
-		m.vp.GotoBottom()
+		m.vp.bottom()
 	}
 	return nil
 }
@@ -454,7 +453,7 @@ func (m *model) key(msg tea.KeyPressMsg) tea.Cmd {
 func (m *model) scroll(move func()) {
 	m.refresh()
 	move()
-	m.follow = m.vp.AtBottom()
+	m.follow = m.vp.atBottom()
 }
 
 // applyFilter sets the events pane's type filter.

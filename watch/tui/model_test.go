@@ -187,11 +187,11 @@ func TestFollowAndScrollBack(t *testing.T) {
 	if m.follow {
 		t.Error("scrolling up did not stop following")
 	}
-	off := m.vp.YOffset()
+	off := m.vp.y
 	feed(m, gen, "s1", 41, event.MessageCreated{Role: "user", Content: "line 40"})
 	s = checkFrame(t, m)
-	if m.vp.YOffset() != off || strings.Contains(s, "line 40") {
-		t.Errorf("a new event moved the scroll-back (offset %d, was %d):\n%s", m.vp.YOffset(), off, s)
+	if m.vp.y != off || strings.Contains(s, "line 40") {
+		t.Errorf("a new event moved the scroll-back (offset %d, was %d):\n%s", m.vp.y, off, s)
 	}
 	if !strings.Contains(s, "f follow (off)") {
 		t.Errorf("footer does not say follow is off:\n%s", s)

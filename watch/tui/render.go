@@ -56,7 +56,7 @@ func (m *model) screenText() string {
 	} else {
 		lines = append(lines, m.styles.summary.Render(fit(m.sessionSummary(), m.width)))
 		m.refresh()
-		lines = append(lines, strings.Split(m.vp.View(), "\n")...)
+		lines = append(lines, m.vp.view()...)
 	}
 	for len(lines) < m.height-footerLines {
 		lines = append(lines, "")
@@ -214,99 +214,6 @@ func (m *model) sessionSummary() string {
 	return fmt.Sprintf(" %s · %s · %d events · %d/%d tokens · $%.4f · %s", s.id, status, s.log.Total(), in, out, sum.Cost, pane)
 }
 
-// refresh puts the open pane into the viewport if anything changed, and
-// keeps the end in view in follow mode.
-func (m *model) refresh() {
-	if !m.dirty || m.sess == nil {
-		return
-	}
-	m.dirty = false
-	var text string
-	if m.pane == eventsPane {
-		text = m.renderLog()
-	} else {
-		text = m.renderConversation()
-	}
-	m.vp.SetContent(text)
-	if m.follow {
-		m.vp.GotoBottom()
-	}
-}
-
-func (m *model) renderConversation() string {
-	st := m.styles
-	w := max(m.width-2, 10)
-	var b strings.Builder
-	block := func(label lipgloss.Style, name, text string, body lipgloss.Style) {
-		b.WriteString(label.Render(name))
-		b.WriteByte('\n')
-		if text != "" {
-			b.WriteString(body.Render(indent(lipgloss.Wrap(text, w, " "))))
-			b.WriteByte('\n')
-		}
-		b.WriteByte('\n')
-	}
-	plain := lipgloss.NewStyle()
-	entries := m.sess.conv.Entries()
-	if len(entries) == 0 {
-		return st.dim.Render(" waiting for the session's events…")
-	}
-	for _, e := range entries {
-		e.Text, e.Name, e.Args, e.Result = clean(e.Text), clean(e.Name), clean(e.Args), clean(e.Result)
-		switch e.Kind {
-		case watch.System:
-			block(st.dim, "system", e.Text, st.dim)
-		case watch.User:
-			block(st.user, "user", e.Text, plain)
-		case watch.Assistant:
-			text := e.Text
-			if e.Streaming {
-				text += "▍"
-			}
-			block(st.assistant, "assistant", text, plain)
-		case watch.Thinking:
-			words := len(strings.Fields(e.Text))
-			more := ""
-			if e.Streaming {
-				more = ", streaming"
-			}
-			if !m.thinking {
-				b.WriteString(st.thinking.Render(fmt.Sprintf("▸ thinking (%d words%s; t shows it)", words, more)))
-				b.WriteString("\n\n")
-				continue
-			}
-			block(st.thinking, "▾ thinking"+more, e.Text, st.thinking)
-		case watch.Tool:
-			head := fmt.Sprintf("⚙ %s %s", e.Name, e.State)
-			if e.Duration > 0 {
-				head += " " + short(e.Duration)
-			}
-			b.WriteString(st.tool.Render(head))
-			b.WriteByte('\n')
-			if e.Args != "" {
-				b.WriteString(indent(lipgloss.Wrap("args: "+e.Args, w, " ,")))
-				b.WriteByte('\n')
-			}
-			if e.Result != "" {
-				b.WriteString(indent(lipgloss.Wrap("result: "+e.Result, w, " ,")))
-				b.WriteByte('\n')
-			}
-			if e.State == watch.ToolFailed {
-				b.WriteString(st.err.Render(indent(lipgloss.Wrap("error: "+e.Text, w, " "))))
-				b.WriteByte('\n')
-			}
-			b.WriteByte('\n')
-		case watch.Error:
-			b.WriteString(st.err.Render(lipgloss.Wrap("✗ "+e.Text, w+2, " ")))
-			b.WriteString("\n\n")
-		case watch.Note:
-			b.WriteString(st.note.Render(lipgloss.Wrap("· "+e.Text, w+2, " ")))
-			b.WriteString("\n\n")
-		}
-	}
-	return strings.TrimRight(b.String(), "\n")
-}
-
 // clean makes text from events safe to draw: it drops control
 // characters (an escape sequence in a remote event must not reach the
 // terminal), keeps line breaks and turns tabs into spaces.
@@ -346,43 +253,4 @@ func short(d time.Duration) string {
 // indent indents each line by two spaces.
 func indent(s string) string {
 	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
-}
-
-func (m *model) renderLog() string {
-	lines := m.sess.log.Lines(m.filter)
-	if len(lines) == 0 {
-		if m.filter.IsZero() {
-			return m.styles.dim.Render(" no events yet")
-		}
-		return m.styles.dim.Render(" no events of types " + m.filter.String())
-	}
-	var b strings.Builder
-	for i, ln := range lines {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		head := fmt.Sprintf("%5d %s %-26s ", ln.Seq, ln.Time.UTC().Format("15:04:05.000"), clean(string(ln.Type)))
-		b.WriteString(m.styles.dim.Render(head))
-		b.WriteString(wrapPayload(clean(ln.Payload), ansi.StringWidth(head), m.width))
-	}
-	return b.String()
-}
-
-// maxPayloadLines bounds the lines of one event's payload in the events
-// pane.
-const maxPayloadLines = 6
-
-// wrapPayload wraps a payload to the width left after a head of headW
-// cells, indenting the lines after the first under it.
-func wrapPayload(payload string, headW, width int) string {
-	w := width - headW
-	if w < 20 {
-		return ansi.Truncate(payload, max(w, 1), "…")
-	}
-	lines := strings.Split(ansi.Wrap(payload, w, ","), "\n")
-	if len(lines) > maxPayloadLines {
-		lines = lines[:maxPayloadLines]
-		lines[maxPayloadLines-1] = ansi.Truncate(lines[maxPayloadLines-1], w-1, "") + "…"
-	}
-	return strings.Join(lines, "\n"+strings.Repeat(" ", headW))
 }
