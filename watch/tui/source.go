@@ -46,9 +46,9 @@ type HubSource struct {
 // String returns the source's name.
 func (s HubSource) String() string { return s.Name }
 
-// Sessions lists the sessions of the hub's store.
+// Sessions lists the sessions of the hub's store (the first 10,000).
 func (s HubSource) Sessions(ctx context.Context) ([]store.SessionInfo, error) {
-	return s.Hub.Store().Sessions(ctx, store.SessionQuery{})
+	return s.Hub.Store().Sessions(ctx, store.SessionQuery{Limit: maxSessions})
 }
 
 // Follow reads a feed of the hub; it never needs to reconnect.
@@ -88,8 +88,13 @@ type ServerSource struct {
 // ErrURL reports a server URL that cannot be used.
 var ErrURL = errors.New("tui: not a server URL such as http://127.0.0.1:7420")
 
-// String returns the server's URL.
-func (s ServerSource) String() string { return s.URL }
+// String returns the server's URL, without a password it may hold.
+func (s ServerSource) String() string {
+	if u, err := url.Parse(s.URL); err == nil {
+		return u.Redacted()
+	}
+	return s.URL
+}
 
 // endpoint returns the URL of an API path (escaped) with a query.
 func (s ServerSource) endpoint(path string, q url.Values) (string, error) {
@@ -128,7 +133,8 @@ type sessionsPage struct {
 // maxSessions bounds the list read at the start.
 const maxSessions = 10_000
 
-// Sessions reads GET /v1/sessions, page after page.
+// Sessions reads GET /v1/sessions, page after page (up to 10,000
+// sessions).
 func (s ServerSource) Sessions(ctx context.Context) ([]store.SessionInfo, error) {
 	hc := s.HTTPClient
 	if hc == nil {

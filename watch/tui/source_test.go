@@ -108,6 +108,9 @@ func TestSources(t *testing.T) {
 		})
 	}
 
+	if got := (tui.ServerSource{URL: "http://me:secret@host:7420"}).String(); got != "http://me:xxxxx@host:7420" {
+		t.Errorf("String() = %q: shows the password", got)
+	}
 	var se *wire.StatusError
 	if _, err := (tui.ServerSource{URL: hs.URL, Key: "wrong"}).Sessions(context.Background()); !errors.As(err, &se) || se.Code != 401 {
 		t.Errorf("wrong key: %v", err)
