@@ -51,6 +51,14 @@ func (t *terminal) screen() string {
 	return t.emu.String()
 }
 
+// close ends the terminal's input: its readers get io.EOF. (Emulator.Close
+// would race with them.)
+func (t *terminal) close() {
+	if pw, ok := t.emu.InputPipe().(*io.PipeWriter); ok {
+		pw.Close()
+	}
+}
+
 // typeKeys types s as a user would.
 func (t *terminal) typeKeys(s string) { io.WriteString(t.emu.InputPipe(), s) }
 
