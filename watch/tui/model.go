@@ -376,6 +376,9 @@ const (
 
 func (m *model) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
+	if msg.String() == "ctrl+c" {
+		return tea.Quit // also while typing a filter
+	}
 	if m.editing {
 		switch {
 		case key.Matches(msg, k.Apply):

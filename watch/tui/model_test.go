@@ -227,7 +227,11 @@ func TestEventsPaneFilter(t *testing.T) {
 	if m.editing || strings.Contains(s, "message.text.delta") || !strings.Contains(s, "tool.call.completed") || !strings.Contains(s, "events tool.call.*") {
 		t.Errorf("filter tool.call.*:\n%s", s)
 	}
-	press(m, "/", "message.>", "esc")
+	press(m, "/")
+	if _, cmd := m.Update(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}); cmd == nil || fmt.Sprint(cmd()) != fmt.Sprint(tea.Quit()) {
+		t.Error("ctrl+c does not quit while typing a filter")
+	}
+	press(m, "message.>", "esc")
 	if m.filter.String() != "tool.call.*" {
 		t.Errorf("esc changed the filter to %q", m.filter)
 	}
