@@ -3,19 +3,15 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/sluice-events/sluice"
 )
 
 // openPTY opens a pseudo-terminal pair.
@@ -55,16 +51,7 @@ func setSize(t *testing.T, master *os.File, term *terminal, w, h int) {
 // `sluice watch` on a real pseudo-terminal: it takes the terminal's size,
 // and redraws to fit when the window is resized (SIGWINCH).
 func TestWatchOnAPseudoTerminalResizes(t *testing.T) {
-	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "events.db")
-	st, err := openDB(ctx, db, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := runDemo(ctx, sluice.Discard, 0, st); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	db := recordDemo(t)
 
 	master, slave := openPTY(t)
 	defer master.Close()

@@ -216,8 +216,10 @@ func TestWatchFollowsTheDemoOverAServer(t *testing.T) {
 	<-served
 }
 
-// A recorded database: `sluice watch --db FILE` shows what it holds.
-func TestWatchShowsARecordedDatabase(t *testing.T) {
+// recordDemo records the demo run into a new database and returns its
+// path.
+func recordDemo(t *testing.T) string {
+	t.Helper()
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "events.db")
 	st, err := openDB(ctx, db, false)
@@ -228,6 +230,12 @@ func TestWatchShowsARecordedDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
+	return db
+}
+
+// A recorded database: `sluice watch --db FILE` shows what it holds.
+func TestWatchShowsARecordedDatabase(t *testing.T) {
+	db := recordDemo(t)
 
 	term := newTerminal(100, 30)
 	wait := startWatch(t, term, "--db", db)
