@@ -70,7 +70,9 @@ type Board struct {
 
 // Known adds a session the store reports before any of its events is
 // folded (the CLI lists sessions first, so the board is not empty while
-// the history streams in). It never overwrites what events said.
+// the history streams in). Call it before the session's events are added:
+// events up to lastSeq are then not counted again. It does nothing for a
+// session whose events reached lastSeq already.
 func (b *Board) Known(id string, count, lastSeq uint64, first, last time.Time) {
 	s := b.get(id)
 	if lastSeq <= s.LastSeq {

@@ -38,8 +38,11 @@ type EndMsg struct {
 
 // Subscribe subscribes to the events of b matching pattern and sends each
 // to p as a Msg. opts are the bus's subscription options (the queue, the
-// delivery policy, a session, a filter). Cancel the subscription when the
-// program ends; a send after the program ended does nothing.
+// delivery policy, a session, a filter). Subscribe before or after the
+// program starts: events wait in the subscription's queue until it runs
+// (with the default Block policy, a full queue then makes the publisher
+// wait). Cancel the subscription when the program ends; a send after the
+// program ended does nothing.
 func Subscribe(b *bus.Bus, p *tea.Program, pattern event.Pattern, opts ...bus.SubscribeOption) (*bus.Subscription, error) {
 	if p == nil {
 		return nil, errors.New("teaevent: nil program")
