@@ -37,6 +37,6 @@ func newRootCmd() *cobra.Command {
 		Version:       versionString(),
 	}
 	root.SetVersionTemplate(versionInfo())
-	root.AddCommand(newVersionCmd(), newCatalogCmd(), newValidateCmd(), newDocsCmd(), newDemoCmd(), newSessionsCmd(), newReplayCmd(), newServeCmd(), newTailCmd())
+	root.AddCommand(newVersionCmd(), newCatalogCmd(), newValidateCmd(), newDocsCmd(), newDemoCmd(), newSessionsCmd(), newReplayCmd(), newServeCmd(), newTailCmd(), newWatchCmd())
 	return root
 }
