@@ -46,4 +46,9 @@ CREATE TABLE IF NOT EXISTS events (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS events_pos ON events(pos);
 CREATE INDEX IF NOT EXISTS events_time ON events(time);
-`
+` + idIndex
+
+// idIndex finds an event by its ID in its session, so that an event appended
+// again is recognized. Open creates it in databases made before it existed
+// (the schema version stays 1: older builds keep it up to date too).
+const idIndex = `CREATE INDEX IF NOT EXISTS events_id ON events(sid, id);`

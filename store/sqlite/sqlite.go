@@ -309,6 +309,10 @@ func (s *Store) init(ctx context.Context, check bool) error {
 			return fmt.Errorf("%w: %s: quick_check: %s", store.ErrCorrupt, s.path, res)
 		}
 	}
+	if _, err := conn.ExecContext(ctx, idIndex); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: create the ID index: %w", s.path, err))
+	}
 	// The epoch is drawn once, by the first Open of a build that knows it.
 	if _, err := conn.ExecContext(ctx, "INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', ?)", int64(store.NewEpoch())); err != nil {
 		conn.Close()
@@ -424,8 +428,10 @@ func (s *Store) Close() error {
 		s.ckptCancel()
 		<-s.ckptDone
 		var errs []error
-		for _, st := range s.w.inserts {
-			errs = append(errs, st.Close())
+		for _, cache := range []map[int]*sql.Stmt{s.w.inserts, s.w.updates, s.w.lookups} {
+			for _, st := range cache {
+				errs = append(errs, st.Close())
+			}
 		}
 		for _, st := range s.w.stmts {
 			errs = append(errs, st.Close())

@@ -20,11 +20,13 @@ func Event(sess string, i int) event.Event {
 		event.Meta{SessionID: sess, RunID: "run-0192d7c2-3b5e-7c1a", TurnID: "turn-7", MessageID: "msg-0192d7c2", Provider: "openai", Model: "gpt-5"})
 }
 
-// restamp gives reused events the current time, as fresh events would
-// have: the time index then grows at its end, as it does in production.
+// restamp gives reused events a new ID and the current time, as fresh
+// events would have (a store keeps an ID once per session): the time
+// index then grows at its end, as it does in production.
 func restamp(evs []event.Event) {
 	now := time.Now().UTC()
 	for i := range evs {
+		evs[i].ID = event.NewID()
 		evs[i].Time = now.Add(time.Duration(i))
 	}
 }
