@@ -318,7 +318,7 @@ CREATE TABLE IF NOT EXISTS $S.events (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_pos ON $S.events(pos);
 CREATE INDEX IF NOT EXISTS events_time ON $S.events(time);
-CREATE INDEX IF NOT EXISTS events_id ON $S.events(session, id);
+CREATE INDEX IF NOT EXISTS events_id ON $S.events(id, session);
 `),
 		version:  r.Replace(`SELECT value FROM $S.meta WHERE key = 'version'`),
 		lastPos:  r.Replace(`SELECT value FROM $S.meta WHERE key = 'last_pos'`),

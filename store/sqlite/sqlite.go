@@ -51,9 +51,13 @@ import (
 	"github.com/sluice-events/sluice/store/internal/page"
 )
 
-// pageBytes is the page size of a new database: bigger pages than SQLite's
-// 4 KiB default mean fewer write calls per event.
-const pageBytes = 16384
+// pageBytes is the page size of a new database: SQLite's default, 4 KiB.
+// Events are clustered by session, so a commit of one event from each of
+// many sessions rewrites one page per session into the WAL: with one event
+// per call from hundreds of sessions (token streaming), the bytes written,
+// checksummed, fsynced and checkpointed per event are about one page,
+// which made 16 KiB pages about four times as costly (see BENCHMARKS.md).
+const pageBytes = 4096
 
 // walLimitPages is the WAL size (in pages) at which the writer checkpoints
 // itself, if the checkpointer goroutine falls behind.

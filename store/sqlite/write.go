@@ -42,6 +42,7 @@ type writeState struct {
 	sess     map[string]*sessState // committed state, kept across commits
 	jobs     uint64                // the writer's job count the cache belongs to
 	lastPos  int64                 // the last committed position, if posKnown
+	maxID    uuid.UUID             // the greatest stored ID (bytewise) or more, if posKnown
 	posKnown bool
 
 	touched []*sessState     // sessions of this transaction, in first-use order
@@ -58,12 +59,10 @@ type idKey struct {
 type sessState struct {
 	name    string
 	sid     int64
-	lastSeq uint64    // committed
-	maxID   uuid.UUID // the greatest stored ID (bytewise), if lastSeq > 0
+	lastSeq uint64 // committed
 
 	// this transaction
-	seq         uint64    // last assigned
-	newMax      uuid.UUID // the greatest ID stored by this transaction
+	seq         uint64 // last assigned
 	added       int64
 	first, last int64
 	touched     bool
@@ -72,7 +71,8 @@ type sessState struct {
 const (
 	qLastPos    = "SELECT value FROM meta WHERE key = 'last_pos'"
 	qSetLastPos = "UPDATE meta SET value = ? WHERE key = 'last_pos'"
-	qSession    = "SELECT sid, last_seq, coalesce((SELECT max(id) FROM events WHERE events.sid = sessions.sid), x'') FROM sessions WHERE name = ?"
+	qSession    = "SELECT sid, last_seq FROM sessions WHERE name = ?"
+	qMaxID      = "SELECT coalesce(max(id), x'') FROM events"
 	qNewSession = "INSERT INTO sessions(name, last_seq, count, first_time, last_time) VALUES (?, 0, 0, 0, 0) RETURNING sid"
 )
 
@@ -84,7 +84,7 @@ func (s *Store) prepareWriter(ctx context.Context) error {
 	s.w.sess = make(map[string]*sessState)
 	s.w.seen = make(map[idKey]uint64)
 	s.w.args = make([]any, 0, rowsPerInsert*insertCols)
-	for _, q := range []string{qLastPos, qSetLastPos, qSession, qNewSession} {
+	for _, q := range []string{qLastPos, qSetLastPos, qSession, qNewSession, qMaxID} {
 		st, err := s.wconn.PrepareContext(ctx, q)
 		if err != nil {
 			return s.wrap(fmt.Errorf("sqlite: prepare: %w", err))
@@ -134,7 +134,7 @@ func (s *Store) updateStmt(rows int) (*sql.Stmt, error) {
 // which sequence number, through the events_id index.
 func (s *Store) lookupStmt(rows int) (*sql.Stmt, error) {
 	return s.rowsStmt(s.w.lookups, rows, "WITH v(sid, id) AS (VALUES ", "(?,?)",
-		") SELECT e.sid, e.id, e.seq FROM v CROSS JOIN events AS e ON e.sid = v.sid AND e.id = v.id")
+		") SELECT e.sid, e.id, e.seq FROM v CROSS JOIN events AS e ON e.id = v.id AND e.sid = v.sid")
 }
 
 // Append implements store.Store. When it returns nil the events are
@@ -160,7 +160,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	defer func() {
 		for _, ss := range s.w.touched {
 			if err == nil {
-				ss.lastSeq, ss.maxID = ss.seq, ss.newMax
+				ss.lastSeq = ss.seq
 			}
 			ss.added, ss.touched = 0, false
 		}
@@ -177,9 +177,15 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 		if err := s.w.stmts[qLastPos].QueryRowContext(ctx).Scan(&s.w.lastPos); err != nil {
 			return fmt.Errorf("sqlite: read last position: %w", err)
 		}
+		var maxID []byte
+		if err := s.w.stmts[qMaxID].QueryRowContext(ctx).Scan(&maxID); err != nil {
+			return fmt.Errorf("sqlite: read the greatest ID: %w", err)
+		}
+		s.w.maxID = uuid.UUID{}
+		copy(s.w.maxID[:], maxID)
 		s.w.posKnown = true
 	}
-	lastPos := s.w.lastPos
+	lastPos, newMax := s.w.lastPos, s.w.maxID
 	for _, r := range reqs {
 		for i := range r.Events {
 			ev := &r.Events[i]
@@ -187,10 +193,10 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 			if err != nil {
 				return err
 			}
-			// IDs are UUIDv7, which a producer makes in increasing
-			// order: an ID greater than every stored one of its session
-			// cannot be stored, and needs no lookup.
-			if ss.lastSeq > 0 && bytes.Compare(ev.ID[:], ss.maxID[:]) <= 0 {
+			// IDs are UUIDv7, which producers make in increasing
+			// order: an ID greater than every stored one cannot be
+			// stored, and needs no lookup.
+			if ss.lastSeq > 0 && bytes.Compare(ev.ID[:], s.w.maxID[:]) <= 0 {
 				s.w.look = append(s.w.look, idKey{ss.sid, ev.ID})
 			}
 		}
@@ -234,8 +240,8 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 			lastPos++
 			r.Seqs[i] = ss.seq
 			s.w.seen[k] = ss.seq
-			if bytes.Compare(ev.ID[:], ss.newMax[:]) > 0 {
-				ss.newMax = ev.ID
+			if bytes.Compare(ev.ID[:], newMax[:]) > 0 {
+				newMax = ev.ID
 			}
 			args = append(args, lastPos, ss.sid, int64(ss.seq), string(ev.Type), t, ev.ID[:], r.Data[i])
 			if rows++; rows == rowsPerInsert {
@@ -259,7 +265,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
-	s.w.lastPos = lastPos
+	s.w.lastPos, s.w.maxID = lastPos, newMax
 	s.nudge()
 	return nil
 }
@@ -346,8 +352,7 @@ func (s *Store) session(ctx context.Context, name string) (*sessState, error) {
 	if ss == nil {
 		ss = &sessState{name: name}
 		var lastSeq int64
-		var maxID []byte
-		err := s.w.stmts[qSession].QueryRowContext(ctx, name).Scan(&ss.sid, &lastSeq, &maxID)
+		err := s.w.stmts[qSession].QueryRowContext(ctx, name).Scan(&ss.sid, &lastSeq)
 		switch {
 		case err == sql.ErrNoRows:
 			if err := s.w.stmts[qNewSession].QueryRowContext(ctx, name).Scan(&ss.sid); err != nil {
@@ -357,11 +362,10 @@ func (s *Store) session(ctx context.Context, name string) (*sessState, error) {
 			return nil, fmt.Errorf("sqlite: read session %q: %w", name, err)
 		}
 		ss.lastSeq = uint64(lastSeq)
-		copy(ss.maxID[:], maxID)
 		s.w.sess[name] = ss
 	}
 	if !ss.touched {
-		ss.touched, ss.seq, ss.added, ss.newMax = true, ss.lastSeq, 0, ss.maxID
+		ss.touched, ss.seq, ss.added = true, ss.lastSeq, 0
 		s.w.touched = append(s.w.touched, ss)
 	}
 	return ss, nil
