@@ -272,7 +272,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 
 // forget drops what the writer remembers of the database.
 func (s *Store) forget() {
-	clear(s.w.sess)
+	s.w.sess = make(map[string]*sessState)
 	s.w.posKnown = false
 }
 
