@@ -10,6 +10,14 @@
 // resumes after position P never misses a later-committed event with a
 // smaller position.
 //
+// The writer is the only one that changes the sessions table, so it keeps
+// what it read of each session between commits, and updates the sessions a
+// commit touched in one statement; it forgets that after a failed commit
+// and after any job on the writer (retention). An event whose ID is already
+// stored in its session is found through an index on (id, sid), not stored
+// again, and acknowledged with its sequence number (see store.Store); the
+// lookup is skipped for IDs above the greatest stored one.
+//
 // # Durability
 //
 // By default the database runs with PRAGMA synchronous=FULL: the WAL is
