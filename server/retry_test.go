@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
@@ -61,39 +59,31 @@ func TestIngestRetry(t *testing.T) {
 func TestIngestRetryAfterRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sluice.db")
 	body := []byte(fmt.Sprintf("[%s,%s,%s]", eventJSON(t, mkEvent("s1", 0)), eventJSON(t, mkEvent("s2", 0)), eventJSON(t, mkEvent("s1", 1))))
-	serve := func() []uint64 {
-		st, err := sqlite.Open(context.Background(), path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		h, err := hub.New(st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := server.New(context.Background(), server.Config{Hub: h, Logger: quietLogger()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts := httptest.NewServer(srv)
-		e := &env{t: t, st: st, hub: h, srv: srv, ts: ts, url: ts.URL}
-		defer func() {
-			srv.Drain()
-			ts.CloseClientConnections()
-			ts.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := srv.Close(ctx); err != nil {
-				t.Error(err)
+	serve := func() (got []uint64) {
+		t.Run("serve", func(t *testing.T) {
+			st, err := sqlite.Open(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
 			}
-			h.Close(ctx)
-		}()
-		got := acks(t, e, body)
-		checkSession(t, e, "s1", 2)
-		checkSession(t, e, "s2", 1)
-		if head, err := st.Head(context.Background()); err != nil || head != 3 {
-			t.Fatalf("Head = %d, %v; want 3", head, err)
-		}
+			h, err := hub.New(st)
+			if err != nil {
+				st.Close()
+				t.Fatal(err)
+			}
+			srv, err := server.New(context.Background(), server.Config{Hub: h, Logger: quietLogger()})
+			if err != nil {
+				h.Close(context.Background())
+				st.Close()
+				t.Fatal(err)
+			}
+			e := serveEnv(t, srv, h, st)
+			got = acks(t, e, body)
+			checkSession(t, e, "s1", 2)
+			checkSession(t, e, "s2", 1)
+			if head, err := st.Head(context.Background()); err != nil || head != 3 {
+				t.Fatalf("Head = %d, %v; want 3", head, err)
+			}
+		})
 		return got
 	}
 	first := serve()
