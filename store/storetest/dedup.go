@@ -145,3 +145,19 @@ func (s *suite) dedupReopen(t *testing.T) {
 	}
 	checkSession(t, st2, "d", 3)
 }
+
+// dedupDeleted: after Delete, the session's IDs are not stored any more:
+// the same events appended again start the session anew.
+func (s *suite) dedupDeleted(t *testing.T) {
+	st := s.new(t)
+	a, b := text("d", 0), text("d", 1)
+	mustAppend(t, st, a, b)
+	if err := st.Delete(ctx(t), "d"); err != nil {
+		t.Fatal(err)
+	}
+	got := mustAppend(t, st, b, a, b)
+	if want := []uint64{1, 2, 1}; !slices.Equal(seqs(got), want) {
+		t.Fatalf("append after Delete gave seqs %v, want %v", seqs(got), want)
+	}
+	checkSession(t, st, "d", 2)
+}
