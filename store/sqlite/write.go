@@ -320,7 +320,9 @@ func (s *Store) updateSessions(ctx context.Context, args []any) error {
 	defer func() { clear(args); s.w.args = args[:0] }()
 	touched := s.w.touched
 	for len(touched) > 0 {
-		args, rows := args[:0], 0
+		clear(args)
+		args = args[:0]
+		rows := 0
 		for len(touched) > 0 && rows < rowsPerInsert {
 			ss := touched[0]
 			touched = touched[1:]
