@@ -50,6 +50,34 @@ func Append(b *testing.B, s store.Store, batch int) {
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
 }
 
+// AppendRetry appends one batch of batch events, then appends the same
+// events again and again, as a producer retrying a request would: every
+// event is a duplicate, found and acknowledged with its stored sequence
+// number. It reports events/s acknowledged.
+func AppendRetry(b *testing.B, s store.Store, batch int) {
+	evs := make([]event.Event, batch)
+	for i := range evs {
+		evs[i] = Event("s1", i)
+	}
+	restamp(evs)
+	ctx := context.Background()
+	if err := s.Append(ctx, evs); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := s.Append(ctx, evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if evs[0].Seq != 1 || evs[batch-1].Seq != uint64(batch) {
+		b.Fatalf("retried events got seqs %d..%d, want 1..%d", evs[0].Seq, evs[batch-1].Seq, batch)
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+}
+
 // AppendParallel appends to s from workers goroutines at once, each to its
 // own session in batches of batch events, and reports events/s.
 func AppendParallel(b *testing.B, s store.Store, workers, batch int) {
