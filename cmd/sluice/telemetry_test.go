@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/sluice-events/sluice"
+	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/telemetry"
+)
+
+func spanAttrs(s sdktrace.ReadOnlySpan) map[attribute.Key]string {
+	m := map[attribute.Key]string{}
+	for _, kv := range s.Attributes() {
+		m[kv.Key] = kv.Value.Emit()
+	}
+	return m
+}
+
+// The demo run, traced: one invoke_agent span with the two chat calls and
+// the tool call as its children, each with the attributes the events say.
+func TestDemoTrace(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer tp.Shutdown(context.Background())
+	tel, err := telemetry.New(telemetry.WithTracerProvider(tp), telemetry.WithAgentName("travel"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runDemo(t.Context(), tel, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tel.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	spans := exp.GetSpans().Snapshots()
+	var names []string
+	for _, s := range spans {
+		names = append(names, s.Name())
+	}
+	// Spans are exported as they end.
+	want := []string{"chat claude-sonnet-4-5", "execute_tool get_weather", "chat claude-sonnet-4-5", "invoke_agent travel"}
+	if strings.Join(names, ",") != strings.Join(want, ",") {
+		t.Fatalf("spans %q, want %q", names, want)
+	}
+	agent := spans[3]
+	for _, s := range spans[:3] {
+		if s.Parent().SpanID() != agent.SpanContext().SpanID() || s.SpanContext().TraceID() != agent.SpanContext().TraceID() {
+			t.Errorf("%s is not a child of %s", s.Name(), agent.Name())
+		}
+		if s.StartTime().Before(agent.StartTime()) || s.EndTime().After(agent.EndTime()) {
+			t.Errorf("%s [%v, %v] is outside its parent [%v, %v]", s.Name(), s.StartTime(), s.EndTime(), agent.StartTime(), agent.EndTime())
+		}
+	}
+	for i, w := range []map[attribute.Key]string{
+		{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic", "gen_ai.request.model": "claude-sonnet-4-5",
+			"gen_ai.response.model": "claude-sonnet-4-5-20250929", "gen_ai.response.id": "msg_01WeatherDemoToolUse",
+			"gen_ai.response.finish_reasons": `["tool_calls"]`, "gen_ai.usage.input_tokens": "412", "gen_ai.usage.output_tokens": "96"},
+		{"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "get_weather", "gen_ai.tool.call.id": "toolu_01WeatherParis7fK2"},
+		{"gen_ai.operation.name": "chat", "gen_ai.response.id": "msg_01WeatherDemoAnswer", "gen_ai.response.finish_reasons": `["stop"]`,
+			"gen_ai.usage.input_tokens": "561", "gen_ai.usage.output_tokens": "41"},
+		{"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "travel"},
+	} {
+		got := spanAttrs(spans[i])
+		for k, v := range w {
+			if got[k] != v {
+				t.Errorf("%s: %s = %q, want %q", spans[i].Name(), k, got[k], v)
+			}
+		}
+		if !strings.HasPrefix(got["gen_ai.conversation.id"], "conv-") {
+			t.Errorf("%s: conversation ID %q", spans[i].Name(), got["gen_ai.conversation.id"])
+		}
+		if spans[i].Status().Code != codes.Unset {
+			t.Errorf("%s: status %v", spans[i].Name(), spans[i].Status())
+		}
+	}
+	for _, i := range []int{0, 2} {
+		if _, ok := spanAttrs(spans[i])["gen_ai.response.time_to_first_chunk"]; !ok {
+			t.Errorf("%s: no time to first chunk", spans[i].Name())
+		}
+	}
+}
+
+// An interrupted demo run: the streaming call and the run end with an
+// error status.
+func TestDemoTraceInterrupted(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer tp.Shutdown(context.Background())
+	tel, err := telemetry.New(telemetry.WithTracerProvider(tp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	// Cancel once the answer (the second call) starts to stream.
+	calls := 0
+	watch := sluice.SinkFunc(func(_ context.Context, ev *event.Event) error {
+		if ev.Type == event.TypeProviderCallStarted {
+			calls++
+		}
+		if calls == 2 && ev.Type == event.TypeTextDelta {
+			cancel()
+		}
+		return nil
+	})
+	if err := runDemo(ctx, sluice.Fanout(tel, watch), 4, nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = tel.Close(t.Context())
+	spans := exp.GetSpans().Snapshots()
+	if len(spans) != 4 {
+		t.Fatalf("%d spans, want 4", len(spans))
+	}
+	chat, agent := spans[2], spans[3]
+	if chat.Status().Code != codes.Error || spanAttrs(chat)["error.type"] != event.KindCanceled {
+		t.Errorf("interrupted chat: %v, error.type %q", chat.Status(), spanAttrs(chat)["error.type"])
+	}
+	if agent.Status().Code != codes.Error || agent.EndTime().Before(chat.EndTime()) {
+		t.Errorf("interrupted run: %v", agent.Status())
+	}
+}
