@@ -123,7 +123,7 @@ func run(t testing.TB, s sluice.Sink) {
 	must(sluice.Emit(ctx, msg, event.MessageStopped{ID: "msg_01", StopReason: "tool_use"}))
 	must(call.ProviderCallCompleted(ctx, event.ProviderCallCompleted{Provider: "anthropic", Model: "claude-sonnet-4-5-20250929",
 		Usage: event.Usage{InputTokens: 400, OutputTokens: 50, CacheReadTokens: 300, CacheCreationTokens: 20, ReasoningTokens: 10},
-		Cost: 0.0042, FinishReason: "tool_calls", Duration: 500 * time.Millisecond}))
+		Cost:  0.0042, FinishReason: "tool_calls", Duration: 500 * time.Millisecond}))
 	tool := em.ToolCall("call-1")
 	must(tool.ToolCallStarted(ctx, "call-1", "get_weather", json.RawMessage(`{"city":"Paris"}`)))
 	must(tool.ToolCallCompleted(ctx, "call-1", "get_weather", 100*time.Millisecond, json.RawMessage(`{"temp_c":18}`)))
@@ -155,20 +155,20 @@ func TestSpanTree(t *testing.T) {
 	}
 	a := attrs(chat)
 	want := map[attribute.Key]attribute.Value{
-		"gen_ai.operation.name":                   attribute.StringValue("chat"),
-		"gen_ai.provider.name":                    attribute.StringValue("anthropic"),
-		"gen_ai.request.model":                    attribute.StringValue("claude-sonnet-4-5"),
-		"gen_ai.response.model":                   attribute.StringValue("claude-sonnet-4-5-20250929"),
-		"gen_ai.response.id":                      attribute.StringValue("msg_01"),
-		"gen_ai.response.finish_reasons":          attribute.StringSliceValue([]string{"tool_calls"}),
-		"gen_ai.conversation.id":                  attribute.StringValue("conv-1"),
-		"gen_ai.usage.input_tokens":               attribute.Int64Value(400),
-		"gen_ai.usage.output_tokens":              attribute.Int64Value(50),
-		"gen_ai.usage.cache_read.input_tokens":    attribute.Int64Value(300),
+		"gen_ai.operation.name":                    attribute.StringValue("chat"),
+		"gen_ai.provider.name":                     attribute.StringValue("anthropic"),
+		"gen_ai.request.model":                     attribute.StringValue("claude-sonnet-4-5"),
+		"gen_ai.response.model":                    attribute.StringValue("claude-sonnet-4-5-20250929"),
+		"gen_ai.response.id":                       attribute.StringValue("msg_01"),
+		"gen_ai.response.finish_reasons":           attribute.StringSliceValue([]string{"tool_calls"}),
+		"gen_ai.conversation.id":                   attribute.StringValue("conv-1"),
+		"gen_ai.usage.input_tokens":                attribute.Int64Value(400),
+		"gen_ai.usage.output_tokens":               attribute.Int64Value(50),
+		"gen_ai.usage.cache_read.input_tokens":     attribute.Int64Value(300),
 		"gen_ai.usage.cache_creation.input_tokens": attribute.Int64Value(20),
-		"gen_ai.usage.reasoning.output_tokens":    attribute.Int64Value(10),
-		"gen_ai.response.time_to_first_chunk":     attribute.Float64Value(0.2),
-		"sluice.cost_usd":                         attribute.Float64Value(0.0042),
+		"gen_ai.usage.reasoning.output_tokens":     attribute.Int64Value(10),
+		"gen_ai.response.time_to_first_chunk":      attribute.Float64Value(0.2),
+		"sluice.cost_usd":                          attribute.Float64Value(0.0042),
 	}
 	for k, v := range want {
 		if got, ok := a[k]; !ok || got.Emit() != v.Emit() {
