@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -231,7 +232,7 @@ func (s *Sink) handle(ctx context.Context, ev *event.Event) {
 		}
 	case event.StreamError:
 		if at = s.open[scope{chatKind, m.InferenceID}]; at != nil {
-			at.errType = errorType(p.Error)
+			at.errType = ErrorType(p.Error)
 			at.span.AddEvent("gen_ai.stream.error", trace.WithTimestamp(ev.Time),
 				trace.WithAttributes(attribute.String("message", p.Error.Message)))
 		}
@@ -315,7 +316,7 @@ func (s *Sink) endAgent(ev *event.Event, opener event.Type, e *event.Error) {
 	}
 	s.endChildren(sp.run, ev.Time)
 	if e != nil {
-		setError(sp.span, errorType(*e), e.Message)
+		setError(sp.span, ErrorType(*e), e.Message)
 	}
 	sp.span.End(trace.WithTimestamp(ev.Time))
 	delete(s.open, k)
@@ -348,7 +349,7 @@ func (s *Sink) startChat(ctx context.Context, ev *event.Event, p event.ProviderC
 	if old := s.open[k]; old != nil {
 		s.unfinished(old, ev.Time, "a new call started with the same inference ID")
 	}
-	prov, model := or(p.Provider, m.Provider), or(p.Model, m.Model)
+	prov, model := cmp.Or(p.Provider, m.Provider), cmp.Or(p.Model, m.Model)
 	op := semconv.GenAIOperationNameChat
 	attrs := append(s.common(m), op, semconv.GenAIProviderNameKey.String(prov))
 	name := op.Value.AsString()
@@ -380,12 +381,12 @@ func (s *Sink) endChat(ctx context.Context, ev *event.Event, prov, model string,
 	m := &ev.Meta
 	k := scope{chatKind, m.InferenceID}
 	sp := s.open[k]
-	reqModel := or(m.Model, model)
+	reqModel := cmp.Or(m.Model, model)
 	respModel := model
 	if sp != nil {
-		reqModel = or(sp.model, reqModel)
-		respModel = or(model, sp.resp)
-		prov = or(prov, sp.prov)
+		reqModel = cmp.Or(sp.model, reqModel)
+		respModel = cmp.Or(model, sp.resp)
+		prov = cmp.Or(prov, sp.prov)
 		if u == (event.Usage{}) {
 			u = sp.usage
 		}
@@ -393,10 +394,10 @@ func (s *Sink) endChat(ctx context.Context, ev *event.Event, prov, model string,
 			d = ev.Time.Sub(sp.start)
 		}
 	}
-	prov = or(prov, m.Provider)
+	prov = cmp.Or(prov, m.Provider)
 	errType := ""
 	if e != nil {
-		errType = errorType(*e)
+		errType = ErrorType(*e)
 	} else if sp != nil {
 		errType = sp.errType
 	}
@@ -437,7 +438,7 @@ func (s *Sink) endChat(ctx context.Context, ev *event.Event, prov, model string,
 
 func (s *Sink) startTool(ctx context.Context, ev *event.Event, p event.ToolCallStarted) *span {
 	m := &ev.Meta
-	id := or(m.ToolCallID, p.CallID)
+	id := cmp.Or(m.ToolCallID, p.CallID)
 	if id == "" {
 		return nil
 	}
@@ -464,18 +465,18 @@ func (s *Sink) startTool(ctx context.Context, ev *event.Event, p event.ToolCallS
 }
 
 func (s *Sink) endTool(ctx context.Context, ev *event.Event, callID, name string, d time.Duration, result json.RawMessage, e *event.Error) {
-	id := or(ev.Meta.ToolCallID, callID)
+	id := cmp.Or(ev.Meta.ToolCallID, callID)
 	k := scope{toolKind, id}
 	sp := s.open[k]
 	if sp != nil {
-		name = or(name, sp.tool)
+		name = cmp.Or(name, sp.tool)
 		if d == 0 {
 			d = ev.Time.Sub(sp.start)
 		}
 	}
 	errType := ""
 	if e != nil {
-		errType = errorType(*e)
+		errType = ErrorType(*e)
 	}
 	s.inst.tool(ctx, d.Seconds(), name, errType)
 	if sp == nil || id == "" {
@@ -549,8 +550,9 @@ func setError(sp trace.Span, errType, msg string) {
 	sp.SetStatus(codes.Error, msg)
 }
 
-// errorType is the error.type of e: its code, else its kind, else _OTHER.
-func errorType(e event.Error) string {
+// ErrorType is the error.type the Sink records for e (the prom package's
+// error_type label too): its code, else its kind, else "_OTHER".
+func ErrorType(e event.Error) string {
 	switch {
 	case e.Code != "":
 		return e.Code
@@ -593,11 +595,4 @@ func addUsage(total, u event.Usage) event.Usage {
 	total.CacheReadTokens += u.CacheReadTokens
 	total.ReasoningTokens += u.ReasoningTokens
 	return total
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
