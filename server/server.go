@@ -396,6 +396,7 @@ func (s *Server) routes() http.Handler {
 		"/v1/stream":               {"GET": {ScopeRead, s.allStream}},
 		"/v1/ws":                   {"GET": {"", s.websocket}},
 		"/v1/rpc":                  {"POST": {"", s.rpcHTTP}},
+		"/v1/traces":               {"POST": {ScopeIngest, s.traces}},
 	}
 	for path, methods := range table {
 		allow := make([]string, 0, len(methods)+1)
