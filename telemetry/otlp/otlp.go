@@ -390,4 +390,3 @@ func allZero(b []byte) bool {
 	}
 	return true
 }
-

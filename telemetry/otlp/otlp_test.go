@@ -94,8 +94,12 @@ func TestSDKExporterRoundTrip(t *testing.T) {
 		tp := exporter(t, hs, opts...)
 		tr := tp.Tracer("agent")
 		t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
-		at := func(ms int) trace.SpanStartEventOption { return trace.WithTimestamp(t0.Add(time.Duration(ms) * time.Millisecond)) }
-		end := func(ms int) trace.SpanEndOption { return trace.WithTimestamp(t0.Add(time.Duration(ms) * time.Millisecond)) }
+		at := func(ms int) trace.SpanStartEventOption {
+			return trace.WithTimestamp(t0.Add(time.Duration(ms) * time.Millisecond))
+		}
+		end := func(ms int) trace.SpanEndOption {
+			return trace.WithTimestamp(t0.Add(time.Duration(ms) * time.Millisecond))
+		}
 		conv := attribute.String("gen_ai.conversation.id", "conv-py-1")
 		ctx, agent := tr.Start(context.Background(), "invoke_agent planner", at(0), trace.WithAttributes(conv,
 			attribute.String("gen_ai.operation.name", "invoke_agent"), attribute.String("gen_ai.agent.name", "planner")))
