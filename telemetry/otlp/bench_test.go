@@ -114,4 +114,3 @@ func BenchmarkIngest(b *testing.B) {
 		})
 	}
 }
-
