@@ -68,14 +68,6 @@ func (in *instruments) call(ctx context.Context, seconds float64, u event.Usage,
 	in.duration.Record(ctx, seconds, op, p, attrs...)
 }
 
-func (in *instruments) firstChunk(ctx context.Context, seconds float64, prov, model string) {
-	in.ttfc.Record(ctx, seconds, genaiconv.OperationNameChat, genaiconv.ProviderNameAttr(prov), in.ttfc.AttrRequestModel(model))
-}
-
-func (in *instruments) perChunk(ctx context.Context, seconds float64, prov, model string) {
-	in.chunkGap.Record(ctx, seconds, genaiconv.OperationNameChat, genaiconv.ProviderNameAttr(prov), in.chunkGap.AttrRequestModel(model))
-}
-
 func (in *instruments) tool(ctx context.Context, seconds float64, name, errType string) {
 	if !in.duration.Enabled(ctx) {
 		return

@@ -79,7 +79,8 @@ type span struct {
 	usage   event.Usage
 	stop    string // the provider's stop reason, from message.stopped
 	out     strings.Builder
-	errType string // set by stream.interrupted or stream.error
+	errType string        // set by stream.interrupted or stream.error
+	chunks  attribute.Set // the attributes of the chunk metrics, made once per call
 }
 
 // New returns a Sink. Without options it uses the global tracer and meter
@@ -137,9 +138,8 @@ func (s *Sink) Publish(ctx context.Context, ev *event.Event) error {
 		}
 		return nil
 	}
-	// Metrics and spans are recorded with a context that does not end:
-	// an ended caller's context must not leave a span open.
-	ctx = context.WithoutCancel(ctx)
+	// An ended ctx changes nothing: spans and metrics do not watch it,
+	// and an ended caller's context must not leave a span open.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -361,6 +361,7 @@ func (s *Sink) startChat(ctx context.Context, ev *event.Event, p event.ProviderC
 	sctx, sp := s.tracer.Start(pctx, name, trace.WithTimestamp(ev.Time),
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	o := &span{scope: k, run: run, ctx: sctx, span: sp, start: ev.Time, model: model, prov: prov}
+	o.chunks = attribute.NewSet(op, semconv.GenAIProviderNameKey.String(prov), semconv.GenAIRequestModelKey.String(model))
 	s.open[k] = o
 	return o
 }
@@ -370,9 +371,9 @@ func (s *Sink) chunk(ctx context.Context, sp *span, at time.Time) {
 		sp.first = at
 		ttfc := at.Sub(sp.start).Seconds()
 		sp.span.SetAttributes(semconv.GenAIResponseTimeToFirstChunkKey.Float64(ttfc))
-		s.inst.firstChunk(ctx, ttfc, sp.prov, sp.model)
+		s.inst.ttfc.RecordSet(ctx, ttfc, sp.chunks)
 	} else {
-		s.inst.perChunk(ctx, at.Sub(sp.last).Seconds(), sp.prov, sp.model)
+		s.inst.chunkGap.RecordSet(ctx, at.Sub(sp.last).Seconds(), sp.chunks)
 	}
 	sp.last = at
 }
