@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -124,5 +127,44 @@ func TestDemoTraceInterrupted(t *testing.T) {
 	}
 	if agent.Status().Code != codes.Error || agent.EndTime().Before(chat.EndTime()) {
 		t.Errorf("interrupted run: %v", agent.Status())
+	}
+}
+
+// sluice serve takes OTLP traces and counts the provider calls it logs
+// (from OTLP or not) on /metrics.
+func TestServeTracesAndGenAIMetrics(t *testing.T) {
+	addr := freeAddr(t)
+	_, _, stop := start(t, "serve", "--addr", addr, "--db", filepath.Join(t.TempDir(), "s.db"), "--shutdown-timeout", "2s")
+	base := "http://" + addr
+	waitFor(t, "the server", func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	body := `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",
+	  "name":"chat gpt-5","startTimeUnixNano":"1764669600000000000","endTimeUnixNano":"1764669601000000000",
+	  "attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},{"key":"gen_ai.provider.name","value":{"stringValue":"openai"}},
+	   {"key":"gen_ai.request.model","value":{"stringValue":"gpt-5"}},{"key":"gen_ai.usage.input_tokens","value":{"intValue":"12"}}]}]}]}]}`
+	if code := post(t, base+"/v1/traces", "", body); code != 200 {
+		t.Fatalf("POST /v1/traces: %d", code)
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`sluice_genai_tokens_total{model="gpt-5",provider="openai",type="input"} 12`,
+		`sluice_genai_calls_total{model="gpt-5",provider="openai"} 1`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }
