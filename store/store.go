@@ -123,6 +123,15 @@ type Store interface {
 	// fails CheckSessionID).
 	Session(ctx context.Context, id string) (SessionInfo, error)
 
+	// Delete removes a session: its events and its summary. Afterwards
+	// the session is not listed, Session reports ErrNotFound and Read
+	// yields nothing; an Append to the same ID starts a new session at
+	// sequence number 1 (positions are never reused, so readers of every
+	// session are not confused). It returns an error wrapping ErrNotFound
+	// if the session does not exist (ErrInvalid if id fails
+	// CheckSessionID). A Delete is atomic: it removes all or nothing.
+	Delete(ctx context.Context, id string) error
+
 	// Prune applies the retention policy once, now, and reports how many
 	// events it removed. The store also applies it in the background every
 	// Retention.Interval; without a policy Prune removes nothing.

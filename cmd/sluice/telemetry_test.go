@@ -36,7 +36,7 @@ func TestDemoTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := runDemo(t.Context(), tel, 0, nil); err != nil {
+	if err := runDemo(t.Context(), tel, 0, nil, newDemoMeta()); err != nil {
 		t.Fatal(err)
 	}
 	if err := tel.Close(t.Context()); err != nil {
@@ -113,7 +113,7 @@ func TestDemoTraceInterrupted(t *testing.T) {
 		}
 		return nil
 	})
-	if err := runDemo(ctx, sluice.Fanout(tel, watch), 4, nil); err != nil {
+	if err := runDemo(ctx, sluice.Fanout(tel, watch), 4, nil, newDemoMeta()); err != nil {
 		t.Fatal(err)
 	}
 	_ = tel.Close(t.Context())

@@ -299,6 +299,41 @@ func (s *Store) Session(ctx context.Context, id string) (store.SessionInfo, erro
 	return ss.info(), nil
 }
 
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := store.CheckSessionID(id); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	ss := s.sessions[id]
+	if ss == nil {
+		return fmt.Errorf("session %q: %w", id, store.ErrNotFound)
+	}
+	for _, rec := range ss.recs {
+		rec.deleted = true
+	}
+	delete(s.sessions, id)
+	s.removed(len(ss.recs))
+	return nil
+}
+
+// removed counts n more records marked deleted, and drops the deleted
+// records from the log once they are half of it. s.mu must be held.
+func (s *Store) removed(n int) {
+	s.deleted += n
+	if s.deleted > len(s.log)/2 {
+		s.log = slices.DeleteFunc(s.log, func(r *record) bool { return r.deleted })
+		s.deleted = 0
+	}
+}
+
 // Prune implements store.Store.
 func (s *Store) Prune(ctx context.Context) (int64, error) {
 	if err := ctx.Err(); err != nil {
@@ -333,11 +368,7 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 		clear(ss.recs[len(keep):])
 		ss.recs = keep
 	}
-	s.deleted += int(n)
-	if s.deleted > len(s.log)/2 {
-		s.log = slices.DeleteFunc(s.log, func(r *record) bool { return r.deleted })
-		s.deleted = 0
-	}
+	s.removed(int(n))
 	return n, nil
 }
 

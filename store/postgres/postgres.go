@@ -286,6 +286,7 @@ type queries struct {
 	read, readAll, sessionList, sessionOne    string
 	pruneCount, pruneAge, pruneUpd            string
 	setEpoch, epoch                           string
+	deleteSession, deleteEvents               string
 }
 
 func newQueries(sch string) queries {
@@ -341,5 +342,7 @@ SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::big
 		pruneUpd: r.Replace(`UPDATE $S.sessions s SET count = s.count - d.n,
 	first_time = coalesce((SELECT e.time FROM $S.events e WHERE e.session = s.session ORDER BY e.seq LIMIT 1), 0)
 FROM unnest($1::text[], $2::bigint[]) AS d(session, n) WHERE s.session = d.session`),
+		deleteSession: r.Replace(`DELETE FROM $S.sessions WHERE session = $1`),
+		deleteEvents:  r.Replace(`DELETE FROM $S.events WHERE session = $1`),
 	}
 }

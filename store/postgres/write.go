@@ -202,3 +202,40 @@ func (s *Store) pruneOnce(r store.Retention, chunk int) (n int64, more bool, err
 	}
 	return n, more, nil
 }
+
+// Delete implements store.Store. It runs on the writer, under the advisory
+// lock, in one transaction.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	return s.writer.Delete(ctx, &s.closed, id, s.deleteSession)
+}
+
+func (s *Store) deleteSession(id string) (err error) {
+	ctx, cancel := s.txContext()
+	defer cancel()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return s.wrap(fmt.Errorf("postgres: delete session %q: %w", id, err))
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback(ctx)
+		}
+	}()
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.lockKey); err != nil {
+		return s.wrap(fmt.Errorf("postgres: delete session %q: %w", id, err))
+	}
+	tag, err := tx.Exec(ctx, s.q.deleteSession, id)
+	if err != nil {
+		return s.wrap(fmt.Errorf("postgres: delete session %q: %w", id, err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("session %q: %w", id, store.ErrNotFound)
+	}
+	if _, err := tx.Exec(ctx, s.q.deleteEvents, id); err != nil {
+		return s.wrap(fmt.Errorf("postgres: delete session %q: %w", id, err))
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return s.wrap(fmt.Errorf("postgres: delete session %q: %w", id, err))
+	}
+	return nil
+}

@@ -98,6 +98,7 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 	t.Run("ReadAllTail", s.readAllTail)
 	t.Run("Head", s.head)
 	t.Run("Sessions", s.sessions)
+	t.Run("Delete", s.deleteSession)
 	t.Run("SessionIDs", s.sessionIDs)
 	t.Run("PoisonEvent", s.poisonEvent)
 	t.Run("DamagedRow", s.damagedRow)
