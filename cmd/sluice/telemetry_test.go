@@ -8,14 +8,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/telemetry"
+	"github.com/sluice-events/sluice/telemetry/prom"
 )
 
 func spanAttrs(s sdktrace.ReadOnlySpan) map[attribute.Key]string {
@@ -32,13 +36,21 @@ func TestDemoTrace(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	defer tp.Shutdown(context.Background())
-	tel, err := telemetry.New(telemetry.WithTracerProvider(tp), telemetry.WithAgentName("travel"))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	tel, err := telemetry.New(telemetry.WithTracerProvider(tp), telemetry.WithMeterProvider(mp), telemetry.WithAgentName("travel"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := runDemo(t.Context(), tel, 0, nil, newDemoMeta()); err != nil {
+	pm, err := prom.New()
+	if err != nil {
 		t.Fatal(err)
 	}
+	if err := runDemo(t.Context(), sluice.Fanout(tel, pm), 0, nil, newDemoMeta()); err != nil {
+		t.Fatal(err)
+	}
+	demoMetrics(t, reader, pm)
 	if err := tel.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +99,58 @@ func TestDemoTrace(t *testing.T) {
 		if _, ok := spanAttrs(spans[i])["gen_ai.response.time_to_first_chunk"]; !ok {
 			t.Errorf("%s: no time to first chunk", spans[i].Name())
 		}
+	}
+}
+
+// demoMetrics checks the demo's metrics: two calls of 412+96 and 561+41
+// tokens, one tool call.
+func demoMetrics(t *testing.T, reader *sdkmetric.ManualReader, pm *prom.Sink) {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	tokens, calls, tools, ttfc := map[string]int64{}, uint64(0), uint64(0), uint64(0)
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Histogram[int64]:
+				for _, dp := range d.DataPoints {
+					typ, _ := dp.Attributes.Value("gen_ai.token.type")
+					tokens[typ.AsString()] += dp.Sum
+				}
+			case metricdata.Histogram[float64]:
+				for _, dp := range d.DataPoints {
+					op, _ := dp.Attributes.Value("gen_ai.operation.name")
+					switch {
+					case m.Name == "gen_ai.client.operation.duration" && op.AsString() == "chat":
+						calls += dp.Count
+					case m.Name == "gen_ai.client.operation.duration" && op.AsString() == "execute_tool":
+						tools += dp.Count
+					case m.Name == "gen_ai.client.operation.time_to_first_chunk":
+						ttfc += dp.Count
+					}
+				}
+			}
+		}
+	}
+	if tokens["input"] != 973 || tokens["output"] != 137 || calls != 2 || tools != 1 || ttfc != 2 {
+		t.Errorf("OpenTelemetry metrics: tokens %v, %d calls, %d tool calls, %d first chunks; want input 973 output 137, 2, 1, 2", tokens, calls, tools, ttfc)
+	}
+	want := `
+# HELP sluice_genai_calls_total Provider calls that ended (completed or failed).
+# TYPE sluice_genai_calls_total counter
+sluice_genai_calls_total{model="claude-sonnet-4-5",provider="anthropic"} 2
+# HELP sluice_tool_calls_total Tool calls that ended (completed or failed).
+# TYPE sluice_tool_calls_total counter
+sluice_tool_calls_total{tool="get_weather"} 1
+# HELP sluice_genai_tokens_total Tokens used by completed provider calls, by provider, model and type (input, output, cache_read, cache_creation, reasoning; cache and reasoning tokens are also counted in input and output).
+# TYPE sluice_genai_tokens_total counter
+sluice_genai_tokens_total{model="claude-sonnet-4-5",provider="anthropic",type="input"} 973
+sluice_genai_tokens_total{model="claude-sonnet-4-5",provider="anthropic",type="output"} 137
+`
+	if err := testutil.CollectAndCompare(pm, strings.NewReader(want), "sluice_genai_calls_total", "sluice_tool_calls_total", "sluice_genai_tokens_total"); err != nil {
+		t.Error(err)
 	}
 }
 
