@@ -13,6 +13,7 @@ import (
 	openaiopt "github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/sluice-events/sluice"
@@ -114,8 +115,34 @@ func TestProviderFixtures(t *testing.T) {
 			if _, ok := a["gen_ai.response.time_to_first_chunk"]; ok != (chunks > 0) {
 				t.Errorf("time to first chunk set %v with %d chunks", ok, chunks)
 			}
+			var rm metricdata.ResourceMetrics
+			if err := tr.reader.Collect(context.Background(), &rm); err != nil {
+				t.Fatal(err)
+			}
+			tokens, errTypes := map[string]int64{}, map[string]uint64{}
+			for _, sm := range rm.ScopeMetrics {
+				for _, m := range sm.Metrics {
+					switch d := m.Data.(type) {
+					case metricdata.Histogram[int64]:
+						for _, dp := range d.DataPoints {
+							typ, _ := dp.Attributes.Value("gen_ai.token.type")
+							tokens[typ.AsString()] += dp.Sum
+						}
+					case metricdata.Histogram[float64]:
+						if m.Name == "gen_ai.client.operation.duration" {
+							for _, dp := range d.DataPoints {
+								et, _ := dp.Attributes.Value("error.type")
+								errTypes[et.AsString()] += dp.Count
+							}
+						}
+					}
+				}
+			}
 			switch {
 			case completed != nil:
+				if tokens["input"] != completed.Usage.InputTokens || tokens["output"] != completed.Usage.OutputTokens || errTypes[""] != 1 {
+					t.Errorf("metrics: tokens %v, durations %v; want input %d, output %d, one call", tokens, errTypes, completed.Usage.InputTokens, completed.Usage.OutputTokens)
+				}
 				if s.Status().Code != codes.Unset {
 					t.Errorf("completed call has status %v", s.Status())
 				}
@@ -138,6 +165,9 @@ func TestProviderFixtures(t *testing.T) {
 				want := failed.Error.Code
 				if want == "" {
 					want = failed.Error.Kind
+				}
+				if len(tokens) != 0 || errTypes[want] != 1 {
+					t.Errorf("metrics of a failed call: tokens %v, durations by error.type %v", tokens, errTypes)
 				}
 				if s.Status().Code != codes.Error || a["error.type"].AsString() != want {
 					t.Errorf("failed call: status %v, error.type %q; want error, %q", s.Status(), a["error.type"].AsString(), want)
