@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sluice-events/sluice/hub"
@@ -128,6 +129,9 @@ type Config struct {
 	// Clock is the clock used to stamp events that arrive without a time
 	// (the WithClock of the other packages). nil: time.Now.
 	Clock func() time.Time
+	// Collectors are more Prometheus collectors to expose on /metrics
+	// beside the server's own, such as a telemetry/prom Sink.
+	Collectors []prometheus.Collector
 }
 
 func (c *Config) defaults() {
@@ -212,8 +216,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	m, err := newMetrics(cfg.Collectors)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s := &Server{
-		cfg: cfg, hub: cfg.Hub, st: cfg.Hub.Store(), m: newMetrics(), log: cfg.Logger,
+		cfg: cfg, hub: cfg.Hub, st: cfg.Hub.Store(), m: m, log: cfg.Logger,
 		gate: newGate(cfg.MaxUnauthConns), perKey: map[string]int{}, ws: map[*wsConn]struct{}{}, sse: map[*sseConn]struct{}{}, corsOrig: map[string]bool{},
 	}
 	s.keys.Store(kr)
@@ -389,6 +397,7 @@ func (s *Server) routes() http.Handler {
 		"/v1/stream":               {"GET": {ScopeRead, s.allStream}},
 		"/v1/ws":                   {"GET": {"", s.websocket}},
 		"/v1/rpc":                  {"POST": {"", s.rpcHTTP}},
+		"/v1/traces":               {"POST": {ScopeIngest, s.traces}},
 	}
 	for path, methods := range table {
 		allow := make([]string, 0, len(methods)+1)
