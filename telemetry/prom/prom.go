@@ -8,6 +8,12 @@
 //
 // A Sink counts every event it is given, independently of any trace
 // sampling. All series are named sluice_genai_* and sluice_tool_*.
+//
+// Label values come from events, and on a server from whoever may ingest
+// them, so a Sink bounds them: at most WithMaxValues (default 1,000)
+// distinct provider/model pairs, tools and error types each, every value
+// cut to 128 bytes; values beyond the bound are counted under "other", so
+// totals stay right and the number of series stays bounded.
 package prom
 
 import (
@@ -15,6 +21,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -31,8 +39,66 @@ var ErrInvalid = errors.New("invalid argument")
 type Option func(*config) error
 
 type config struct {
-	buckets []float64
-	labels  prometheus.Labels
+	buckets   []float64
+	labels    prometheus.Labels
+	maxValues int
+}
+
+// Other is the label value that stands for every value past the bound of
+// WithMaxValues.
+const Other = "other"
+
+// maxLabelLen is the longest label value kept, in bytes.
+const maxLabelLen = 128
+
+// WithMaxValues bounds the distinct values of each label kind: provider and
+// model pairs, tool names, error types (default 1,000). Later values are
+// counted as Other.
+func WithMaxValues(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("%w: WithMaxValues(%d): want at least 1", ErrInvalid, n)
+		}
+		c.maxValues = n
+		return nil
+	}
+}
+
+// bounded admits at most max distinct values; later ones become Other.
+type bounded struct {
+	mu   sync.Mutex
+	max  int
+	seen map[string]struct{}
+}
+
+func (b *bounded) value(v string) string {
+	if len(v) > maxLabelLen {
+		v = strings.ToValidUTF8(v[:maxLabelLen], "")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.seen[v]; ok {
+		return v
+	}
+	if len(b.seen) >= b.max {
+		return Other
+	}
+	b.seen[v] = struct{}{}
+	return v
+}
+
+// pair admits a provider and model together.
+func (b *bounded) pair(prov, model string) (string, string) {
+	if len(prov) > maxLabelLen {
+		prov = strings.ToValidUTF8(prov[:maxLabelLen], "")
+	}
+	if len(model) > maxLabelLen {
+		model = strings.ToValidUTF8(model[:maxLabelLen], "")
+	}
+	if b.value(prov+"\x00"+model) == Other {
+		return Other, Other
+	}
+	return prov, model
 }
 
 // WithBuckets sets the histogram buckets of the call and tool durations,
@@ -73,6 +139,8 @@ type Sink struct {
 	toolFails *prometheus.CounterVec
 	toolDur   *prometheus.HistogramVec
 	all       []prometheus.Collector
+
+	models, tools, errTypes *bounded
 }
 
 // Token types, the values of the type label of sluice_genai_tokens_total.
@@ -86,7 +154,7 @@ const (
 
 // New returns a Sink with its series at zero.
 func New(opts ...Option) (*Sink, error) {
-	c := config{buckets: []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}}
+	c := config{buckets: []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}, maxValues: 1000}
 	if err := option.Apply(&c, opts, ErrInvalid); err != nil {
 		return nil, fmt.Errorf("prom: new: %w", err)
 	}
@@ -107,6 +175,8 @@ func New(opts ...Option) (*Sink, error) {
 		toolFails: counter("sluice_tool_failures_total", "Tool calls that failed.", "tool"),
 		toolDur:   histogram("sluice_tool_duration_seconds", "How long tool calls ran.", "tool"),
 	}
+	newBounded := func() *bounded { return &bounded{max: c.maxValues, seen: map[string]struct{}{}} }
+	s.models, s.tools, s.errTypes = newBounded(), newBounded(), newBounded()
 	s.all = []prometheus.Collector{s.tokens, s.cost, s.calls, s.errs, s.duration, s.toolCalls, s.toolFails, s.toolDur}
 	return s, nil
 }
@@ -144,7 +214,7 @@ func (s *Sink) Publish(_ context.Context, ev *event.Event) error {
 	}
 	switch p := ev.Payload.(type) {
 	case event.ProviderCallCompleted:
-		prov, model := cmp.Or(ev.Meta.Provider, p.Provider), cmp.Or(ev.Meta.Model, p.Model)
+		prov, model := s.models.pair(cmp.Or(ev.Meta.Provider, p.Provider), cmp.Or(ev.Meta.Model, p.Model))
 		s.calls.WithLabelValues(prov, model).Inc()
 		s.duration.WithLabelValues(prov, model).Observe(p.Duration.Seconds())
 		u := p.Usage
@@ -161,17 +231,19 @@ func (s *Sink) Publish(_ context.Context, ev *event.Event) error {
 			s.cost.WithLabelValues(prov, model).Add(p.Cost)
 		}
 	case event.ProviderCallFailed:
-		prov, model := cmp.Or(ev.Meta.Provider, p.Provider), cmp.Or(ev.Meta.Model, p.Model)
+		prov, model := s.models.pair(cmp.Or(ev.Meta.Provider, p.Provider), cmp.Or(ev.Meta.Model, p.Model))
 		s.calls.WithLabelValues(prov, model).Inc()
-		s.errs.WithLabelValues(prov, model, telemetry.ErrorType(p.Error)).Inc()
+		s.errs.WithLabelValues(prov, model, s.errTypes.value(telemetry.ErrorType(p.Error))).Inc()
 		s.duration.WithLabelValues(prov, model).Observe(p.Duration.Seconds())
 	case event.ToolCallCompleted:
-		s.toolCalls.WithLabelValues(p.Name).Inc()
-		s.toolDur.WithLabelValues(p.Name).Observe(p.Duration.Seconds())
+		tool := s.tools.value(p.Name)
+		s.toolCalls.WithLabelValues(tool).Inc()
+		s.toolDur.WithLabelValues(tool).Observe(p.Duration.Seconds())
 	case event.ToolCallFailed:
-		s.toolCalls.WithLabelValues(p.Name).Inc()
-		s.toolFails.WithLabelValues(p.Name).Inc()
-		s.toolDur.WithLabelValues(p.Name).Observe(p.Duration.Seconds())
+		tool := s.tools.value(p.Name)
+		s.toolCalls.WithLabelValues(tool).Inc()
+		s.toolFails.WithLabelValues(tool).Inc()
+		s.toolDur.WithLabelValues(tool).Observe(p.Duration.Seconds())
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package prom_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -159,5 +160,44 @@ func TestServerMetrics(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics (%d) lacks %s", resp.StatusCode, want)
 		}
+	}
+}
+
+// TestLabelValuesAreBounded: events can carry any model or tool name, and
+// anyone who may ingest can send them, so the series stay bounded: past
+// WithMaxValues, values are counted as "other" and totals stay right.
+func TestLabelValuesAreBounded(t *testing.T) {
+	s, err := prom.New(prom.WithMaxValues(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 10 {
+		em := sluice.NewEmitter(s, event.Meta{Provider: "p", Model: fmt.Sprint("model-", i)})
+		if err := em.ProviderCallCompleted(ctx, event.ProviderCallCompleted{Provider: "p", Model: fmt.Sprint("model-", i), Usage: event.Usage{InputTokens: 1}}); err != nil {
+			t.Fatal(err)
+		}
+		tool := event.New(event.ToolCallCompleted{CallID: fmt.Sprint("c", i), Name: strings.Repeat("t", 200) + fmt.Sprint(i)}, event.Meta{})
+		if err := s.Publish(ctx, &tool); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s)
+	if n := testutil.CollectAndCount(s, "sluice_genai_calls_total"); n != 4 {
+		t.Errorf("%d call series, want 3 models and other", n)
+	}
+	// The ten tool names share their first 128 bytes, where they are cut.
+	if n := testutil.CollectAndCount(s, "sluice_tool_calls_total"); n != 1 {
+		t.Errorf("%d tool series, want one: the names' common 128-byte prefix", n)
+	}
+	want := "\n# HELP sluice_genai_calls_total Provider calls that ended (completed or failed).\n# TYPE sluice_genai_calls_total counter\n" +
+		"sluice_genai_calls_total{model=\"model-0\",provider=\"p\"} 1\nsluice_genai_calls_total{model=\"model-1\",provider=\"p\"} 1\n" +
+		"sluice_genai_calls_total{model=\"model-2\",provider=\"p\"} 1\nsluice_genai_calls_total{model=\"other\",provider=\"other\"} 7\n"
+	if err := testutil.CollectAndCompare(s, strings.NewReader(want), "sluice_genai_calls_total"); err != nil {
+		t.Error(err)
+	}
+	if _, err := prom.New(prom.WithMaxValues(0)); !errors.Is(err, prom.ErrInvalid) {
+		t.Errorf("WithMaxValues(0) = %v", err)
 	}
 }
