@@ -33,6 +33,26 @@ type config struct {
 	redact     Redactor
 	agent      string
 	spanEvents bool
+	maxOpen    int
+}
+
+// DefaultMaxOpen is how many spans a Sink keeps open at most without
+// WithMaxOpen.
+const DefaultMaxOpen = 100_000
+
+// WithMaxOpen bounds the spans kept open, waiting for the event that ends
+// them (default DefaultMaxOpen): past it, the oldest open span is ended as
+// unfinished (error type ErrorTypeUnfinished), so runs that never end — or
+// a client that starts calls it never finishes — cannot grow memory
+// without bound.
+func WithMaxOpen(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("%w: WithMaxOpen(%d): want at least 1", ErrInvalid, n)
+		}
+		c.maxOpen = n
+		return nil
+	}
 }
 
 // WithTracerProvider sets where spans go. The default is the global

@@ -87,7 +87,7 @@ type span struct {
 // providers (otel.GetTracerProvider, otel.GetMeterProvider) and records no
 // message content.
 func New(opts ...Option) (*Sink, error) {
-	c := config{}
+	c := config{maxOpen: DefaultMaxOpen}
 	if err := option.Apply(&c, opts, ErrInvalid); err != nil {
 		return nil, fmt.Errorf("telemetry: new: %w", err)
 	}
@@ -301,7 +301,7 @@ func (s *Sink) startAgent(ctx context.Context, ev *event.Event) *span {
 	sctx, sp := s.tracer.Start(pctx, spanName, trace.WithTimestamp(ev.Time),
 		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
 	o := &span{scope: k, run: m.RunID, ctx: sctx, span: sp, start: ev.Time, opener: ev.Type}
-	s.open[k] = o
+	s.track(k, o)
 	return o
 }
 
@@ -330,6 +330,23 @@ func (s *Sink) endChildren(run string, at time.Time) {
 			delete(s.open, k)
 		}
 	}
+}
+
+// track keeps o open under k; at WithMaxOpen it first ends the oldest open
+// span as unfinished. s.mu is held.
+func (s *Sink) track(k scope, o *span) {
+	if _, ok := s.open[k]; !ok && len(s.open) >= s.cfg.maxOpen {
+		var oldest scope
+		var first *span
+		for ok, sp := range s.open {
+			if first == nil || sp.start.Before(first.start) {
+				oldest, first = ok, sp
+			}
+		}
+		s.unfinished(first, o.start, "more spans open than the sink keeps (WithMaxOpen)")
+		delete(s.open, oldest)
+	}
+	s.open[k] = o
 }
 
 func (s *Sink) unfinished(sp *span, at time.Time, msg string) {
@@ -362,7 +379,7 @@ func (s *Sink) startChat(ctx context.Context, ev *event.Event, p event.ProviderC
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	o := &span{scope: k, run: run, ctx: sctx, span: sp, start: ev.Time, model: model, prov: prov}
 	o.chunks = attribute.NewSet(op, semconv.GenAIProviderNameKey.String(prov), semconv.GenAIRequestModelKey.String(model))
-	s.open[k] = o
+	s.track(k, o)
 	return o
 }
 
@@ -458,7 +475,7 @@ func (s *Sink) startTool(ctx context.Context, ev *event.Event, p event.ToolCallS
 	sctx, sp := s.tracer.Start(pctx, op.Value.AsString()+" "+p.Name, trace.WithTimestamp(ev.Time),
 		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
 	o := &span{scope: k, run: run, ctx: sctx, span: sp, start: ev.Time, tool: p.Name}
-	s.open[k] = o
+	s.track(k, o)
 	if s.cfg.content && len(p.Arguments) > 0 {
 		s.contentText(o, semconv.GenAIToolCallArgumentsKey, string(p.Arguments))
 	}

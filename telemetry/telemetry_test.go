@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -372,5 +373,32 @@ func TestOptions(t *testing.T) {
 		if _, err := telemetry.New(o); !errors.Is(err, telemetry.ErrInvalid) {
 			t.Errorf("New(bad option) = %v, want ErrInvalid", err)
 		}
+	}
+}
+
+// Runs that never end cannot grow the sink without bound: past
+// WithMaxOpen, the oldest open span ends as unfinished.
+func TestMaxOpenSpans(t *testing.T) {
+	tr := newTraced(t, sdktrace.AlwaysSample(), telemetry.WithMaxOpen(3))
+	ctx := context.Background()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		ev := event.New(event.PipelineStarted{}, event.Meta{RunID: fmt.Sprint("run-", i)})
+		ev.Time = base.Add(time.Duration(i) * time.Second)
+		if err := tr.sink.Publish(ctx, &ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ended := tr.spans.Ended()
+	if len(ended) != 2 {
+		t.Fatalf("%d spans ended with 5 runs open and room for 3, want the 2 oldest", len(ended))
+	}
+	for i, s := range ended {
+		if !s.StartTime().Equal(base.Add(time.Duration(i)*time.Second)) || attrs(s)["error.type"].AsString() != telemetry.ErrorTypeUnfinished {
+			t.Errorf("ended span %d started %v with %v, want the oldest, unfinished", i, s.StartTime(), s.Status())
+		}
+	}
+	if _, err := telemetry.New(telemetry.WithMaxOpen(0)); !errors.Is(err, telemetry.ErrInvalid) {
+		t.Errorf("WithMaxOpen(0) = %v", err)
 	}
 }
