@@ -349,4 +349,3 @@ func BenchmarkApply(b *testing.B) {
 		i++
 	}
 }
-
