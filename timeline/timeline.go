@@ -82,6 +82,8 @@ type Timeline struct {
 	tools map[string]int // tool call ID -> index in ToolCalls
 	runs  map[string]int // run ID -> index in Runs
 	usage map[[2]string]int
+	// what the last Apply was about: indexes, -1 for none
+	lastMsg, lastTool int
 }
 
 // Run is one agent run (events sharing a Meta.RunID).
@@ -283,6 +285,7 @@ func (t *Timeline) Clone() *Timeline {
 
 // index rebuilds the lookup maps from the exported fields.
 func (t *Timeline) index() {
+	t.lastMsg, t.lastTool = -1, -1
 	t.msgs = make(map[string]int, len(t.Messages))
 	for i := range t.Messages {
 		t.msgs[t.Messages[i].ID] = i
@@ -354,8 +357,24 @@ func (t *Timeline) Apply(ev *event.Event) bool {
 	if ev.Seq != 0 {
 		t.Seq = ev.Seq
 	}
+	t.lastMsg, t.lastTool = -1, -1
 	t.fold(ev)
 	return true
+}
+
+// Touched returns the message and the tool call the last event applied was
+// about (nil for none). Encoders that translate events into another
+// protocol use it to tell which message a delta belongs to.
+func (t *Timeline) Touched() (*Message, *ToolCall) {
+	var m *Message
+	var tc *ToolCall
+	if t.lastMsg >= 0 && t.lastMsg < len(t.Messages) {
+		m = &t.Messages[t.lastMsg]
+	}
+	if t.lastTool >= 0 && t.lastTool < len(t.ToolCalls) {
+		tc = &t.ToolCalls[t.lastTool]
+	}
+	return m, tc
 }
 
 func (t *Timeline) fold(ev *event.Event) {
@@ -467,7 +486,9 @@ func (t *Timeline) fold(ev *event.Event) {
 		tc.Arguments += p.Delta
 	case event.ToolCallRequested:
 		tc := t.tool(ev, p.CallID, p.Name, p.Index, StatusRequested)
-		tc.Arguments = string(p.Arguments)
+		if tc.Status != StatusStreaming || !json.Valid([]byte(tc.Arguments)) {
+			tc.Arguments = string(p.Arguments) // else keep the text as it streamed
+		}
 		if tc.Status == StatusStreaming {
 			tc.Status = StatusRequested
 		}
@@ -593,8 +614,17 @@ func (t *Timeline) problem(ev *event.Event, kind string, err *event.Error, reaso
 // addMessage appends msg and returns it.
 func (t *Timeline) addMessage(msg Message) *Message {
 	t.msgs[msg.ID] = len(t.Messages)
+	t.lastMsg = len(t.Messages)
 	t.Messages = append(t.Messages, msg)
 	return &t.Messages[len(t.Messages)-1]
+}
+
+// touch records that the event is about msg.
+func (t *Timeline) touch(msg *Message) *Message {
+	if msg != nil {
+		t.lastMsg = t.msgs[msg.ID]
+	}
+	return msg
 }
 
 // open returns the message ev belongs to if it is still streaming: the one
@@ -621,10 +651,10 @@ func (t *Timeline) streamed(ev *event.Event, id string) *Message {
 	id = first(m.MessageID, id)
 	if id != "" {
 		if msg := t.Message(id); msg != nil {
-			return msg
+			return t.touch(msg)
 		}
 	} else if msg := t.open(ev); msg != nil {
-		return msg
+		return t.touch(msg)
 	} else {
 		id = ev.ID.String()
 	}
@@ -697,6 +727,7 @@ func (t *Timeline) created(ev *event.Event, p event.MessageCreated) {
 	} else if msg.Text() == "" && p.Content != "" {
 		msg.Parts = append(msg.Parts, Part{Kind: "text", Done: true, text: []byte(p.Content)})
 	}
+	t.touch(msg)
 	msg.Index = p.Index
 	if msg.Status == StatusStreaming {
 		msg.Status, msg.End = StatusDone, ev.Time
@@ -753,6 +784,7 @@ func (t *Timeline) tool(ev *event.Event, id, name string, index int, status stri
 	if id == "" && msg != nil {
 		for _, cid := range msg.ToolCallIDs {
 			if tc := t.ToolCall(cid); tc != nil && tc.Index == index {
+				t.lastTool = t.tools[cid]
 				return tc
 			}
 		}
@@ -764,9 +796,11 @@ func (t *Timeline) tool(ev *event.Event, id, name string, index int, status stri
 		if tc.Name == "" {
 			tc.Name = name
 		}
+		t.lastTool = t.tools[id]
 		return tc
 	}
 	t.tools[id] = len(t.ToolCalls)
+	t.lastTool = len(t.ToolCalls)
 	t.ToolCalls = append(t.ToolCalls, ToolCall{ID: id, Name: name, Index: index, Status: status, Start: ev.Time})
 	tc := &t.ToolCalls[len(t.ToolCalls)-1]
 	if msg != nil {
