@@ -7,11 +7,12 @@ import (
 	"github.com/sluice-events/sluice/timeline"
 	"github.com/sluice-events/sluice/wire"
 	"github.com/sluice-events/sluice/wire/agui"
+	"github.com/sluice-events/sluice/wire/aisdk"
 )
 
 // formats are the output formats of the SSE stream endpoints, chosen with
 // ?format= (the first is the default).
-var formats = []wire.Format{wire.NativeFormat, agui.Format}
+var formats = []wire.Format{wire.NativeFormat, agui.Format, aisdk.Format}
 
 // formatNames lists the formats for error messages.
 func formatNames() string {

@@ -407,7 +407,7 @@ func (e *Encoder) Encode(out []wire.Message, ev *event.Event, native []byte) ([]
 	msg, tc := e.tl.Touched()
 	out = e.startRun(out, ev)
 	switch p := ev.Payload.(type) {
-	case event.RunStarted, event.MessageStarted, event.UsageReported:
+	case event.RunStarted, event.MessageStarted:
 		// the run is open; a message opens with its first part
 	case event.RunCompleted, event.RunStopped, event.RunFailed:
 		out = e.runEnded(out, ev)
