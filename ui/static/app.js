@@ -477,9 +477,9 @@ class View {
       el('span', { cls: 'status ' + tc.status, text: tc.status }),
       el('span', { cls: 'muted', text: fmtDur(tc.duration_ns) }),
       el('span', { cls: 'muted mono', text: tc.id }))];
-    kids.push(el('pre', { cls: 'args', text: tc.arguments ? pretty(tc.arguments) : '' }));
-    if (tc.result !== undefined && tc.result !== null) kids.push(el('pre', { cls: 'result', text: pretty(tc.result) }));
-    if (tc.error) kids.push(el('pre', { cls: 'result err', text: tc.error.message || JSON.stringify(tc.error) }));
+    kids.push(el('div', { cls: 'cap', text: 'arguments' }), el('pre', { cls: 'args', text: tc.arguments ? pretty(tc.arguments) : '' }));
+    if (tc.result !== undefined && tc.result !== null) kids.push(el('div', { cls: 'cap', text: 'result' }), el('pre', { cls: 'result', text: pretty(tc.result) }));
+    if (tc.error) kids.push(el('div', { cls: 'cap err', text: 'error' }), el('pre', { cls: 'result err', text: tc.error.message || JSON.stringify(tc.error) }));
     return el('div', { cls: 'tool', 'data-tool': tc.id }, ...kids);
   }
 
@@ -505,7 +505,7 @@ class View {
     const spans = [];
     for (const s of tl.steps) spans.push({ label: s.kind === 'pipeline' ? 'pipeline' : s.kind + ' ' + s.name, start: s.start, end: s.end, d: s.duration_ns, cls: s.status === 'failed' ? 'failed' : '' });
     for (const m of tl.messages) if (m.inference_id) spans.push({ label: 'call ' + (m.model || m.provider || ''), start: m.start, end: m.end, cls: 'call' + (m.status === 'failed' ? ' failed' : '') });
-    for (const t of tl.tool_calls) if (t.start) spans.push({ label: 'tool ' + t.name, start: t.start, end: t.end, d: t.duration_ns, cls: 'tool' + (t.status === 'failed' ? ' failed' : '') });
+    for (const t of tl.tool_calls) if (t.start && ['running', 'completed', 'failed'].includes(t.status) && (t.status !== 'failed' || t.duration_ns)) spans.push({ label: 'tool ' + t.name, start: t.start, end: t.end, d: t.duration_ns, cls: 'tool' + (t.status === 'failed' ? ' failed' : '') });
     const sig = spans.length + ':' + spans.map((s) => s.end || '').join(',');
     if (sig === this.wfSig) return;
     this.wfSig = sig;

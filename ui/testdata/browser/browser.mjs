@@ -1,0 +1,231 @@
+// Drives Debian's Chromium through Sluice's web page; run by
+// ui/browser_test.go, which starts the servers and passes their URLs.
+// Each check prints "ok NAME"; the first failure throws and exits 1.
+import { chromium } from 'playwright-core';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const env = process.env;
+const URL0 = env.SLUICE_URL, KEYED = env.SLUICE_KEYED_URL;
+const results = {};
+const T = 15000;
+
+function check(cond, what) { if (!cond) throw new Error('FAILED: ' + what); }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// publish posts events (objects with type, session, payload, meta) as NDJSON.
+async function publish(base, events, key) {
+  const body = events.map((e) => JSON.stringify({ type: e.type, time: e.time, meta: Object.assign({ session: e.session }, e.meta || {}), payload: e.payload || {} })).join('\n');
+  const h = { 'Content-Type': 'application/x-ndjson' };
+  if (key) h.Authorization = 'Bearer ' + key;
+  const r = await fetch(base + '/v1/events', { method: 'POST', headers: h, body });
+  if (!r.ok) throw new Error('publish: ' + r.status + ' ' + await r.text());
+  return r.json();
+}
+const delta = (session, text, msg = 'm1') => ({ type: 'message.text.delta', session, meta: { message: msg }, payload: { index: 0, text } });
+const convText = (page) => page.$eval('#conv', (n) => n.textContent);
+
+const browser = await chromium.launch({
+  executablePath: env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-quic', '--no-first-run', '--disable-sync'],
+});
+try {
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => { console.log('page error:', e.message); results.pageErrors = (results.pageErrors || 0) + 1; });
+
+  // 1. The session list updates live.
+  await publish(URL0, [delta('first', 'x')]);
+  await page.goto(URL0 + '/');
+  await page.waitForSelector('tr[data-session="first"]', { timeout: T });
+  await publish(URL0, [{ type: 'message.started', session: 'second', payload: { id: 'm1', role: 'assistant', model: 'test-model' } }]);
+  await page.waitForSelector('tr[data-session="second"]', { timeout: T });
+  console.log('ok the session list updates live');
+
+  // 2. A run's text streams into the page.
+  await page.click('tr[data-session="second"] a');
+  await page.waitForFunction(() => document.getElementById('conn').textContent === 'live', null, { timeout: T });
+  const words = ['Hello', ', ', 'wor', 'ld', '.'];
+  for (const w of words) {
+    await publish(URL0, [delta('second', w)]);
+    await page.waitForFunction((want) => document.getElementById('conv').textContent.includes(want), words.slice(0, words.indexOf(w) + 1).join(''), { timeout: T });
+  }
+  console.log('ok a run\'s text streams into the page');
+
+  // 3. A tool card shows the arguments, then the result.
+  const tool = { call_id: 'call_1', name: 'get_weather' };
+  await publish(URL0, [
+    { type: 'tool.call.delta', session: 'second', meta: { message: 'm1' }, payload: Object.assign({ delta: '{"city": ' }, tool) },
+    { type: 'tool.call.delta', session: 'second', meta: { message: 'm1' }, payload: Object.assign({ delta: '"Paris"}' }, tool) },
+    { type: 'tool.call.requested', session: 'second', meta: { message: 'm1' }, payload: Object.assign({ arguments: { city: 'Paris' } }, tool) },
+  ]);
+  await page.waitForFunction(() => { const a = document.querySelector('.tool[data-tool="call_1"] pre.args'); return a && a.textContent.includes('"city": "Paris"'); }, null, { timeout: T });
+  check(await page.$('.tool[data-tool="call_1"] pre.result') === null, 'no result before the tool ran');
+  await publish(URL0, [
+    { type: 'tool.call.started', session: 'second', meta: { tool_call: 'call_1' }, payload: Object.assign({ arguments: { city: 'Paris' } }, tool) },
+    { type: 'tool.call.completed', session: 'second', meta: { tool_call: 'call_1' }, payload: Object.assign({ result: { temp_c: 18, sky: 'cloudy' }, duration_ns: 1500000 }, tool) },
+  ]);
+  await page.waitForFunction(() => { const r = document.querySelector('.tool[data-tool="call_1"] pre.result'); return r && r.textContent.includes('"temp_c": 18'); }, null, { timeout: T });
+  const status = await page.$eval('.tool[data-tool="call_1"] .status', (n) => n.textContent);
+  check(status === 'completed', 'tool status completed, got ' + status);
+  console.log('ok a tool card shows the arguments, then the result');
+
+  // 4. Hostile event content stays text.
+  const evil = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+  await publish(URL0, [delta('second', evil)]);
+  await page.waitForFunction((e) => document.getElementById('conv').textContent.includes(e), evil, { timeout: T });
+  check(await page.$('#conv img, #conv script') === null, 'no element made from event text');
+  check(await page.evaluate(() => window.__pwned) === undefined, 'no script ran');
+  console.log('ok hostile event content stays text');
+
+  // 5. A reload mid-run gives the same page, with no duplicated text.
+  const before = await convText(page);
+  await page.reload();
+  await page.waitForFunction((b) => document.getElementById('conv').textContent === b, before, { timeout: T });
+  await publish(URL0, [delta('second', ' After reload.')]);
+  await page.waitForFunction(() => document.getElementById('conv').textContent.includes('After reload.'), null, { timeout: T });
+  const want = 'Hello, world.' + evil + ' After reload.';
+  const text = await page.$eval('[data-msg="m1"] .text', (n) => n.textContent);
+  check(text === want, 'text after reload is ' + JSON.stringify(text));
+  console.log('ok a reload mid-run gives the same page with no duplicated text');
+
+  // 6. The inspector filters by type, shows an event, and links to it.
+  await page.fill('#evtype', 'tool.*');
+  await page.waitForFunction(() => document.querySelectorAll('#events .ev').length === 5, null, { timeout: T });
+  await page.fill('#evtype', '');
+  await page.fill('#evsearch', 'Paris');
+  await page.waitForFunction(() => document.querySelectorAll('#events .ev').length === 3, null, { timeout: T });
+  await page.fill('#evsearch', '');
+  await page.click('#events .ev[data-seq="3"] .row');
+  await page.waitForSelector('#events .ev.sel[data-seq="3"] pre.payload', { timeout: T });
+  check(page.url().endsWith('&ev=3'), 'the URL links to the event: ' + page.url());
+  const linked = await ctx.newPage();
+  await linked.goto(page.url());
+  await linked.waitForSelector('#events .ev.sel[data-seq="3"] pre.payload', { timeout: T });
+  await linked.close();
+  console.log('ok the inspector filters, searches and links to one event');
+
+  // 7. The demo run, for the screenshot, and its replay with the scrubber.
+  const demo = readFileSync(env.DEMO_EVENTS, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  await publish(URL0, demo.map((e) => ({ type: e.type, time: e.time, session: 'demo', meta: Object.assign({}, e.meta, { session: 'demo' }), payload: e.payload })));
+  await page.goto(URL0 + '/#s=demo');
+  await page.waitForFunction(() => document.getElementById('conv').textContent.includes('jacket') && document.querySelectorAll('#events .ev').length > 50, null, { timeout: T });
+  const liveText = await convText(page);
+  if (env.SCREENSHOTS) await page.screenshot({ path: join(env.SCREENSHOTS, 'ui-session.png'), fullPage: true });
+  await page.click('#toreplay');
+  await page.waitForSelector('main[data-ready="1"]', { timeout: T });
+  check(await convText(page) === liveText, 'the replay at its end shows the live view');
+  await page.$eval('#scrub', (n) => { n.value = '0'; n.dispatchEvent(new Event('input')); });
+  await page.waitForFunction(() => document.getElementById('conv').textContent === '', null, { timeout: T });
+  await page.selectOption('#speed', '0');
+  await page.click('#play');
+  await page.waitForFunction((n) => document.getElementById('pos').textContent === n + ' / ' + n, demo.length, { timeout: T });
+  await page.waitForFunction((t) => document.getElementById('conv').textContent === t, liveText, { timeout: T });
+  const half = Math.floor(demo.length * 0.6);
+  await page.$eval('#scrub', (n, v) => { n.value = String(v); n.dispatchEvent(new Event('input')); }, half);
+  await page.waitForFunction((n) => document.getElementById('pos').textContent.startsWith(n + ' /'), half, { timeout: T });
+  const partial = await convText(page);
+  check(partial.length > 0 && partial.length < liveText.length, 'the scrubber at 60% shows part of the run');
+  await page.selectOption('#speed', '16');
+  await page.click('#play');
+  await page.waitForFunction((n) => document.getElementById('pos').textContent === n + ' / ' + n, demo.length, { timeout: T });
+  await page.$eval('#scrub', (n, v) => { n.value = String(v); n.dispatchEvent(new Event('input')); }, half);
+  if (env.SCREENSHOTS) await page.screenshot({ path: join(env.SCREENSHOTS, 'ui-replay.png'), fullPage: true });
+  console.log('ok the scrubber replays');
+
+  // 8. Keys: no page without one; a tenant sees only its own sessions.
+  await publish(KEYED, [delta('tenA-1', 'for A')], 'admin-secret');
+  await publish(KEYED, [delta('tenB-1', 'for B')], 'admin-secret');
+  const kctx = await browser.newContext();
+  const kp = await kctx.newPage();
+  const urls = [];
+  kp.on('request', (r) => urls.push(r.url()));
+  await kp.goto(KEYED + '/');
+  await kp.waitForSelector('#keybox:not([hidden])', { timeout: T });
+  check(await kp.$('tr[data-session]') === null, 'no session is listed without a key');
+  await kp.fill('#key', 'a-secret');
+  await kp.press('#key', 'Enter');
+  await kp.waitForSelector('tr[data-session="tenA-1"]', { timeout: T });
+  check(await kp.$('tr[data-session="tenB-1"]') === null, 'tenant A does not see tenant B');
+  await kp.goto(KEYED + '/#s=tenB-1');
+  await kp.waitForSelector('#error', { timeout: T });
+  check(!(await kp.$eval('#main', (n) => n.textContent)).includes('for B'), 'tenant A cannot read tenant B');
+  await kp.goto(KEYED + '/#s=tenA-1');
+  await kp.waitForFunction(() => document.getElementById('conv') && document.getElementById('conv').textContent.includes('for A'), null, { timeout: T });
+  check(!urls.some((u) => u.includes('secret')), 'the key never appears in a URL');
+  const k2 = await browser.newContext();
+  const kp2 = await k2.newPage();
+  await kp2.goto(KEYED + '/#s=tenA-1');
+  await kp2.waitForSelector('#keybox:not([hidden])', { timeout: T });
+  await k2.close();
+  await kctx.close();
+  console.log('ok a key-protected server refuses the page without a key; a tenant cannot open another\'s session');
+
+  // 9. Measurements: ingest -> text on the page at 50 deltas/s.
+  await publish(URL0, [{ type: 'message.started', session: 'lat', payload: { id: 'm1', role: 'assistant' } }]);
+  await page.goto(URL0 + '/#s=lat');
+  await page.waitForFunction(() => document.getElementById('conn').textContent === 'live', null, { timeout: T });
+  await page.evaluate(() => {
+    window.__seen = {};
+    const conv = document.getElementById('conv');
+    new MutationObserver(() => {
+      const now = Date.now();
+      for (const m of conv.textContent.matchAll(/\[(\d+)\]/g)) if (!(m[1] in window.__seen)) window.__seen[m[1]] = now;
+    }).observe(conv, { subtree: true, childList: true, characterData: true });
+  });
+  const N = 250, sent = {};
+  const t0 = Date.now();
+  for (let k = 0; k < N; k++) {
+    const due = t0 + k * 20;
+    if (Date.now() < due) await sleep(due - Date.now());
+    sent[k] = Date.now();
+    publish(URL0, [delta('lat', ' [' + k + ']')]); // not awaited: 50/s whatever the round trip
+  }
+  await page.waitForFunction((n) => Object.keys(window.__seen).length >= n, N, { timeout: 30000 });
+  const seen = await page.evaluate(() => window.__seen);
+  const lat = Object.keys(sent).map((k) => seen[k] - sent[k]).sort((a, b) => a - b);
+  const pct = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
+  results.latency_ms = { deltas: N, rate_per_s: 50, p50: pct(0.5), p95: pct(0.95), max: lat[lat.length - 1] };
+  console.log('ok latency', JSON.stringify(results.latency_ms));
+
+  // 10. Time to open a 10,000-event session (50 messages of 200 deltas).
+  const big = [];
+  for (let m = 0; m < 50; m++) {
+    big.push({ type: 'message.started', session: 'big', payload: { id: 'b' + m, role: 'assistant', model: 'test-model' } });
+    for (let d = 0; d < 198; d++) big.push(delta('big', 'word' + d + ' ', 'b' + m));
+    big.push({ type: 'message.stopped', session: 'big', meta: { message: 'b' + m }, payload: { id: 'b' + m, stop_reason: 'end_turn' } });
+  }
+  for (let i = 0; i < big.length; i += 1000) await publish(URL0, big.slice(i, i + 1000));
+  const opens = [];
+  for (let i = 0; i < 3; i++) {
+    await page.goto('about:blank');
+    const s = Date.now();
+    await page.goto(URL0 + '/#s=big');
+    await page.waitForFunction(() => document.querySelectorAll('#conv .msg').length === 50 && document.getElementById('seq').textContent === 'seq 10000', null, { timeout: 60000 });
+    const conv = Date.now() - s;
+    await page.waitForFunction(() => /^10000 events/.test(document.querySelector('#inspector .bar .muted').textContent), null, { timeout: 60000 });
+    opens.push({ conversation_ms: conv, with_inspector_ms: Date.now() - s });
+  }
+  results.open_10k = opens;
+  console.log('ok open 10k', JSON.stringify(opens));
+
+  // 11. Page memory after streaming 10,000 events live.
+  await publish(URL0, [{ type: 'message.started', session: 'mem', payload: { id: 'x0', role: 'assistant' } }]);
+  await page.goto('about:blank');
+  await page.goto(URL0 + '/#s=mem');
+  await page.waitForFunction(() => document.getElementById('conn').textContent === 'live', null, { timeout: T });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const heap = async () => { await cdp.send('HeapProfiler.collectGarbage'); const m = await cdp.send('Performance.getMetrics'); const g = (n) => m.metrics.find((x) => x.name === n).value; return { js_heap_mb: +(g('JSHeapUsedSize') / 1048576).toFixed(1), nodes: g('Nodes') }; };
+  const idle = await heap();
+  const live = big.map((e) => Object.assign({}, e, { session: 'mem' }));
+  live.shift();
+  for (let i = 0; i < live.length; i += 200) { await publish(URL0, live.slice(i, i + 200)); await sleep(20); }
+  await page.waitForFunction((n) => document.getElementById('seq').textContent === 'seq ' + n, live.length + 1, { timeout: 60000 });
+  results.memory = { before: idle, after_10k: await heap() };
+  console.log('ok memory', JSON.stringify(results.memory));
+  check(!results.pageErrors, 'no page errors');
+} finally {
+  writeFileSync(env.RESULTS || 'results.json', JSON.stringify(results, null, 2));
+  await browser.close();
+}
