@@ -1,20 +1,26 @@
 package ui_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
+	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/memory"
+	"github.com/sluice-events/sluice/store/sqlite"
 )
 
 // serve starts a real server on loopback over an in-memory store and
@@ -55,6 +61,62 @@ func serve(t *testing.T, keys ...string) string {
 	return ts.URL
 }
 
+// restartable is a server on a fixed loopback address that the browser
+// script can have restarted: on the same SQLite log (a restart loses and
+// duplicates nothing), or on a new, empty log (another epoch: the page
+// must start over).
+type restartable struct {
+	t    *testing.T
+	addr string
+	db   string
+	stop func()
+}
+
+func (r *restartable) start(fresh bool) {
+	t := r.t
+	var st store.Store
+	var err error
+	if fresh {
+		st, err = memory.New()
+	} else {
+		st, err = sqlite.Open(context.Background(), r.db)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := hub.New(st, hub.WithCoalesce(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(context.Background(), server.Config{Hub: h, Logger: slog.New(slog.DiscardHandler), ShutdownTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l net.Listener
+	for i := 0; ; i++ { // the old listener's port may take a moment to free
+		if l, err = net.Listen("tcp", r.addr); err == nil || i == 50 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addr = l.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx, l); close(done) }()
+	r.stop = func() {
+		cancel()
+		<-done
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Close(ctx)
+		h.Close(ctx)
+		st.Close()
+	}
+}
+
 // browserDir holds the browser script and its pinned playwright-core.
 const browserDir = "testdata/browser"
 
@@ -89,7 +151,8 @@ func setupBrowser(t *testing.T) {
 // servers on loopback (testdata/browser/browser.mjs): the session list
 // updates live; a run's text streams into the page; a tool card shows
 // the arguments, then the result; a reload mid-run gives the same page
-// with no duplicated text; hostile event content stays text; the
+// with no duplicated text, and so does a server restart (on the same log;
+// on a new log, the page starts over); hostile event content stays text; the
 // inspector filters and links to one event; the scrubber replays; a
 // server with keys refuses the page without a key and one tenant cannot
 // open another's session. It writes the screenshots in docs/ and reports
@@ -109,19 +172,47 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rs := &restartable{t: t, addr: "127.0.0.1:0", db: filepath.Join(t.TempDir(), "restart.db")}
+	rs.start(false)
+	t.Cleanup(func() { rs.stop() })
 	results := filepath.Join(t.TempDir(), "results.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "browser.mjs")
 	cmd.Dir = browserDir
 	cmd.Env = append(os.Environ(),
-		"SLUICE_URL="+open, "SLUICE_KEYED_URL="+keyed, "CHROMIUM="+chromium,
+		"SLUICE_URL="+open, "SLUICE_KEYED_URL="+keyed, "SLUICE_RESTART_URL=http://"+rs.addr, "CHROMIUM="+chromium,
 		"DEMO_EVENTS="+demo, "RESULTS="+results)
 	if os.Getenv("SLUICE_UI_SCREENSHOTS") != "" {
 		cmd.Env = append(cmd.Env, "SCREENSHOTS="+docs)
 	}
-	out, err := cmd.CombinedOutput()
-	t.Logf("browser.mjs:\n%s", out)
+	// The script asks for restarts with a line "RESTART same" or
+	// "RESTART fresh" and waits for "restarted" on its standard input.
+	var out, errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		out.WriteString(line + "\n")
+		if how, ok := strings.CutPrefix(line, "RESTART "); ok {
+			rs.stop()
+			rs.start(how == "fresh")
+			io.WriteString(stdin, "restarted\n")
+		}
+	}
+	err = cmd.Wait()
+	t.Logf("browser.mjs:\n%s%s", out.String(), errOut.String())
 	if err != nil {
 		t.Fatalf("browser.mjs: %v", err)
 	}

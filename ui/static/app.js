@@ -679,7 +679,9 @@ function livePage(id, sel) {
         });
       } catch (e) {
         if (ctl.signal.aborted) return;
-        if (e.status === 403 || e.status === 404) { errorBox(main, e); return; }
+        // 403 is final; a 404 after the session was shown is a log
+        // replaced (a server restarted on a new store): wait for it.
+        if (e.status === 403) { errorBox(main, e); return; }
       }
       setConn('retry', 'reconnecting');
       await sleep(wait);

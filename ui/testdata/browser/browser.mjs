@@ -4,6 +4,12 @@
 import { chromium } from 'playwright-core';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+// restart asks the Go test to restart the restartable server ("same":
+// on the same log; "fresh": on a new, empty one) and waits until it has.
+const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+async function restart(how) { console.log('RESTART ' + how); await stdinLines.next(); }
 
 const env = process.env;
 const URL0 = env.SLUICE_URL, KEYED = env.SLUICE_KEYED_URL;
@@ -89,7 +95,28 @@ try {
   check(text === want, 'text after reload is ' + JSON.stringify(text));
   console.log('ok a reload mid-run gives the same page with no duplicated text');
 
+  // 5b. A server restart loses and duplicates nothing; on a new log the
+  // page starts over.
+  const RS = env.SLUICE_RESTART_URL;
+  await publish(RS, [{ type: 'message.started', session: 'r', payload: { id: 'm1', role: 'assistant' } }, delta('r', 'one ')]);
+  await page.goto(RS + '/#s=r');
+  await page.waitForFunction(() => document.getElementById('conn').textContent === 'live', null, { timeout: T });
+  await restart('same');
+  await publish(RS, [delta('r', 'two ')]);
+  await page.waitForFunction(() => { const n = document.querySelector('[data-msg="m1"] .text'); return n && n.textContent === 'one two '; }, null, { timeout: T });
+  await restart('same');
+  await publish(RS, [delta('r', 'three')]);
+  await page.waitForFunction(() => { const n = document.querySelector('[data-msg="m1"] .text'); return n && n.textContent === 'one two three'; }, null, { timeout: T });
+  check(await page.$eval('#events', (n) => n.querySelectorAll('.ev').length) === 4, 'four events in the inspector after restarts');
+  await restart('fresh');
+  await publish(RS, [{ type: 'message.started', session: 'r', payload: { id: 'm1', role: 'assistant' } }, delta('r', 'new log')]);
+  await page.waitForFunction(() => { const n = document.querySelector('[data-msg="m1"] .text'); return n && n.textContent === 'new log'; }, null, { timeout: T });
+  check(await page.$eval('#events', (n) => n.querySelectorAll('.ev').length) === 2, 'the inspector starts over on a new log');
+  console.log('ok a server restart loses and duplicates nothing; a new log starts the page over');
+
   // 6. The inspector filters by type, shows an event, and links to it.
+  await page.goto(URL0 + '/#s=second');
+  await page.waitForFunction(() => document.querySelectorAll('#events .ev').length === 13, null, { timeout: T });
   await page.fill('#evtype', 'tool.*');
   await page.waitForFunction(() => document.querySelectorAll('#events .ev').length === 5, null, { timeout: T });
   await page.fill('#evtype', '');
@@ -226,6 +253,7 @@ try {
   console.log('ok memory', JSON.stringify(results.memory));
   check(!results.pageErrors, 'no page errors');
 } finally {
+  process.stdin.destroy();
   writeFileSync(env.RESULTS || 'results.json', JSON.stringify(results, null, 2));
   await browser.close();
 }
