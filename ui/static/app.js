@@ -410,7 +410,9 @@ class View {
   schedule() {
     if (this.pending) return;
     this.pending = true;
-    requestAnimationFrame(() => { this.pending = false; this.render(); });
+    // A timer, not requestAnimationFrame: a frame may wait for the
+    // display, and events arrive in bursts that one render can take.
+    setTimeout(() => { this.pending = false; this.render(); }, 0);
   }
 
   render() {
@@ -431,6 +433,7 @@ class View {
         el('span', { cls: 'mono', text: p.type + (p.seq ? ' #' + p.seq : '') }), ' ',
         el('span', { text: e.message || p.reason || '' })));
     }
+    if (this.seqBox) this.seqBox.textContent = 'seq ' + tl.seq;
     this.renderUsage();
     this.renderWaterfall();
     if (this.evDirty) this.renderEvents(false);
@@ -530,9 +533,24 @@ class View {
     this.evDirty = false;
     const re = typeRegexp(this.typeFilter.value);
     const q = this.search.value.trim().toLowerCase();
+    const LIMIT = 300;
+    // The common case, live and unfiltered: append the new rows only.
+    const lastShown = this.evBox.lastElementChild ? Number(this.evBox.lastElementChild.dataset.seq) : -1;
+    if (!force && !re && !q && lastShown >= 0 && this.events.length && this.bySeq.has(lastShown) && this.events[this.events.length - 1].seq > lastShown) {
+      const stick = this.evBox.scrollTop + this.evBox.clientHeight >= this.evBox.scrollHeight - 4;
+      let i = this.events.length;
+      while (i > 0 && this.events[i - 1].seq > lastShown) i--;
+      if (this.events.length - i < LIMIT) {
+        this.evBox.append(...this.events.slice(i).map((ev) => this.eventRow(ev)));
+        while (this.evBox.childElementCount > LIMIT && !this.evBox.firstElementChild.classList.contains('sel')) this.evBox.firstElementChild.remove();
+        const n = this.events.length;
+        this.evCount.textContent = n + ' events' + (this.evBox.childElementCount < n ? ', showing ' + this.evBox.childElementCount : '');
+        if (stick) this.evBox.scrollTop = this.evBox.scrollHeight;
+        return;
+      }
+    }
     let list = this.events;
     if (re || q) list = list.filter((ev) => (!re || re.test(ev.type)) && (!q || rawOf(ev).toLowerCase().includes(q)));
-    const LIMIT = 300;
     let from = Math.max(0, list.length - LIMIT);
     if (this.selected) {
       const i = list.findIndex((ev) => ev.seq === this.selected);
@@ -644,6 +662,7 @@ function livePage(id, sel) {
   view.replayBar.replaceChildren(el('a', { href: '#', text: '← sessions' }), el('span', { cls: 'muted', id: 'seq' }), el('a', { href: '#s=' + encodeURIComponent(id) + '&mode=replay', id: 'toreplay', text: 'Replay' }));
   let epoch = '';
   const seqBox = $('seq');
+  view.seqBox = seqBox;
   let backlog = null;
   const hydrate = async () => {
     setConn('', 'loading');

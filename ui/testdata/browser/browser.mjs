@@ -200,6 +200,15 @@ try {
       for (const m of conv.textContent.matchAll(/\[(\d+)\]/g)) if (!(m[1] in window.__seen)) window.__seen[m[1]] = now;
     }).observe(conv, { subtree: true, childList: true, characterData: true });
   });
+  // The baseline, in the same run: a plain fetch-stream client in Node
+  // on the same server and the same events (delivery alone, no page).
+  const nodeSeen = {};
+  const ac = new AbortController();
+  const base = await fetch(URL0 + '/v1/sessions/lat/stream?after=1', { headers: { Accept: 'text/event-stream' }, signal: ac.signal });
+  (async () => {
+    const dec = new TextDecoder();
+    try { for await (const chunk of base.body) { const now = Date.now(); for (const m of dec.decode(chunk, { stream: true }).matchAll(/\[(\d+)\]/g)) if (!(m[1] in nodeSeen)) nodeSeen[m[1]] = now; } } catch (e) { /* aborted */ }
+  })();
   const N = 250, sent = {};
   const t0 = Date.now();
   for (let k = 0; k < N; k++) {
@@ -209,10 +218,14 @@ try {
     publish(URL0, [delta('lat', ' [' + k + ']')]); // not awaited: 50/s whatever the round trip
   }
   await page.waitForFunction((n) => Object.keys(window.__seen).length >= n, N, { timeout: 30000 });
+  ac.abort();
   const seen = await page.evaluate(() => window.__seen);
-  const lat = Object.keys(sent).map((k) => seen[k] - sent[k]).sort((a, b) => a - b);
-  const pct = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
-  results.latency_ms = { deltas: N, rate_per_s: 50, p50: pct(0.5), p95: pct(0.95), max: lat[lat.length - 1] };
+  const stats = (seenAt) => {
+    const lat = Object.keys(sent).map((k) => seenAt[k] - sent[k]).sort((a, b) => a - b);
+    const pct = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
+    return { p50: pct(0.5), p95: pct(0.95), max: lat[lat.length - 1] };
+  };
+  results.latency_ms = { deltas: N, rate_per_s: 50, page: stats(seen), node_stream_baseline: stats(nodeSeen) };
   console.log('ok latency', JSON.stringify(results.latency_ms));
 
   // 10. Time to open a 10,000-event session (50 messages of 200 deltas).
@@ -231,7 +244,9 @@ try {
     await page.waitForFunction(() => document.querySelectorAll('#conv .msg').length === 50 && document.getElementById('seq').textContent === 'seq 10000', null, { timeout: 60000 });
     const conv = Date.now() - s;
     await page.waitForFunction(() => /^10000 events/.test(document.querySelector('#inspector .bar .muted').textContent), null, { timeout: 60000 });
-    opens.push({ conversation_ms: conv, with_inspector_ms: Date.now() - s });
+    const all = Date.now() - s;
+    const snapshot = await page.evaluate(async () => { const s = performance.now(); await (await fetch('/v1/sessions/big/timeline')).json(); return Math.round(performance.now() - s); });
+    opens.push({ conversation_ms: conv, with_inspector_ms: all, baseline_timeline_fetch_ms: snapshot });
   }
   results.open_10k = opens;
   console.log('ok open 10k', JSON.stringify(opens));
