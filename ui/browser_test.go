@@ -120,6 +120,7 @@ func (r *restartable) start(fresh bool) {
 // browserDir holds the browser script and its pinned playwright-core.
 const browserDir = "testdata/browser"
 
+// chromium is Debian's browser, the one the tests drive.
 const chromium = "/usr/bin/chromium"
 
 // setupBrowser skips the test when node or Chromium is missing and

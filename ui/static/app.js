@@ -1,6 +1,6 @@
 // Sluice web page. Framework-free on purpose: it is embedded in the Go
 // binary and must build without Node. Event data is only ever put into
-// the page with textContent (never innerHTML), so hostile event content
+// the page with textContent (never parsed as HTML), so hostile event content
 // stays text.
 'use strict';
 
