@@ -46,7 +46,18 @@ try {
   await page.waitForSelector('tr[data-session="first"]', { timeout: T });
   await publish(URL0, [{ type: 'message.started', session: 'second', payload: { id: 'm1', role: 'assistant', model: 'test-model' } }]);
   await page.waitForSelector('tr[data-session="second"]', { timeout: T });
-  console.log('ok the session list updates live');
+  await publish(URL0, [
+    { type: 'message.started', session: 'broken', payload: { id: 'm1', role: 'assistant', model: 'model-x' } },
+    { type: 'provider.call.completed', session: 'broken', payload: { provider: 'p', model: 'model-x', usage: { input_tokens: 10, output_tokens: 5 }, cost: 0.5 } },
+    { type: 'stream.error', session: 'broken', payload: { error: { message: 'overloaded' } } },
+  ]);
+  await page.waitForFunction(() => { const r = document.querySelector('tr[data-session="broken"]'); return r && r.textContent.includes('model-x') && r.textContent.includes('$0.5000') && r.querySelector('.marker'); }, null, { timeout: T });
+  const order = await page.$$eval('#sessions tr', (rs) => rs.map((r) => r.dataset.session));
+  check(order[0] === 'broken' && order.indexOf('second') < order.indexOf('first'), 'newest activity first: ' + order);
+  await page.fill('#prefix', 'sec');
+  await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length === 1 && document.querySelector('tr[data-session="second"]'), null, { timeout: T });
+  await page.fill('#prefix', '');
+  console.log('ok the session list updates live (model, tokens, cost, error marker, newest first, prefix filter)');
 
   // 2. A run's text streams into the page.
   await page.click('tr[data-session="second"] a');
@@ -93,7 +104,11 @@ try {
   const want = 'Hello, world.' + evil + ' After reload.';
   const text = await page.$eval('[data-msg="m1"] .text', (n) => n.textContent);
   check(text === want, 'text after reload is ' + JSON.stringify(text));
-  console.log('ok a reload mid-run gives the same page with no duplicated text');
+  const other = await ctx.newPage();
+  await other.goto(page.url());
+  await other.waitForFunction((t) => document.getElementById('conv').textContent === t, await convText(page), { timeout: T });
+  await other.close();
+  console.log('ok a reload mid-run gives the same page with no duplicated text; another tab agrees');
 
   // 5b. A server restart loses and duplicates nothing; on a new log the
   // page starts over.
