@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,60 +22,34 @@ import (
 	"github.com/sluice-events/sluice/store/sqlite"
 )
 
-// serve starts a real server on loopback over an in-memory store and
-// returns its URL; it is closed when the test ends.
-func serve(t *testing.T, keys ...string) string {
-	t.Helper()
-	st, err := memory.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := hub.New(st, hub.WithCoalesce(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := server.Config{Hub: h, Logger: slog.New(slog.DiscardHandler)}
-	for _, k := range keys {
-		key, err := server.ParseKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Keys = append(cfg.Keys, key)
-	}
-	srv, err := server.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		srv.Drain()
-		ts.CloseClientConnections()
-		ts.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Close(ctx)
-		h.Close(ctx)
-		st.Close()
-	})
-	return ts.URL
-}
-
-// restartable is a server on a fixed loopback address that the browser
-// script can have restarted: on the same SQLite log (a restart loses and
-// duplicates nothing), or on a new, empty log (another epoch: the page
-// must start over).
-type restartable struct {
+// testServer is a real server on loopback with the given API keys
+// ("NAME:SECRET:SCOPES[:PREFIX]"), over an in-memory store or, with db, a
+// SQLite file. The browser script can have one restarted on its address:
+// on the same SQLite log (a restart loses and duplicates nothing), or on a
+// new, empty log (another epoch: the page must start over).
+type testServer struct {
 	t    *testing.T
 	addr string
 	db   string
+	keys []string
 	stop func()
 }
 
-func (r *restartable) start(fresh bool) {
+// serve starts a testServer that is stopped when the test ends.
+func serve(t *testing.T, db string, keys ...string) *testServer {
+	s := &testServer{t: t, addr: "127.0.0.1:0", db: db, keys: keys}
+	s.start(false)
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+func (r *testServer) url() string { return "http://" + r.addr }
+
+func (r *testServer) start(fresh bool) {
 	t := r.t
 	var st store.Store
 	var err error
-	if fresh {
+	if fresh || r.db == "" {
 		st, err = memory.New()
 	} else {
 		st, err = sqlite.Open(context.Background(), r.db)
@@ -88,7 +61,15 @@ func (r *restartable) start(fresh bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(context.Background(), server.Config{Hub: h, Logger: slog.New(slog.DiscardHandler), ShutdownTimeout: time.Second})
+	cfg := server.Config{Hub: h, Logger: slog.New(slog.DiscardHandler), ShutdownTimeout: time.Second}
+	for _, k := range r.keys {
+		key, err := server.ParseKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Keys = append(cfg.Keys, key)
+	}
+	srv, err := server.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,8 +144,9 @@ func TestBrowser(t *testing.T) {
 		t.Skip("-short: the browser test takes about a minute")
 	}
 	setupBrowser(t)
-	open := serve(t)
-	keyed := serve(t, "admin:admin-secret:admin", "a:a-secret:read,ingest:tenA-", "b:b-secret:read,ingest:tenB-")
+	open := serve(t, "")
+	keyed := serve(t, "", "admin:admin-secret:admin", "a:a-secret:read,ingest:tenA-", "b:b-secret:read,ingest:tenB-")
+	rs := serve(t, filepath.Join(t.TempDir(), "restart.db"))
 	docs, err := filepath.Abs(filepath.Join("..", "docs"))
 	if err != nil {
 		t.Fatal(err)
@@ -173,16 +155,13 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs := &restartable{t: t, addr: "127.0.0.1:0", db: filepath.Join(t.TempDir(), "restart.db")}
-	rs.start(false)
-	t.Cleanup(func() { rs.stop() })
 	results := filepath.Join(t.TempDir(), "results.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "browser.mjs")
 	cmd.Dir = browserDir
 	cmd.Env = append(os.Environ(),
-		"SLUICE_URL="+open, "SLUICE_KEYED_URL="+keyed, "SLUICE_RESTART_URL=http://"+rs.addr, "CHROMIUM="+chromium,
+		"SLUICE_URL="+open.url(), "SLUICE_KEYED_URL="+keyed.url(), "SLUICE_RESTART_URL="+rs.url(), "CHROMIUM="+chromium,
 		"DEMO_EVENTS="+demo, "RESULTS="+results)
 	if os.Getenv("SLUICE_UI_SCREENSHOTS") != "" {
 		cmd.Env = append(cmd.Env, "SCREENSHOTS="+docs)

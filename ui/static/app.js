@@ -571,7 +571,7 @@ class View {
     if (ev.seq === this.selected) {
       const copy = el('button', { type: 'button', text: 'Copy as JSON', cls: 'copy' });
       copy.addEventListener('click', (e) => { e.stopPropagation(); copyText(JSON.stringify(ev, null, 2)); copy.textContent = 'Copied'; });
-      const link = el('a', { href: linkTo(this.id, ev.seq), text: 'link to this event' });
+      const link = el('a', { href: linkTo(this.id, ev.seq, this.mode), text: 'link to this event' });
       box.append(el('div', { cls: 'bar' }, copy, link),
         el('pre', { cls: 'meta', text: 'meta ' + JSON.stringify(ev.meta || {}, null, 2) }),
         el('pre', { cls: 'payload', text: 'payload ' + JSON.stringify(ev.payload === undefined ? null : ev.payload, null, 2) }));
@@ -582,13 +582,13 @@ class View {
 
   select(seq, setHash) {
     this.selected = seq;
-    if (setHash) history.replaceState(null, '', seq ? linkTo(this.id, seq) : '#s=' + encodeURIComponent(this.id));
+    if (setHash) history.replaceState(null, '', linkTo(this.id, seq, this.mode));
     this.renderEvents('quiet');
   }
 }
 
 function rawOf(ev) { if (!ev._raw) Object.defineProperty(ev, '_raw', { value: JSON.stringify(ev), enumerable: false }); return ev._raw; }
-function linkTo(id, seq) { return '#s=' + encodeURIComponent(id) + '&ev=' + seq; }
+function linkTo(id, seq, mode) { return '#s=' + encodeURIComponent(id) + (mode === 'replay' ? '&mode=replay' : '') + (seq ? '&ev=' + seq : ''); }
 
 // typeRegexp turns "tool.*, message.text.delta" into a RegExp.
 function typeRegexp(s) {
@@ -751,6 +751,7 @@ function replayPage(id, sel) {
   setConn('replay', 'replay');
   const view = new View(main, id);
   page.view = view;
+  view.mode = 'replay';
   view.selected = sel;
   const scrub = el('input', { type: 'range', min: 0, max: 0, value: 0, id: 'scrub', 'aria-label': 'position' });
   const play = el('button', { type: 'button', id: 'play', text: '▶ play' });
