@@ -56,8 +56,17 @@ try {
   check(order[0] === 'broken' && order.indexOf('second') < order.indexOf('first'), 'newest activity first: ' + order);
   await page.fill('#prefix', 'sec');
   await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length === 1 && document.querySelector('tr[data-session="second"]'), null, { timeout: T });
-  await page.fill('#prefix', '');
-  console.log('ok the session list updates live (model, tokens, cost, error marker, newest first, prefix filter)');
+  const many = [];
+  for (let i = 0; i < 60; i++) many.push(delta('many-' + String(i).padStart(2, '0'), 'x'));
+  await publish(URL0, many);
+  await page.fill('#prefix', 'many-');
+  await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length === 50, null, { timeout: T });
+  await page.click('text=next ›');
+  await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length === 10 && document.getElementById('listinfo').textContent.startsWith('page 2'), null, { timeout: T });
+  await page.click('text=‹ prev');
+  await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length === 50, null, { timeout: T });
+  await page.fill('#prefix', 'second');
+  console.log('ok the session list updates live (model, tokens, cost, error marker, newest first, prefix filter, pages)');
 
   // 2. A run's text streams into the page.
   await page.click('tr[data-session="second"] a');
