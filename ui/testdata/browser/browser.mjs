@@ -172,6 +172,27 @@ try {
   await page.click('#play');
   await page.waitForFunction((n) => document.getElementById('pos').textContent === n + ' / ' + n, demo.length, { timeout: T });
   await page.waitForFunction((t) => document.getElementById('conv').textContent === t, liveText, { timeout: T });
+  // The page's fold from scratch (the replay's) equals the server's
+  // timeline (Go package timeline), field by field that the page shows.
+  for (const session of ['demo', 'second']) {
+    const goTl = await (await fetch(URL0 + '/v1/sessions/' + session + '/timeline')).json();
+    const jsTl = await page.evaluate(async (id) => {
+      const evs = await readLog(id, undefined, () => {});
+      const tl = new Timeline({ session: id });
+      for (const ev of evs) tl.apply(ev);
+      return JSON.parse(JSON.stringify({ seq: tl.seq, system_prompt: tl.system_prompt, runs: tl.runs, messages: tl.messages, tool_calls: tl.tool_calls, steps: tl.steps, usage: tl.usage, problems: tl.problems }));
+    }, session);
+    const norm = (t) => JSON.stringify({
+      seq: t.seq, system: t.system_prompt || '',
+      runs: (t.runs || []).map((r) => [r.id, r.status]),
+      messages: (t.messages || []).map((m) => [m.id, m.role, m.status, m.model || '', m.stop_reason || '', (m.parts || []).map((p) => [p.kind, p.text]), m.tool_call_ids || []]),
+      tools: (t.tool_calls || []).map((c) => [c.id, c.name, c.status, c.arguments ? JSON.parse(c.arguments) : null, c.result === undefined ? null : c.result, c.duration_ns || 0]),
+      steps: (t.steps || []).map((x) => [x.kind, x.name, x.status, x.duration_ns || 0]),
+      usage: (t.usage || []).map((u) => [u.provider, u.model, u.calls, u.tokens, u.cost]),
+      problems: (t.problems || []).map((p) => [p.kind, p.type, p.seq]),
+    });
+    check(norm(jsTl) === norm(goTl), 'the page folds ' + session + ' as the server does:\n' + norm(jsTl) + '\n' + norm(goTl));
+  }
   const half = Math.floor(demo.length * 0.6);
   await page.$eval('#scrub', (n, v) => { n.value = String(v); n.dispatchEvent(new Event('input')); }, half);
   await page.waitForFunction((n) => document.getElementById('pos').textContent.startsWith(n + ' /'), half, { timeout: T });
@@ -182,7 +203,7 @@ try {
   await page.waitForFunction((n) => document.getElementById('pos').textContent === n + ' / ' + n, demo.length, { timeout: T });
   await page.$eval('#scrub', (n, v) => { n.value = String(v); n.dispatchEvent(new Event('input')); }, half);
   if (env.SCREENSHOTS) await page.screenshot({ path: join(env.SCREENSHOTS, 'ui-replay.png'), fullPage: true });
-  console.log('ok the scrubber replays');
+  console.log('ok the scrubber replays; the page folds as the server does');
 
   // 8. Keys: no page without one; a tenant sees only its own sessions.
   await publish(KEYED, [delta('tenA-1', 'for A')], 'admin-secret');
