@@ -131,14 +131,18 @@ func setupBrowser(t *testing.T) {
 
 // TestBrowser drives Debian's Chromium through the page served by real
 // servers on loopback (testdata/browser/browser.mjs): the session list
-// updates live; a run's text streams into the page; a tool card shows
-// the arguments, then the result; a reload mid-run gives the same page
-// with no duplicated text, and so does a server restart (on the same log;
-// on a new log, the page starts over); hostile event content stays text; the
-// inspector filters and links to one event; the scrubber replays; a
-// server with keys refuses the page without a key and one tenant cannot
-// open another's session. It writes the screenshots in docs/ and reports
-// the measurements recorded in BENCHMARKS.md.
+// updates live, with each session's model, tokens, cost and error marker,
+// filtered by prefix and paged; a run's text streams into the page; a
+// tool card shows the arguments, then the result; hostile event content
+// stays text; a reload mid-run gives the same page with no duplicated
+// text, a second tab agrees, and so does a server restart (on the same
+// log; on a new log, the page starts over); errors show; the inspector
+// filters, searches, copies an event as JSON and links to it; the page's
+// fold of a log equals the server's timeline; the scrubber replays; a
+// server with keys refuses the page without a key, the key never appears
+// in a URL, and one tenant cannot open another's session. With
+// SLUICE_UI_SCREENSHOTS set it writes docs/ui-session.png and
+// docs/ui-replay.png; it logs the measurements recorded in BENCHMARKS.md.
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the browser test takes about a minute")

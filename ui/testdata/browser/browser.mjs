@@ -138,6 +138,11 @@ try {
   check(await page.$eval('#events', (n) => n.querySelectorAll('.ev').length) === 2, 'the inspector starts over on a new log');
   console.log('ok a server restart loses and duplicates nothing; a new log starts the page over');
 
+  // 5c. Errors show in the conversation.
+  await page.goto(URL0 + '/#s=broken');
+  await page.waitForFunction(() => { const p = document.querySelector('#problems .problem'); return p && p.textContent.includes('overloaded') && p.textContent.includes('stream.error'); }, null, { timeout: T });
+  console.log('ok errors show in the conversation');
+
   // 6. The inspector filters by type, shows an event, and links to it.
   await page.goto(URL0 + '/#s=second');
   await page.waitForFunction(() => document.querySelectorAll('#events .ev').length === 13, null, { timeout: T });
@@ -150,17 +155,26 @@ try {
   await page.click('#events .ev[data-seq="3"] .row');
   await page.waitForSelector('#events .ev.sel[data-seq="3"] pre.payload', { timeout: T });
   check(page.url().endsWith('&ev=3'), 'the URL links to the event: ' + page.url());
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: URL0 });
+  await page.click('#events .ev.sel button.copy');
+  const copied = JSON.parse(await page.evaluate(() => navigator.clipboard.readText()));
+  check(copied.seq === 3 && copied.type === 'message.text.delta' && copied.payload.text === ', ', 'copied as JSON: ' + JSON.stringify(copied));
   const linked = await ctx.newPage();
   await linked.goto(page.url());
   await linked.waitForSelector('#events .ev.sel[data-seq="3"] pre.payload', { timeout: T });
   await linked.close();
-  console.log('ok the inspector filters, searches and links to one event');
+  console.log('ok the inspector filters, searches, copies as JSON and links to one event');
 
   // 7. The demo run, for the screenshot, and its replay with the scrubber.
   const demo = readFileSync(env.DEMO_EVENTS, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   await publish(URL0, demo.map((e) => ({ type: e.type, time: e.time, session: 'demo', meta: Object.assign({}, e.meta, { session: 'demo' }), payload: e.payload })));
   await page.goto(URL0 + '/#s=demo');
   await page.waitForFunction(() => document.getElementById('conv').textContent.includes('jacket') && document.querySelectorAll('#events .ev').length > 50, null, { timeout: T });
+  // Thinking is collapsed, and opens; errors show.
+  check(await page.$eval('details.thinking', (d) => !d.open && d.querySelector('div').textContent.length > 0), 'thinking is there, collapsed');
+  await page.click('details.thinking summary');
+  check(await page.$eval('details.thinking', (d) => d.open), 'thinking opens');
+  await page.click('details.thinking summary');
   const liveText = await convText(page);
   if (env.SCREENSHOTS) await page.screenshot({ path: join(env.SCREENSHOTS, 'ui-session.png'), fullPage: true });
   await page.click('#toreplay');
