@@ -826,7 +826,7 @@ function listPage() {
       if (stopped) return;
       nextCursor = res.next || '';
       next.disabled = !nextCursor; prev.disabled = pageNo === 0;
-      const list = res.sessions.slice().sort((a, b) => (b.last || '').localeCompare(a.last || ''));
+      const list = res.sessions.slice().sort((a, b) => (Date.parse(b.last) || 0) - (Date.parse(a.last) || 0) || nanos(b.last) - nanos(a.last));
       info.textContent = 'page ' + (pageNo + 1) + ' · ' + list.length + ' sessions';
       body.replaceChildren(...list.map((s) => sessionRow(s, rows)));
     } catch (e) {
@@ -883,6 +883,11 @@ function summaryOf(s) {
   }
   return have && have.sum;
 }
+
+// nanos returns the sub-millisecond digits of an RFC 3339 time, which
+// Date.parse drops (and which do not compare as strings: trailing zeros
+// are left out).
+function nanos(t) { const m = /\.\d{3}(\d*)/.exec(t || ''); return m ? Number((m[1] + '000000').slice(0, 6)) : 0; }
 
 function ago(t) {
   const d = (Date.now() - Date.parse(t)) / 1000;
