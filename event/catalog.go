@@ -237,6 +237,20 @@ type StateSaved struct {
 	MessageCount   int    `json:"message_count" doc:"messages saved"`
 }
 
+// StateSnapshot carries the whole shared state of an agent and its user
+// interface, a JSON value that replaces the state before it. The
+// state.delta events after it change it with JSON Patch.
+type StateSnapshot struct {
+	State json.RawMessage `json:"state,omitempty" doc:"the whole state as a JSON value (absent: null)"`
+}
+
+// StateDelta changes the shared state with an RFC 6902 JSON Patch: a JSON
+// array of operations (add, remove, replace, move, copy, test) applied to
+// the state of the last state.snapshot and the deltas since, in order.
+type StateDelta struct {
+	Patch json.RawMessage `json:"patch,omitempty" doc:"the RFC 6902 JSON Patch, a JSON array of operations"`
+}
+
 // ---- stream ----------------------------------------------------------------
 
 // StreamInterrupted is emitted when a streamed response stops before its end:

@@ -66,6 +66,8 @@ func init() {
 	builtin[ContextCompacted]("Older messages are folded to make the context fit its budget between rounds of a tool loop.", "when older messages were folded to fit the budget", nil, "promptkit:context.compacted")
 	builtin[StateLoaded]("A conversation's state is loaded from a store.", "after a conversation's history is loaded from a store", nil, "promptkit:state.loaded")
 	builtin[StateSaved]("A conversation's state is saved to a store.", "after a conversation's history is saved to a store", nil, "promptkit:state.saved")
+	builtin[StateSnapshot]("The whole shared state of an agent and its user interface, a JSON value that replaces the state before it. The state.delta events after it change it with JSON Patch.", "when an agent sets its shared state as a whole", nil)
+	builtin[StateDelta]("Changes the shared state with an RFC 6902 JSON Patch: a JSON array of operations (add, remove, replace, move, copy, test) applied to the state of the last state.snapshot and the deltas since, in order.", "when an agent changes part of its shared state", nil)
 	builtin[ConversationStarted]("A conversation begins.", "when a conversation begins", nil, "promptkit:conversation.started")
 	builtin[MessageCreated]("A message is added to a conversation's history: a user's message, the assistant's finished answer, or a tool result.", "when a message joins the conversation: the user's, the assistant's answer, a tool result", nil, "promptkit:message.created", "promptkit-sdk:send", "promptkit-sdk:response")
 	builtin[MessageUpdated]("A message's figures are known, after it was created (latency, tokens, cost).", "when a message's latency, tokens and cost are known", nil, "promptkit:message.updated")

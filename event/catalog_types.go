@@ -64,6 +64,8 @@ const (
 	TypeContextCompacted             Type = "context.compacted"
 	TypeStateLoaded                  Type = "state.loaded"
 	TypeStateSaved                   Type = "state.saved"
+	TypeStateSnapshot                Type = "state.snapshot"
+	TypeStateDelta                   Type = "state.delta"
 	TypeConversationStarted          Type = "conversation.started"
 	TypeMessageCreated               Type = "message.created"
 	TypeMessageUpdated               Type = "message.updated"
@@ -296,6 +298,12 @@ func (StateLoaded) EventType() Type { return TypeStateLoaded }
 
 // EventType implements Payload.
 func (StateSaved) EventType() Type { return TypeStateSaved }
+
+// EventType implements Payload.
+func (StateSnapshot) EventType() Type { return TypeStateSnapshot }
+
+// EventType implements Payload.
+func (StateDelta) EventType() Type { return TypeStateDelta }
 
 // EventType implements Payload.
 func (ConversationStarted) EventType() Type { return TypeConversationStarted }

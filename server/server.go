@@ -385,19 +385,20 @@ func (s *Server) routes() http.Handler {
 		handler http.HandlerFunc
 	}
 	table := map[string]map[string]route{
-		"/{$}":                     {"GET": {"", s.home}},
-		"/healthz":                 {"GET": {"", s.healthz}},
-		"/readyz":                  {"GET": {"", s.readyz}},
-		"/metrics":                 {"GET": {ScopeAdmin, s.metricsHandler()}},
-		"/v1/events":               {"POST": {ScopeIngest, s.ingest}, "GET": {ScopeRead, s.queryAll}},
-		"/v1/sessions":             {"GET": {ScopeRead, s.sessions}},
-		"/v1/sessions/{id}":        {"GET": {ScopeRead, s.session}, "DELETE": {ScopeIngest, s.deleteSession}},
-		"/v1/sessions/{id}/events": {"GET": {ScopeRead, s.sessionEvents}},
-		"/v1/sessions/{id}/stream": {"GET": {ScopeRead, s.sessionStream}},
-		"/v1/stream":               {"GET": {ScopeRead, s.allStream}},
-		"/v1/ws":                   {"GET": {"", s.websocket}},
-		"/v1/rpc":                  {"POST": {"", s.rpcHTTP}},
-		"/v1/traces":               {"POST": {ScopeIngest, s.traces}},
+		"/{$}":                       {"GET": {"", s.home}},
+		"/healthz":                   {"GET": {"", s.healthz}},
+		"/readyz":                    {"GET": {"", s.readyz}},
+		"/metrics":                   {"GET": {ScopeAdmin, s.metricsHandler()}},
+		"/v1/events":                 {"POST": {ScopeIngest, s.ingest}, "GET": {ScopeRead, s.queryAll}},
+		"/v1/sessions":               {"GET": {ScopeRead, s.sessions}},
+		"/v1/sessions/{id}":          {"GET": {ScopeRead, s.session}, "DELETE": {ScopeIngest, s.deleteSession}},
+		"/v1/sessions/{id}/events":   {"GET": {ScopeRead, s.sessionEvents}},
+		"/v1/sessions/{id}/stream":   {"GET": {ScopeRead, s.sessionStream}},
+		"/v1/sessions/{id}/timeline": {"GET": {ScopeRead, s.sessionTimeline}},
+		"/v1/stream":                 {"GET": {ScopeRead, s.allStream}},
+		"/v1/ws":                     {"GET": {"", s.websocket}},
+		"/v1/rpc":                    {"POST": {"", s.rpcHTTP}},
+		"/v1/traces":                 {"POST": {ScopeIngest, s.traces}},
 	}
 	for path, methods := range table {
 		allow := make([]string, 0, len(methods)+1)

@@ -117,14 +117,21 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	s.serveSSE(w, r, sel, p.after, sseOpts{label: "sse"})
+	o := sseOpts{label: "sse"}
+	if o.enc, o.prelude, aerr = s.encoder(r, w.Header(), rp.Session, p.after); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	s.serveSSE(w, r, sel, p.after, o)
 }
 
 // sseOpts are what differs between the server's SSE streams.
 type sseOpts struct {
-	label string                                            // metric label: sse, rpc
-	first []byte                                            // written before any event (a JSON-RPC response)
-	wrap  func(b []byte, cursor uint64, data []byte) []byte // see sseFraming
+	label   string                                            // metric label: sse, rpc
+	first   []byte                                            // written before any event (a JSON-RPC response)
+	wrap    func(b []byte, cursor uint64, data []byte) []byte // see sseFraming
+	enc     wire.Encoder                                      // the format's encoder; nil: native
+	prelude []byte                                            // frames written after the preamble (a resumed stream's prelude)
 }
 
 // serveSSE serves an SSE stream of the events sel picks after the cursor,
@@ -143,6 +150,9 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, sel hub.Select
 		return
 	}
 	framing := sseFraming{wrap: o.wrap}
+	if o.enc == nil {
+		o.enc = wire.Native{}
+	}
 	setSSEHeaders(w.Header())
 	if s.hijackSSE(w, r, feed, framing, pr, o) {
 		return // the stream goes on without this goroutine
@@ -153,8 +163,8 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, sel hub.Select
 	w.WriteHeader(http.StatusOK)
 	tr := &httpSSE{sseFraming: framing, w: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
 	done := make(chan struct{})
-	s.startStream(r.Context(), feed, wire.Native{}, tr, streamOpts{
-		label: o.label, heartbeat: true, first: s.ssePreamble(o.first), watch: true,
+	s.startStream(r.Context(), feed, o.enc, tr, streamOpts{
+		label: o.label, heartbeat: true, first: append(s.ssePreamble(o.first), o.prelude...), watch: true,
 		onEnd: func() { s.release(pr); close(done) },
 	})
 	<-done // the stream writes from its own goroutines; the handler must outlive them

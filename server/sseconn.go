@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/sluice-events/sluice/hub"
-	"github.com/sluice-events/sluice/wire"
 )
 
 // An SSE stream over HTTP/1.x costs little while it is idle.
@@ -84,8 +83,8 @@ func (s *Server) hijackSSE(w http.ResponseWriter, r *http.Request, feed *hub.Fee
 	}
 	// Store reads end with the server's streams; the client leaving is
 	// noticed by watch.
-	st := s.startStream(s.streamCtx, feed, wire.Native{}, c, streamOpts{
-		label: o.label, heartbeat: true, first: s.ssePreamble(o.first), onEnd: onEnd,
+	st := s.startStream(s.streamCtx, feed, o.enc, c, streamOpts{
+		label: o.label, heartbeat: true, first: append(s.ssePreamble(o.first), o.prelude...), onEnd: onEnd,
 	})
 	go c.watch(st)
 	return true

@@ -70,6 +70,7 @@ type stream struct {
 	s         *Server
 	feed      *hub.Feed
 	enc       wire.Encoder
+	fin       wire.Finisher // enc, if its format ends streams
 	tr        transport
 	ctx       context.Context // store reads
 	stopGone  func() bool     // stops the watch of ctx, if any
@@ -102,6 +103,7 @@ func (s *Server) startStream(ctx context.Context, feed *hub.Feed, enc wire.Encod
 		s: s, feed: feed, enc: enc, tr: tr, ctx: ctx, delivered: s.m.delivered.WithLabelValues(o.label),
 		onEnd: o.onEnd, pending: o.first,
 	}
+	st.fin, _ = enc.(wire.Finisher)
 	st.onEvents = func() { st.wakeFor(wakeEvents) }
 	if o.heartbeat {
 		st.hb = time.AfterFunc(s.cfg.Heartbeat, func() { st.wakeFor(wakePing) })
@@ -163,6 +165,7 @@ func (st *stream) run() {
 		buf = append(buf[:0], st.pending...)
 		st.pending = nil
 		var err error
+		finished := false
 		items, err = st.feed.Poll(st.ctx, items[:0])
 		for i := range items {
 			it := &items[i]
@@ -182,9 +185,17 @@ func (st *stream) run() {
 			for j := range msgs {
 				buf = st.tr.appendMessage(buf, it.Cursor, j == len(msgs)-1, &msgs[j])
 			}
+			if st.fin != nil && st.fin.Finished() {
+				finished = true // the format ends the stream here
+				items = items[:i+1]
+				break
+			}
 		}
 		st.delivered.Add(float64(len(items)))
 		switch {
+		case finished && err == nil:
+			st.end(buf)
+			return
 		case s.streamCtx.Err() != nil || errors.Is(err, hub.ErrClosed):
 			st.end(st.tr.appendEnd(buf, endRestart))
 			return

@@ -1,0 +1,73 @@
+// Package nodeclient runs the official JavaScript clients of the agent-UI
+// protocols (AG-UI, the AI SDK) from Go tests: scripts in
+// wire/testdata/node, with the npm packages pinned by its package.json and
+// package-lock.json. Tests skip, with the reason, when node or npm is
+// missing; .ci/run installs the packages with npm ci before the tests.
+package nodeclient
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Dir is the directory of the scripts and their package.json.
+func Dir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "wire", "testdata", "node")
+}
+
+var (
+	once     sync.Once
+	setupErr string
+)
+
+// setup finds node and npm and installs the packages if they are missing.
+func setup() {
+	for _, tool := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			setupErr = tool + " is not installed: the official JavaScript clients cannot run"
+			return
+		}
+	}
+	if _, err := os.Stat(filepath.Join(Dir(), "node_modules", "@ag-ui", "client")); err == nil {
+		if _, err := os.Stat(filepath.Join(Dir(), "node_modules", "ai")); err == nil {
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+	cmd.Dir = Dir()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		setupErr = "npm ci failed (" + err.Error() + "): " + string(bytes.TrimSpace(out))
+	}
+}
+
+// Run runs node on script (a file in Dir) with args and returns its
+// standard output; it fails the test if the script fails, and skips it
+// if node, npm or the packages are not available.
+func Run(t testing.TB, script string, args ...string) []byte {
+	t.Helper()
+	once.Do(setup)
+	if setupErr != "" {
+		t.Skip(setupErr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
+	cmd.Dir = Dir()
+	cmd.Env = append(os.Environ(), "SUPPRESS_TRANSFORMATION_WARNINGS=true")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("node %s %v: %v\nstdout: %s\nstderr: %s", script, args, err, stdout.Bytes(), stderr.Bytes())
+	}
+	return stdout.Bytes()
+}

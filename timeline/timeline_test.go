@@ -1,0 +1,351 @@
+package timeline_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/recorded"
+	"github.com/sluice-events/sluice/store/memory"
+	"github.com/sluice-events/sluice/timeline"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func fold(evs []event.Event) *timeline.Timeline {
+	t := timeline.New("")
+	for i := range evs {
+		t.Apply(&evs[i])
+	}
+	return t
+}
+
+func js(t testing.TB, tl *timeline.Timeline) []byte {
+	t.Helper()
+	b, err := json.Marshal(tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSplitAnywhere checks, for every recorded session and every split
+// point, that folding all events at once equals folding a prefix and then
+// the rest: in the same value, in a Clone, and in a timeline that went
+// through JSON in between (as a client hydrating from the timeline
+// endpoint does).
+func TestSplitAnywhere(t *testing.T) {
+	sessions := recorded.All(t)
+	if len(sessions) < 10 {
+		t.Fatalf("only %d recorded sessions", len(sessions))
+	}
+	for _, s := range sessions {
+		t.Run(s.Name, func(t *testing.T) {
+			if len(s.Events) == 0 {
+				t.Fatal("no events")
+			}
+			whole := js(t, fold(s.Events))
+			for k := 0; k <= len(s.Events); k++ {
+				prefix := fold(s.Events[:k])
+				var back timeline.Timeline
+				if err := json.Unmarshal(js(t, prefix), &back); err != nil {
+					t.Fatal(err)
+				}
+				clone := prefix.Clone()
+				for _, tl := range []*timeline.Timeline{prefix, &back, clone} {
+					for i := k; i < len(s.Events); i++ {
+						tl.Apply(&s.Events[i])
+					}
+					if got := js(t, tl); !bytes.Equal(got, whole) {
+						t.Fatalf("split at %d differs:\n got %s\nwant %s", k, got, whole)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestApplyTwiceChangesNothing: a resumed stream may repeat events; those
+// at or below Seq are skipped.
+func TestApplyTwiceChangesNothing(t *testing.T) {
+	s := recorded.Demo(t)
+	tl := fold(s.Events)
+	want := js(t, tl)
+	for i := range s.Events {
+		if tl.Apply(&s.Events[i]) {
+			t.Fatalf("event %d applied twice", s.Events[i].Seq)
+		}
+	}
+	if !bytes.Equal(js(t, tl), want) {
+		t.Fatal("applying again changed the timeline")
+	}
+}
+
+// TestDemo checks what the demo run looks like as a conversation.
+func TestDemo(t *testing.T) {
+	s := recorded.Demo(t)
+	tl := fold(s.Events)
+	if tl.Seq != uint64(len(s.Events)) || tl.Session != s.Events[0].Meta.SessionID {
+		t.Fatalf("seq %d session %q", tl.Seq, tl.Session)
+	}
+	if len(tl.Messages) != 4 {
+		t.Fatalf("%d messages, want 4: %s", len(tl.Messages), js(t, tl))
+	}
+	roles := []string{"user", "assistant", "tool", "assistant"}
+	for i, m := range tl.Messages {
+		if m.Role != roles[i] || m.Index != i || m.Status != timeline.StatusDone {
+			t.Errorf("message %d: role %q index %d status %q", i, m.Role, m.Index, m.Status)
+		}
+	}
+	a := tl.Messages[1]
+	if a.Text() != "I'll check the current weather in Paris for you." || !strings.HasPrefix(a.Thinking(), "The user wants the current weather in Paris.") {
+		t.Errorf("assistant text %q thinking %q", a.Text(), a.Thinking())
+	}
+	if a.StopReason != "tool_use" || len(a.ToolCallIDs) != 1 || a.Usage.OutputTokens != 96 {
+		t.Errorf("assistant: %+v", a)
+	}
+	tc := tl.ToolCall(a.ToolCallIDs[0])
+	if tc == nil || tc.Name != "get_weather" || tc.Status != timeline.StatusCompleted || tc.MessageID != a.ID {
+		t.Fatalf("tool call %+v", tc)
+	}
+	var args, result map[string]any
+	if json.Unmarshal([]byte(tc.Arguments), &args) != nil || args["city"] != "Paris" {
+		t.Errorf("arguments %q", tc.Arguments)
+	}
+	if json.Unmarshal(tc.Result, &result) != nil || result["temp_c"] != 18.0 || tc.Duration <= 0 {
+		t.Errorf("result %s duration %v", tc.Result, tc.Duration)
+	}
+	if tl.Messages[2].ToolCallID != tc.ID {
+		t.Errorf("tool message answers %q", tl.Messages[2].ToolCallID)
+	}
+	if !strings.HasPrefix(tl.Messages[3].Text(), "It's 18 °C and partly cloudy") {
+		t.Errorf("answer %q", tl.Messages[3].Text())
+	}
+	var names []string
+	for _, st := range tl.Steps {
+		if st.Status != timeline.StatusCompleted || st.Duration <= 0 {
+			t.Errorf("step %+v", st)
+		}
+		names = append(names, st.Kind+":"+st.Name)
+	}
+	if got := strings.Join(names, " "); got != "pipeline:pipeline middleware:build_context middleware:agent_loop" {
+		t.Errorf("steps %s", got)
+	}
+	if len(tl.Usage) != 1 {
+		t.Fatalf("usage %+v", tl.Usage)
+	}
+	u := tl.Usage[0]
+	if u.Provider != "anthropic" || u.Calls != 2 || u.Tokens.InputTokens != 973 || u.Tokens.OutputTokens != 137 {
+		t.Errorf("usage %+v", u)
+	}
+	if c, exact := tl.Cost(); fmt.Sprintf("%.6f", c) != "0.004974" || !exact {
+		t.Errorf("cost %v %v", c, exact)
+	}
+	if len(tl.Runs) != 1 || tl.Runs[0].Status != timeline.StatusCompleted {
+		t.Errorf("runs %+v", tl.Runs)
+	}
+	if len(tl.Problems) != 0 {
+		t.Errorf("problems %+v", tl.Problems)
+	}
+}
+
+// TestProviderErrors: a provider error mid-stream is a problem and fails
+// the message it interrupted.
+func TestProviderErrors(t *testing.T) {
+	for _, s := range recorded.All(t) {
+		if s.Name != "anthropic_error_midstream" {
+			continue
+		}
+		tl := fold(s.Events)
+		if len(tl.Problems) == 0 || tl.Problems[0].Error == nil || tl.Problems[0].Kind != timeline.ProblemError {
+			t.Fatalf("problems %+v", tl.Problems)
+		}
+		if len(tl.Messages) != 1 || tl.Messages[0].Status != timeline.StatusFailed {
+			t.Fatalf("messages %s", js(t, tl))
+		}
+		return
+	}
+	t.Fatal("no anthropic_error_midstream session")
+}
+
+func ev(seq uint64, p event.Payload, meta ...event.Meta) *event.Event {
+	e := event.New(p, meta...)
+	e.Seq = seq
+	return &e
+}
+
+func TestState(t *testing.T) {
+	tl := timeline.New("s")
+	tl.Apply(ev(1, event.StateSnapshot{State: json.RawMessage(`{"todo":["a"],"done":0}`)}))
+	tl.Apply(ev(2, event.StateDelta{Patch: json.RawMessage(`[{"op":"add","path":"/todo/-","value":"b"},{"op":"replace","path":"/done","value":1}]`)}))
+	if got := string(tl.State); got != `{"done":1,"todo":["a","b"]}` && got != `{"todo":["a","b"],"done":1}` {
+		t.Fatalf("state %s", got)
+	}
+	before := string(tl.State)
+	tl.Apply(ev(3, event.StateDelta{Patch: json.RawMessage(`[{"op":"remove","path":"/missing"}]`)}))
+	tl.Apply(ev(4, event.StateDelta{Patch: json.RawMessage(`{"not":"a patch"}`)}))
+	if string(tl.State) != before || len(tl.Problems) != 2 || tl.Problems[0].Seq != 3 || tl.Problems[1].Error.Kind != "state" {
+		t.Fatalf("state %s problems %+v", tl.State, tl.Problems)
+	}
+	tl.Apply(ev(5, event.StateSnapshot{}))
+	if string(tl.State) != "null" || tl.Seq != 5 {
+		t.Fatalf("state %s seq %d", tl.State, tl.Seq)
+	}
+}
+
+func TestInterrupted(t *testing.T) {
+	m := event.Meta{RunID: "r", SessionID: "s", MessageID: "m1"}
+	tl := timeline.New("s")
+	tl.Apply(ev(1, event.MessageStarted{ID: "m1", Role: "assistant"}, m))
+	tl.Apply(ev(2, event.TextDelta{Text: "Hel"}, m))
+	tl.Apply(ev(3, event.ToolCallDelta{CallID: "c1", Name: "f", Delta: `{"a":`}, m))
+	tl.Apply(ev(4, event.ToolCallDelta{Index: 0, Delta: `1}`}, m))
+	tl.Apply(ev(5, event.StreamInterrupted{Reason: "canceled", Text: "Hel"}, m))
+	tl.Apply(ev(6, event.RunStopped{Reason: "user"}, event.Meta{RunID: "r"}))
+	msg := tl.Message("m1")
+	if msg.Status != timeline.StatusInterrupted || msg.Text() != "Hel" {
+		t.Fatalf("message %+v", msg)
+	}
+	if tc := tl.ToolCall("c1"); tc == nil || tc.Arguments != `{"a":1}` || tc.Status != timeline.StatusStreaming {
+		t.Fatalf("tool call %+v", tc)
+	}
+	if len(tl.Problems) != 2 || tl.Problems[0].Kind != timeline.ProblemInterrupted || tl.Problems[0].MessageID != "m1" {
+		t.Fatalf("problems %+v", tl.Problems)
+	}
+	if r := tl.Run("r"); r.Status != timeline.StatusStopped || r.Reason != "user" {
+		t.Fatalf("run %+v", r)
+	}
+}
+
+// TestRead folds a session from a store, whole and up to a sequence
+// number.
+func TestRead(t *testing.T) {
+	st, err := memory.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := recorded.Demo(t)
+	ctx := context.Background()
+	if err := st.Append(ctx, s.Events); err != nil {
+		t.Fatal(err)
+	}
+	whole, err := timeline.Read(ctx, st, s.Events[0].Meta.SessionID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(js(t, whole), js(t, fold(s.Events))) {
+		t.Fatal("Read differs from folding the events")
+	}
+	part, err := timeline.Read(ctx, st, s.Events[0].Meta.SessionID, 20)
+	if err != nil || part.Seq != 20 || !bytes.Equal(js(t, part), js(t, fold(s.Events[:20]))) {
+		t.Fatalf("Read up to 20: seq %d, %v", part.Seq, err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := timeline.Read(cctx, st, s.Events[0].Meta.SessionID, 0); err == nil {
+		t.Fatal("Read with a cancelled context succeeded")
+	}
+}
+
+// session10k is the demo run repeated to 10,000 events, each repeat a run
+// of its own with its own message and tool call IDs.
+func session10k(b testing.TB) []event.Event {
+	demo := recorded.Demo(b).Events
+	out := make([]event.Event, 0, 10000)
+	for r := 0; len(out) < 10000; r++ {
+		for _, e := range demo {
+			if len(out) == 10000 {
+				break
+			}
+			sfx := fmt.Sprintf("-%d", r)
+			e.Meta.RunID += sfx
+			if e.Meta.MessageID != "" {
+				e.Meta.MessageID += sfx
+			}
+			if e.Meta.ToolCallID != "" {
+				e.Meta.ToolCallID += sfx
+			}
+			switch p := e.Payload.(type) {
+			case event.ToolCallDelta:
+				p.CallID += sfx
+				e.Payload = p
+			case event.ToolCallRequested:
+				p.CallID += sfx
+				e.Payload = p
+			case event.ToolCallStarted:
+				p.CallID += sfx
+				e.Payload = p
+			case event.ToolCallCompleted:
+				p.CallID += sfx
+				e.Payload = p
+			case event.MessageStarted:
+				p.ID += sfx
+				e.Payload = p
+			case event.MessageStopped:
+				p.ID += sfx
+				e.Payload = p
+			case event.MessageCreated:
+				p.ToolCalls = append([]event.ToolCall(nil), p.ToolCalls...)
+				for i := range p.ToolCalls {
+					p.ToolCalls[i].ID += sfx
+				}
+				if p.ToolResult != nil {
+					tr := *p.ToolResult
+					tr.CallID += sfx
+					p.ToolResult = &tr
+				}
+				e.Payload = p
+			}
+			e.Seq = uint64(len(out) + 1)
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestSession10k(t *testing.T) {
+	tl := fold(session10k(t))
+	if tl.Seq != 10000 || len(tl.Runs) != 173 || len(tl.ToolCalls) != 172 {
+		t.Fatalf("seq %d runs %d tool calls %d", tl.Seq, len(tl.Runs), len(tl.ToolCalls))
+	}
+	for _, tc := range tl.ToolCalls {
+		if tc.Status != timeline.StatusCompleted {
+			t.Fatalf("tool call %+v", tc)
+		}
+	}
+}
+
+// BenchmarkFold10k folds a 10,000-event session from scratch.
+func BenchmarkFold10k(b *testing.B) {
+	evs := session10k(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		fold(evs)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
+}
+
+// BenchmarkApply folds one event at a time into a timeline that already
+// holds the session so far.
+func BenchmarkApply(b *testing.B) {
+	evs := session10k(b)
+	tl := timeline.New("")
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i == len(evs) {
+			b.StopTimer()
+			tl, i = timeline.New(""), 0
+			b.StartTimer()
+		}
+		tl.Apply(&evs[i])
+		i++
+	}
+}
