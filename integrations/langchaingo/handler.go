@@ -10,7 +10,7 @@
 //
 //	h, err := sluicelangchain.NewHandler()
 //	…
-//	llm := openai.New(openai.WithCallback(h))  // model calls and their stream
+//	llm, err := openai.New(openai.WithCallback(h)) // model calls and their stream
 //	agent := agents.NewOneShotAgent(llm, tools, agents.WithCallbacksHandler(h))
 //	exec := agents.NewExecutor(agent, agents.WithCallbacksHandler(h))
 //	ctx = sluice.WithEmitter(ctx, em.Turn(turnID))
