@@ -55,6 +55,7 @@ import (
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/jsonvalue"
 	"github.com/sluice-events/sluice/internal/option"
 )
 
@@ -228,16 +229,16 @@ func (h *Handler) OnStart(ctx context.Context, info *callbacks.RunInfo, input ca
 	case kindTool:
 		var args json.RawMessage
 		if in := tool.ConvCallbackInput(input); in != nil {
-			args = rawJSON(in.ArgumentsInJSON)
+			args = jsonvalue.Text(in.ArgumentsInJSON)
 		}
 		_ = sluice.Emit(ctx, s.em, event.ToolCallStarted{CallID: s.callID, Name: h.name(info), Arguments: args})
 	case kindComposition:
 		if s.em.Enabled(ctx, event.TypeCompositionStarted) {
-			_ = sluice.Emit(ctx, s.em, event.CompositionStarted{Composition: h.name(info), Input: toJSON(input)})
+			_ = sluice.Emit(ctx, s.em, event.CompositionStarted{Composition: h.name(info), Input: jsonvalue.Of(input)})
 		}
 	default:
 		if s.em.Enabled(ctx, event.TypeCompositionStepStarted) {
-			_ = sluice.Emit(ctx, s.em, event.CompositionStepStarted{StepID: h.name(info), Kind: string(info.Component), Input: toJSON(input)})
+			_ = sluice.Emit(ctx, s.em, event.CompositionStepStarted{StepID: h.name(info), Kind: string(info.Component), Input: jsonvalue.Of(input)})
 		}
 	}
 	return ctx
@@ -304,13 +305,13 @@ func (h *Handler) done(ctx context.Context, s *span, output any, err error, with
 	var out json.RawMessage
 	if s.kind == kindComposition {
 		if withOutput && s.em.Enabled(ctx, event.TypeCompositionCompleted) {
-			out = toJSON(output)
+			out = jsonvalue.Of(output)
 		}
 		_ = sluice.Emit(ctx, s.em, event.CompositionCompleted{Composition: h.name(s.info), Output: out, Error: event.ErrorFrom(err), Duration: time.Since(s.start)})
 		return
 	}
 	if withOutput && s.em.Enabled(ctx, event.TypeCompositionStepCompleted) {
-		out = toJSON(output)
+		out = jsonvalue.Of(output)
 	}
 	_ = sluice.Emit(ctx, s.em, event.CompositionStepCompleted{StepID: h.name(s.info), Kind: string(s.info.Component), Output: out, Error: event.ErrorFrom(err)})
 }
@@ -371,7 +372,7 @@ func (h *Handler) follow(ctx context.Context, s *span, output *schema.StreamRead
 		res.text, res.thinking = text.Text(), thk.Text()
 		h.modelDone(ctx, s, &res)
 	case kindTool:
-		_ = sluice.Emit(ctx, s.em, event.ToolCallCompleted{CallID: s.callID, Name: h.name(s.info), Duration: time.Since(s.start), Result: rawJSON(string(tres))})
+		_ = sluice.Emit(ctx, s.em, event.ToolCallCompleted{CallID: s.callID, Name: h.name(s.info), Duration: time.Since(s.start), Result: jsonvalue.Text(string(tres))})
 	default:
 		h.done(ctx, s, nil, nil, false)
 	}
@@ -456,7 +457,7 @@ func (h *Handler) modelDone(ctx context.Context, s *span, r *result) {
 	}
 	calls := r.toolCalls()
 	for i, c := range calls {
-		_ = sluice.Emit(ctx, s.em, event.ToolCallRequested{CallID: c.ID, Name: c.Function.Name, Index: i, Arguments: rawJSON(c.Function.Arguments)})
+		_ = sluice.Emit(ctx, s.em, event.ToolCallRequested{CallID: c.ID, Name: c.Function.Name, Index: i, Arguments: jsonvalue.Text(c.Function.Arguments)})
 	}
 	var u event.Usage
 	if r.usage != nil {
@@ -477,33 +478,9 @@ func (h *Handler) modelDone(ctx context.Context, s *span, r *result) {
 // string when it is not.
 func toolResult(out *tool.CallbackOutput) json.RawMessage {
 	if out.ToolOutput != nil {
-		if b := toJSON(out.ToolOutput); b != nil {
+		if b := jsonvalue.Of(out.ToolOutput); b != nil {
 			return b
 		}
 	}
-	return rawJSON(out.Response)
-}
-
-// rawJSON returns s as JSON: itself if it is JSON, else s as a JSON string.
-func rawJSON(s string) json.RawMessage {
-	if s == "" {
-		return nil
-	}
-	if json.Valid([]byte(s)) {
-		return json.RawMessage(s)
-	}
-	b, _ := json.Marshal(s)
-	return b
-}
-
-// toJSON encodes v, leaving it out (nil) when it does not encode.
-func toJSON(v any) json.RawMessage {
-	if v == nil {
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	return b
+	return jsonvalue.Text(out.Response)
 }

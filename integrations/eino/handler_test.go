@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 	sluiceeino "github.com/sluice-events/sluice/integrations/eino"
+	"github.com/sluice-events/sluice/sinktest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -88,40 +89,23 @@ func pieces(s string) []string {
 	return out
 }
 
-// recorder is a sink that keeps what it receives.
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-	added  chan struct{}
-}
+// recorder keeps the events it receives, refusing invalid ones.
+type recorder struct{ sinktest.Recorder }
 
-func newRecorder() *recorder { return &recorder{added: make(chan struct{}, 1)} }
+func newRecorder() *recorder { return &recorder{} }
 
-func (r *recorder) Enabled(context.Context, event.Type) bool { return true }
-
-func (r *recorder) Publish(_ context.Context, ev *event.Event) error {
+func (r *recorder) Publish(ctx context.Context, ev *event.Event) error {
 	if err := ev.Validate(); err != nil {
 		return err
 	}
-	r.mu.Lock()
-	r.events = append(r.events, *ev)
-	r.mu.Unlock()
-	select {
-	case r.added <- struct{}{}:
-	default:
-	}
-	return nil
+	return r.Recorder.Publish(ctx, ev)
 }
 
-func (r *recorder) all() []event.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]event.Event(nil), r.events...)
-}
+func (r *recorder) all() []event.Event { return r.Events() }
 
 func (r *recorder) of(t event.Type) []event.Event {
 	var out []event.Event
-	for _, ev := range r.all() {
+	for _, ev := range r.Events() {
 		if ev.Type == t {
 			out = append(out, ev)
 		}
@@ -129,19 +113,15 @@ func (r *recorder) of(t event.Type) []event.Event {
 	return out
 }
 
-// waitFor waits until n events of type t have arrived (streams are read in
-// a goroutine of the handler, so their last events may follow the run).
+// waitFor waits until n events of type typ have arrived (streams are read
+// in a goroutine of the handler, so their last events may follow the run).
 func (r *recorder) waitFor(t *testing.T, typ event.Type, n int) []event.Event {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 		if evs := r.of(typ); len(evs) >= n {
 			return evs
-		}
-		select {
-		case <-r.added:
-		case <-deadline:
-			t.Fatalf("waited for %d %s events, have %d", n, typ, len(r.of(typ)))
+		} else if time.Now().After(deadline) {
+			t.Fatalf("waited for %d %s events, have %d", n, typ, len(evs))
 		}
 	}
 }
@@ -227,17 +207,9 @@ func TestChainStreamDeltas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got strings.Builder
-	for {
-		msg, err := sr.Recv()
-		if err != nil {
-			break
-		}
-		got.WriteString(msg.Content)
-	}
-	sr.Close()
-	if got.String() != "The capital is Paris." {
-		t.Fatalf("stream = %q", got.String())
+	got := readAll(sr)
+	if got != "The capital is Paris." {
+		t.Fatalf("stream = %q", got)
 	}
 	rec.waitFor(t, event.TypeProviderCallCompleted, 1)
 	rec.waitFor(t, event.TypeCompositionCompleted, 1)
@@ -317,12 +289,7 @@ func TestAgentRepeatedRunsGetOwnIDs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for {
-					if _, err := sr.Recv(); err != nil {
-						break
-					}
-				}
-				sr.Close()
+				readAll(sr)
 			} else if _, err := a.Generate(ctx, in, opt); err != nil {
 				t.Fatal(err)
 			}
@@ -425,17 +392,9 @@ func TestNoEmitter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got strings.Builder
-	for {
-		msg, err := sr.Recv()
-		if err != nil {
-			break
-		}
-		got.WriteString(msg.Content)
-	}
-	sr.Close()
-	if got.String() != "hello there" {
-		t.Fatalf("stream = %q", got.String())
+	got := readAll(sr)
+	if got != "hello there" {
+		t.Fatalf("stream = %q", got)
 	}
 }
 
@@ -454,5 +413,18 @@ func TestInvalidOptions(t *testing.T) {
 	}
 	if _, err := sluiceeino.NewHandler(nil); !errors.Is(err, sluiceeino.ErrInvalid) {
 		t.Errorf("nil option: err = %v, want ErrInvalid", err)
+	}
+}
+
+// readAll reads a stream to its end, closes it, and returns its text.
+func readAll(sr *schema.StreamReader[*schema.Message]) string {
+	defer sr.Close()
+	var b strings.Builder
+	for {
+		msg, err := sr.Recv()
+		if err != nil {
+			return b.String()
+		}
+		b.WriteString(msg.Content)
 	}
 }

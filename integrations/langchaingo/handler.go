@@ -61,6 +61,7 @@ import (
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/jsonvalue"
 	"github.com/sluice-events/sluice/internal/option"
 )
 
@@ -199,7 +200,7 @@ func (h *Handler) HandleChainStart(ctx context.Context, inputs map[string]any) {
 		s := r.open(event.NewID().String(), nil)
 		r.chains = append(r.chains, s)
 		if s.em.Enabled(ctx, event.TypeCompositionStarted) {
-			_ = sluice.Emit(ctx, s.em, event.CompositionStarted{Composition: "chain", Input: toJSON(inputs)})
+			_ = sluice.Emit(ctx, s.em, event.CompositionStarted{Composition: "chain", Input: jsonvalue.Of(inputs)})
 		}
 	})
 }
@@ -226,7 +227,7 @@ func (h *Handler) endChain(ctx context.Context, outputs map[string]any, err erro
 		r.chains = r.chains[:n-1]
 		var out json.RawMessage
 		if err == nil && s.em.Enabled(ctx, event.TypeCompositionCompleted) {
-			out = toJSON(outputs)
+			out = jsonvalue.Of(outputs)
 		}
 		_ = sluice.Emit(ctx, s.em, event.CompositionCompleted{Composition: "chain", Output: out, Error: event.ErrorFrom(err), Duration: time.Since(s.start)})
 	})
@@ -323,7 +324,7 @@ func (h *Handler) endCall(ctx context.Context, r *run, res *llms.ContentResponse
 		if tc.FunctionCall == nil {
 			continue
 		}
-		_ = sluice.Emit(ctx, c.em, event.ToolCallRequested{CallID: tc.ID, Name: tc.FunctionCall.Name, Index: i, Arguments: rawJSON(tc.FunctionCall.Arguments)})
+		_ = sluice.Emit(ctx, c.em, event.ToolCallRequested{CallID: tc.ID, Name: tc.FunctionCall.Name, Index: i, Arguments: jsonvalue.Text(tc.FunctionCall.Arguments)})
 	}
 	u, ok := usage(choice.GenerationInfo)
 	if ok {
@@ -366,7 +367,7 @@ func (h *Handler) HandleAgentAction(ctx context.Context, action schema.AgentActi
 		}
 		r.action = &action
 		s := r.open(action.ToolID, func(m *event.Meta) { m.ToolCallID = action.ToolID })
-		_ = sluice.Emit(ctx, s.em, event.ToolCallRequested{CallID: action.ToolID, Name: action.Tool, Arguments: rawJSON(action.ToolInput)})
+		_ = sluice.Emit(ctx, s.em, event.ToolCallRequested{CallID: action.ToolID, Name: action.Tool, Arguments: jsonvalue.Text(action.ToolInput)})
 	})
 }
 
@@ -387,7 +388,7 @@ func (h *Handler) HandleToolStart(ctx context.Context, input string) {
 			r.action = nil
 		}
 		r.tool, r.tname = r.open(id, func(m *event.Meta) { m.ToolCallID = id }), name
-		_ = r.tool.em.ToolCallStarted(ctx, id, name, rawJSON(input))
+		_ = r.tool.em.ToolCallStarted(ctx, id, name, jsonvalue.Text(input))
 	})
 }
 
@@ -396,7 +397,7 @@ func (h *Handler) HandleToolEnd(ctx context.Context, output string) {
 	h.with(ctx, func(r *run) {
 		if t := r.tool; t != nil {
 			r.tool = nil
-			_ = t.em.ToolCallCompleted(ctx, t.id, r.tname, time.Since(t.start), rawJSON(output))
+			_ = t.em.ToolCallCompleted(ctx, t.id, r.tname, time.Since(t.start), jsonvalue.Text(output))
 		}
 	})
 }
@@ -417,7 +418,7 @@ func (h *Handler) HandleRetrieverStart(ctx context.Context, query string) {
 	h.with(ctx, func(r *run) {
 		r.ret = r.open(event.NewID().String(), nil)
 		if r.ret.em.Enabled(ctx, event.TypeCompositionStepStarted) {
-			_ = sluice.Emit(ctx, r.ret.em, event.CompositionStepStarted{StepID: "retriever", Kind: "retriever", Input: toJSON(map[string]string{"query": query})})
+			_ = sluice.Emit(ctx, r.ret.em, event.CompositionStepStarted{StepID: "retriever", Kind: "retriever", Input: jsonvalue.Of(map[string]string{"query": query})})
 		}
 	})
 }
@@ -432,7 +433,7 @@ func (h *Handler) HandleRetrieverEnd(ctx context.Context, _ string, documents []
 		}
 		r.ret = nil
 		if s.em.Enabled(ctx, event.TypeCompositionStepCompleted) {
-			_ = sluice.Emit(ctx, s.em, event.CompositionStepCompleted{StepID: "retriever", Kind: "retriever", Output: toJSON(documents)})
+			_ = sluice.Emit(ctx, s.em, event.CompositionStepCompleted{StepID: "retriever", Kind: "retriever", Output: jsonvalue.Of(documents)})
 		}
 	})
 }
@@ -450,28 +451,4 @@ func (h *Handler) HandleText(ctx context.Context, text string) {
 		}
 		_ = parent.WithMeta(func(m *event.Meta) { m.ParentID = parentID }).Log(ctx, "info", text, nil)
 	})
-}
-
-// rawJSON returns s as JSON: itself if it is JSON, else s as a JSON string.
-func rawJSON(s string) json.RawMessage {
-	if s == "" {
-		return nil
-	}
-	if json.Valid([]byte(s)) {
-		return json.RawMessage(s)
-	}
-	b, _ := json.Marshal(s)
-	return b
-}
-
-// toJSON encodes v, leaving it out (nil) when it does not encode.
-func toJSON(v any) json.RawMessage {
-	if v == nil {
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	return b
 }

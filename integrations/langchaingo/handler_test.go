@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 	sluicelangchain "github.com/sluice-events/sluice/integrations/langchaingo"
+	"github.com/sluice-events/sluice/sinktest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -78,32 +79,21 @@ func (s *scripted) Call(ctx context.Context, prompt string, options ...llms.Call
 	return llms.GenerateFromSinglePrompt(ctx, s, prompt, options...)
 }
 
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-}
+// recorder keeps the events it receives, refusing invalid ones.
+type recorder struct{ sinktest.Recorder }
 
-func (r *recorder) Enabled(context.Context, event.Type) bool { return true }
-
-func (r *recorder) Publish(_ context.Context, ev *event.Event) error {
+func (r *recorder) Publish(ctx context.Context, ev *event.Event) error {
 	if err := ev.Validate(); err != nil {
 		return err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, *ev)
-	return nil
+	return r.Recorder.Publish(ctx, ev)
 }
 
-func (r *recorder) all() []event.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]event.Event(nil), r.events...)
-}
+func (r *recorder) all() []event.Event { return r.Events() }
 
 func (r *recorder) of(t event.Type) []event.Event {
 	var out []event.Event
-	for _, ev := range r.all() {
+	for _, ev := range r.Events() {
 		if ev.Type == t {
 			out = append(out, ev)
 		}

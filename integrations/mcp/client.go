@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/jsonvalue"
 	"github.com/sluice-events/sluice/internal/option"
 )
 
@@ -157,7 +158,7 @@ func (in *instrumented) callTool(ctx context.Context, em *sluice.Emitter, p *mcp
 	defer in.finish(token, c)
 
 	if em.Enabled(ctx, event.TypeMCPCallStarted) {
-		_ = sluice.Emit(ctx, em, event.MCPCallStarted{ItemID: id, Server: in.server, Name: p.Name, Arguments: toJSON(p.Arguments)})
+		_ = sluice.Emit(ctx, em, event.MCPCallStarted{ItemID: id, Server: in.server, Name: p.Name, Arguments: jsonvalue.Of(p.Arguments)})
 	}
 	start := time.Now()
 	res, err := next(ctx, method, req)
@@ -192,7 +193,7 @@ func (in *instrumented) listTools(ctx context.Context, em *sluice.Emitter, metho
 	}
 	var tools json.RawMessage
 	if r, ok := res.(*mcp.ListToolsResult); ok && em.Enabled(ctx, event.TypeMCPListCompleted) {
-		tools = toJSON(r.Tools)
+		tools = jsonvalue.Of(r.Tools)
 	}
 	_ = sluice.Emit(ctx, em, event.MCPListCompleted{ItemID: id, Server: in.server, Tools: tools, Duration: d})
 	return res, err
@@ -226,19 +227,7 @@ func text(r *mcp.CallToolResult) string {
 		}
 	}
 	if b.Len() == 0 && r.StructuredContent != nil {
-		return string(toJSON(r.StructuredContent))
+		return string(jsonvalue.Of(r.StructuredContent))
 	}
 	return b.String()
-}
-
-// toJSON encodes v, leaving it out (nil) when it does not encode.
-func toJSON(v any) json.RawMessage {
-	if v == nil {
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	return b
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 	sluicemcp "github.com/sluice-events/sluice/integrations/mcp"
+	"github.com/sluice-events/sluice/sinktest"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/store/sqlite"
@@ -64,28 +65,19 @@ func newServer() *mcp.Server {
 
 // ---- a sink that keeps what it receives ---------------------------------
 
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-}
+// recorder keeps the events it receives, refusing invalid ones.
+type recorder struct{ sinktest.Recorder }
 
-func (r *recorder) Enabled(context.Context, event.Type) bool { return true }
-
-func (r *recorder) Publish(_ context.Context, ev *event.Event) error {
+func (r *recorder) Publish(ctx context.Context, ev *event.Event) error {
 	if err := ev.Validate(); err != nil {
 		return err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, *ev)
-	return nil
+	return r.Recorder.Publish(ctx, ev)
 }
 
 func (r *recorder) of(t event.Type) []event.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	var out []event.Event
-	for _, ev := range r.events {
+	for _, ev := range r.Events() {
 		if ev.Type == t {
 			out = append(out, ev)
 		}
