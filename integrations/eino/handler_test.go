@@ -133,7 +133,7 @@ func newCtx(rec *recorder) context.Context {
 
 func span(ev event.Event) string { return ev.Meta.Labels[sluiceeino.SpanLabel] }
 
-func chain(t *testing.T, m model.BaseChatModel) compose.Runnable[string, *schema.Message] {
+func chain(t testing.TB, m model.BaseChatModel) compose.Runnable[string, *schema.Message] {
 	t.Helper()
 	toMessages := compose.InvokableLambda(func(ctx context.Context, q string) ([]*schema.Message, error) {
 		return []*schema.Message{schema.UserMessage(q)}, nil
@@ -398,7 +398,7 @@ func TestNoEmitter(t *testing.T) {
 	}
 }
 
-func handler(t *testing.T, opts ...sluiceeino.Option) *sluiceeino.Handler {
+func handler(t testing.TB, opts ...sluiceeino.Option) *sluiceeino.Handler {
 	t.Helper()
 	h, err := sluiceeino.NewHandler(opts...)
 	if err != nil {

@@ -111,7 +111,7 @@ func (r *recorder) types() string {
 
 func span(ev event.Event) string { return ev.Meta.Labels[sluicelangchain.SpanLabel] }
 
-func newHandler(t *testing.T) *sluicelangchain.Handler {
+func newHandler(t testing.TB) *sluicelangchain.Handler {
 	t.Helper()
 	h, err := sluicelangchain.NewHandler(sluicelangchain.WithProvider("scripted"))
 	if err != nil {
