@@ -11,6 +11,9 @@
 //	ctx = sluice.WithEmitter(ctx, em.Turn(turnID))
 //	out, err := runnable.Invoke(ctx, in, compose.WithCallbacks(h))
 //
+// An ADK agent (adk.ChatModelAgent) takes no callbacks option: install the
+// Handler with callbacks.AppendGlobalHandlers.
+//
 // Every component run becomes a scope with an ID of its own (a UUIDv7), so
 // a node that runs twice, or a graph nested in a graph that runs in a loop,
 // gives distinct IDs each time. Each event carries its scope's ID in the
