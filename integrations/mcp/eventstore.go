@@ -122,25 +122,39 @@ func check(sessionID string) error {
 	return nil
 }
 
+// streamName returns the log session of a stream, or an error wrapping
+// ErrInvalid (and the log's own store.ErrInvalid) for IDs the log refuses.
+func (s *EventStore) streamName(sessionID, streamID string) (string, error) {
+	if err := check(sessionID); err != nil {
+		return "", err
+	}
+	name := s.streamLog(sessionID, streamID)
+	if err := store.CheckSessionID(name); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return name, nil
+}
+
 // Open implements mcp.EventStore. A stream's log session comes into being
 // with its first message, so Open only checks the IDs.
 func (s *EventStore) Open(_ context.Context, sessionID, streamID string) error {
-	if err := check(sessionID); err != nil {
+	if _, err := s.streamName(sessionID, streamID); err != nil {
 		return fmt.Errorf("sluicemcp: open: %w", err)
 	}
-	return store.CheckSessionID(s.streamLog(sessionID, streamID))
+	return nil
 }
 
 // Append implements mcp.EventStore: it logs data as the stream's next
 // message. data must be JSON, as every MCP message is.
 func (s *EventStore) Append(ctx context.Context, sessionID, streamID string, data []byte) error {
-	if err := check(sessionID); err != nil {
+	name, err := s.streamName(sessionID, streamID)
+	if err != nil {
 		return fmt.Errorf("sluicemcp: append: %w", err)
 	}
 	if !json.Valid(data) {
 		return fmt.Errorf("sluicemcp: append: %w: message is not JSON", ErrInvalid)
 	}
-	ev := event.Source{}.New(StreamMessage{Data: data}, event.Meta{SessionID: s.streamLog(sessionID, streamID)})
+	ev := event.Source{}.New(StreamMessage{Data: data}, event.Meta{SessionID: name})
 	if err := s.log.Append(ctx, []event.Event{ev}); err != nil {
 		return fmt.Errorf("sluicemcp: append: %w", err)
 	}
@@ -152,7 +166,8 @@ func (s *EventStore) Append(ctx context.Context, sessionID, streamID string, dat
 // removed any of them.
 func (s *EventStore) After(ctx context.Context, sessionID, streamID string, index int) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		if err := check(sessionID); err != nil {
+		name, err := s.streamName(sessionID, streamID)
+		if err != nil {
 			yield(nil, fmt.Errorf("sluicemcp: after: %w", err))
 			return
 		}
@@ -160,7 +175,6 @@ func (s *EventStore) After(ctx context.Context, sessionID, streamID string, inde
 			yield(nil, fmt.Errorf("sluicemcp: after: %w: index %d", ErrInvalid, index))
 			return
 		}
-		name := s.streamLog(sessionID, streamID)
 		next := uint64(index) + 2 // the sequence number of the first message wanted
 		info, err := s.log.Session(ctx, name)
 		switch {

@@ -24,6 +24,10 @@ import (
 // the log records its end and the session is not taken up again. Close,
 // for a shutdown, stops the sessions of this process without ending them.
 //
+// Request bodies are limited to mcp.DefaultMaxRequestBodyBytes. The
+// Handler's own errors (unknown session, wrong method) are JSON bodies in
+// the Sluice server's shape; the transport's are the SDK's.
+//
 // Handler does not do what the SDK's handler does around sessions:
 // session timeouts, JSON responses, stateless mode, the localhost
 // protection against DNS rebinding, or checks that a session belongs to the
@@ -46,6 +50,24 @@ type session struct {
 	saved bool
 }
 
+// codes are the error codes of the statuses lookup returns, as the
+// Sluice server names them.
+var codes = map[int]string{
+	http.StatusNotFound:            "not_found",
+	http.StatusServiceUnavailable:  "unavailable",
+	http.StatusInternalServerError: "internal",
+}
+
+// writeError answers with a JSON error body, the Sluice server's shape:
+// {"error": {"status": …, "code": …, "message": …}}.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{"status": status, "code": code, "message": msg}})
+	_, _ = w.Write(b)
+}
+
 // NewHandler returns a Handler that serves server with the sessions and
 // streams of events. A nil argument is an error wrapping ErrInvalid.
 func NewHandler(server *mcp.Server, events *EventStore) (*Handler, error) {
@@ -66,13 +88,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet, http.MethodPost, http.MethodDelete:
 	default:
 		w.Header().Set("Allow", "GET, POST, DELETE")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
 		return
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, mcp.DefaultMaxRequestBodyBytes)
 	}
 	id := r.Header.Get(sessionHeader)
 	if id == "" {
 		if r.Method != http.MethodPost {
-			http.Error(w, "Bad Request: "+r.Method+" requires an "+sessionHeader+" header", http.StatusBadRequest)
+			writeError(w, http.StatusBadRequest, "bad_request", r.Method+" requires an "+sessionHeader+" header")
 			return
 		}
 		h.create(w, r)
@@ -80,7 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s, status, err := h.lookup(r.Context(), id)
 	if err != nil {
-		http.Error(w, err.Error(), status)
+		writeError(w, status, codes[status], err.Error())
 		return
 	}
 	if r.Method == http.MethodDelete {
@@ -96,7 +121,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	s, err := h.connect(r.Context(), uuid.NewString(), nil)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
 		return
 	}
 	s.t.ServeHTTP(w, r)

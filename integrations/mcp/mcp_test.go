@@ -3,6 +3,7 @@ package sluicemcp_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -578,6 +579,16 @@ func TestHandlerRequests(t *testing.T) {
 		b.handler.ServeHTTP(w, req)
 		if w.Code != tc.want {
 			t.Errorf("%s with session %q: %d, want %d", tc.method, tc.session, w.Code, tc.want)
+		}
+		var body struct {
+			Error struct {
+				Status  int    `json:"status"`
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error.Status != tc.want || body.Error.Code == "" || body.Error.Message == "" {
+			t.Errorf("%s with session %q: body %q (%v), want a JSON error", tc.method, tc.session, w.Body.String(), err)
 		}
 	}
 	if _, err := sluicemcp.NewHandler(nil, nil); !errors.Is(err, sluicemcp.ErrInvalid) {
