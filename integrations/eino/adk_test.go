@@ -11,6 +11,7 @@ import (
 	"github.com/cloudwego/eino/schema"
 
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/recorder"
 )
 
 // An ADK agent takes no callbacks option: the handler is installed as a
@@ -22,7 +23,7 @@ func TestADKAgent(t *testing.T) {
 	t.Cleanup(func() { callbacks.InitCallbackHandlers(nil) })
 
 	for _, streaming := range []bool{false, true} {
-		rec := newRecorder()
+		rec := recorder.New()
 		m := &scripted{replies: []*schema.Message{
 			{Role: schema.Assistant, ToolCalls: toolCall("call-7", "Rome")},
 			{Role: schema.Assistant, Content: "It is sunny in Rome."},
@@ -47,19 +48,19 @@ func TestADKAgent(t *testing.T) {
 				mo.MessageOutput.MessageStream.Close()
 			}
 		}
-		starts := rec.waitFor(t, event.TypeProviderCallStarted, 2)
-		rec.waitFor(t, event.TypeProviderCallCompleted, 2)
+		starts := rec.WaitFor(t, event.TypeProviderCallStarted, 2)
+		rec.WaitFor(t, event.TypeProviderCallCompleted, 2)
 		if starts[0].Meta.InferenceID == starts[1].Meta.InferenceID || starts[0].Meta.ParentID != starts[1].Meta.ParentID || starts[0].Meta.ParentID == "" {
 			t.Errorf("streaming %v: model runs %+v and %+v", streaming, starts[0].Meta, starts[1].Meta)
 		}
 		var graph bool
-		for _, c := range rec.of(event.TypeCompositionStarted) {
+		for _, c := range rec.Of(event.TypeCompositionStarted) {
 			graph = graph || span(c) == starts[0].Meta.ParentID
 		}
 		if !graph {
 			t.Errorf("streaming %v: the model runs' parent is not a graph run", streaming)
 		}
-		tc := rec.waitFor(t, event.TypeToolCallCompleted, 1)
+		tc := rec.WaitFor(t, event.TypeToolCallCompleted, 1)
 		if tc[0].Meta.ToolCallID != "call-7" || string(tc[0].Payload.(event.ToolCallCompleted).Result) != `"sunny in Rome"` {
 			t.Errorf("streaming %v: tool.call.completed %+v", streaming, tc[0])
 		}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/cloudwego/eino/components/model"
 	"github.com/cloudwego/eino/components/tool"
@@ -20,7 +19,7 @@ import (
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 	sluiceeino "github.com/sluice-events/sluice/integrations/eino"
-	"github.com/sluice-events/sluice/sinktest"
+	"github.com/sluice-events/sluice/internal/recorder"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -89,44 +88,7 @@ func pieces(s string) []string {
 	return out
 }
 
-// recorder keeps the events it receives, refusing invalid ones.
-type recorder struct{ sinktest.Recorder }
-
-func newRecorder() *recorder { return &recorder{} }
-
-func (r *recorder) Publish(ctx context.Context, ev *event.Event) error {
-	if err := ev.Validate(); err != nil {
-		return err
-	}
-	return r.Recorder.Publish(ctx, ev)
-}
-
-func (r *recorder) all() []event.Event { return r.Events() }
-
-func (r *recorder) of(t event.Type) []event.Event {
-	var out []event.Event
-	for _, ev := range r.Events() {
-		if ev.Type == t {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-// waitFor waits until n events of type typ have arrived (streams are read
-// in a goroutine of the handler, so their last events may follow the run).
-func (r *recorder) waitFor(t *testing.T, typ event.Type, n int) []event.Event {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		if evs := r.of(typ); len(evs) >= n {
-			return evs
-		} else if time.Now().After(deadline) {
-			t.Fatalf("waited for %d %s events, have %d", n, typ, len(evs))
-		}
-	}
-}
-
-func newCtx(rec *recorder) context.Context {
+func newCtx(rec *recorder.Sink) context.Context {
 	em := sluice.NewEmitter(rec, event.Meta{RunID: "run-1", SessionID: "s-1"}).Turn("turn-1")
 	return sluice.WithEmitter(context.Background(), em)
 }
@@ -149,7 +111,7 @@ func chain(t testing.TB, m model.BaseChatModel) compose.Runnable[string, *schema
 }
 
 func TestChainInvokeParents(t *testing.T) {
-	rec := newRecorder()
+	rec := recorder.New()
 	m := &scripted{replies: []*schema.Message{{Role: schema.Assistant, Content: "Paris.",
 		ResponseMeta: &schema.ResponseMeta{FinishReason: "stop", Usage: &schema.TokenUsage{PromptTokens: 7, CompletionTokens: 2, TotalTokens: 9}}}}}
 	out, err := chain(t, m).Invoke(newCtx(rec), "capital of France?", compose.WithCallbacks(handler(t, sluiceeino.WithProvider("scripted"))))
@@ -160,14 +122,14 @@ func TestChainInvokeParents(t *testing.T) {
 		t.Fatalf("out = %q", out.Content)
 	}
 	var types []string
-	for _, ev := range rec.all() {
+	for _, ev := range rec.All() {
 		types = append(types, string(ev.Type))
 	}
 	want := "composition.started composition.step.started composition.step.completed provider.call.started message.text.completed message.usage provider.call.completed composition.completed"
 	if got := strings.Join(types, " "); got != want {
 		t.Fatalf("events:\n got %s\nwant %s", got, want)
 	}
-	evs := rec.all()
+	evs := rec.All()
 	graph, step, call := evs[0], evs[1], evs[3]
 	if graph.Meta.ParentID != "turn-1" || graph.Meta.RunID != "run-1" || graph.Meta.TurnID != "turn-1" {
 		t.Errorf("graph meta = %+v, want parent turn-1 in run-1", graph.Meta)
@@ -187,21 +149,21 @@ func TestChainInvokeParents(t *testing.T) {
 	if p := call.Payload.(event.ProviderCallStarted); p.Provider != "scripted" || p.MessageCount != 1 {
 		t.Errorf("provider.call.started = %+v", p)
 	}
-	done := rec.of(event.TypeProviderCallCompleted)[0]
+	done := rec.Of(event.TypeProviderCallCompleted)[0]
 	if p := done.Payload.(event.ProviderCallCompleted); p.Usage.TotalTokens != 9 || p.FinishReason != "stop" || p.Duration <= 0 {
 		t.Errorf("provider.call.completed = %+v", p)
 	}
 	if done.Meta.InferenceID != call.Meta.InferenceID {
 		t.Error("completed and started differ in inference")
 	}
-	end := rec.of(event.TypeCompositionCompleted)[0].Payload.(event.CompositionCompleted)
+	end := rec.Of(event.TypeCompositionCompleted)[0].Payload.(event.CompositionCompleted)
 	if end.Duration <= 0 || !end.Error.IsZero() || !strings.Contains(string(end.Output), "Paris.") {
 		t.Errorf("composition.completed = %+v", end)
 	}
 }
 
 func TestChainStreamDeltas(t *testing.T) {
-	rec := newRecorder()
+	rec := recorder.New()
 	m := &scripted{replies: []*schema.Message{{Role: schema.Assistant, ReasoningContent: "The user asks about France.", Content: "The capital is Paris."}}}
 	sr, err := chain(t, m).Stream(newCtx(rec), "capital of France?", compose.WithCallbacks(handler(t)))
 	if err != nil {
@@ -211,11 +173,11 @@ func TestChainStreamDeltas(t *testing.T) {
 	if got != "The capital is Paris." {
 		t.Fatalf("stream = %q", got)
 	}
-	rec.waitFor(t, event.TypeProviderCallCompleted, 1)
-	rec.waitFor(t, event.TypeCompositionCompleted, 1)
+	rec.WaitFor(t, event.TypeProviderCallCompleted, 1)
+	rec.WaitFor(t, event.TypeCompositionCompleted, 1)
 	var text, thinking strings.Builder
 	var offset int64
-	for _, ev := range rec.of(event.TypeTextDelta) {
+	for _, ev := range rec.Of(event.TypeTextDelta) {
 		d := ev.Payload.(event.TextDelta)
 		if d.Offset != offset {
 			t.Errorf("delta offset %d, want %d", d.Offset, offset)
@@ -223,20 +185,20 @@ func TestChainStreamDeltas(t *testing.T) {
 		offset += int64(len(d.Text))
 		text.WriteString(d.Text)
 	}
-	for _, ev := range rec.of(event.TypeThinkingDelta) {
+	for _, ev := range rec.Of(event.TypeThinkingDelta) {
 		thinking.WriteString(ev.Payload.(event.ThinkingDelta).Text)
 	}
 	if text.String() != "The capital is Paris." || thinking.String() != "The user asks about France." {
 		t.Errorf("deltas: text %q, thinking %q", text.String(), thinking.String())
 	}
-	if n := len(rec.of(event.TypeTextDelta)); n < 2 {
+	if n := len(rec.Of(event.TypeTextDelta)); n < 2 {
 		t.Errorf("%d text deltas, want the stream's pieces", n)
 	}
-	if tc := rec.of(event.TypeTextCompleted); len(tc) != 1 || tc[0].Payload.(event.TextCompleted).Text != "The capital is Paris." {
+	if tc := rec.Of(event.TypeTextCompleted); len(tc) != 1 || tc[0].Payload.(event.TextCompleted).Text != "The capital is Paris." {
 		t.Errorf("text.completed = %+v", tc)
 	}
-	call := rec.of(event.TypeProviderCallStarted)[0]
-	for _, ev := range rec.of(event.TypeTextDelta) {
+	call := rec.Of(event.TypeProviderCallStarted)[0]
+	for _, ev := range rec.Of(event.TypeTextDelta) {
 		if ev.Meta.InferenceID != call.Meta.InferenceID || ev.Meta.ParentID != call.Meta.ParentID {
 			t.Fatalf("delta meta %+v, want the call's %+v", ev.Meta, call.Meta)
 		}
@@ -272,7 +234,7 @@ func toolCall(id, city string) []schema.ToolCall {
 func TestAgentRepeatedRunsGetOwnIDs(t *testing.T) {
 	for _, stream := range []bool{false, true} {
 		t.Run(map[bool]string{false: "generate", true: "stream"}[stream], func(t *testing.T) {
-			rec := newRecorder()
+			rec := recorder.New()
 			m := &scripted{replies: []*schema.Message{
 				{Role: schema.Assistant, ToolCalls: toolCall("call-1", "Paris")},
 				{Role: schema.Assistant, Content: "It is sunny in Paris."},
@@ -293,10 +255,10 @@ func TestAgentRepeatedRunsGetOwnIDs(t *testing.T) {
 			} else if _, err := a.Generate(ctx, in, opt); err != nil {
 				t.Fatal(err)
 			}
-			starts := rec.waitFor(t, event.TypeProviderCallStarted, 2)
-			dones := rec.waitFor(t, event.TypeProviderCallCompleted, 2)
-			rec.waitFor(t, event.TypeCompositionCompleted, 1)
-			graph := rec.of(event.TypeCompositionStarted)[0]
+			starts := rec.WaitFor(t, event.TypeProviderCallStarted, 2)
+			dones := rec.WaitFor(t, event.TypeProviderCallCompleted, 2)
+			rec.WaitFor(t, event.TypeCompositionCompleted, 1)
+			graph := rec.Of(event.TypeCompositionStarted)[0]
 			if starts[0].Meta.InferenceID == starts[1].Meta.InferenceID {
 				t.Fatal("the model's two runs share an inference ID")
 			}
@@ -312,12 +274,12 @@ func TestAgentRepeatedRunsGetOwnIDs(t *testing.T) {
 			if byInference[starts[0].Meta.InferenceID].Payload.(event.ProviderCallCompleted).ToolCallCount != 1 {
 				t.Errorf("first run's completion: %+v", byInference[starts[0].Meta.InferenceID].Payload)
 			}
-			req := rec.of(event.TypeToolCallRequested)
+			req := rec.Of(event.TypeToolCallRequested)
 			if len(req) != 1 || req[0].Payload.(event.ToolCallRequested).CallID != "call-1" || req[0].Meta.InferenceID != starts[0].Meta.InferenceID {
 				t.Fatalf("tool.call.requested = %+v", req)
 			}
-			ts := rec.of(event.TypeToolCallStarted)
-			tc := rec.waitFor(t, event.TypeToolCallCompleted, 1)
+			ts := rec.Of(event.TypeToolCallStarted)
+			tc := rec.WaitFor(t, event.TypeToolCallCompleted, 1)
 			if len(ts) != 1 || ts[0].Meta.ToolCallID != "call-1" || ts[0].Payload.(event.ToolCallStarted).Name != "weather" ||
 				string(ts[0].Payload.(event.ToolCallStarted).Arguments) != `{"city":"Paris"}` {
 				t.Fatalf("tool.call.started = %+v", ts)
@@ -327,7 +289,7 @@ func TestAgentRepeatedRunsGetOwnIDs(t *testing.T) {
 			}
 			// The tool runs inside the tools node, which runs inside the graph.
 			var toolsNode event.Event
-			for _, ev := range rec.of(event.TypeCompositionStepStarted) {
+			for _, ev := range rec.Of(event.TypeCompositionStepStarted) {
 				if span(ev) == ts[0].Meta.ParentID {
 					toolsNode = ev
 				}
@@ -337,7 +299,7 @@ func TestAgentRepeatedRunsGetOwnIDs(t *testing.T) {
 			}
 			if stream {
 				var text strings.Builder
-				for _, ev := range rec.of(event.TypeTextDelta) {
+				for _, ev := range rec.Of(event.TypeTextDelta) {
 					text.WriteString(ev.Payload.(event.TextDelta).Text)
 				}
 				if text.String() != "It is sunny in Paris." {
@@ -349,7 +311,7 @@ func TestAgentRepeatedRunsGetOwnIDs(t *testing.T) {
 }
 
 func TestToolFailure(t *testing.T) {
-	rec := newRecorder()
+	rec := recorder.New()
 	m := &scripted{replies: []*schema.Message{{Role: schema.Assistant, ToolCalls: toolCall("call-9", "Oslo")}}}
 	a, err := react.NewAgent(context.Background(), &react.AgentConfig{ToolCallingModel: m,
 		ToolsConfig: compose.ToolsNodeConfig{Tools: []tool.BaseTool{weatherTool(t, true)}}})
@@ -361,24 +323,24 @@ func TestToolFailure(t *testing.T) {
 	if err == nil {
 		t.Fatal("the agent did not fail")
 	}
-	f := rec.of(event.TypeToolCallFailed)
+	f := rec.Of(event.TypeToolCallFailed)
 	if len(f) != 1 || f[0].Meta.ToolCallID != "call-9" || !strings.Contains(f[0].Payload.(event.ToolCallFailed).Error.Message, "weather service down") {
 		t.Fatalf("tool.call.failed = %+v", f)
 	}
-	c := rec.of(event.TypeCompositionCompleted)
+	c := rec.Of(event.TypeCompositionCompleted)
 	if len(c) != 1 || !strings.Contains(c[0].Payload.(event.CompositionCompleted).Error.Message, "weather service down") {
 		t.Fatalf("composition.completed = %+v", c)
 	}
 }
 
 func TestModelFailure(t *testing.T) {
-	rec := newRecorder()
+	rec := recorder.New()
 	m := &scripted{} // no replies: every call fails
 	_, err := chain(t, m).Invoke(newCtx(rec), "q", compose.WithCallbacks(handler(t)))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	f := rec.of(event.TypeProviderCallFailed)
+	f := rec.Of(event.TypeProviderCallFailed)
 	if len(f) != 1 || !strings.Contains(f[0].Payload.(event.ProviderCallFailed).Error.Message, "no more replies") {
 		t.Fatalf("provider.call.failed = %+v", f)
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 	sluicelangchain "github.com/sluice-events/sluice/integrations/langchaingo"
-	"github.com/sluice-events/sluice/sinktest"
+	"github.com/sluice-events/sluice/internal/recorder"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -79,31 +79,10 @@ func (s *scripted) Call(ctx context.Context, prompt string, options ...llms.Call
 	return llms.GenerateFromSinglePrompt(ctx, s, prompt, options...)
 }
 
-// recorder keeps the events it receives, refusing invalid ones.
-type recorder struct{ sinktest.Recorder }
-
-func (r *recorder) Publish(ctx context.Context, ev *event.Event) error {
-	if err := ev.Validate(); err != nil {
-		return err
-	}
-	return r.Recorder.Publish(ctx, ev)
-}
-
-func (r *recorder) all() []event.Event { return r.Events() }
-
-func (r *recorder) of(t event.Type) []event.Event {
-	var out []event.Event
-	for _, ev := range r.Events() {
-		if ev.Type == t {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-func (r *recorder) types() string {
+// types lists the types of rec's events.
+func types(rec *recorder.Sink) string {
 	var s []string
-	for _, ev := range r.all() {
+	for _, ev := range rec.All() {
 		s = append(s, string(ev.Type))
 	}
 	return strings.Join(s, " ")
@@ -120,13 +99,13 @@ func newHandler(t testing.TB) *sluicelangchain.Handler {
 	return h
 }
 
-func withTurn(rec *recorder, turn string) context.Context {
+func withTurn(rec *recorder.Sink, turn string) context.Context {
 	em := sluice.NewEmitter(rec, event.Meta{RunID: "run-1", SessionID: "s-1"}).Turn(turn)
 	return sluice.WithEmitter(context.Background(), em)
 }
 
 func TestLLMChainStreams(t *testing.T) {
-	rec := &recorder{}
+	rec := recorder.New()
 	h := newHandler(t)
 	llm := &scripted{CallbacksHandler: h, replies: []string{"The capital is Paris."},
 		usage: map[string]any{"PromptTokens": 12, "CompletionTokens": 5, "TotalTokens": 17}}
@@ -140,10 +119,10 @@ func TestLLMChainStreams(t *testing.T) {
 	}
 	want := "composition.started provider.call.started" + strings.Repeat(" message.text.delta", 6) +
 		" message.text.completed message.usage provider.call.completed composition.completed"
-	if got := rec.types(); got != want {
+	if got := types(rec); got != want {
 		t.Fatalf("events:\n got %s\nwant %s", got, want)
 	}
-	evs := rec.all()
+	evs := rec.All()
 	chainEv, call := evs[0], evs[1]
 	if chainEv.Meta.ParentID != "turn-1" || chainEv.Meta.TurnID != "turn-1" || chainEv.Meta.RunID != "run-1" {
 		t.Errorf("chain meta %+v", chainEv.Meta)
@@ -156,7 +135,7 @@ func TestLLMChainStreams(t *testing.T) {
 	}
 	var text strings.Builder
 	var offset int64
-	for _, ev := range rec.of(event.TypeTextDelta) {
+	for _, ev := range rec.Of(event.TypeTextDelta) {
 		d := ev.Payload.(event.TextDelta)
 		if d.Offset != offset || ev.Meta.InferenceID != call.Meta.InferenceID {
 			t.Errorf("delta %+v meta %+v", d, ev.Meta)
@@ -167,11 +146,11 @@ func TestLLMChainStreams(t *testing.T) {
 	if text.String() != out {
 		t.Errorf("deltas %q", text.String())
 	}
-	done := rec.of(event.TypeProviderCallCompleted)[0].Payload.(event.ProviderCallCompleted)
+	done := rec.Of(event.TypeProviderCallCompleted)[0].Payload.(event.ProviderCallCompleted)
 	if done.Provider != "scripted" || done.Usage.TotalTokens != 17 || done.FinishReason != "stop" || done.Duration <= 0 {
 		t.Errorf("provider.call.completed %+v", done)
 	}
-	end := rec.of(event.TypeCompositionCompleted)[0].Payload.(event.CompositionCompleted)
+	end := rec.Of(event.TypeCompositionCompleted)[0].Payload.(event.CompositionCompleted)
 	if !strings.Contains(string(end.Output), "Paris") || end.Duration <= 0 {
 		t.Errorf("composition.completed %+v", end)
 	}
@@ -181,7 +160,7 @@ func TestLLMChainStreams(t *testing.T) {
 // nest, each model call has its own ID, and the tool's events carry the
 // action's call ID under the executor's chain.
 func TestAgentExecutor(t *testing.T) {
-	rec := &recorder{}
+	rec := recorder.New()
 	h := newHandler(t)
 	llm := &scripted{CallbacksHandler: h, replies: []string{
 		"I should compute it.\nAction: calculator\nAction Input: 6*7",
@@ -196,9 +175,9 @@ func TestAgentExecutor(t *testing.T) {
 	if out != "42" {
 		t.Fatalf("out = %q", out)
 	}
-	comps := rec.of(event.TypeCompositionStarted)
+	comps := rec.Of(event.TypeCompositionStarted)
 	if len(comps) != 3 {
-		t.Fatalf("%d chains, want the executor and two LLM chains: %s", len(comps), rec.types())
+		t.Fatalf("%d chains, want the executor and two LLM chains: %s", len(comps), types(rec))
 	}
 	outer := comps[0]
 	for _, c := range comps[1:] {
@@ -206,14 +185,14 @@ func TestAgentExecutor(t *testing.T) {
 			t.Errorf("inner chain's parent %q, want the executor %q", c.Meta.ParentID, span(outer))
 		}
 	}
-	calls := rec.of(event.TypeProviderCallStarted)
+	calls := rec.Of(event.TypeProviderCallStarted)
 	if len(calls) != 2 || calls[0].Meta.InferenceID == calls[1].Meta.InferenceID {
 		t.Fatalf("model calls %+v", calls)
 	}
 	if calls[0].Meta.ParentID != span(comps[1]) || calls[1].Meta.ParentID != span(comps[2]) {
 		t.Errorf("model calls' parents %q %q, want their LLM chains", calls[0].Meta.ParentID, calls[1].Meta.ParentID)
 	}
-	req := rec.of(event.TypeToolCallRequested)
+	req := rec.Of(event.TypeToolCallRequested)
 	if len(req) != 1 {
 		t.Fatalf("tool.call.requested %+v", req)
 	}
@@ -221,9 +200,9 @@ func TestAgentExecutor(t *testing.T) {
 	if r.Name != "calculator" || string(r.Arguments) != `"6*7"` || r.CallID == "" || req[0].Meta.ParentID != span(outer) {
 		t.Errorf("tool.call.requested %+v meta %+v", r, req[0].Meta)
 	}
-	st, done := rec.of(event.TypeToolCallStarted), rec.of(event.TypeToolCallCompleted)
+	st, done := rec.Of(event.TypeToolCallStarted), rec.Of(event.TypeToolCallCompleted)
 	if len(st) != 1 || len(done) != 1 {
-		t.Fatalf("tool events: %s", rec.types())
+		t.Fatalf("tool events: %s", types(rec))
 	}
 	if s := st[0].Payload.(event.ToolCallStarted); s.CallID != r.CallID || s.Name != "calculator" || st[0].Meta.ToolCallID != r.CallID {
 		t.Errorf("tool.call.started %+v", s)
@@ -232,7 +211,7 @@ func TestAgentExecutor(t *testing.T) {
 		t.Errorf("tool.call.completed %+v", d)
 	}
 	// The executor's chain ends last, with the answer.
-	all := rec.all()
+	all := rec.All()
 	last := all[len(all)-1]
 	if last.Type != event.TypeCompositionCompleted || span(last) != span(outer) || !strings.Contains(string(last.Payload.(event.CompositionCompleted).Output), "42") {
 		t.Errorf("last event %s %+v", last.Type, last.Payload)
@@ -253,7 +232,7 @@ func (f failingTool) Call(ctx context.Context, input string) (string, error) {
 }
 
 func TestFailures(t *testing.T) {
-	rec := &recorder{}
+	rec := recorder.New()
 	h := newHandler(t)
 	llm := &scripted{CallbacksHandler: h, replies: []string{"Action: flaky\nAction Input: x"}}
 	agent := agents.NewOneShotAgent(llm, []tools.Tool{failingTool{h}}, agents.WithCallbacksHandler(h))
@@ -261,25 +240,25 @@ func TestFailures(t *testing.T) {
 	if _, err := chains.Run(withTurn(rec, "turn-1"), exec, "go"); err == nil {
 		t.Fatal("no error")
 	}
-	f := rec.of(event.TypeToolCallFailed)
+	f := rec.Of(event.TypeToolCallFailed)
 	if len(f) != 1 || f[0].Payload.(event.ToolCallFailed).Name != "flaky" || !strings.Contains(f[0].Payload.(event.ToolCallFailed).Error.Message, "service unavailable") {
 		t.Fatalf("tool.call.failed %+v", f)
 	}
-	c := rec.of(event.TypeCompositionCompleted)
+	c := rec.Of(event.TypeCompositionCompleted)
 	if len(c) != 2 || !strings.Contains(c[1].Payload.(event.CompositionCompleted).Error.Message, "service unavailable") {
 		t.Fatalf("executor's composition.completed %+v", c)
 	}
 
 	// A model that fails.
-	rec2 := &recorder{}
+	rec2 := recorder.New()
 	_, err := llms.GenerateFromSinglePrompt(withTurn(rec2, "turn-2"), &scripted{CallbacksHandler: h}, "hi")
 	if err == nil {
 		t.Fatal("no error")
 	}
-	if got := rec2.types(); got != "provider.call.started provider.call.failed" {
+	if got := types(rec2); got != "provider.call.started provider.call.failed" {
 		t.Fatalf("events %s", got)
 	}
-	if p := rec2.all()[1]; p.Meta.ParentID != "turn-2" {
+	if p := rec2.All()[1]; p.Meta.ParentID != "turn-2" {
 		t.Errorf("failed call's parent %q", p.Meta.ParentID)
 	}
 }
@@ -288,9 +267,9 @@ func TestFailures(t *testing.T) {
 func TestConcurrentRuns(t *testing.T) {
 	h := newHandler(t)
 	var wg sync.WaitGroup
-	recs := make([]*recorder, 8)
+	recs := make([]*recorder.Sink, 8)
 	for i := range recs {
-		recs[i] = &recorder{}
+		recs[i] = recorder.New()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -304,13 +283,13 @@ func TestConcurrentRuns(t *testing.T) {
 	wg.Wait()
 	for i, rec := range recs {
 		var text strings.Builder
-		for _, ev := range rec.of(event.TypeTextDelta) {
+		for _, ev := range rec.Of(event.TypeTextDelta) {
 			text.WriteString(ev.Payload.(event.TextDelta).Text)
 		}
 		if want := "answer number " + string(rune('a'+i)); text.String() != want {
 			t.Errorf("run %d streamed %q, want %q", i, text.String(), want)
 		}
-		if n := len(rec.of(event.TypeCompositionCompleted)); n != 1 {
+		if n := len(rec.Of(event.TypeCompositionCompleted)); n != 1 {
 			t.Errorf("run %d: %d chains ended", i, n)
 		}
 	}
@@ -328,17 +307,17 @@ func (s fakeStore) SimilaritySearch(context.Context, string, int, ...vectorstore
 }
 
 func TestRetriever(t *testing.T) {
-	rec := &recorder{}
+	rec := recorder.New()
 	r := vectorstores.ToRetriever(fakeStore{docs: []schema.Document{{PageContent: "Paris is the capital of France."}}}, 1)
 	r.CallbacksHandler = newHandler(t)
 	docs, err := r.GetRelevantDocuments(withTurn(rec, "turn-1"), "capital of France")
 	if err != nil || len(docs) != 1 {
 		t.Fatal(docs, err)
 	}
-	if got := rec.types(); got != "composition.step.started composition.step.completed" {
+	if got := types(rec); got != "composition.step.started composition.step.completed" {
 		t.Fatalf("events %s", got)
 	}
-	evs := rec.all()
+	evs := rec.All()
 	if in := string(evs[0].Payload.(event.CompositionStepStarted).Input); in != `{"query":"capital of France"}` {
 		t.Errorf("input %s", in)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 	sluicemcp "github.com/sluice-events/sluice/integrations/mcp"
-	"github.com/sluice-events/sluice/sinktest"
+	"github.com/sluice-events/sluice/internal/recorder"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/store/sqlite"
@@ -66,40 +66,7 @@ func newServer() *mcp.Server {
 
 // ---- a sink that keeps what it receives ---------------------------------
 
-// recorder keeps the events it receives, refusing invalid ones.
-type recorder struct{ sinktest.Recorder }
-
-func (r *recorder) Publish(ctx context.Context, ev *event.Event) error {
-	if err := ev.Validate(); err != nil {
-		return err
-	}
-	return r.Recorder.Publish(ctx, ev)
-}
-
-func (r *recorder) of(t event.Type) []event.Event {
-	var out []event.Event
-	for _, ev := range r.Events() {
-		if ev.Type == t {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-// waitFor waits until n events of type typ have arrived, and returns them.
-func (r *recorder) waitFor(t *testing.T, typ event.Type, n int) []event.Event {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		if evs := r.of(typ); len(evs) >= n || time.Now().After(deadline) {
-			if len(evs) != n {
-				t.Fatalf("%d %s events, want %d", len(evs), typ, n)
-			}
-			return evs
-		}
-	}
-}
-
-func withTurn(rec *recorder) context.Context {
+func withTurn(rec *recorder.Sink) context.Context {
 	em := sluice.NewEmitter(rec, event.Meta{RunID: "run-1", SessionID: "s-1"}).Turn("turn-1")
 	return sluice.WithEmitter(context.Background(), em)
 }
@@ -129,14 +96,14 @@ func connectInMemory(t *testing.T, opts ...sluicemcp.Option) *mcp.ClientSession 
 
 func TestInstrumentToolCalls(t *testing.T) {
 	cs := connectInMemory(t, sluicemcp.WithServer("local"))
-	rec := &recorder{}
+	rec := recorder.New()
 	ctx := withTurn(rec)
 
 	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "hello"}})
 	if err != nil || res.IsError {
 		t.Fatal(res, err)
 	}
-	started, done := rec.of(event.TypeMCPCallStarted), rec.of(event.TypeMCPCallCompleted)
+	started, done := rec.Of(event.TypeMCPCallStarted), rec.Of(event.TypeMCPCallCompleted)
 	if len(started) != 1 || len(done) != 1 {
 		t.Fatalf("started %d, completed %d", len(started), len(done))
 	}
@@ -157,7 +124,7 @@ func TestInstrumentToolCalls(t *testing.T) {
 	if err != nil || !res.IsError {
 		t.Fatal(res, err)
 	}
-	f := rec.of(event.TypeMCPCallFailed)
+	f := rec.Of(event.TypeMCPCallFailed)
 	if len(f) != 1 {
 		t.Fatalf("%d failed events", len(f))
 	}
@@ -169,22 +136,22 @@ func TestInstrumentToolCalls(t *testing.T) {
 	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "nope"}); err == nil {
 		t.Fatal("no error for an unknown tool")
 	}
-	if f := rec.of(event.TypeMCPCallFailed); len(f) != 2 || f[1].Payload.(event.MCPCallFailed).Name != "nope" {
+	if f := rec.Of(event.TypeMCPCallFailed); len(f) != 2 || f[1].Payload.(event.MCPCallFailed).Name != "nope" {
 		t.Fatalf("failed events %+v", f)
 	}
 }
 
 func TestInstrumentProgress(t *testing.T) {
 	cs := connectInMemory(t)
-	rec := &recorder{}
+	rec := recorder.New()
 	res, err := cs.CallTool(withTurn(rec), &mcp.CallToolParams{Name: "count", Arguments: map[string]any{"to": 3}})
 	if err != nil || res.IsError {
 		t.Fatal(res, err)
 	}
-	id := rec.of(event.TypeMCPCallStarted)[0].Payload.(event.MCPCallStarted).ItemID
+	id := rec.Of(event.TypeMCPCallStarted)[0].Payload.(event.MCPCallStarted).ItemID
 	// The SDK hands progress notifications over on a queue of their own:
 	// the last may come after the result.
-	p := rec.waitFor(t, event.TypeMCPCallProgress, 3)
+	p := rec.WaitFor(t, event.TypeMCPCallProgress, 3)
 	for i, ev := range p {
 		pr := ev.Payload.(event.MCPCallProgress)
 		if pr.ItemID != id || pr.Progress != float64(i+1) || pr.Total != 3 || pr.Message != fmt.Sprintf("at %d", i+1) || ev.Meta.ToolCallID != id {
@@ -195,20 +162,20 @@ func TestInstrumentProgress(t *testing.T) {
 
 func TestInstrumentListTools(t *testing.T) {
 	cs := connectInMemory(t)
-	rec := &recorder{}
+	rec := recorder.New()
 	res, err := cs.ListTools(withTurn(rec), nil)
 	if err != nil || len(res.Tools) != 3 {
 		t.Fatal(res, err)
 	}
-	if s := rec.of(event.TypeMCPListStarted); len(s) != 1 {
+	if s := rec.Of(event.TypeMCPListStarted); len(s) != 1 {
 		t.Fatalf("%d list.started", len(s))
 	}
-	c := rec.of(event.TypeMCPListCompleted)
+	c := rec.Of(event.TypeMCPListCompleted)
 	if len(c) != 1 {
 		t.Fatalf("%d list.completed", len(c))
 	}
 	p := c[0].Payload.(event.MCPListCompleted)
-	if !strings.Contains(string(p.Tools), `"name":"count"`) || p.Duration <= 0 || p.ItemID != rec.of(event.TypeMCPListStarted)[0].Payload.(event.MCPListStarted).ItemID {
+	if !strings.Contains(string(p.Tools), `"name":"count"`) || p.Duration <= 0 || p.ItemID != rec.Of(event.TypeMCPListStarted)[0].Payload.(event.MCPListStarted).ItemID {
 		t.Errorf("list.completed %+v", p)
 	}
 }
@@ -479,7 +446,7 @@ func TestResumeAcrossRestart(t *testing.T) {
 			mu.Unlock()
 		},
 	})
-	rec := &recorder{}
+	rec := recorder.New()
 	if err := sluicemcp.Instrument(client); err != nil {
 		t.Fatal(err)
 	}
@@ -501,7 +468,7 @@ func TestResumeAcrossRestart(t *testing.T) {
 	if got := res.Content[0].(*mcp.TextContent).Text; got != "counted to 4" {
 		t.Errorf("result %q", got)
 	}
-	if n := len(rec.waitFor(t, event.TypeMCPCallProgress, 4)); n != 4 {
+	if n := len(rec.WaitFor(t, event.TypeMCPCallProgress, 4)); n != 4 {
 		t.Errorf("%d progress events, want 4", n)
 	}
 	var got []float64
