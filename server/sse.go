@@ -142,7 +142,7 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, sel hub.Select
 		writeError(w, errorf(http.StatusServiceUnavailable, CodeUnavailable, "%v", err))
 		return
 	}
-	framing := &sseFraming{wrap: o.wrap}
+	framing := sseFraming{wrap: o.wrap}
 	setSSEHeaders(w.Header())
 	if s.hijackSSE(w, r, feed, framing, pr, o) {
 		return // the stream goes on without this goroutine
@@ -152,15 +152,17 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, sel hub.Select
 	defer gauge.Dec()
 	w.WriteHeader(http.StatusOK)
 	tr := &httpSSE{sseFraming: framing, w: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
-	st := s.startStream(r.Context(), feed, wire.Native{}, tr, streamOpts{
-		label: o.label, heartbeat: true, first: s.ssePreamble(o.first), onEnd: func() { s.release(pr) },
+	done := make(chan struct{})
+	s.startStream(r.Context(), feed, wire.Native{}, tr, streamOpts{
+		label: o.label, heartbeat: true, first: s.ssePreamble(o.first), watch: true,
+		onEnd: func() { s.release(pr); close(done) },
 	})
-	<-st.done // the stream writes from its own goroutines; the handler must outlive them
+	<-done // the stream writes from its own goroutines; the handler must outlive them
 }
 
 // httpSSE is SSE through net/http's ResponseWriter (HTTP/2, HEAD).
 type httpSSE struct {
-	*sseFraming
+	sseFraming
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
