@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/sluice-events/sluice/internal/natstest"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/jetstream"
+	"github.com/sluice-events/sluice/store/postgres"
 )
 
 // TestWatchAcrossNodes: two hubs over two stores of one JetStream log (two
@@ -28,6 +30,29 @@ func TestWatchAcrossNodes(t *testing.T) {
 		return st
 	}
 	crossNodes(t, node(), node())
+}
+
+// TestWatchAcrossNodesPostgres: the same over two stores of one
+// PostgreSQL schema, told by LISTEN/NOTIFY.
+func TestWatchAcrossNodesPostgres(t *testing.T) {
+	dsn := os.Getenv("SLUICE_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("set SLUICE_TEST_POSTGRES (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run against PostgreSQL")
+	}
+	schema := fmt.Sprintf("sluice_hubwatch_%x", rand.Uint64())
+	node := func() store.Store {
+		st, err := postgres.Open(context.Background(), dsn, postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	a := node()
+	t.Cleanup(func() {
+		_, _ = a.(*postgres.Store).Pool().Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+	})
+	crossNodes(t, a, node())
 }
 
 // crossNodes checks that a feed on a hub over b sees events appended

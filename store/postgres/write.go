@@ -130,6 +130,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	}
 	b.Queue(s.q.upsert, names, lasts, counts, firsts, lastTimes)
 	b.Queue(s.q.setPos, lastPos)
+	b.Queue("SELECT pg_notify($1, '')", s.channel()) // delivered on COMMIT (see Watch)
 	b.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("postgres: store events and commit: %w", err)
