@@ -272,6 +272,14 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
 		if o.pg != "" {
 			return errors.New("give only one of --postgres and --nats")
 		}
+		// One publish request is one Append, one atomic batch of at most
+		// DefaultMaxBatch messages: its events plus one per session.
+		const most = jetstream.DefaultMaxBatch / 2
+		if !cmd.Flags().Changed("max-batch") {
+			o.maxBatch = most
+		} else if o.maxBatch > most {
+			return fmt.Errorf("with --nats, --max-batch must be at most %d (a JetStream atomic batch holds %d messages: the events and one per session)", most, jetstream.DefaultMaxBatch)
+		}
 		var stopNATS func()
 		st, what, stopNATS, err = openNATS(ctx, o.nats, log)
 		if err != nil {
