@@ -21,6 +21,10 @@
 //
 // # Appends: atomic batches with a compare-and-set on the session head
 //
+// One writer goroutine per Store publishes: calls made at once from many
+// goroutines are grouped into one batch (group commit), since the server
+// stores an atomic batch about as fast whatever its size.
+//
 // Append publishes one call as one JetStream atomic batch (servers 2.12
 // and later; the store refuses older servers when it opens): first the new
 // head of every session in the call, then the events. Each head carries
@@ -79,6 +83,7 @@ import (
 	"github.com/sluice-events/sluice/internal/option"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/internal/background"
+	"github.com/sluice-events/sluice/store/internal/group"
 	"github.com/sluice-events/sluice/store/internal/page"
 )
 
@@ -203,6 +208,9 @@ type Store struct {
 	epoch  uint64
 	dec    *page.Decoder
 	loop   *background.Loop
+	writer *group.Writer
+
+	closing atomic.Bool // Close has begun: appends fail with store.ErrClosed
 
 	evSubj   string // NAME.e.
 	headSubj string // NAME.h.
@@ -300,6 +308,9 @@ func open(ctx context.Context, nc *nats.Conn, url string, c config) (*Store, err
 		evSubj:   c.stream + ".e.",
 		headSubj: c.stream + ".h.",
 	}
+	// A group of calls is at most half a batch of events, so that it fits
+	// with one head per session; a larger call goes alone.
+	s.writer = group.Start(s.commit, c.maxBatch/2)
 	if c.Retention.Enabled() {
 		s.loop = background.Start(c.Retention.Interval, c.Logger, "jetstream", s.Prune)
 	}
@@ -401,6 +412,8 @@ func (s *Store) enter(ctx context.Context) error {
 // Close implements store.Store: it stops retention, waits for calls under
 // way, and closes the connection. The stream and its events stay.
 func (s *Store) Close() error {
+	s.closing.Store(true)
+	s.writer.Close()
 	s.loop.Stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/internal/group"
 )
 
 // Headers of an event message.
@@ -76,49 +77,65 @@ func (s *Store) readHead(ctx context.Context, id string) (headState, error) {
 
 // Append implements store.Store. When it returns nil the events are stored
 // as the stream's storage and replicas make them durable (file storage,
-// acknowledged by a majority of its replicas). See the package
-// documentation for how concurrent writers are ordered.
+// acknowledged by a majority of its replicas). Concurrent calls on one
+// Store are grouped into one atomic batch (group commit); see the package
+// documentation for how writers on several connections are ordered.
 func (s *Store) Append(ctx context.Context, events []event.Event) error {
 	if err := store.CheckBatch(events); err != nil {
 		return err
 	}
-	if len(events) == 0 {
-		return nil
+	if n := len(events) + sessionCount(events); n > s.cfg.maxBatch {
+		return fmt.Errorf("%w: %d events need %d messages (one per event and one per session), more than the %d of one atomic batch (see WithMaxBatch)", store.ErrInvalid, len(events), n, s.cfg.maxBatch)
 	}
-	datas := make([][]byte, len(events))
-	var sessions []string
-	count := make(map[string]int)
+	if err := s.writer.Append(ctx, events, &s.closing); err != nil {
+		if errors.Is(err, store.ErrClosed) || errors.Is(err, store.ErrInvalid) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return err
+		}
+		return fmt.Errorf("jetstream: append: %w", err)
+	}
+	return nil
+}
+
+func sessionCount(events []event.Event) int {
+	seen := make(map[string]struct{})
 	for i := range events {
-		ev := events[i]
-		ev.Seq = 0
-		b, err := ev.AppendJSON(nil)
-		if err != nil {
-			return fmt.Errorf("%w: event %d (id %s): %w", store.ErrInvalid, i, ev.ID, err)
+		seen[events[i].Meta.SessionID] = struct{}{}
+	}
+	return len(seen)
+}
+
+// commit runs on the writer goroutine: it publishes the events of reqs as
+// one atomic batch, reading the heads again and retrying after a conflict
+// with another writer, with a short randomized backoff, until it succeeds
+// or the store's timeout passes.
+func (s *Store) commit(reqs []*group.Request) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
+	defer cancel()
+	var events []event.Event
+	var datas [][]byte
+	for _, r := range reqs {
+		events = append(events, r.Events...)
+		datas = append(datas, r.Data...)
+	}
+	var sessions []string
+	seen := make(map[string]bool)
+	for i := range events {
+		if id := events[i].Meta.SessionID; !seen[id] {
+			seen[id] = true
+			sessions = append(sessions, id)
 		}
-		datas[i] = b
-		if count[ev.Meta.SessionID] == 0 {
-			sessions = append(sessions, ev.Meta.SessionID)
-		}
-		count[ev.Meta.SessionID]++
 	}
-	if n := len(events) + len(sessions); n > s.cfg.maxBatch {
-		return fmt.Errorf("%w: %d events of %d sessions need %d messages, more than the %d of one atomic batch (see WithMaxBatch)", store.ErrInvalid, len(events), len(sessions), n, s.cfg.maxBatch)
-	}
-	if err := s.enter(ctx); err != nil {
-		return err
-	}
-	defer s.mu.RUnlock()
 	backoff := time.Millisecond
 	for {
 		seqs, err := s.tryAppend(ctx, events, datas, sessions)
 		if err == nil {
-			for i := range events {
-				events[i].Seq = seqs[i]
+			for _, r := range reqs {
+				r.Seqs, seqs = seqs[:len(r.Events)], seqs[len(r.Events):]
 			}
 			return nil
 		}
 		if !errors.Is(err, errConflict) {
-			return fmt.Errorf("jetstream: append: %w", err)
+			return err
 		}
 		// Another writer appended to one of our sessions first: wait a
 		// little, read the heads again and renumber.
@@ -126,7 +143,7 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return fmt.Errorf("%w: still conflicting after %v", errConflict, s.cfg.timeout)
 		case <-t.C:
 		}
 		backoff = min(2*backoff, 50*time.Millisecond)
@@ -183,9 +200,6 @@ func (s *Store) tryAppend(ctx context.Context, events []event.Event, datas [][]b
 		msgs = append(msgs, m)
 	}
 	if err := s.publishBatch(ctx, batch, msgs); err != nil {
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return nil, err // given up before the commit: nothing stored
-		}
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) {
 			if apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant {
