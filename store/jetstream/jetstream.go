@@ -50,6 +50,16 @@
 // for a server configured with a higher limit; a larger call is refused
 // whole with an error wrapping store.ErrInvalid.
 //
+// # Durability
+//
+// Append returns once the server acknowledged the commit: the events are
+// in the stream's files (file storage), and with replicas in a majority of
+// the cluster's servers. A NATS server writes its files to disk at its
+// sync_interval (2 minutes by default), so with one replica an
+// acknowledged event survives a crash of the NATS server process but not
+// a power loss of its machine; replicas (WithReplicas(3)) or the server's
+// sync_interval: always close that gap.
+//
 // # Retention
 //
 // Retention by count and by age (store.Retention) is applied by Prune, in

@@ -75,9 +75,9 @@ func (s *Store) readHead(ctx context.Context, id string) (headState, error) {
 	return h, nil
 }
 
-// Append implements store.Store. When it returns nil the events are stored
-// as the stream's storage and replicas make them durable (file storage,
-// acknowledged by a majority of its replicas). Concurrent calls on one
+// Append implements store.Store. When it returns nil the server has
+// stored the events in the stream (see "Durability" in the package
+// documentation). Concurrent calls on one
 // Store are grouped into one atomic batch (group commit); see the package
 // documentation for how writers on several connections are ordered.
 func (s *Store) Append(ctx context.Context, events []event.Event) error {
