@@ -273,12 +273,12 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
 			return errors.New("give only one of --postgres and --nats")
 		}
 		// One publish request is one Append, one atomic batch of at most
-		// DefaultMaxBatch messages: its events plus one per session.
-		const most = jetstream.DefaultMaxBatch / 2
+		// DefaultMaxBatch events.
+		const most = jetstream.DefaultMaxBatch
 		if !cmd.Flags().Changed("max-batch") {
 			o.maxBatch = most
 		} else if o.maxBatch > most {
-			return fmt.Errorf("with --nats, --max-batch must be at most %d (a JetStream atomic batch holds %d messages: the events and one per session)", most, jetstream.DefaultMaxBatch)
+			return fmt.Errorf("with --nats, --max-batch must be at most %d (one JetStream atomic batch)", most)
 		}
 		var stopNATS func()
 		st, what, stopNATS, err = openNATS(ctx, o.nats, log)

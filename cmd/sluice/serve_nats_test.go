@@ -91,12 +91,12 @@ func TestServeNATSDown(t *testing.T) {
 	}
 }
 
-// TestServeNATSMaxBatch: with --nats a publish request holds at most 500
-// events (one atomic batch); more is refused at start.
+// TestServeNATSMaxBatch: with --nats a publish request holds at most
+// 1,000 events (one atomic batch); more is refused at start.
 func TestServeNATSMaxBatch(t *testing.T) {
-	_, _, err := run(t, "", "serve", "--nats", "nats://127.0.0.1:1", "--max-batch", "501", "--addr", freeAddr(t))
+	_, _, err := run(t, "", "serve", "--nats", "nats://127.0.0.1:1", "--max-batch", "1001", "--addr", freeAddr(t))
 	if err == nil || !strings.Contains(err.Error(), "--max-batch") {
-		t.Fatalf("serve --nats --max-batch 501: %v", err)
+		t.Fatalf("serve --nats --max-batch 1001: %v", err)
 	}
 }
 
@@ -107,11 +107,11 @@ func TestServeNATS(t *testing.T) {
 	b, _, _ := startServe(t, "--nats", url, "--nats-stream", "TWO")
 	publishN(t, a, "s", 2)
 	publishN(t, b, "s", 2)
-	// A request of 500 events of 500 sessions is one atomic batch of 1,000
-	// messages: accepted.
+	// A request of 1,000 events of 500 sessions is one atomic batch:
+	// accepted.
 	var many strings.Builder
-	for i := range 500 {
-		fmt.Fprintf(&many, `{"type":"message.text.delta","meta":{"session":"m%d"},"payload":{"text":"x"}}`+"\n", i)
+	for i := range 1000 {
+		fmt.Fprintf(&many, `{"type":"message.text.delta","meta":{"session":"m%d"},"payload":{"text":"x"}}`+"\n", i%500)
 	}
 	req, _ := http.NewRequest("POST", b+"/v1/events", strings.NewReader(many.String()))
 	req.Header.Set("Content-Type", "application/x-ndjson")
@@ -121,7 +121,7 @@ func TestServeNATS(t *testing.T) {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
-		t.Fatalf("publish of 500 events: %d", resp.StatusCode)
+		t.Fatalf("publish of 1,000 events: %d", resp.StatusCode)
 	}
 	if seqs, err := streamN(a+"/v1/sessions/s/stream", 4); err != nil || fmt.Sprint(seqs) != "[1 2 3 4]" {
 		t.Fatalf("node A streamed %v (%v), want [1 2 3 4]", seqs, err)

@@ -5,50 +5,49 @@
 //
 // # Layout
 //
-// One JetStream stream (default name SLUICE) holds two kinds of message.
-// Each event is a message on the subject NAME.e.TOKEN, where TOKEN is the
-// session ID in unpadded base64url (NATS subjects forbid spaces, dots,
-// wildcards and more; base64url maps any ID to a safe token and back
-// unchanged). Its headers carry the event's sequence number, time and
-// type, so that filters and retention read headers only; its body is the
-// event's JSON. Each session also has a head message on NAME.h.TOKEN
-// holding its last sequence number and the time of its last event; every
-// head is published with a subject rollup, so the stream keeps only the
-// newest head of each session. The store-wide position (store.Entry.Pos)
-// is the event message's stream sequence, which JetStream assigns in
-// commit order and never reuses. The log's epoch is kept in the stream's
-// metadata, written when the stream is created.
+// One JetStream stream (default name SLUICE) holds the events. Each event
+// is a message on the subject NAME.e.TOKEN, where TOKEN is the session ID
+// in unpadded base64url (NATS subjects forbid spaces, dots, wildcards and
+// more; base64url maps any ID to a safe token and back unchanged). Its
+// headers carry the event's sequence number, time and type, so that
+// filters, retention and a writer's look at a session read headers only;
+// its body is the event's JSON. The store-wide position (store.Entry.Pos)
+// is the message's stream sequence, which JetStream assigns in commit
+// order and never reuses. The log's epoch is kept in the stream's
+// metadata, written when the stream is created. When retention removes a
+// session's last event it first leaves a tombstone on NAME.h.TOKEN (the
+// session's last sequence number and time; a subject rollup keeps one per
+// session), so that the session keeps its numbers.
 //
-// # Appends: atomic batches with a compare-and-set on the session head
+// # Appends: a compare-and-set on each session's last event
 //
-// One writer goroutine per Store publishes: calls made at once from many
-// goroutines are grouped into one batch (group commit), since the server
-// stores an atomic batch about as fast whatever its size.
-//
-// Append publishes one call as one JetStream atomic batch (servers 2.12
-// and later; the store refuses older servers when it opens): first the new
-// head of every session in the call, then the events. Each head carries
-// the header Nats-Expected-Last-Subject-Sequence with the stream sequence
-// of the head the writer read, so the server commits the batch only if no
-// other writer — on any connection, on any machine — appended to one of
-// its sessions in between; otherwise it rejects the whole batch and
-// nothing is stored. The writer that lost the race reads the heads again,
-// renumbers its events after the winner's and publishes again, with a
-// short randomized backoff, until it wins or ctx ends. So a call is
-// all-or-nothing across events and sessions, per-session sequence numbers
-// are gapless in commit order, and a retry neither reorders (the events of
-// a call keep their order and stay consecutive) nor duplicates (a rejected
-// batch stored nothing). If the answer to a commit is lost (a timeout, a
-// broken connection), Append looks for its batch ID in the head it wrote:
+// A writer reads the last event of each session in the call (one direct
+// get per session), numbers the new events after it, and publishes them:
+// the first event of each session carries the header
+// Nats-Expected-Last-Subject-Sequence with the stream sequence of the last
+// event it read, so the server stores them only if no other writer — on
+// any connection, on any machine — appended to that session in between.
+// A call of one event is one plain publish; a call of more is one
+// JetStream atomic batch (servers 2.12 and later; the store refuses older
+// servers when it opens), which the server stores whole or not at all. If
+// another writer won the race, nothing of the call is stored: the writer
+// reads the sessions again, renumbers its events after the winner's and
+// publishes again, after a short randomized backoff, until it wins or ctx
+// ends. So a call is all-or-nothing across events and sessions,
+// per-session sequence numbers are gapless in commit order, and a retry
+// neither reorders (the events of a call keep their order and stay
+// consecutive) nor duplicates (a rejected publish stored nothing). If the
+// answer to a publish is lost (a timeout, a broken connection), Append
+// looks for its publish ID on the last event of the call's first session:
 // found, the call succeeded; not found, it returns an error.
 //
-// A batch is the call's events, in order, followed by the new head of
-// every session in the call; heads come last so that the events of a call
-// have consecutive positions and Head is the last event's position. A
-// call holds at most DefaultMaxBatch messages (the NATS server's default
-// limit on an atomic batch, max_batch_size) unless WithMaxBatch raises it
-// for a server configured with a higher limit; a larger call is refused
-// whole with an error wrapping store.ErrInvalid.
+// Calls run concurrently, each its own publish. A one-replica file stream
+// stages every atomic batch in a temporary file store that it syncs, so a
+// call of several events costs about as much as several calls of one (see
+// BENCHMARKS.md). A call holds at most DefaultMaxBatch events (the NATS
+// server's default limit on an atomic batch, max_batch_size) unless
+// WithMaxBatch raises it for a server configured with a higher limit; a
+// larger call is refused whole with an error wrapping store.ErrInvalid.
 //
 // # Durability
 //
@@ -77,7 +76,6 @@ package jetstream
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,13 +91,12 @@ import (
 	"github.com/sluice-events/sluice/internal/option"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/internal/background"
-	"github.com/sluice-events/sluice/store/internal/group"
 	"github.com/sluice-events/sluice/store/internal/page"
 )
 
-// DefaultMaxBatch is the most messages one Append publishes without
-// WithMaxBatch: its events plus one head per session. It is the NATS
-// server's default limit on an atomic batch (max_batch_size).
+// DefaultMaxBatch is the most events one Append takes without
+// WithMaxBatch: the NATS server's default limit on an atomic batch
+// (max_batch_size).
 const DefaultMaxBatch = 1000
 
 // DefaultStream is the stream name used without WithStream.
@@ -184,15 +181,15 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
-// WithMaxBatch sets the most messages one Append may publish (default
-// DefaultMaxBatch): its events plus one per session. Raise it only with
+// WithMaxBatch sets the most events one Append may publish (default
+// DefaultMaxBatch). Raise it only with
 // the server's max_batch_size (in its jetstream block, or
 // JetStreamLimits.MaxBatchSize of an embedded server), which the server
 // enforces.
 func WithMaxBatch(n int) Option {
 	return func(c *config) error {
-		if n < 2 {
-			return fmt.Errorf("%w: max batch %d: want at least 2", store.ErrInvalid, n)
+		if n < 1 {
+			return fmt.Errorf("%w: max batch %d: want at least 1", store.ErrInvalid, n)
 		}
 		c.maxBatch = n
 		return nil
@@ -218,12 +215,9 @@ type Store struct {
 	epoch  uint64
 	dec    *page.Decoder
 	loop   *background.Loop
-	writer *group.Writer
-
-	closing atomic.Bool // Close has begun: appends fail with store.ErrClosed
 
 	evSubj   string // NAME.e.
-	headSubj string // NAME.h.
+	tombSubj string // NAME.h.
 
 	mu     sync.RWMutex // held for reading by calls, for writing by Close
 	closed bool
@@ -316,11 +310,8 @@ func open(ctx context.Context, nc *nats.Conn, url string, c config) (*Store, err
 		cfg: c, url: url, nc: nc, js: js, stream: st, epoch: epoch,
 		dec:      page.NewDecoder(c.Logger, "jetstream"),
 		evSubj:   c.stream + ".e.",
-		headSubj: c.stream + ".h.",
+		tombSubj: c.stream + ".h.",
 	}
-	// A group of calls is at most half a batch of events, so that it fits
-	// with one head per session; a larger call goes alone.
-	s.writer = group.Start(s.commit, c.maxBatch/2)
 	if c.Retention.Enabled() {
 		s.loop = background.Start(c.Retention.Interval, c.Logger, "jetstream", s.Prune)
 	}
@@ -363,38 +354,19 @@ func (s *Store) Epoch() uint64 { return s.epoch }
 // Stream returns the name of the stream that holds the log.
 func (s *Store) Stream() string { return s.cfg.stream }
 
-// Head implements store.Store. The last message of the stream is a
-// session head, which knows how far it is from its batch's last event; if
-// it is gone (its session was deleted), Head is the stream's last
-// sequence, which no event will take either.
+// Head implements store.Store: the stream's last sequence number, which
+// is the position of the last event unless retention wrote a tombstone
+// after it (then Head is that tombstone's, which no event will take).
 func (s *Store) Head(ctx context.Context) (uint64, error) {
 	if err := s.enter(ctx); err != nil {
 		return 0, err
 	}
 	defer s.mu.RUnlock()
 	last, err := s.lastSeq(ctx)
-	if err != nil || last == 0 {
-		return 0, s.headErr(err)
-	}
-	m, err := s.stream.GetMsg(ctx, last)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return last, nil
-	}
 	if err != nil {
-		return 0, s.headErr(err)
-	}
-	var h head
-	if _, ok := sessionOf(m.Subject, s.headSubj); ok && json.Unmarshal(m.Data, &h) == nil && h.Off > 0 && uint64(h.Off) < last {
-		return last - uint64(h.Off), nil
+		return 0, fmt.Errorf("jetstream: head: %w", err)
 	}
 	return last, nil
-}
-
-func (s *Store) headErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("jetstream: head: %w", err)
 }
 
 func (s *Store) lastSeq(ctx context.Context) (uint64, error) {
@@ -422,8 +394,6 @@ func (s *Store) enter(ctx context.Context) error {
 // Close implements store.Store: it stops retention, waits for calls under
 // way, and closes the connection. The stream and its events stay.
 func (s *Store) Close() error {
-	s.closing.Store(true)
-	s.writer.Close()
 	s.loop.Stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -184,14 +184,14 @@ func TestOptions(t *testing.T) {
 // TestTooLarge: a call beyond one atomic batch is refused whole.
 func TestTooLarge(t *testing.T) {
 	st := open(t, natstest.Start(t).ClientURL())
-	evs := make([]event.Event, jetstream.DefaultMaxBatch)
+	evs := make([]event.Event, jetstream.DefaultMaxBatch+1)
 	for i := range evs {
-		evs[i] = textEvent("big", i)
+		evs[i] = textEvent(fmt.Sprint("big", i%3), i)
 	}
 	if err := st.Append(context.Background(), evs); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("Append of %d events: %v, want ErrInvalid", len(evs), err)
 	}
-	if err := st.Append(context.Background(), evs[:jetstream.DefaultMaxBatch-1]); err != nil {
-		t.Fatalf("Append of %d events: %v", jetstream.DefaultMaxBatch-1, err)
+	if err := st.Append(context.Background(), evs[:jetstream.DefaultMaxBatch]); err != nil {
+		t.Fatalf("Append of %d events: %v", jetstream.DefaultMaxBatch, err)
 	}
 }

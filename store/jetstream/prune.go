@@ -2,18 +2,23 @@ package jetstream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sluice-events/sluice/store"
 )
 
 // Prune implements store.Store. It reads the headers of every event once,
 // then removes, session by session, the events beyond Retention.MaxEvents
 // and those whose Time is older than Retention.MaxAge before the store's
-// clock: a leading run with one purge, any others one by one. Heads stay,
-// so a session keeps its last sequence number.
+// clock: a leading run with one purge, any others one by one. Before it
+// removes the last event of a session it writes the session's tombstone,
+// so that the session keeps its last sequence number.
 func (s *Store) Prune(ctx context.Context) (int64, error) {
 	if err := s.enter(ctx); err != nil {
 		return 0, err
@@ -34,6 +39,7 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 	}
 	type msg struct {
 		pos  uint64
+		seq  uint64
 		time time.Time
 	}
 	bySubj := make(map[string][]msg)
@@ -45,7 +51,7 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("jetstream: prune: %w", err)
 		}
-		bySubj[m.Subject()] = append(bySubj[m.Subject()], msg{rec.pos, rec.time})
+		bySubj[m.Subject()] = append(bySubj[m.Subject()], msg{rec.pos, rec.seq, rec.time})
 	}
 	if err := s.enter(ctx); err != nil {
 		return 0, err
@@ -63,6 +69,13 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 					lead++
 				}
 				drop = append(drop, m.pos)
+			}
+		}
+		if len(drop) > 0 && drop[len(drop)-1] == msgs[len(msgs)-1].pos {
+			// The last event goes: first leave the tombstone, which keeps
+			// the session's last sequence number.
+			if err := s.writeTombstone(ctx, subj, msgs[len(msgs)-1].seq, msgs[len(msgs)-1].time); err != nil {
+				return n, fmt.Errorf("jetstream: prune: %w", err)
 			}
 		}
 		if lead > 0 {
@@ -83,4 +96,20 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 		}
 	}
 	return n, nil
+}
+
+// writeTombstone records a session's last sequence number and event time
+// before retention removes its last event; a rollup keeps only the newest
+// tombstone of each session.
+func (s *Store) writeTombstone(ctx context.Context, evSubj string, seq uint64, last time.Time) error {
+	id, ok := sessionOf(evSubj, s.evSubj)
+	if !ok {
+		return fmt.Errorf("subject %q: %w", evSubj, store.ErrCorrupt)
+	}
+	body, _ := json.Marshal(tombstone{Seq: seq, Last: last.UnixNano()})
+	m := nats.NewMsg(s.tombSubj + token(id))
+	m.Data = body
+	m.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
+	_, err := s.js.PublishMsg(ctx, m)
+	return err
 }

@@ -261,8 +261,9 @@ func (s *Store) subjects(ctx context.Context, filter string) (map[string]uint64,
 	return info.State.Subjects, nil
 }
 
-// Sessions implements store.Store. It lists the heads, then reads each
-// listed session's head and first event.
+// Sessions implements store.Store. It lists the subjects of events and
+// tombstones, then reads each listed session's first and last event (or
+// its tombstone).
 func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.SessionInfo, error) {
 	if err := q.Check(); err != nil {
 		return nil, err
@@ -271,26 +272,29 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 		return nil, err
 	}
 	defer s.mu.RUnlock()
-	heads, err := s.subjects(ctx, s.headSubj+"*")
-	if err != nil {
-		return nil, fmt.Errorf("jetstream: sessions: %w", err)
-	}
-	var ids []string
-	for subj := range heads {
-		if id, ok := sessionOf(subj, s.headSubj); ok && strings.HasPrefix(id, q.Prefix) && id > q.After {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	if q.Limit > 0 && len(ids) > q.Limit {
-		ids = ids[:q.Limit]
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
 	counts, err := s.subjects(ctx, s.evSubj+"*")
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: sessions: %w", err)
+	}
+	tombs, err := s.subjects(ctx, s.tombSubj+"*")
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: sessions: %w", err)
+	}
+	seen := make(map[string]bool)
+	var ids []string
+	add := func(subjects map[string]uint64, prefix string) {
+		for subj := range subjects {
+			if id, ok := sessionOf(subj, prefix); ok && !seen[id] && strings.HasPrefix(id, q.Prefix) && id > q.After {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	add(counts, s.evSubj)
+	add(tombs, s.tombSubj)
+	slices.Sort(ids)
+	if q.Limit > 0 && len(ids) > q.Limit {
+		ids = ids[:q.Limit]
 	}
 	out := make([]store.SessionInfo, 0, len(ids))
 	for _, id := range ids {
@@ -302,31 +306,36 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 			out = append(out, si)
 		}
 	}
+	if len(out) == 0 {
+		return nil, nil
+	}
 	return out, nil
 }
 
 // info returns one session's summary given its event count.
 func (s *Store) info(ctx context.Context, id string, count uint64) (store.SessionInfo, bool, error) {
-	h, err := s.readHead(ctx, id)
-	if err != nil || h.sseq == 0 {
+	st, err := s.readState(ctx, id)
+	if err != nil || !st.found {
 		return store.SessionInfo{}, false, err
 	}
-	si := store.SessionInfo{ID: id, Count: count, LastSeq: h.Seq, Last: time.Unix(0, h.Last).UTC()}
-	if count > 0 {
-		m, err := s.stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(s.evSubj+token(id)))
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			si.Count = 0
-			return si, true, nil
-		}
-		if err != nil {
-			return si, false, err
-		}
-		ns, err := strconv.ParseInt(m.Header.Get(hdrTime), 10, 64)
-		if err != nil {
-			return si, false, fmt.Errorf("session %q: position %d: %w: %w", id, m.Sequence, store.ErrCorrupt, err)
-		}
-		si.First = time.Unix(0, ns).UTC()
+	si := store.SessionInfo{ID: id, LastSeq: st.seq, Last: time.Unix(0, st.last).UTC(), Count: count}
+	if st.expect == 0 {
+		si.Count = 0 // only a tombstone: no events
+		return si, true, nil
 	}
+	m, err := s.stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(s.evSubj+token(id)))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		si.Count = 0
+		return si, true, nil
+	}
+	if err != nil {
+		return si, false, err
+	}
+	ns, err := strconv.ParseInt(m.Header.Get(hdrTime), 10, 64)
+	if err != nil {
+		return si, false, fmt.Errorf("session %q: position %d: %w: %w", id, m.Sequence, store.ErrCorrupt, err)
+	}
+	si.First = time.Unix(0, ns).UTC()
 	return si, true, nil
 }
 

@@ -12,16 +12,16 @@ import (
 var _ store.Watcher = (*Store)(nil)
 
 // Watch implements store.Watcher with an ordered JetStream consumer on the
-// session heads (headers only, new messages only): JetStream delivers a
-// head once its batch is committed, so fn never runs before the events
-// can be read. The consumer follows the stream across reconnections; fn is
+// events (headers only, new messages only): JetStream delivers a message
+// once its publish or batch is committed, so fn never runs before the
+// events can be read. The consumer follows the stream across reconnections; fn is
 // called once at the start and after each reconnection.
 func (s *Store) Watch(ctx context.Context, fn func()) error {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
 	cons, err := s.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{s.headSubj + "*"},
+		FilterSubjects: []string{s.evSubj + "*"},
 		DeliverPolicy:  jetstream.DeliverNewPolicy,
 		HeadersOnly:    true,
 	})

@@ -16,7 +16,6 @@ import (
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store"
-	"github.com/sluice-events/sluice/store/internal/group"
 )
 
 // Headers of an event message.
@@ -24,6 +23,10 @@ const (
 	hdrSeq  = "Sluice-Seq"
 	hdrTime = "Sluice-Time" // Unix nanoseconds
 	hdrType = "Sluice-Type"
+	// hdrBatch names the publish that wrote the event, on the last event
+	// of one session per publish: a writer whose answer was lost looks
+	// for it.
+	hdrBatch = "Sluice-Batch"
 )
 
 // token maps a session ID to a subject token: unpadded base64url, whose
@@ -43,110 +46,118 @@ func sessionOf(subject, prefix string) (string, bool) {
 	return string(b), true
 }
 
-// head is the body of a session's head message.
-type head struct {
-	Seq   uint64 `json:"seq"`   // the session's last sequence number
-	Last  int64  `json:"last"`  // Time of its last event, Unix nanoseconds
-	Batch string `json:"batch"` // the ID of the batch that wrote it
-	Off   int    `json:"off"`   // how far after the batch's last event it is
+// tombstone is the body of a session's tombstone: what retention leaves
+// of a session whose events it removed, so that the session keeps its
+// sequence numbers.
+type tombstone struct {
+	Seq  uint64 `json:"seq"`  // the session's last sequence number
+	Last int64  `json:"last"` // Time of its last event, Unix nanoseconds
 }
 
-// headState is what a writer read of a session's head.
-type headState struct {
-	head
-	sseq uint64 // stream sequence of the head message, 0 if none
+// sessState is what a writer read of a session: its last sequence number
+// and event time, and the stream sequence of its last event message (0 if
+// none), which the next append expects.
+type sessState struct {
+	seq    uint64
+	last   int64
+	expect uint64
+	batch  string // Sluice-Batch of the last event
+	found  bool
 }
 
-// readHead returns a session's head; a session without one has the zero
-// headState.
-func (s *Store) readHead(ctx context.Context, id string) (headState, error) {
-	m, err := s.stream.GetLastMsgForSubject(ctx, s.headSubj+token(id))
+// readState reads a session's last event and its tombstone (left by
+// retention that removed its last event); the larger sequence number wins.
+// A session that has neither is new (or deleted).
+func (s *Store) readState(ctx context.Context, id string) (sessState, error) {
+	var st sessState
+	m, err := s.stream.GetLastMsgForSubject(ctx, s.evSubj+token(id))
+	switch {
+	case err == nil:
+		seq, err1 := strconv.ParseUint(m.Header.Get(hdrSeq), 10, 64)
+		ns, err2 := strconv.ParseInt(m.Header.Get(hdrTime), 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return sessState{}, fmt.Errorf("session %q: position %d: headers: %w: %w", id, m.Sequence, store.ErrCorrupt, err)
+		}
+		st = sessState{seq: seq, last: ns, expect: m.Sequence, batch: m.Header.Get(hdrBatch), found: true}
+	case !errors.Is(err, jetstream.ErrMsgNotFound):
+		return sessState{}, err
+	}
+	m, err = s.stream.GetLastMsgForSubject(ctx, s.tombSubj+token(id))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return headState{}, nil
+		return st, nil
 	}
 	if err != nil {
-		return headState{}, err
+		return sessState{}, err
 	}
-	var h headState
-	if err := json.Unmarshal(m.Data, &h.head); err != nil {
-		return headState{}, fmt.Errorf("session %q: head at %d: %w: %w", id, m.Sequence, store.ErrCorrupt, err)
+	var t tombstone
+	if err := json.Unmarshal(m.Data, &t); err != nil {
+		return sessState{}, fmt.Errorf("session %q: tombstone at %d: %w: %w", id, m.Sequence, store.ErrCorrupt, err)
 	}
-	h.sseq = m.Sequence
-	return h, nil
+	if !st.found || t.Seq > st.seq {
+		st.seq, st.last, st.found = t.Seq, t.Last, true
+	}
+	return st, nil
 }
 
 // Append implements store.Store. When it returns nil the server has
 // stored the events in the stream (see "Durability" in the package
-// documentation). Concurrent calls on one
-// Store are grouped into one atomic batch (group commit); see the package
-// documentation for how writers on several connections are ordered.
+// documentation). Calls run concurrently, each its own publish; see the
+// package documentation for how writers are ordered.
 func (s *Store) Append(ctx context.Context, events []event.Event) error {
 	if err := store.CheckBatch(events); err != nil {
 		return err
 	}
-	if n := len(events) + sessionCount(events); n > s.cfg.maxBatch {
-		return fmt.Errorf("%w: %d events need %d messages (one per event and one per session), more than the %d of one atomic batch (see WithMaxBatch)", store.ErrInvalid, len(events), n, s.cfg.maxBatch)
+	if len(events) == 0 {
+		return nil
 	}
-	if err := s.writer.Append(ctx, events, &s.closing); err != nil {
-		if errors.Is(err, store.ErrClosed) || errors.Is(err, store.ErrInvalid) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return err
-		}
-		return fmt.Errorf("jetstream: append: %w", err)
-	}
-	return nil
-}
-
-func sessionCount(events []event.Event) int {
-	seen := make(map[string]struct{})
-	for i := range events {
-		seen[events[i].Meta.SessionID] = struct{}{}
-	}
-	return len(seen)
-}
-
-// commit runs on the writer goroutine: it publishes the events of reqs as
-// one atomic batch, reading the heads again and retrying after a conflict
-// with another writer, with a short randomized backoff, until it succeeds
-// or the store's timeout passes.
-func (s *Store) commit(reqs []*group.Request) error {
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
-	defer cancel()
-	var events []event.Event
-	var datas [][]byte
-	for _, r := range reqs {
-		events = append(events, r.Events...)
-		datas = append(datas, r.Data...)
-	}
+	datas := make([][]byte, len(events))
 	var sessions []string
 	seen := make(map[string]bool)
 	for i := range events {
-		if id := events[i].Meta.SessionID; !seen[id] {
+		ev := events[i]
+		ev.Seq = 0
+		b, err := ev.AppendJSON(nil)
+		if err != nil {
+			return fmt.Errorf("%w: event %d (id %s): %w", store.ErrInvalid, i, ev.ID, err)
+		}
+		datas[i] = b
+		if id := ev.Meta.SessionID; !seen[id] {
 			seen[id] = true
 			sessions = append(sessions, id)
 		}
 	}
+	if len(events) > s.cfg.maxBatch {
+		return fmt.Errorf("%w: %d events, more than the %d of one atomic batch (see WithMaxBatch)", store.ErrInvalid, len(events), s.cfg.maxBatch)
+	}
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
 	backoff := time.Millisecond
 	for {
 		seqs, err := s.tryAppend(ctx, events, datas, sessions)
 		if err == nil {
-			for _, r := range reqs {
-				r.Seqs, seqs = seqs[:len(r.Events)], seqs[len(r.Events):]
+			for i := range events {
+				events[i].Seq = seqs[i]
 			}
 			return nil
 		}
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return err // given up before the commit: nothing stored
+		}
 		if !errors.Is(err, errConflict) {
-			return err
+			return fmt.Errorf("jetstream: append: %w", s.closedOr(err))
 		}
 		// Another writer appended to one of our sessions first: wait a
-		// little, read the heads again and renumber.
+		// little, read the sessions again and renumber.
 		t := time.NewTimer(backoff/2 + rand.N(backoff))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%w: still conflicting after %v", errConflict, s.cfg.timeout)
+			return ctx.Err()
 		case <-t.C:
 		}
-		backoff = min(2*backoff, 50*time.Millisecond)
+		backoff = min(2*backoff, 20*time.Millisecond)
 	}
 }
 
@@ -154,52 +165,48 @@ func (s *Store) commit(reqs []*group.Request) error {
 // one of its sessions since its heads were read.
 var errConflict = errors.New("jetstream: concurrent append")
 
-// tryAppend publishes the batch once and returns the sequence numbers of
-// the events, or errConflict.
+// tryAppend publishes the events once and returns their sequence numbers,
+// or errConflict.
 func (s *Store) tryAppend(ctx context.Context, events []event.Event, datas [][]byte, sessions []string) ([]uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	heads := make(map[string]*headState, len(sessions))
+	states := make(map[string]*sessState, len(sessions))
 	for _, id := range sessions {
-		h, err := s.readHead(ctx, id)
+		st, err := s.readState(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		heads[id] = &h
+		states[id] = &st
 	}
 	seqs := make([]uint64, len(events))
-	next := make(map[string]uint64, len(sessions))
-	last := make(map[string]int64, len(sessions))
-	for i := range events {
-		id := events[i].Meta.SessionID
-		if _, ok := next[id]; !ok {
-			next[id] = heads[id].Seq
-		}
-		next[id]++
-		seqs[i] = next[id]
-		last[id] = events[i].Time.UnixNano()
-	}
+	lastOf := make(map[string]int, len(sessions)) // index of each session's last event
+	msgs := make([]*nats.Msg, len(events))
 	batch := nuid.Next()
-	msgs := make([]*nats.Msg, 0, len(sessions)+len(events))
 	for i := range events {
 		ev := &events[i]
-		m := nats.NewMsg(s.evSubj + token(ev.Meta.SessionID))
+		id := ev.Meta.SessionID
+		st := states[id]
+		m := nats.NewMsg(s.evSubj + token(id))
 		m.Data = datas[i]
-		m.Header.Set(hdrSeq, strconv.FormatUint(seqs[i], 10))
+		if _, seen := lastOf[id]; !seen {
+			// The compare-and-set: the server stores the batch only if
+			// the session's last event is still the one read above.
+			m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(st.expect, 10))
+		}
+		lastOf[id] = i
+		st.seq++
+		seqs[i] = st.seq
+		m.Header.Set(hdrSeq, strconv.FormatUint(st.seq, 10))
 		m.Header.Set(hdrTime, strconv.FormatInt(ev.Time.UnixNano(), 10))
 		m.Header.Set(hdrType, string(ev.Type))
-		msgs = append(msgs, m)
+		msgs[i] = m
 	}
-	for j, id := range sessions {
-		body, _ := json.Marshal(head{Seq: next[id], Last: last[id], Batch: batch, Off: j + 1})
-		m := nats.NewMsg(s.headSubj + token(id))
-		m.Data = body
-		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(heads[id].sseq, 10))
-		m.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
-		msgs = append(msgs, m)
-	}
-	if err := s.publishBatch(ctx, batch, msgs); err != nil {
+	msgs[lastOf[sessions[0]]].Header.Set(hdrBatch, batch)
+	if err := s.publish(ctx, batch, msgs); err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return nil, err // given up before the commit: nothing stored
+		}
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) {
 			if apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant {
@@ -207,20 +214,21 @@ func (s *Store) tryAppend(ctx context.Context, events []event.Event, datas [][]b
 			}
 			return nil, err
 		}
-		// The answer was lost: the batch may have been committed. Its
-		// first head tells.
+		// The answer was lost: the events may have been stored. The last
+		// event of the first session tells.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.timeout)
 		defer cancel()
-		h, herr := s.readHead(cctx, sessions[0])
-		if herr == nil && h.Batch == batch {
+		st, serr := s.readState(cctx, sessions[0])
+		if serr == nil && st.batch == batch {
 			return seqs, nil
 		}
-		return nil, fmt.Errorf("%w (the events were not stored, or were stored by a commit whose answer was lost and whose head could not be read: %v)", err, herr)
+		return nil, fmt.Errorf("%w (the events were not stored, or were stored by a commit whose answer was lost and could not be checked: %v)", err, serr)
 	}
 	return seqs, nil
 }
 
-// pubAck is the server's answer to the commit of an atomic batch.
+// pubAck is the server's answer to a publish or to the commit of an
+// atomic batch.
 type pubAck struct {
 	Stream string              `json:"stream"`
 	Seq    uint64              `json:"seq"`
@@ -229,11 +237,14 @@ type pubAck struct {
 	Error  *jetstream.APIError `json:"error"`
 }
 
-// publishBatch publishes msgs as one atomic batch: every message but the
-// last without waiting, the last with the commit header as a request whose
-// answer reports the outcome of the whole batch. One connection keeps the
-// messages in order.
-func (s *Store) publishBatch(ctx context.Context, id string, msgs []*nats.Msg) error {
+// publish stores msgs: one message as a plain JetStream publish, more as
+// one atomic batch: every message but the last without waiting, the last
+// with the commit header as a request whose answer reports the outcome of
+// the whole batch. One connection keeps the messages in order.
+func (s *Store) publish(ctx context.Context, id string, msgs []*nats.Msg) error {
+	if len(msgs) == 1 {
+		return s.request(ctx, msgs[0], 1)
+	}
 	for i, m := range msgs {
 		m.Header.Set("Nats-Batch-Id", id)
 		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
@@ -245,6 +256,13 @@ func (s *Store) publishBatch(ctx context.Context, id string, msgs []*nats.Msg) e
 	}
 	commit := msgs[len(msgs)-1]
 	commit.Header.Set("Nats-Batch-Commit", "1")
+	return s.request(ctx, commit, len(msgs))
+}
+
+// request sends m, the last (or only) message of a publish, and reads the
+// answer, which must report count messages stored (a lone message is
+// counted as 1).
+func (s *Store) request(ctx context.Context, m *nats.Msg, count int) error {
 	// The last moment to give up: without a commit the server drops the
 	// batch. Once the commit is sent, the answer is awaited whatever ctx
 	// says, so that a stored batch is reported as stored.
@@ -253,7 +271,7 @@ func (s *Store) publishBatch(ctx context.Context, id string, msgs []*nats.Msg) e
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.timeout)
 	defer cancel()
-	resp, err := s.nc.RequestMsgWithContext(actx, commit)
+	resp, err := s.nc.RequestMsgWithContext(actx, m)
 	if err != nil {
 		return err
 	}
@@ -264,15 +282,15 @@ func (s *Store) publishBatch(ctx context.Context, id string, msgs []*nats.Msg) e
 	if ack.Error != nil {
 		return ack.Error
 	}
-	if ack.Count != len(msgs) {
-		return fmt.Errorf("commit stored %d messages of %d", ack.Count, len(msgs))
+	if count > 1 && ack.Count != count {
+		return fmt.Errorf("commit stored %d messages of %d", ack.Count, count)
 	}
 	return nil
 }
 
 // Delete implements store.Store. It removes the session's events, then its
-// head, each up to what it read first, so that an Append racing with it
-// is either removed with the session or kept whole after it. Should the
+// tombstone, each up to the last one it read, so that an Append racing with
+// it is either removed with the session or kept whole after it. Should the
 // process stop between the two steps, the session stays listed with Count
 // 0 until Delete is called again.
 func (s *Store) Delete(ctx context.Context, id string) error {
@@ -283,30 +301,22 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	defer s.mu.RUnlock()
-	for {
-		h, err := s.readHead(ctx, id)
+	found := false
+	for _, subj := range []string{s.evSubj + token(id), s.tombSubj + token(id)} {
+		last, err := s.stream.GetLastMsgForSubject(ctx, subj)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("jetstream: delete %q: %w", id, err)
 		}
-		if h.sseq == 0 {
-			return fmt.Errorf("jetstream: delete %q: %w", id, store.ErrNotFound)
-		}
-		subj := s.evSubj + token(id)
-		last, err := s.stream.GetLastMsgForSubject(ctx, subj)
-		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		found = true
+		if err := s.stream.Purge(ctx, jetstream.WithPurgeSubject(subj), jetstream.WithPurgeSequence(last.Sequence+1)); err != nil {
 			return fmt.Errorf("jetstream: delete %q: %w", id, err)
 		}
-		if last != nil {
-			if seq, _ := strconv.ParseUint(last.Header.Get(hdrSeq), 10, 64); seq > h.Seq {
-				continue // an append landed between the two reads
-			}
-			if err := s.stream.Purge(ctx, jetstream.WithPurgeSubject(subj), jetstream.WithPurgeSequence(last.Sequence+1)); err != nil {
-				return fmt.Errorf("jetstream: delete %q: events: %w", id, err)
-			}
-		}
-		if err := s.stream.Purge(ctx, jetstream.WithPurgeSubject(s.headSubj+token(id)), jetstream.WithPurgeSequence(h.sseq+1)); err != nil {
-			return fmt.Errorf("jetstream: delete %q: head: %w", id, err)
-		}
-		return nil
 	}
+	if !found {
+		return fmt.Errorf("jetstream: delete %q: %w", id, store.ErrNotFound)
+	}
+	return nil
 }
