@@ -41,10 +41,11 @@
 // looks for its publish ID on the last event of the call's first session:
 // found, the call succeeded; not found, it returns an error.
 //
-// Calls run concurrently, each its own publish. A one-replica file stream
-// stages every atomic batch in a temporary file store that it syncs, so a
-// call of several events costs about as much as several calls of one (see
-// BENCHMARKS.md). A call holds at most DefaultMaxBatch events (the NATS
+// Calls of one event run concurrently, each its own publish. A
+// one-replica file stream stages every atomic batch in a temporary file
+// store that it syncs, one batch at a time, so calls of several events go
+// through one writer goroutine that merges the calls made at once into one
+// batch (group commit; see BENCHMARKS.md). A call holds at most DefaultMaxBatch events (the NATS
 // server's default limit on an atomic batch, max_batch_size) unless
 // WithMaxBatch raises it for a server configured with a higher limit; a
 // larger call is refused whole with an error wrapping store.ErrInvalid.
@@ -91,6 +92,7 @@ import (
 	"github.com/sluice-events/sluice/internal/option"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/internal/background"
+	"github.com/sluice-events/sluice/store/internal/group"
 	"github.com/sluice-events/sluice/store/internal/page"
 )
 
@@ -215,6 +217,7 @@ type Store struct {
 	epoch  uint64
 	dec    *page.Decoder
 	loop   *background.Loop
+	writer *group.Writer // publishes the calls of several events
 
 	evSubj   string // NAME.e.
 	tombSubj string // NAME.h.
@@ -312,6 +315,7 @@ func open(ctx context.Context, nc *nats.Conn, url string, c config) (*Store, err
 		evSubj:   c.stream + ".e.",
 		tombSubj: c.stream + ".h.",
 	}
+	s.writer = group.Start(s.commit, c.maxBatch)
 	if c.Retention.Enabled() {
 		s.loop = background.Start(c.Retention.Interval, c.Logger, "jetstream", s.Prune)
 	}
@@ -394,6 +398,7 @@ func (s *Store) enter(ctx context.Context) error {
 // Close implements store.Store: it stops retention, waits for calls under
 // way, and closes the connection. The stream and its events stay.
 func (s *Store) Close() error {
+	s.writer.Close()
 	s.loop.Stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()

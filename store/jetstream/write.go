@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/internal/group"
 )
 
 // Headers of an event message.
@@ -129,6 +130,18 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 	if len(events) > s.cfg.maxBatch {
 		return fmt.Errorf("%w: %d events, more than the %d of one atomic batch (see WithMaxBatch)", store.ErrInvalid, len(events), s.cfg.maxBatch)
 	}
+	if len(events) > 1 {
+		// An atomic batch costs about the same whatever its size, and the
+		// server stages them one at a time: calls of several events made
+		// at once share one (group commit).
+		if err := s.writer.Do(ctx, &group.Request{Events: events, Data: datas}); err != nil {
+			if errors.Is(err, store.ErrClosed) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return err
+			}
+			return fmt.Errorf("jetstream: append: %w", s.closedOr(err))
+		}
+		return nil
+	}
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
@@ -155,6 +168,50 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 20*time.Millisecond)
+	}
+}
+
+// commit runs on the writer goroutine: it publishes the events of reqs as
+// one atomic batch, reading the sessions again and retrying after a
+// conflict with another writer, with a short randomized backoff, until it
+// succeeds or the store's timeout passes.
+func (s *Store) commit(reqs []*group.Request) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
+	defer cancel()
+	var events []event.Event
+	var datas [][]byte
+	for _, r := range reqs {
+		events = append(events, r.Events...)
+		datas = append(datas, r.Data...)
+	}
+	var sessions []string
+	seen := make(map[string]bool)
+	for i := range events {
+		if id := events[i].Meta.SessionID; !seen[id] {
+			seen[id] = true
+			sessions = append(sessions, id)
+		}
+	}
+	backoff := time.Millisecond
+	for {
+		seqs, err := s.tryAppend(ctx, events, datas, sessions)
+		if err == nil {
+			for _, r := range reqs {
+				r.Seqs, seqs = seqs[:len(r.Events)], seqs[len(r.Events):]
+			}
+			return nil
+		}
+		if !errors.Is(err, errConflict) {
+			return err
+		}
+		t := time.NewTimer(backoff/2 + rand.N(backoff))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w: still conflicting after %v", errConflict, s.cfg.timeout)
 		case <-t.C:
 		}
 		backoff = min(2*backoff, 20*time.Millisecond)
