@@ -64,8 +64,9 @@
 //
 // Retention by count and by age (store.Retention) is applied by Prune, in
 // the background every Retention.Interval, against the store's clock and
-// the events' own times; heads are kept, so a session emptied by retention
-// is still listed with its last sequence number.
+// the events' own times (stream limits would measure the server's clock);
+// a tombstone keeps a session emptied by retention listed with its last
+// sequence number.
 //
 // # Faults
 //

@@ -34,8 +34,8 @@ const (
 // alphabet (letters, digits, '-', '_') NATS allows in any token.
 func token(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
 
-// sessionOf returns the session ID of an event or head subject (prefix
-// followed by the token).
+// sessionOf returns the session ID of an event or tombstone subject
+// (prefix followed by the token).
 func sessionOf(subject, prefix string) (string, bool) {
 	if len(subject) <= len(prefix) || subject[:len(prefix)] != prefix {
 		return "", false
