@@ -102,39 +102,29 @@ func (s *Store) readState(ctx context.Context, id string) (sessState, error) {
 
 // Append implements store.Store. When it returns nil the server has
 // stored the events in the stream (see "Durability" in the package
-// documentation). Calls run concurrently, each its own publish; see the
-// package documentation for how writers are ordered.
+// documentation). Calls of one event run concurrently, each its own
+// publish; calls of more share atomic batches. See the package
+// documentation for how writers are ordered.
 func (s *Store) Append(ctx context.Context, events []event.Event) error {
-	if err := store.CheckBatch(events); err != nil {
+	if len(events) > s.cfg.maxBatch {
+		if err := store.CheckBatch(events); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %d events, more than the %d of one atomic batch (see WithMaxBatch)", store.ErrInvalid, len(events), s.cfg.maxBatch)
+	}
+	r := &group.Request{Events: events}
+	if err := r.Encode(); err != nil { // checks the batch too
 		return err
 	}
+	defer r.Release()
 	if len(events) == 0 {
 		return nil
-	}
-	datas := make([][]byte, len(events))
-	var sessions []string
-	seen := make(map[string]bool)
-	for i := range events {
-		ev := events[i]
-		ev.Seq = 0
-		b, err := ev.AppendJSON(nil)
-		if err != nil {
-			return fmt.Errorf("%w: event %d (id %s): %w", store.ErrInvalid, i, ev.ID, err)
-		}
-		datas[i] = b
-		if id := ev.Meta.SessionID; !seen[id] {
-			seen[id] = true
-			sessions = append(sessions, id)
-		}
-	}
-	if len(events) > s.cfg.maxBatch {
-		return fmt.Errorf("%w: %d events, more than the %d of one atomic batch (see WithMaxBatch)", store.ErrInvalid, len(events), s.cfg.maxBatch)
 	}
 	if len(events) > 1 {
 		// An atomic batch costs about the same whatever its size, and the
 		// server stages them one at a time: calls of several events made
 		// at once share one (group commit).
-		if err := s.writer.Do(ctx, &group.Request{Events: events, Data: datas}); err != nil {
+		if err := s.writer.Do(ctx, r); err != nil {
 			if errors.Is(err, store.ErrClosed) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 				return err
 			}
@@ -142,32 +132,37 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 		}
 		return nil
 	}
+	sessions, datas := []string{events[0].Meta.SessionID}, r.Data
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
 	defer s.mu.RUnlock()
-	backoff := time.Millisecond
-	for {
-		seqs, err := s.tryAppend(ctx, events, datas, sessions)
-		if err == nil {
-			for i := range events {
-				events[i].Seq = seqs[i]
-			}
-			return nil
-		}
+	seqs, err := s.appendRetrying(ctx, events, datas, sessions)
+	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			return err // given up before the commit: nothing stored
 		}
+		return fmt.Errorf("jetstream: append: %w", s.closedOr(err))
+	}
+	events[0].Seq = seqs[0]
+	return nil
+}
+
+// appendRetrying publishes the events, reading the sessions again and
+// renumbering after each conflict with another writer, after a short
+// randomized backoff, until it succeeds or ctx ends.
+func (s *Store) appendRetrying(ctx context.Context, events []event.Event, datas [][]byte, sessions []string) ([]uint64, error) {
+	backoff := time.Millisecond
+	for {
+		seqs, err := s.tryAppend(ctx, events, datas, sessions)
 		if !errors.Is(err, errConflict) {
-			return fmt.Errorf("jetstream: append: %w", s.closedOr(err))
+			return seqs, err
 		}
-		// Another writer appended to one of our sessions first: wait a
-		// little, read the sessions again and renumber.
 		t := time.NewTimer(backoff/2 + rand.N(backoff))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-t.C:
 		}
 		backoff = min(2*backoff, 20*time.Millisecond)
@@ -175,9 +170,8 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 }
 
 // commit runs on the writer goroutine: it publishes the events of reqs as
-// one atomic batch, reading the sessions again and retrying after a
-// conflict with another writer, with a short randomized backoff, until it
-// succeeds or the store's timeout passes.
+// one atomic batch, retrying after conflicts until the store's timeout
+// passes.
 func (s *Store) commit(reqs []*group.Request) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
 	defer cancel()
@@ -195,27 +189,14 @@ func (s *Store) commit(reqs []*group.Request) error {
 			sessions = append(sessions, id)
 		}
 	}
-	backoff := time.Millisecond
-	for {
-		seqs, err := s.tryAppend(ctx, events, datas, sessions)
-		if err == nil {
-			for _, r := range reqs {
-				r.Seqs, seqs = seqs[:len(r.Events)], seqs[len(r.Events):]
-			}
-			return nil
-		}
-		if !errors.Is(err, errConflict) {
-			return err
-		}
-		t := time.NewTimer(backoff/2 + rand.N(backoff))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w: still conflicting after %v", errConflict, s.cfg.timeout)
-		case <-t.C:
-		}
-		backoff = min(2*backoff, 20*time.Millisecond)
+	seqs, err := s.appendRetrying(ctx, events, datas, sessions)
+	if err != nil {
+		return err
 	}
+	for _, r := range reqs {
+		r.Seqs, seqs = seqs[:len(r.Events)], seqs[len(r.Events):]
+	}
+	return nil
 }
 
 // errConflict reports a batch rejected because another writer appended to
