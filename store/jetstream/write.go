@@ -40,7 +40,7 @@ func sessionOf(subject, prefix string) (string, bool) {
 	if len(subject) <= len(prefix) || subject[:len(prefix)] != prefix {
 		return "", false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(subject[len(prefix):])
+	b, err := base64.RawURLEncoding.Strict().DecodeString(subject[len(prefix):]) // one token per ID
 	if err != nil {
 		return "", false
 	}
