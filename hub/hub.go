@@ -23,8 +23,11 @@
 // interleavings).
 //
 // The tailer starts with the first feed that needs it and stops with the
-// hub. Appends through the hub wake it at once; appends made elsewhere
-// (another process sharing a PostgreSQL database) are found by polling.
+// hub. Appends through the hub wake it at once. Appends made elsewhere
+// (another node sharing a PostgreSQL database or a JetStream stream) wake
+// it at once too when the store is a store.Watcher (store/jetstream and
+// store/postgres are); then polling is only a slow fallback (WatchPoll).
+// With other stores they are found by polling (WithPoll).
 //
 // # Options
 //
@@ -99,7 +102,9 @@ func WithBus(b *bus.Bus) Option {
 // WithPoll sets how often the hub looks in the store for events that did
 // not come through it: appends by another process sharing a PostgreSQL
 // database, or by code that writes to the store directly. The default is
-// one second; 0 turns polling off, for a store only this hub writes to.
+// one second; 0 turns polling off, for a store only this hub writes to or
+// one that is a store.Watcher. With a store.Watcher polling is a fallback
+// that runs at most every WatchPoll.
 // Appends through the hub are seen at once either way.
 func WithPoll(d time.Duration) Option {
 	return func(c *config) error {

@@ -186,16 +186,29 @@ func (t *tail) unnotify(f *Feed) {
 
 const tailBatch = 1024
 
+// WatchPoll is the slowest the hub polls a store that is a store.Watcher:
+// the watcher tells the hub of appends at once, and polling is only a
+// fallback, at the larger of WithPoll's interval and WatchPoll.
+const WatchPoll = 15 * time.Second
+
 func (t *tail) run() {
 	defer t.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	poll := t.h.cfg.poll
+	if w, ok := t.h.st.(store.Watcher); ok {
+		if poll > 0 {
+			poll = max(poll, WatchPoll)
+		}
+		t.wg.Add(1)
+		go t.watch(ctx, w)
+	}
 	var tick <-chan time.Time
-	if t.h.cfg.poll > 0 {
-		ticker := time.NewTicker(t.h.cfg.poll)
+	if poll > 0 {
+		ticker := time.NewTicker(poll)
 		defer ticker.Stop()
 		tick = ticker.C
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var last time.Time
 	for {
 		n, err := t.read(ctx)
@@ -228,6 +241,26 @@ func (t *tail) run() {
 					return
 				}
 			}
+		}
+	}
+}
+
+// watch runs the store's watcher until ctx ends, kicking the tailer on
+// every append; if watching fails it logs and starts again after a pause.
+func (t *tail) watch(ctx context.Context, w store.Watcher) {
+	defer t.wg.Done()
+	for {
+		err := w.Watch(ctx, t.kick)
+		if ctx.Err() != nil {
+			return
+		}
+		t.h.cfg.logger.Warn("hub: watching the store for appends; polling meanwhile", "err", err)
+		timer := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
 		}
 	}
 }

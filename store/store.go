@@ -22,7 +22,9 @@
 // an event that retention has removed is new again.
 //
 // Implementations live in sub-packages: store/sqlite (the embedded default),
-// store/postgres and store/memory. store/storetest is the conformance suite
+// store/postgres, store/jetstream (NATS JetStream, for logs shared across
+// machines) and store/memory. A store whose log can be shared may also be a
+// Watcher, which tells readers of appends by any writer at once. store/storetest is the conformance suite
 // every implementation passes.
 //
 // # Writing a Store

@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
 	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/jetstream"
 	"github.com/sluice-events/sluice/store/postgres"
 	"github.com/sluice-events/sluice/store/sqlite"
 )
@@ -40,6 +41,7 @@ type serveOptions struct {
 	heartbeat, shutdownWait time.Duration
 	logFormat, logLevel     string
 	sync                    string
+	nats                    natsOptions
 }
 
 // envNames maps flags whose environment variable is not simply
@@ -86,9 +88,10 @@ func newServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the HTTP API: ingest, query, SSE, WebSocket and JSON-RPC",
-		Long: "serve runs Sluice's HTTP API over a SQLite database (--db, the default) or PostgreSQL\n" +
-			"(--postgres DSN). Every flag can also be set with an environment variable: SLUICE_ADDR,\n" +
-			"SLUICE_DB, SLUICE_SYNC, SLUICE_POSTGRES, SLUICE_KEYS (keys separated by ';' or spaces), SLUICE_KEYS_FILE,\n" +
+		Long: "serve runs Sluice's HTTP API over a SQLite database (--db, the default), PostgreSQL\n" +
+			"(--postgres DSN) or NATS JetStream (--nats URL, or --nats embedded for a one-binary node;\n" +
+			"see docs/cluster.md). Every flag can also be set with an environment variable: SLUICE_ADDR,\n" +
+			"SLUICE_DB, SLUICE_SYNC, SLUICE_POSTGRES, SLUICE_NATS, SLUICE_KEYS (keys separated by ';' or spaces), SLUICE_KEYS_FILE,\n" +
 			"SLUICE_CORS_ORIGINS and SLUICE_ALLOWED_HOSTS (comma-separated), SLUICE_MAX_BODY, … (SLUICE_ and the flag's name).\n\n" +
 			"A key is NAME:SECRET:SCOPES[:SESSION_PREFIX], with SCOPES a comma-separated list of ingest,\n" +
 			"read and admin; with a prefix the key reads and writes only sessions starting with it.\n" +
@@ -107,6 +110,15 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&o.addr, "addr", server.DefaultAddr, "address to listen on")
 	f.StringVar(&o.db, "db", "sluice.db", "SQLite database file (the default store)")
 	f.StringVar(&o.pg, "postgres", "", "PostgreSQL DSN: use PostgreSQL instead of SQLite")
+	f.StringVar(&o.nats.url, "nats", "", "NATS URL(s) (comma-separated): keep the log in a JetStream stream, shared by every node; \"embedded\" runs a NATS server inside sluice")
+	f.StringVar(&o.nats.stream, "nats-stream", jetstream.DefaultStream, "JetStream stream that holds the log")
+	f.IntVar(&o.nats.replicas, "nats-replicas", 1, "copies a NATS cluster keeps of a stream sluice creates (1 to 5)")
+	f.StringVar(&o.nats.listen, "nats-listen", "127.0.0.1:4222", "with --nats embedded: the client address of the embedded NATS server")
+	f.StringVar(&o.nats.dir, "nats-dir", "sluice-nats", "with --nats embedded: the directory of its JetStream data")
+	f.StringVar(&o.nats.name, "nats-name", "", "with --nats embedded: the server's name, unique in a cluster")
+	f.StringVar(&o.nats.clusterName, "nats-cluster", "sluice", "with --nats embedded: the cluster's name")
+	f.StringVar(&o.nats.clusterAt, "nats-cluster-listen", "", "with --nats embedded: the address other nodes' routes reach this one at (host:port)")
+	f.StringArrayVar(&o.nats.routes, "nats-route", nil, "with --nats embedded: a route to another node, nats://host:port (repeatable)")
 	f.StringVar(&o.sync, "sync", "full", "SQLite durability: full (fsync every commit: survives power loss) or normal (faster; survives a crash of sluice, not of the machine)")
 	f.StringArrayVar(&o.keys, "key", nil, "API key NAME:SECRET:SCOPES[:SESSION_PREFIX] (repeatable); SECRET may be sha256:<hex>, its SHA-256")
 	f.StringVar(&o.keysFile, "keys-file", "", "file of API keys, one per line (# comments); reloaded on SIGHUP")
@@ -255,9 +267,31 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	st, what, err := openStore(ctx, o.db, o.pg, o.sync, log)
-	if err != nil {
-		return err
+	var st store.Store
+	var what string
+	if o.nats.url != "" {
+		if o.pg != "" {
+			return errors.New("give only one of --postgres and --nats")
+		}
+		// One publish request is one Append, one atomic batch of at most
+		// DefaultMaxBatch events.
+		const most = jetstream.DefaultMaxBatch
+		if !cmd.Flags().Changed("max-batch") {
+			o.maxBatch = most
+		} else if o.maxBatch > most {
+			return fmt.Errorf("with --nats, --max-batch must be at most %d (one JetStream atomic batch)", most)
+		}
+		var stopNATS func()
+		st, what, stopNATS, err = openNATS(ctx, o.nats, log)
+		if err != nil {
+			return err
+		}
+		defer stopNATS() // after the store closes (deferred below)
+	} else {
+		st, what, err = openStore(ctx, o.db, o.pg, o.sync, log)
+		if err != nil {
+			return err
+		}
 	}
 	defer st.Close()
 	// A millisecond of coalescing lets each wake-up of thousands of

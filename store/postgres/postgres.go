@@ -14,6 +14,13 @@
 // with a smaller position. Sequence numbers come from the sessions table,
 // read under the same lock.
 //
+// # Watching
+//
+// Store is a store.Watcher: each append transaction sends a NOTIFY on a
+// channel named after the schema, delivered when it commits, and Watch
+// LISTENs on a connection of its own, so that a hub learns of appends by
+// other processes at once instead of polling.
+//
 // # Durability
 //
 // Append returns after COMMIT, which with PostgreSQL's default

@@ -8,10 +8,12 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/goleak"
 
+	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/postgres"
 	"github.com/sluice-events/sluice/store/storetest"
@@ -102,5 +104,43 @@ func TestOptions(t *testing.T) {
 			t.Fatalf("Open with %s: %v, want ErrInvalid", name, err)
 		}
 		t.Logf("%s: %v", name, err)
+	}
+}
+
+// TestWatch: Watch reports appends made through another store on the same
+// schema (another process), and ends with its context.
+func TestWatch(t *testing.T) {
+	dsn := testDSN(t)
+	schema := freshSchema(t, dsn)
+	a, b := open(t, dsn, schema), open(t, dsn, schema)
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := make(chan struct{}, 16)
+	done := make(chan error, 1)
+	go func() {
+		done <- b.Watch(ctx, func() {
+			select {
+			case calls <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-calls:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no call of fn %s within 5s", what)
+		}
+	}
+	wait("at the start")
+	for i := range 3 {
+		if err := a.Append(ctx, []event.Event{event.New(event.TextDelta{Text: "x"}, event.Meta{SessionID: "w"})}); err != nil {
+			t.Fatal(err)
+		}
+		wait(fmt.Sprintf("after append %d", i+1))
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Watch after cancel: %v", err)
 	}
 }

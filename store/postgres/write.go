@@ -162,6 +162,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	if len(upd) > 0 {
 		b.Queue(s.q.upsert, upd, lasts, counts, firsts, lastTimes)
 		b.Queue(s.q.setPos, lastPos)
+		b.Queue("SELECT pg_notify($1, '')", s.channel()) // delivered on COMMIT (see Watch)
 	}
 	b.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {

@@ -75,3 +75,9 @@ func BenchmarkReadSession(b *testing.B) {
 	storebench.Fill(b, s, sessions, per)
 	storebench.ReadSession(b, s, sessions, per)
 }
+
+// BenchmarkCatchUp reads a log of 100,000 events from the start with
+// ReadAll (the baseline of store/jetstream's BenchmarkCatchUp).
+func BenchmarkCatchUp(b *testing.B) {
+	storebench.CatchUp(b, benchOpen(b), 100_000)
+}

@@ -146,3 +146,27 @@ func ReadSession(b *testing.B, s store.Store, sessions, per int) {
 	}
 	b.ReportMetric(float64(b.N*per)/b.Elapsed().Seconds(), "events/s")
 }
+
+// CatchUp reads the whole log of n events with ReadAll, as a node or a
+// client that catches up from the start does, after filling it with n
+// events of 100 sessions, and reports events/s.
+func CatchUp(b *testing.B, s store.Store, n int) {
+	const sessions = 100
+	Fill(b, s, sessions, n/sessions)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		got := 0
+		for _, err := range s.ReadAll(ctx, store.AllQuery{}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			got++
+		}
+		if got != sessions*(n/sessions) {
+			b.Fatalf("read %d events, want %d", got, n)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
+}
