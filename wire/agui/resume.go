@@ -15,7 +15,7 @@ import (
 // still open its start and its content so far. If no run is open, the
 // snapshots follow the next RUN_STARTED.
 func (e *Encoder) Resume(out []wire.Message, tl *timeline.Timeline) ([]wire.Message, error) {
-	e.tl = tl.Clone()
+	e.tl = tl
 	e.thread = tl.Session
 	snap := Messages(e.tl)
 	e.snapshot = snap

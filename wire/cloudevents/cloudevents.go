@@ -101,20 +101,22 @@ func Source(session string) string {
 
 // Append appends ev as a structured CloudEvent (JSON) to b.
 func Append(b []byte, ev *event.Event) ([]byte, error) {
-	native, err := ev.AppendJSON(nil)
+	// The payload's JSON, as the event codec writes it: encode the event
+	// with nothing but its type and payload, and cut the payload out.
+	bare := event.Event{Type: ev.Type, Payload: ev.Payload}
+	p, err := bare.AppendJSON(nil)
 	if err != nil {
 		return b, err
 	}
-	var n struct {
-		Payload json.RawMessage `json:"payload"`
+	i := bytes.Index(p, []byte(`"payload":`))
+	if i < 0 || p[len(p)-1] != '}' {
+		return b, fmt.Errorf("%w: no payload in %s", ErrInvalid, p)
 	}
-	if err := json.Unmarshal(native, &n); err != nil {
-		return b, err
-	}
+	payload := p[i+len(`"payload":`) : len(p)-1]
 	m := &ev.Meta
 	c := structured{
 		SpecVersion: SpecVersion, ID: ev.ID.String(), Source: Source(m.SessionID), Type: string(ev.Type),
-		Subject: m.SessionID, DataContentType: "application/json", Data: n.Payload,
+		Subject: m.SessionID, DataContentType: "application/json",
 		RunID: m.RunID, ConversationID: m.ConversationID, TurnID: m.TurnID, InferenceID: m.InferenceID,
 		MessageID: m.MessageID, ToolCallID: m.ToolCallID, RequestID: m.RequestID, ParentID: m.ParentID,
 		Provider: m.Provider, Model: m.Model,
@@ -129,11 +131,14 @@ func Append(b []byte, ev *event.Event) ([]byte, error) {
 		l, _ := json.Marshal(m.Labels)
 		c.Labels = string(l)
 	}
-	out, err := json.Marshal(c)
+	attrs, err := json.Marshal(c) // the data is spliced in after, unchanged
 	if err != nil {
 		return b, err
 	}
-	return append(b, out...), nil
+	b = append(b, attrs[:len(attrs)-1]...)
+	b = append(b, `,"data":`...)
+	b = append(b, payload...)
+	return append(b, '}'), nil
 }
 
 // Decode decodes one structured CloudEvent (JSON) into a Sluice event. The
