@@ -1,7 +1,7 @@
 package agui_test
 
 import (
-	"strconv"
+	"bytes"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -14,27 +14,23 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// TestOfficialClient streams the demo run in the AG-UI format to the
-// official client: uncut, and cut at random bytes and resumed.
+// TestOfficialClient streams the demo run to the official client five
+// times, cut at random bytes and resumed (4 cuts each), and every recorded
+// provider session (ended by a run.completed, since an adapter alone does
+// not end a run) once, with 3 cuts: all in one node process.
 func TestOfficialClient(t *testing.T) {
 	demo := recorded.Demo(t)
 	url := servetest.Serve(t, demo.Events) + "/v1/sessions/" + demo.Events[0].Meta.SessionID + "/stream?format=agui"
-	for seed := 1; seed <= 5; seed++ {
-		out := nodeclient.Run(t, "agui.mjs", url, "4", strconv.Itoa(seed))
-		t.Logf("%s", out)
-	}
-}
-
-// TestOfficialClientEverySession streams every recorded provider session
-// (ended by a run.completed, since an adapter alone does not end a run)
-// to the official client, cut and resumed.
-func TestOfficialClientEverySession(t *testing.T) {
+	out := nodeclient.Run(t, "agui.mjs", "4", "1", url, url, url, url, url)
+	t.Logf("%s", out)
+	var urls []string
 	for _, s := range recorded.All(t)[1:] {
-		t.Run(s.Name, func(t *testing.T) {
-			evs := append([]event.Event(nil), s.Events...)
-			evs = append(evs, event.New(event.RunCompleted{Status: "done"}, evs[0].Meta))
-			url := servetest.Serve(t, evs) + "/v1/sessions/" + s.Name + "/stream?format=agui"
-			nodeclient.Run(t, "agui.mjs", url, "3", "7")
-		})
+		evs := append([]event.Event(nil), s.Events...)
+		evs = append(evs, event.New(event.RunCompleted{Status: "done"}, evs[0].Meta))
+		urls = append(urls, servetest.Serve(t, evs)+"/v1/sessions/"+s.Name+"/stream?format=agui")
+	}
+	out = nodeclient.Run(t, "agui.mjs", append([]string{"3", "7"}, urls...)...)
+	if n := bytes.Count(out, []byte(`"ok":true`)); n != len(urls) {
+		t.Fatalf("%d of %d sessions passed:\n%s", n, len(urls), out)
 	}
 }
