@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/internal/recorded"
 	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/timeline"
@@ -53,16 +54,8 @@ func BenchmarkEncode(b *testing.B) {
 // fold the session up to the cursor from the store, then build the
 // format's prelude.
 func BenchmarkResume(b *testing.B) {
-	evs := recorded.Repeat(b, 10000)
-	st, err := memory.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	evs, st := logged(b)
 	ctx := context.Background()
-	if err := st.Append(ctx, evs); err != nil {
-		b.Fatal(err)
-	}
 	session := evs[0].Meta.SessionID
 	for _, f := range []wire.Format{agui.Format, aisdk.Format} {
 		b.Run(f.Name, func(b *testing.B) {
@@ -83,20 +76,26 @@ func BenchmarkResume(b *testing.B) {
 // BenchmarkResumeRead is the fold alone of BenchmarkResume: reading and
 // folding 9,990 events from the store.
 func BenchmarkResumeRead(b *testing.B) {
-	evs := recorded.Repeat(b, 10000)
-	st, err := memory.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	evs, st := logged(b)
 	ctx := context.Background()
-	if err := st.Append(ctx, evs); err != nil {
-		b.Fatal(err)
-	}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := timeline.Read(ctx, st, evs[0].Meta.SessionID, 9990); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// logged returns the 10,000-event session and a store that holds it.
+func logged(b *testing.B) ([]event.Event, *memory.Store) {
+	evs := recorded.Repeat(b, 10000)
+	st, err := memory.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	if err := st.Append(context.Background(), evs); err != nil {
+		b.Fatal(err)
+	}
+	return evs, st
 }

@@ -15,6 +15,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/recorded"
+	"github.com/sluice-events/sluice/internal/servetest"
 )
 
 // Dir is the directory of the scripts and their package.json.
@@ -70,4 +74,26 @@ func Run(t testing.TB, script string, args ...string) []byte {
 		t.Fatalf("node %s %v: %v\nstdout: %s\nstderr: %s", script, args, err, stdout.Bytes(), stderr.Bytes())
 	}
 	return stdout.Bytes()
+}
+
+// CheckFormat serves the recorded sessions and checks the stream format
+// with the node script: the demo run five times, cut at random bytes and
+// resumed (4 cuts each), and every recorded provider session (ended by a
+// run.completed, since an adapter alone does not end a run) once, with 3
+// cuts; each script checks one format with its official client.
+func CheckFormat(t *testing.T, format, script string) {
+	t.Helper()
+	demo := recorded.Demo(t)
+	url := servetest.Serve(t, demo.Events) + "/v1/sessions/" + demo.Events[0].Meta.SessionID + "/stream?format=" + format
+	t.Logf("%s", Run(t, script, "4", "1", url, url, url, url, url))
+	var urls []string
+	for _, s := range recorded.All(t)[1:] {
+		evs := append([]event.Event(nil), s.Events...)
+		evs = append(evs, event.New(event.RunCompleted{Status: "done"}, evs[0].Meta))
+		urls = append(urls, servetest.Serve(t, evs)+"/v1/sessions/"+s.Name+"/stream?format="+format)
+	}
+	out := Run(t, script, append([]string{"3", "7"}, urls...)...)
+	if n := bytes.Count(out, []byte(`"ok":true`)); n != len(urls) {
+		t.Fatalf("%d of %d sessions passed:\n%s", n, len(urls), out)
+	}
 }

@@ -33,13 +33,7 @@ func (e *Encoder) Resume(out []wire.Message, tl *timeline.Timeline) ([]wire.Mess
 			e.results[tc.ID] = true
 		}
 	}
-	var run *timeline.Run
-	for i := len(e.tl.Runs) - 1; i >= 0; i-- {
-		if e.tl.Runs[i].Status == timeline.StatusRunning {
-			run = &e.tl.Runs[i]
-			break
-		}
-	}
+	run := e.tl.OpenRun()
 	if run == nil {
 		return out, nil
 	}

@@ -311,7 +311,8 @@ func (e *Encoder) Encode(out []wire.Message, ev *event.Event, native []byte) ([]
 		if _, ok := p.(event.StreamInterrupted); ok {
 			out = e.data(out, ev, native)
 		}
-	case event.MessageStarted, event.RunStarted:
+	case event.MessageStarted, event.RunStarted, event.RunCompleted, event.RunStopped, event.RunFailed:
+		// a message opens with its first part; a run ends below
 	case event.ToolCallDelta:
 		if tc != nil {
 			out = e.inputStart(out, tc)

@@ -15,13 +15,7 @@ import (
 // starts with the next run.
 func (e *Encoder) Resume(out []wire.Message, tl *timeline.Timeline) ([]wire.Message, error) {
 	e.tl = tl
-	var run *timeline.Run
-	for i := len(e.tl.Runs) - 1; i >= 0; i-- {
-		if e.tl.Runs[i].Status == timeline.StatusRunning {
-			run = &e.tl.Runs[i]
-			break
-		}
-	}
+	run := e.tl.OpenRun()
 	if run == nil {
 		return out, nil
 	}
