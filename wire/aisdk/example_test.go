@@ -32,7 +32,7 @@ func Example() {
 	// {"messageId":"r1","type":"start"}
 	// {"type":"start-step"}
 	// {"id":"m1/text/0","type":"text-start"}
-	// {"delta":"Hi","id":"m1/text/0","type":"text-delta"}
+	// {"type":"text-delta","id":"m1/text/0","delta":"Hi"}
 	// {"id":"m1/text/0","type":"text-end"}
 	// {"type":"finish-step"}
 	// {"finishReason":"stop","type":"finish"}
