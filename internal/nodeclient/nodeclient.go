@@ -63,17 +63,39 @@ func Run(t testing.TB, script string, args ...string) []byte {
 	if setupErr != "" {
 		t.Skip(setupErr)
 	}
+	stdout, stderr, err := node(script, args...)
+	if err != nil {
+		t.Fatalf("node %s %v: %v\nstdout: %s\nstderr: %s", script, args, err, stdout, stderr)
+	}
+	return stdout
+}
+
+// Output runs node on script with args, like Run, from any goroutine: it
+// returns the standard output, or the error and standard error as text,
+// and nil if node or the packages are not available (call Run first in
+// the test to skip it then).
+func Output(script string, args ...string) []byte {
+	once.Do(setup)
+	if setupErr != "" {
+		return nil
+	}
+	stdout, stderr, err := node(script, args...)
+	if err != nil {
+		return []byte(err.Error() + ": " + string(stdout) + string(stderr))
+	}
+	return stdout
+}
+
+func node(script string, args ...string) (stdout, stderr []byte, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
 	cmd.Dir = Dir()
 	cmd.Env = append(os.Environ(), "SUPPRESS_TRANSFORMATION_WARNINGS=true")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("node %s %v: %v\nstdout: %s\nstderr: %s", script, args, err, stdout.Bytes(), stderr.Bytes())
-	}
-	return stdout.Bytes()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.Bytes(), errb.Bytes(), err
 }
 
 // CheckFormat serves the recorded sessions and checks the stream format

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"strconv"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
@@ -130,41 +129,13 @@ func stream(ctx context.Context, w http.ResponseWriter, feed *hub.Feed, run stri
 	w.Header().Set("Content-Type", wire.ContentTypeSSE)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	enc := New()
-	var msgs []wire.Message
-	var buf []byte
-	for {
-		it, err := feed.Next(ctx)
-		if err != nil {
-			return
-		}
-		native, err := it.JSON(nil)
-		if err != nil {
-			return
-		}
-		if msgs, err = enc.Encode(msgs[:0], &it.Event, native); err != nil {
-			return
-		}
-		buf = buf[:0]
-		for i, m := range msgs {
-			id := ""
-			if i == len(msgs)-1 {
-				id = strconv.FormatUint(it.Cursor, 10)
-			}
-			buf = wire.AppendFrame(buf, id, m.Name, m.Data)
-		}
-		if _, err := w.Write(buf); err != nil {
-			return
-		}
-		rc.Flush()
-		switch it.Event.Type {
+	wire.WriteFeed(ctx, w, feed, New(), nil, func(ev *event.Event) bool {
+		switch ev.Type {
 		case event.TypeRunCompleted, event.TypeRunFailed, event.TypeRunStopped:
-			if it.Event.Meta.RunID == run {
-				return
-			}
+			return ev.Meta.RunID == run
 		}
-	}
+		return false
+	})
 }
 
 func readInput(w http.ResponseWriter, r *http.Request) (RunAgentInput, int, error) {
