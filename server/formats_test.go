@@ -99,3 +99,25 @@ func TestAGUICustomRawState(t *testing.T) {
 		t.Fatalf("aisdk frames %q", frames)
 	}
 }
+
+// TestHandlers: extra routes (the agent endpoints) sit behind the API's
+// authentication and need the ingest and read scopes.
+func TestHandlers(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("agent")) })
+	e := newEnv(t, server.Config{
+		Keys: []server.Key{
+			{Name: "reader", Secret: "reader-secret-1", Scopes: []server.Scope{server.ScopeRead}},
+			{Name: "app", Secret: "app-secret-1234", Scopes: []server.Scope{server.ScopeRead, server.ScopeIngest}},
+		},
+		Handlers: map[string]http.Handler{"POST /v1/agent": ok},
+	})
+	for _, c := range []struct {
+		key  string
+		code int
+	}{{"", http.StatusUnauthorized}, {"reader-secret-1", http.StatusForbidden}, {"app-secret-1234", http.StatusOK}} {
+		code, body := e.do("POST", "/v1/agent", c.key, []byte(`{}`))
+		if code != c.code {
+			t.Errorf("key %q: %d %s, want %d", c.key, code, body, c.code)
+		}
+	}
+}

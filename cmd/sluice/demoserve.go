@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/sluice-events/sluice"
@@ -14,6 +15,8 @@ import (
 	"github.com/sluice-events/sluice/server"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/memory"
+	"github.com/sluice-events/sluice/wire/agui"
+	"github.com/sluice-events/sluice/wire/aisdk"
 )
 
 // serveDemo runs the demo into a hub served by an embedded server on addr,
@@ -41,7 +44,21 @@ func serveDemo(ctx context.Context, info io.Writer, sink sluice.Sink, speed floa
 		return err
 	}
 	defer h.Close(context.WithoutCancel(ctx))
-	srv, err := server.New(ctx, server.Config{Hub: h, Logger: slog.New(slog.NewTextHandler(info, &slog.HandlerOptions{Level: slog.LevelWarn})), ShutdownTimeout: 2 * time.Second})
+	// The demo agent as an AG-UI endpoint and an AI SDK chat endpoint.
+	aguiAgent := func(ctx context.Context, _ agui.RunAgentInput, em *sluice.Emitter) error {
+		return demoScript{em: em, speed: speed}.run(ctx)
+	}
+	chat := aisdk.NewChat(h, func(ctx context.Context, _ aisdk.ChatRequest, em *sluice.Emitter) error {
+		return demoScript{em: em, speed: speed}.run(ctx)
+	})
+	defer chat.Close()
+	srv, err := server.New(ctx, server.Config{Hub: h, Logger: slog.New(slog.NewTextHandler(info, &slog.HandlerOptions{Level: slog.LevelWarn})), ShutdownTimeout: 2 * time.Second,
+		Handlers: map[string]http.Handler{
+			"POST /v1/demo/agui":                agui.Handler(h, aguiAgent),
+			"POST /v1/demo/chat":                http.StripPrefix("/v1/demo/chat", chat),
+			"GET /v1/demo/chat/{chatId}/stream": http.StripPrefix("/v1/demo/chat", chat),
+			"POST /v1/demo/chat/{chatId}/stop":  http.StripPrefix("/v1/demo/chat", chat),
+		}})
 	if err != nil {
 		return err
 	}
@@ -57,6 +74,8 @@ func serveDemo(ctx context.Context, info io.Writer, sink sluice.Sink, speed floa
 	fmt.Fprintf(info, "  follow every session:  sluice tail %s\n", base)
 	fmt.Fprintf(info, "                         curl -N %s/v1/stream\n", base)
 	fmt.Fprintf(info, "  list sessions:         curl %s/v1/sessions\n", base)
+	fmt.Fprintf(info, "  AG-UI agent:           POST %s/v1/demo/agui (a RunAgentInput)\n", base)
+	fmt.Fprintf(info, "  AI SDK chat (useChat): POST %s/v1/demo/chat, GET %s/v1/demo/chat/{chatId}/stream\n", base, base)
 
 	runErr := runDemo(ctx, sluice.Fanout(sink, h), speed, nil)
 	if ctx.Err() == nil {
