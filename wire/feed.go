@@ -62,3 +62,15 @@ func WriteFeed(ctx context.Context, w http.ResponseWriter, feed *hub.Feed, enc E
 		}
 	}
 }
+
+// WriteError answers a request with status code and a JSON error body,
+// {"error":{"code":"<status text>","message":"<err>"}}, as the agent
+// handlers do for bad input.
+func WriteError(w http.ResponseWriter, code int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	b := append([]byte(`{"error":{"code":`), event.AppendJSONString(nil, http.StatusText(code))...)
+	b = append(b, `,"message":`...)
+	b = event.AppendJSONString(b, err.Error())
+	w.Write(append(b, '}', '}', '\n'))
+}

@@ -30,7 +30,6 @@ import (
 	"strconv"
 
 	"github.com/sluice-events/sluice/event"
-	"github.com/sluice-events/sluice/internal/jsonstr"
 	"github.com/sluice-events/sluice/timeline"
 	"github.com/sluice-events/sluice/wire"
 )
@@ -266,9 +265,9 @@ func appendDelta(out []wire.Message, ev *event.Event, typ, key, id, delta string
 	b = append(b, `","`...)
 	b = append(b, key...)
 	b = append(b, `":`...)
-	b = jsonstr.Append(b, id)
+	b = event.AppendJSONString(b, id)
 	b = append(b, `,"delta":`...)
-	b = jsonstr.Append(b, delta)
+	b = event.AppendJSONString(b, delta)
 	if ev != nil && !ev.Time.IsZero() {
 		b = append(b, `,"timestamp":`...)
 		b = strconv.AppendInt(b, ev.Time.UnixMilli(), 10)

@@ -69,7 +69,7 @@ func Handler(h *hub.Hub, agent Agent) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, code, err := readInput(w, r)
 		if err != nil {
-			writeError(w, code, err)
+			wire.WriteError(w, code, err)
 			return
 		}
 		ctx := r.Context()
@@ -77,7 +77,7 @@ func Handler(h *hub.Hub, agent Agent) http.Handler {
 		// The run's start and the user's message go to the log first; the
 		// client has the message already, so the stream starts after them.
 		if err := sluice.Emit(ctx, em, event.RunStarted{Prompt: lastUser(in).Text()}); err != nil {
-			writeError(w, http.StatusServiceUnavailable, err)
+			wire.WriteError(w, http.StatusServiceUnavailable, err)
 			return
 		}
 		if m := lastUser(in); m.Role == "user" {
@@ -86,12 +86,12 @@ func Handler(h *hub.Hub, agent Agent) http.Handler {
 		}
 		si, err := h.Store().Session(ctx, in.ThreadID)
 		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, err)
+			wire.WriteError(w, http.StatusServiceUnavailable, err)
 			return
 		}
 		feed, err := h.Subscribe(hub.Selector{Session: in.ThreadID}, si.LastSeq)
 		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, err)
+			wire.WriteError(w, http.StatusServiceUnavailable, err)
 			return
 		}
 		defer feed.Close()
@@ -164,10 +164,4 @@ func readInput(w http.ResponseWriter, r *http.Request) (RunAgentInput, int, erro
 		return in, http.StatusBadRequest, fmt.Errorf("threadId: %v", store.CheckNewSessionID(in.ThreadID))
 	}
 	return in, 0, nil
-}
-
-func writeError(w http.ResponseWriter, code int, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": http.StatusText(code), "message": err.Error()}})
 }

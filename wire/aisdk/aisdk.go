@@ -28,7 +28,6 @@ import (
 	"strconv"
 
 	"github.com/sluice-events/sluice/event"
-	"github.com/sluice-events/sluice/internal/jsonstr"
 	"github.com/sluice-events/sluice/timeline"
 	"github.com/sluice-events/sluice/wire"
 )
@@ -139,11 +138,11 @@ func appendDelta(out []wire.Message, typ, k1, v1, k2, v2 string) []wire.Message 
 	b = append(b, `","`...)
 	b = append(b, k1...)
 	b = append(b, `":`...)
-	b = jsonstr.Append(b, v1)
+	b = event.AppendJSONString(b, v1)
 	b = append(b, `,"`...)
 	b = append(b, k2...)
 	b = append(b, `":`...)
-	b = jsonstr.Append(b, v2)
+	b = event.AppendJSONString(b, v2)
 	b = append(b, '}')
 	return append(out, wire.Message{Data: b})
 }

@@ -98,14 +98,14 @@ func (c *Chat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(path, "/stop") && r.Method == http.MethodPost:
 		c.stop(w, strings.TrimSuffix(path, "/stop"))
 	default:
-		writeError(w, http.StatusNotFound, fmt.Errorf("no such endpoint: %s /%s (POST /, GET /{chatId}/stream, POST /{chatId}/stop)", r.Method, path))
+		wire.WriteError(w, http.StatusNotFound, fmt.Errorf("no such endpoint: %s /%s (POST /, GET /{chatId}/stream, POST /{chatId}/stop)", r.Method, path))
 	}
 }
 
 func (c *Chat) post(w http.ResponseWriter, r *http.Request) {
 	req, code, err := readChat(w, r)
 	if err != nil {
-		writeError(w, code, err)
+		wire.WriteError(w, code, err)
 		return
 	}
 	run := "run-" + event.NewID().String()
@@ -115,11 +115,11 @@ func (c *Chat) post(w http.ResponseWriter, r *http.Request) {
 	if si, err := c.h.Store().Session(ctx, req.ID); err == nil {
 		after = si.LastSeq
 	} else if !errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusServiceUnavailable, err)
+		wire.WriteError(w, http.StatusServiceUnavailable, err)
 		return
 	}
 	if err := sluice.Emit(ctx, em, event.RunStarted{}); err != nil {
-		writeError(w, http.StatusServiceUnavailable, err)
+		wire.WriteError(w, http.StatusServiceUnavailable, err)
 		return
 	}
 	if n := len(req.Messages); n > 0 && req.Messages[n-1].Role == "user" {
@@ -129,7 +129,7 @@ func (c *Chat) post(w http.ResponseWriter, r *http.Request) {
 	}
 	feed, err := c.h.Subscribe(hub.Selector{Session: req.ID}, after)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, err)
+		wire.WriteError(w, http.StatusServiceUnavailable, err)
 		return
 	}
 	defer feed.Close()
@@ -170,12 +170,12 @@ func (c *Chat) post(w http.ResponseWriter, r *http.Request) {
 // resume answers GET {chatId}/stream.
 func (c *Chat) resume(w http.ResponseWriter, r *http.Request, chat string) {
 	if err := store.CheckSessionID(chat); err != nil || chat == "" {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("chat ID %q: %v", chat, err))
+		wire.WriteError(w, http.StatusBadRequest, fmt.Errorf("chat ID %q: %v", chat, err))
 		return
 	}
 	tl, err := timeline.Read(r.Context(), c.h.Store(), chat, 0)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, err)
+		wire.WriteError(w, http.StatusServiceUnavailable, err)
 		return
 	}
 	if tl.OpenRun() == nil {
@@ -184,14 +184,14 @@ func (c *Chat) resume(w http.ResponseWriter, r *http.Request, chat string) {
 	}
 	feed, err := c.h.Subscribe(hub.Selector{Session: chat}, tl.Seq)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, err)
+		wire.WriteError(w, http.StatusServiceUnavailable, err)
 		return
 	}
 	defer feed.Close()
 	enc := New()
 	prelude, err := enc.Resume(nil, tl)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, err)
+		wire.WriteError(w, http.StatusInternalServerError, err)
 		return
 	}
 	setHeaders(w)
@@ -203,7 +203,7 @@ func (c *Chat) stop(w http.ResponseWriter, chat string) {
 	r := c.runs[chat]
 	c.mu.Unlock()
 	if r == nil {
-		writeError(w, http.StatusNotFound, fmt.Errorf("chat %q has no run in progress here", chat))
+		wire.WriteError(w, http.StatusNotFound, fmt.Errorf("chat %q has no run in progress here", chat))
 		return
 	}
 	r.cancel()
@@ -236,10 +236,4 @@ func readChat(w http.ResponseWriter, r *http.Request) (ChatRequest, int, error) 
 		return req, http.StatusBadRequest, fmt.Errorf("id: %v", err)
 	}
 	return req, 0, nil
-}
-
-func writeError(w http.ResponseWriter, code int, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": http.StatusText(code), "message": err.Error()}})
 }

@@ -1,11 +1,11 @@
-package jsonstr_test
+package event_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"testing"
 
-	"github.com/sluice-events/sluice/internal/jsonstr"
+	"github.com/sluice-events/sluice/event"
 )
 
 func marshal(s string) []byte {
@@ -16,18 +16,18 @@ func marshal(s string) []byte {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
-func TestAppendMatchesEncodingJSON(t *testing.T) {
+func TestAppendJSONString(t *testing.T) {
 	for _, s := range []string{"", "plain", `q"b\s`, "\n\r\t\x00\x1f", "°C ✓ \u2028\u2029", "bad \xff utf8", "<html>&"} {
-		if got, want := jsonstr.Append(nil, s), marshal(s); !bytes.Equal(got, want) {
+		if got, want := event.AppendJSONString(nil, s), marshal(s); !bytes.Equal(got, want) {
 			t.Errorf("Append(%q) = %s, want %s", s, got, want)
 		}
 	}
 }
 
-func FuzzAppend(f *testing.F) {
+func FuzzAppendJSONString(f *testing.F) {
 	f.Add("hi \"there\"\n\xff\u2028")
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := jsonstr.Append(nil, s), marshal(s); !bytes.Equal(got, want) {
+		if got, want := event.AppendJSONString(nil, s), marshal(s); !bytes.Equal(got, want) {
 			t.Fatalf("Append(%q) = %s, want %s", s, got, want)
 		}
 	})
