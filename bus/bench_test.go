@@ -74,9 +74,7 @@ func BenchmarkEnabled(b *testing.B) {
 }
 
 // BenchmarkEnabledDecoded asks about a known type whose string is one of
-// many copies, as a decoded event's type of an unregistered name is: the
-// identity cache, with 64 slots, seldom answers; the cache keyed by the
-// type's value does.
+// many copies, as a decoded event's type of an unregistered name is.
 func BenchmarkEnabledDecoded(b *testing.B) {
 	bs := mustNew(b)
 	defer bs.Close(context.Background())
@@ -307,4 +305,98 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+}
+
+// wireLines returns n events as JSON lines, the way a relay, a replay or a
+// remote node receives them: half of them text deltas, the rest cycling
+// through every registered type and a few unregistered application types.
+// Decoding gives registered types the registry's own type string and
+// unregistered ones a fresh copy per event.
+func wireLines(b *testing.B, n int) [][]byte {
+	var types []event.Type
+	for _, d := range event.Types() {
+		types = append(types, d.Type)
+	}
+	for i := range 8 {
+		types = append(types, event.Type(fmt.Sprintf("acme.app.kind_%d", i)))
+	}
+	meta := `{"run":"run-1","session":"session-1","conversation":"conv-1","turn":"turn-1","message":"message-1","model":"gpt"}`
+	lines := make([][]byte, n)
+	for i := range lines {
+		typ, payload := event.TypeTextDelta, fmt.Sprintf(`{"index":0,"offset":%d,"text":"Hello, world"}`, i*12)
+		if i%2 == 1 {
+			typ, payload = types[(i/2)%len(types)], `{}`
+		}
+		lines[i] = fmt.Appendf(nil, `{"id":"0190c8a2-7b3e-7def-8123-%012x","type":%q,"time":"2026-11-21T10:00:00.123456Z","meta":%s,"payload":%s}`,
+			i, typ, meta, payload)
+		var ev event.Event
+		if err := event.Unmarshal(lines[i], &ev); err != nil {
+			b.Fatalf("line %d: %v", i, err)
+		}
+	}
+	return lines
+}
+
+// wirePatterns are the subscriptions of BenchmarkPublishDecoded: an
+// everything-consumer (a UI stream or recorder), a transcript printer, tool
+// hooks, usage accounting, and the application's own events.
+var wirePatterns = []string{">", "message.>", "tool.call.*", "provider.call.completed", "acme.>"}
+
+// BenchmarkPublishDecoded is the bus under a realistic load: events decoded
+// from JSON lines, one event per Publish, many types (registered and not),
+// and several subscriptions with patterns. The subscribers are synchronous
+// (WithSync), which leaves the match the largest share of the work, or
+// asynchronous (the default). decode=yes decodes each line just before publishing it, as a
+// relay does; decode=no publishes events decoded beforehand (an unregistered
+// type has its own copy of its name in each), to time the bus alone. One op
+// is one event.
+func BenchmarkPublishDecoded(b *testing.B) {
+	lines := wireLines(b, 4096)
+	decoded := make([]event.Event, len(lines))
+	for i, l := range lines {
+		if err := event.Unmarshal(l, &decoded[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, mode := range []string{"sync", "async"} {
+		for _, decode := range []bool{true, false} {
+			name := fmt.Sprintf("subs=%s/decode=%s", mode, map[bool]string{true: "yes", false: "no"}[decode])
+			b.Run(name, func(b *testing.B) {
+				bs := mustNew(b)
+				ctx := context.Background()
+				var n atomic.Int64
+				for _, p := range wirePatterns {
+					var opts []bus.SubscribeOption
+					if mode == "sync" {
+						opts = append(opts, bus.WithSync())
+					}
+					if _, err := bs.Subscribe(event.MustPattern(p), func(context.Context, *event.Event) { n.Add(1) }, opts...); err != nil {
+						b.Fatal(err)
+					}
+				}
+				var ev event.Event
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					e := &decoded[i%len(decoded)]
+					if decode {
+						if err := event.Unmarshal(lines[i%len(lines)], &ev); err != nil {
+							b.Fatal(err)
+						}
+						e = &ev
+					}
+					if err := bs.Publish(ctx, e); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+				if err := bs.Close(ctx); err != nil {
+					b.Fatal(err)
+				}
+				if n.Load() == 0 {
+					b.Fatal("nothing delivered")
+				}
+			})
+		}
+	}
 }

@@ -29,11 +29,12 @@
 // copy-on-write table of subscriptions without a lock, and with no
 // subscription Publish returns at once without allocating. Per event type,
 // the table caches the matching subscriptions, so patterns are matched once
-// per type, not once per event; the caches keep their own copies of type
-// names, so they never keep an event's memory alive. Asynchronous delivery hands events over in
-// batches: the publisher copies an event into the subscription's queue
-// under a short lock and wakes the subscription's goroutine only if it is
-// parked; the goroutine takes every waiting event per wake-up.
+// per type, not once per event; the cache keeps its own copies of type
+// names, so it never keeps an event's memory alive. Asynchronous delivery
+// hands events over in batches: the publisher copies an event into the
+// subscription's queue under a short lock and wakes the subscription's
+// goroutine only if it is parked; the goroutine takes every waiting event
+// per wake-up.
 //
 // # Options
 //
@@ -56,7 +57,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
@@ -89,21 +89,20 @@ type Bus struct {
 }
 
 // table is an immutable snapshot of the subscriptions, replaced as a whole
-// on Subscribe, Cancel and Close. Only its match caches change.
+// on Subscribe, Cancel and Close. Only its match cache changes.
 type table struct {
 	subs   []*Subscription // in subscription order
 	closed bool
 	idle   bool // no subscriptions, not closed: Publish has nothing to do
-	fast   [fastSlots]atomic.Pointer[fastEntry]
 
-	// The match cache: cache is read without a lock and replaced as a
-	// whole; new entries wait in pending, under mu, until they are merged
-	// into a new cache. A merge happens once pending, or the lookups that
-	// had to lock mu, are as many as cache's entries, so each new type
-	// costs O(1) copies, amortized.
-	cache   atomic.Pointer[map[event.Type]*cacheEntry]
+	// The match cache, keyed by the type's name: cache is read without a
+	// lock and replaced as a whole; new entries wait in pending, under mu,
+	// until they are merged into a new cache. A merge happens once pending,
+	// or the lookups that had to lock mu, are as many as cache's entries,
+	// so each new type costs O(1) copies, amortized.
+	cache   atomic.Pointer[map[event.Type][]*Subscription]
 	mu      sync.Mutex
-	pending map[event.Type]*cacheEntry
+	pending map[event.Type][]*Subscription
 	locked  int // lookups answered from pending since the last merge
 }
 
@@ -114,104 +113,54 @@ const maxCached = 1024
 // are matched on every event. With maxCached it bounds the cache's memory.
 const maxCachedLen = 256
 
-// fastSlots is the size of a table's identity cache.
-const fastSlots = 64
-
-// cacheEntry is the match cache's answer for one type.
-type cacheEntry struct {
-	typ  event.Type // a copy owned by the cache, never the caller's string
-	subs []*Subscription
-	last atomic.Uintptr // address of the string data last looked up for typ
-}
-
-// fastEntry is one slot of a table's identity cache: the answer for the
-// type whose string data starts at ptr. ptr is only compared, never
-// dereferenced, so it keeps nothing alive; typ is the cache's own copy, or
-// the registry's string for a registered type, and confirms the match.
-type fastEntry struct {
-	ptr  uintptr
-	typ  event.Type
-	subs []*Subscription
-}
-
 // match returns the subscriptions whose pattern matches typ, in subscription
 // order. The result is shared and must not be modified.
 //
-// Event types are nearly always constants, so the same type comes with the
-// same string data: an identity cache indexed by the string's address
-// answers without hashing the string, and confirms by comparing the address
-// with the registry's string, or else the bytes with its own copy. Otherwise
-// a map keyed by a copy of the type, read without a lock, does, and pattern
-// matching runs once per type and table. Neither cache keeps the caller's
-// string, which may be a piece of a big decoded document.
+// Pattern matching runs once per type and table: a map keyed by the type's
+// name, read without a lock, keeps the answers. The map's keys are its own
+// copies, never the caller's string, which may be a piece of a big decoded
+// document. (An earlier cache keyed by the address of the string's bytes
+// saved a hash per lookup but did not pay on events decoded from the wire;
+// see BenchmarkPublishDecoded in BENCHMARKS.md.)
 func (t *table) match(typ event.Type) []*Subscription {
-	p := unsafe.StringData(string(typ))
-	h := (uint64(uintptr(unsafe.Pointer(p))) ^ uint64(len(typ))) * 0x9E3779B97F4A7C15
-	slot := &t.fast[h>>(64-6)]
-	if f := slot.Load(); f != nil && f.ptr == uintptr(unsafe.Pointer(p)) && len(f.typ) == len(typ) &&
-		(unsafe.StringData(string(f.typ)) == p || f.typ == typ) {
-		return f.subs
-	}
-	return t.lookup(typ, slot)
-}
-
-// lookup is match by the type's value. A type string whose data is seen at
-// the same address twice in a row, as a constant's is, earns the identity
-// slot if it is free; a decoded type, new at each event, does not.
-func (t *table) lookup(typ event.Type, slot *atomic.Pointer[fastEntry]) []*Subscription {
-	e := t.entry(typ)
-	if e == nil {
-		return t.scan(typ)
-	}
-	p := uintptr(unsafe.Pointer(unsafe.StringData(string(typ))))
-	if slot.Load() != nil {
-		return e.subs
-	}
-	if e.last.Swap(p) == p {
-		f := &fastEntry{ptr: p, typ: e.typ, subs: e.subs}
-		if d, ok := event.Lookup(typ); ok && unsafe.StringData(string(d.Type)) == unsafe.StringData(string(typ)) {
-			f.typ = d.Type // the registry keeps it anyway: compare addresses only
-		}
-		slot.CompareAndSwap(nil, f)
-	}
-	return e.subs
-}
-
-// entry returns the match cache's entry for typ, adding it if need be, or
-// nil for a type name too long to cache.
-func (t *table) entry(typ event.Type) *cacheEntry {
-	m := t.cache.Load()
-	if m != nil {
-		if e, ok := (*m)[typ]; ok {
-			return e
+	if m := t.cache.Load(); m != nil {
+		if subs, ok := (*m)[typ]; ok {
+			return subs
 		}
 	}
 	if len(typ) > maxCachedLen {
-		return nil
+		return t.scan(typ)
 	}
+	return t.miss(typ)
+}
+
+// miss is match for a type not in the cache: it finds or adds the type's
+// entry in pending.
+func (t *table) miss(typ event.Type) []*Subscription {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if e, ok := t.pending[typ]; ok {
+	if subs, ok := t.pending[typ]; ok {
 		t.locked++
 		t.merge()
-		return e
+		return subs
 	}
-	if m = t.cache.Load(); m != nil {
-		if e, ok := (*m)[typ]; ok {
-			return e // merged meanwhile
+	m := t.cache.Load()
+	if m != nil {
+		if subs, ok := (*m)[typ]; ok {
+			return subs // merged meanwhile
 		}
 	}
-	e := &cacheEntry{typ: event.Type(strings.Clone(string(typ))), subs: t.scan(typ)}
+	subs := t.scan(typ)
 	if m != nil && len(*m)+len(t.pending) >= maxCached {
 		t.cache.Store(nil) // start over
 		t.pending, t.locked = nil, 0
 	}
 	if t.pending == nil {
-		t.pending = make(map[event.Type]*cacheEntry)
+		t.pending = make(map[event.Type][]*Subscription)
 	}
-	t.pending[e.typ] = e
+	t.pending[event.Type(strings.Clone(string(typ)))] = subs
 	t.merge()
-	return e
+	return subs
 }
 
 // merge moves pending into a new cache once it is worth the copy; t.mu is
@@ -225,7 +174,7 @@ func (t *table) merge() {
 	if len(t.pending) < max(n, 8) && t.locked < max(n, 8) {
 		return
 	}
-	next := make(map[event.Type]*cacheEntry, n+len(t.pending))
+	next := make(map[event.Type][]*Subscription, n+len(t.pending))
 	if m != nil {
 		maps.Copy(next, *m)
 	}

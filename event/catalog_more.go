@@ -453,3 +453,56 @@ type ExtractBlockMalformed struct {
 	Error      Error  `json:"error" doc:"what went wrong"`
 	Raw        string `json:"raw,omitempty" doc:"the captured body, empty when it outgrew the capture limit"`
 }
+
+// ---- guards -------------------------------------------------------------------
+
+// CostBudgetExceeded is emitted when a run has spent more than its cost
+// budget, by a guard that then stops the run. (A token budget uses
+// ContextTokenBudgetExceeded.)
+type CostBudgetExceeded struct {
+	Cost   float64 `json:"cost" doc:"the run's cost so far in US dollars"`
+	Budget float64 `json:"budget" doc:"the budget in US dollars"`
+}
+
+// LoopDetected is emitted when a run calls the same tool with the same
+// arguments several times in a row, by a guard that then stops the run.
+type LoopDetected struct {
+	Tool      string          `json:"tool" doc:"the tool called again and again"`
+	Arguments json.RawMessage `json:"arguments,omitempty" doc:"the arguments it was called with each time"`
+	Repeats   int             `json:"repeats" doc:"calls in a row with these arguments"`
+}
+
+// CircuitOpened is emitted when a circuit breaker stops letting calls
+// through after too many failures.
+type CircuitOpened struct {
+	Name     string        `json:"name" doc:"what the breaker guards, such as a provider"`
+	Failures int           `json:"failures" doc:"failures counted in the window"`
+	Window   time.Duration `json:"window_ns,omitempty" doc:"the window the failures were counted in"`
+	Cooldown time.Duration `json:"cooldown_ns,omitempty" doc:"how long calls are refused before one is let through to try"`
+	Error    Error         `json:"error,omitzero" doc:"the last failure"`
+}
+
+// CircuitClosed is emitted when a circuit breaker lets calls through again
+// after a trial call succeeded.
+type CircuitClosed struct {
+	Name string `json:"name" doc:"what the breaker guards"`
+}
+
+// ---- traces -------------------------------------------------------------------
+
+// Span is an OpenTelemetry span taken in (by OTLP ingest) that is not a
+// GenAI operation Sluice has an event for; GenAI spans become provider,
+// tool and run events instead.
+type Span struct {
+	TraceID      string          `json:"trace_id" doc:"the trace, 32 hex digits"`
+	SpanID       string          `json:"span_id" doc:"the span, 16 hex digits"`
+	ParentSpanID string          `json:"parent_span_id,omitempty" doc:"the parent span, if any"`
+	Name         string          `json:"name" doc:"the span's name"`
+	Kind         string          `json:"kind,omitempty" doc:"internal, server, client, producer or consumer"`
+	Service      string          `json:"service,omitempty" doc:"the service.name of the span's resource"`
+	Start        time.Time       `json:"start,omitzero" doc:"when the span started"`
+	End          time.Time       `json:"end,omitzero" doc:"when it ended"`
+	StatusCode   string          `json:"status_code,omitempty" doc:"ok or error; empty when unset"`
+	Status       string          `json:"status,omitempty" doc:"the status message"`
+	Attributes   json.RawMessage `json:"attributes,omitempty" doc:"the span's attributes as a JSON object"`
+}

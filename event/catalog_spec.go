@@ -3,7 +3,7 @@ package event
 // init registers the built-in catalog: each type with its description,
 // when it is emitted, and the names the seed designs use for it.
 func init() {
-	for _, ns := range []string{"agent", "audio", "capability", "composition", "context", "conversation", "delivery", "eval", "extract", "image", "media", "message", "middleware", "pipeline", "prompt", "provider", "run", "stage", "state", "stream", "tool", "validation", "video", "workflow"} {
+	for _, ns := range []string{"agent", "audio", "capability", "composition", "context", "conversation", "delivery", "eval", "extract", "guard", "image", "media", "message", "middleware", "pipeline", "prompt", "provider", "run", "stage", "state", "stream", "tool", "trace", "validation", "video", "workflow"} {
 		builtinNamespaces[ns] = true
 	}
 	builtin[PipelineStarted]("A pipeline begins to run its stages.", "by a pipeline before its first stage", nil, "promptkit:pipeline.started")
@@ -114,4 +114,9 @@ func init() {
 	builtin[ExtractBlockSnapshot]("The best value parsed so far from a tagged block that is still streaming.", "by the extract sink while a block streams, debounced by bytes and newlines", nil)
 	builtin[ExtractBlockCompleted]("A tagged block has closed and its body parsed.", "by the extract sink when a block's close tag arrives and its body parses", nil)
 	builtin[ExtractBlockMalformed]("A tagged block cannot be extracted: its body does not parse, it never closes, it outgrows the capture limit, or its stream ends early.", "by the extract sink when a block fails, unless its policy is Drop", nil)
+	builtin[CostBudgetExceeded]("A run has spent more than its cost budget; the guard that saw it stops the run.", "by a budget guard (telemetry/guard) when a run's cost passes its budget", nil)
+	builtin[LoopDetected]("A run calls the same tool with the same arguments several times in a row; the guard that saw it stops the run.", "by a loop guard (telemetry/guard) when a tool call repeats too often", nil)
+	builtin[CircuitOpened]("A circuit breaker refuses calls after too many failures in a window, until a trial call succeeds.", "by a circuit breaker (telemetry/guard) when it opens", nil)
+	builtin[CircuitClosed]("A circuit breaker lets calls through again after a trial call succeeded.", "by a circuit breaker (telemetry/guard) when it closes", nil)
+	builtin[Span]("An OpenTelemetry span taken in through OTLP that is not a GenAI operation with an event of its own.", "by OTLP ingest (POST /v1/traces) for each span that is not a GenAI operation", nil)
 }

@@ -112,6 +112,11 @@ const (
 	TypeExtractBlockSnapshot         Type = "extract.block.snapshot"
 	TypeExtractBlockCompleted        Type = "extract.block.completed"
 	TypeExtractBlockMalformed        Type = "extract.block.malformed"
+	TypeCostBudgetExceeded           Type = "guard.cost_budget_exceeded"
+	TypeLoopDetected                 Type = "guard.loop_detected"
+	TypeCircuitOpened                Type = "guard.circuit_opened"
+	TypeCircuitClosed                Type = "guard.circuit_closed"
+	TypeSpan                         Type = "trace.span"
 )
 
 // EventType implements Payload.
@@ -437,3 +442,18 @@ func (ExtractBlockCompleted) EventType() Type { return TypeExtractBlockCompleted
 
 // EventType implements Payload.
 func (ExtractBlockMalformed) EventType() Type { return TypeExtractBlockMalformed }
+
+// EventType implements Payload.
+func (CostBudgetExceeded) EventType() Type { return TypeCostBudgetExceeded }
+
+// EventType implements Payload.
+func (LoopDetected) EventType() Type { return TypeLoopDetected }
+
+// EventType implements Payload.
+func (CircuitOpened) EventType() Type { return TypeCircuitOpened }
+
+// EventType implements Payload.
+func (CircuitClosed) EventType() Type { return TypeCircuitClosed }
+
+// EventType implements Payload.
+func (Span) EventType() Type { return TypeSpan }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -19,12 +20,18 @@ import (
 var ErrMalformed = errors.New("malformed event")
 
 // Raw is the payload of an event whose type this process does not know. It
-// keeps the payload's JSON exactly, so the event encodes back to the same
-// bytes and a relay never loses what it does not understand.
+// keeps the payload's JSON in compact form: the white space between tokens
+// is dropped and invalid UTF-8 inside strings becomes \ufffd (as in the
+// strings of every other payload); numbers, escapes and the order of
+// members are kept byte for byte. So a relay never loses what it does not
+// understand, every encoded event is valid JSON on one line, and a compact
+// payload encodes back to the same bytes.
 type Raw struct {
 	// Name is the event type.
 	Name Type
-	// Data is the payload's JSON text, exactly as received.
+	// Data is the payload's JSON text. Decoding gives its compact form;
+	// encoding writes the compact form of whatever it holds, and fails if
+	// it is not exactly one JSON value.
 	Data json.RawMessage
 }
 
@@ -80,10 +87,14 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 	case fastAppender:
 		b = p.appendJSON(b)
 	case Raw:
-		if !json.Valid(p.Data) {
-			return b[:start], fmt.Errorf("%w: raw payload of %q is not valid JSON", ErrInvalid, e.Type)
+		if compactValid(p.Data) {
+			b = append(b, p.Data...)
+			break
 		}
-		b = append(b, p.Data...)
+		var err error
+		if b, err = appendCompact(b, string(p.Data)); err != nil {
+			return b[:start], fmt.Errorf("%w: raw payload of %q is not valid JSON: %w", ErrInvalid, e.Type, err)
+		}
 	default:
 		var err error
 		if b, err = appendReflect(b, p); err != nil {
@@ -115,7 +126,13 @@ func appendReflect(b []byte, p Payload) ([]byte, error) {
 	if err := e.enc.Encode(p); err != nil {
 		return b, err
 	}
-	return append(b, bytes.TrimSuffix(e.buf.Bytes(), []byte{'\n'})...), nil
+	out := bytes.TrimSuffix(e.buf.Bytes(), []byte{'\n'})
+	if !utf8.Valid(out) {
+		// A json.RawMessage field holds invalid UTF-8, which encoding/json
+		// passes on: repair it as strings are repaired.
+		return appendCompact(b, string(out))
+	}
+	return append(b, out...), nil
 }
 
 func appendUUID(b []byte, u uuid.UUID) []byte {
@@ -271,7 +288,12 @@ func (e *Event) decode(r *reader, data []byte) error {
 		return fmt.Errorf("event %q: payload is null", e.Type)
 	}
 	if !known {
-		e.Payload = Raw{Name: e.Type, Data: bytes.Clone(data[pStart:pEnd])}
+		// The payload was checked by skipValue; compacting cannot fail.
+		raw, err := appendCompact(make([]byte, 0, pEnd-pStart), r.s[pStart:pEnd])
+		if err != nil {
+			return fmt.Errorf("payload of %q: %w", e.Type, err)
+		}
+		e.Payload = Raw{Name: e.Type, Data: raw}
 		return nil
 	}
 	sub := reader{s: r.s[:pEnd], pos: pStart}

@@ -105,10 +105,12 @@ func ExampleRegister() {
 }
 
 // An event of a type this process does not know decodes to a Raw payload
-// and encodes to the same bytes, so a relay passes on what it does not
-// understand without loss.
+// that keeps its JSON (numbers, escapes and member order as they were; only
+// the white space between tokens goes), so a relay passes on what it does
+// not understand without loss, and a compact event encodes to the same
+// bytes.
 func Example_unknownType() {
-	data := []byte(`{"id":"0190f1d2-6a4b-7c3d-8e5f-0a1b2c3d4e5f","type":"otherapp.quota.changed","time":"2026-03-01T12:00:00Z","payload":{"left": 12, "unit":"req/min","tiers":[1,2.50,1e3]}}`)
+	data := []byte(`{"id":"0190f1d2-6a4b-7c3d-8e5f-0a1b2c3d4e5f","type":"otherapp.quota.changed","time":"2026-03-01T12:00:00Z","payload":{"left": 12, "unit":"req\/min","tiers":[1,2.50,1e3]}}`)
 	var ev event.Event
 	if err := event.Unmarshal(data, &ev); err != nil {
 		panic(err)
@@ -120,8 +122,10 @@ func Example_unknownType() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(bytes.Equal(again, data))
+	fmt.Println(string(again))
+	fmt.Println(bytes.Equal(again, bytes.Replace(data, []byte(`"left": 12, `), []byte(`"left":12,`), 1)))
 	// Output:
-	// true otherapp.quota.changed {"left": 12, "unit":"req/min","tiers":[1,2.50,1e3]}
+	// true otherapp.quota.changed {"left":12,"unit":"req\/min","tiers":[1,2.50,1e3]}
+	// {"id":"0190f1d2-6a4b-7c3d-8e5f-0a1b2c3d4e5f","type":"otherapp.quota.changed","time":"2026-03-01T12:00:00Z","payload":{"left":12,"unit":"req\/min","tiers":[1,2.50,1e3]}}
 	// true
 }

@@ -111,6 +111,9 @@ func (r *reader) str() (string, error) {
 			r.pos = i + 1
 			return out, nil
 		case c == '\\':
+			if nonASCII && !utf8.ValidString(r.s[start:i]) {
+				return r.strEscaped(start, start) // repair the invalid UTF-8 before the escape too
+			}
 			return r.strEscaped(start, i)
 		case c < 0x20:
 			r.pos = i

@@ -131,6 +131,15 @@ func add[T Payload](info *Definition, fast func(r *reader) (Payload, error)) err
 		info.decode = func(r *reader, _ []byte) (Payload, error) { return fast(r) }
 	} else {
 		info.decode = func(_ *reader, raw []byte) (Payload, error) {
+			// json.RawMessage fields keep their bytes as they are: give
+			// them the compact form of raw payloads (encoding/json would
+			// compact them on the way out, but it keeps invalid UTF-8).
+			if !compactValid(raw) {
+				var err error
+				if raw, err = appendCompact(make([]byte, 0, len(raw)), string(raw)); err != nil {
+					return nil, err
+				}
+			}
 			var v T
 			if err := json.Unmarshal(raw, &v); err != nil {
 				return nil, err

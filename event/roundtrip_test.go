@@ -219,7 +219,7 @@ func TestRoundTripEveryType(t *testing.T) {
 }
 
 // TestUnknownTypeKeepsBytes checks that a relay that does not know a type
-// passes its payload on byte for byte.
+// passes its (compact) payload on byte for byte.
 func TestUnknownTypeKeepsBytes(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		payload := genJSON(rt, 0)

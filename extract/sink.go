@@ -55,12 +55,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/google/uuid"
 
@@ -232,14 +230,8 @@ func keyOf(m *event.Meta, thinking bool, index int) streamKey {
 
 // is reports whether k is the key of a stream of m's message.
 func (k *streamKey) is(m *event.Meta, thinking bool, index int) bool {
-	return k.index == index && k.thinking == thinking && same(k.message, m.MessageID) && same(k.inference, m.InferenceID) &&
-		same(k.turn, m.TurnID) && same(k.conversation, m.ConversationID) && same(k.session, m.SessionID) && same(k.run, m.RunID)
-}
-
-// same is a == b, quicker when they are the same bytes, as the IDs of one
-// stream's events usually are.
-func same(a, b string) bool {
-	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+	return k.index == index && k.thinking == thinking && k.message == m.MessageID && k.inference == m.InferenceID &&
+		k.turn == m.TurnID && k.conversation == m.ConversationID && k.session == m.SessionID && k.run == m.RunID
 }
 
 // covers reports whether an ending event with metadata m ends the stream
@@ -264,8 +256,6 @@ type stream struct {
 	// scratch is the event passed on in place of a delta, reused: the next
 	// sink does not keep it (sluice.Sink's contract), and mu is held.
 	scratch event.Event
-	metaSet bool // scratch.Meta holds the meta of one of the stream's deltas
-	box     boxer
 }
 
 // New returns a Sink that extracts the blocks registered with
@@ -515,20 +505,17 @@ func (s *Sink) rewrite(ctx context.Context, st *stream, src *event.Event, at int
 	if !s.next.Enabled(ctx, typ) {
 		return nil
 	}
+	// Boxing the payload allocates a copy of it, once per rewritten delta:
+	// the one allocation of the pass-through path (see BENCHMARKS.md).
 	var p event.Payload
 	if st.key.thinking {
-		p = st.box.thinkingDelta(event.ThinkingDelta{Index: st.key.index, Offset: at, Text: text})
+		p = event.ThinkingDelta{Index: st.key.index, Offset: at, Text: text}
 	} else {
-		p = st.box.textDelta(event.TextDelta{Index: st.key.index, Offset: at, Text: text})
+		p = event.TextDelta{Index: st.key.index, Offset: at, Text: text}
 	}
-	// Copy what differs: the metadata of a stream's deltas is usually the
-	// very same strings, and the stream's key fields always match.
-	sc := &st.scratch
-	sc.ID, sc.Time, sc.Seq, sc.Type, sc.Payload = src.ID, src.Time, src.Seq, typ, p
-	if !st.metaSet || !sameExtraMeta(&sc.Meta, &src.Meta) {
-		sc.Meta, st.metaSet = src.Meta, true
-	}
-	return s.next.Publish(ctx, sc)
+	st.scratch = *src
+	st.scratch.Type, st.scratch.Payload = typ, p
+	return s.next.Publish(ctx, &st.scratch)
 }
 
 // publish passes a scanner's output on: text as deltas, block events as
@@ -584,21 +571,6 @@ func (s *Sink) publish(ctx context.Context, st *stream, items []item, offset int
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// sameExtraMeta reports whether a and b have the same metadata besides
-// the correlation IDs of a stream's key.
-func sameExtraMeta(a, b *event.Meta) bool {
-	return same(a.ToolCallID, b.ToolCallID) && same(a.RequestID, b.RequestID) && same(a.ParentID, b.ParentID) &&
-		same(a.Provider, b.Provider) && same(a.Model, b.Model) && sameLabels(a.Labels, b.Labels)
-}
-
-// sameLabels reports whether a and b are the same map (or both nil).
-func sameLabels(a, b map[string]string) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 func deltaOffset(ev *event.Event) int64 {
@@ -659,7 +631,7 @@ func (s *Sink) complete(ctx context.Context, ev *event.Event, thinking bool, ind
 		text = filter(&s.cfg, final, ReasonUnclosed, nil)
 	}
 	st.gone = true
-	st.scratch, st.metaSet, st.box = event.Event{}, false, boxer{}
+	st.scratch = event.Event{}
 	st.mu.Unlock()
 	s.remove(st)
 
@@ -698,7 +670,7 @@ func (s *Sink) endAll(ctx context.Context, ev *event.Event, reason string, match
 			st.sc.end(reason)
 			errs = append(errs, s.publish(ctx, st, st.sc.take(), before, nil, "", true))
 			st.gone = true
-			st.scratch, st.metaSet, st.box = event.Event{}, false, boxer{}
+			st.scratch = event.Event{}
 		}
 		st.mu.Unlock()
 		s.remove(st)

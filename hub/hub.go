@@ -228,6 +228,11 @@ func (h *Hub) Publish(ctx context.Context, ev *event.Event) error {
 // batch, nothing is stored or published and the store's error is returned.
 // If the events are stored but the bus cannot take them all, Append returns
 // an error wrapping ErrNotDelivered: do not append them again.
+//
+// An event whose ID the store already holds in its session (a producer's
+// retry; see store.Store) is not stored again and gets the Seq it has; it
+// is published to the bus again, but feeds, which read the store, see it
+// once.
 func (h *Hub) Append(ctx context.Context, events []event.Event) error {
 	h.mu.Lock()
 	closed := h.closed

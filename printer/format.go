@@ -168,7 +168,7 @@ func appendUsage(b []byte, u event.Usage) []byte {
 		}
 	}
 	if u.Cumulative {
-		b = append(b, " cumulative"...)
+		b = append(b, " (totals so far)"...)
 	}
 	return b
 }

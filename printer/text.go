@@ -219,7 +219,9 @@ func (p *TextPrinter) render(ev *event.Event) {
 			p.name(pl.Provider + pl.Model)
 		}
 		p.duration("duration", pl.Duration)
-		p.usage(pl.Usage)
+		u := pl.Usage
+		u.Cumulative = false // the call's usage, whether or not it was reported as running totals
+		p.usage(u)
 		if pl.Cost != 0 {
 			p.kvRaw("cost", formatCost(pl.Cost))
 		}

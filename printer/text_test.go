@@ -194,7 +194,7 @@ func TestTextGeneric(t *testing.T) {
 	want := `ERROR tool.call.failed fetch call_id=c1: timed out (deadline)
 ERROR provider.call.failed provider=openai model=gpt error=boom duration=1.5ms
 ERROR composition.completed composition=flow error="step 2 failed"
-message.usage input=5 output=7 cumulative
+message.usage input=5 output=7 (totals so far)
 run.completed
 agent.info message="x=1" data={"a":[1,2]}
 myapp.list [1,2,3]

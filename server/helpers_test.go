@@ -64,6 +64,12 @@ func newServer(t *testing.T, cfg server.Config, opts ...hub.Option) (*server.Ser
 func newEnv(t *testing.T, cfg server.Config, opts ...hub.Option) *env {
 	t.Helper()
 	srv, h, st := newServer(t, cfg, opts...)
+	return serveEnv(t, srv, h, st)
+}
+
+// serveEnv serves srv over h and st until t ends, then closes all three.
+func serveEnv(t *testing.T, srv *server.Server, h *hub.Hub, st store.Store) *env {
+	t.Helper()
 	ts := httptest.NewServer(srv)
 	e := &env{t: t, st: st, hub: h, srv: srv, ts: ts, url: ts.URL}
 	t.Cleanup(func() {

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"fmt"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -17,7 +19,7 @@ type metrics struct {
 	rejected  *prometheus.CounterVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(more []prometheus.Collector) (*metrics, error) {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		ingested: prometheus.NewCounter(prometheus.CounterOpts{
@@ -59,5 +61,10 @@ func newMetrics() *metrics {
 	m.conns.WithLabelValues("ws")
 	m.drops.WithLabelValues("slow")
 	m.drops.WithLabelValues("write")
-	return m
+	for _, c := range more {
+		if err := m.reg.Register(c); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
+	return m, nil
 }

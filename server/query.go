@@ -57,16 +57,16 @@ func prefixFor(p principal, requested string) (string, bool) {
 // sessions handles GET /v1/sessions?prefix=&after=&limit=.
 func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := DefaultPageLimit
+	sp := sessionsParams{Prefix: q.Get("prefix"), After: q.Get("after")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
 			writeError(w, errorf(http.StatusBadRequest, CodeBadRequest, "limit=%q is not a positive integer", v))
 			return
 		}
-		limit = min(n, MaxPageLimit)
+		sp.Limit = n
 	}
-	page, aerr := s.listSessions(r.Context(), principalOf(r), q.Get("prefix"), q.Get("after"), limit)
+	page, aerr := s.listSessions(r.Context(), principalOf(r), sp)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -74,9 +74,25 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (s *Server) listSessions(ctx context.Context, p principal, prefix, after string, limit int) (sessionsPage, *apiError) {
+// sessionsParams are the parameters of a sessions page: URL parameters
+// over HTTP, the params of sessions.list over JSON-RPC, checked by
+// listSessions.
+type sessionsParams struct {
+	Prefix string `json:"prefix"`
+	After  string `json:"after"`
+	Limit  int    `json:"limit"`
+}
+
+func (s *Server) listSessions(ctx context.Context, p principal, sp sessionsParams) (sessionsPage, *apiError) {
 	page := sessionsPage{Sessions: []sessionJSON{}}
-	prefix, ok := prefixFor(p, prefix)
+	if sp.Limit < 0 {
+		return page, errorf(http.StatusBadRequest, CodeBadRequest, "limit %d is negative", sp.Limit)
+	}
+	limit, after := min(sp.Limit, MaxPageLimit), sp.After
+	if limit == 0 {
+		limit = DefaultPageLimit
+	}
+	prefix, ok := prefixFor(p, sp.Prefix)
 	if !ok {
 		return page, nil
 	}
@@ -201,45 +217,24 @@ func (sc *scan) end(last uint64, more bool) (uint64, bool) {
 func (s *Server) queryPage(ctx context.Context, id string, p params) ([]byte, *apiError) {
 	b := append([]byte(nil), `{"session":`...)
 	b = strconv.AppendQuote(b, id)
-	b = append(b, `,"events":[`...)
-	n, last, more := 0, p.after, false
+	pg := s.newPage(append(b, `,"events":[`...), p, !p.types.IsZero(), false)
 	q := store.Query{Session: id, After: p.after, Types: p.types, Limit: p.limit + 1}
-	sc := s.scanner(!p.types.IsZero(), p.after)
-	if sc.filtering {
-		q.Types, q.Limit = event.Pattern{}, sc.max
+	if pg.sc.filtering {
+		q.Types, q.Limit = event.Pattern{}, pg.sc.max
 	}
 	for ev, err := range s.st.Read(ctx, q) {
 		if err != nil {
 			return nil, storeError(err)
 		}
-		if !sc.keep(ev.Seq, p.types.IsZero() || p.types.Match(ev.Type)) {
-			continue
+		more, aerr := pg.add(ev.Seq, p.types.IsZero() || p.types.Match(ev.Type), &ev)
+		if aerr != nil {
+			return nil, aerr
 		}
-		if n == p.limit {
-			more = true
+		if !more {
 			break
 		}
-		mark := len(b)
-		if n > 0 {
-			b = append(b, ',')
-		}
-		b, err = ev.AppendJSON(b)
-		if err != nil {
-			return nil, errorf(http.StatusInternalServerError, CodeInternal, "encoding event %d: %v", ev.Seq, err)
-		}
-		if p.full(b, n+1) {
-			b, more = b[:mark], true
-			break
-		}
-		n++
-		last = ev.Seq
 	}
-	last, more = sc.end(last, more)
-	b = append(b, `],"next_after":`...)
-	b = strconv.AppendUint(b, last, 10)
-	b = append(b, `,"more":`...)
-	b = strconv.AppendBool(b, more)
-	return append(b, '}', '\n'), nil
+	return pg.finish(), nil
 }
 
 // queryAll handles GET /v1/events?after=&types=&session_prefix=&limit=: a
@@ -263,50 +258,87 @@ func (s *Server) queryAll(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) queryAllPage(ctx context.Context, pr principal, prefix string, p params) ([]byte, *apiError) {
-	b := append([]byte(nil), `{"entries":[`...)
-	n, last, more := 0, p.after, false
 	prefix, ok := prefixFor(pr, prefix)
-	sc := s.scanner(!p.types.IsZero() || prefix != "", p.after)
+	pg := s.newPage(append([]byte(nil), `{"entries":[`...), p, !p.types.IsZero() || prefix != "", true)
 	if ok {
 		q := store.AllQuery{After: p.after, Types: p.types, SessionPrefix: prefix, Limit: p.limit + 1}
-		if sc.filtering {
-			q = store.AllQuery{After: p.after, Limit: sc.max}
+		if pg.sc.filtering {
+			q = store.AllQuery{After: p.after, Limit: pg.sc.max}
 		}
 		for e, err := range s.st.ReadAll(ctx, q) {
 			if err != nil {
 				return nil, storeError(err)
 			}
-			if !sc.keep(e.Pos, (p.types.IsZero() || p.types.Match(e.Event.Type)) && strings.HasPrefix(e.Event.Meta.SessionID, prefix)) {
-				continue
+			match := (p.types.IsZero() || p.types.Match(e.Event.Type)) && strings.HasPrefix(e.Event.Meta.SessionID, prefix)
+			more, aerr := pg.add(e.Pos, match, &e.Event)
+			if aerr != nil {
+				return nil, aerr
 			}
-			if n == p.limit {
-				more = true
+			if !more {
 				break
 			}
-			mark := len(b)
-			if n > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"pos":`...)
-			b = strconv.AppendUint(b, e.Pos, 10)
-			b = append(b, `,"event":`...)
-			b, err = e.Event.AppendJSON(b)
-			if err != nil {
-				return nil, errorf(http.StatusInternalServerError, CodeInternal, "encoding event at %d: %v", e.Pos, err)
-			}
-			b = append(b, '}')
-			if p.full(b, n+1) {
-				b, more = b[:mark], true
-				break
-			}
-			n++
-			last = e.Pos
 		}
 	}
-	last, more = sc.end(last, more)
-	b = append(b, `],"next_after":`...)
+	return pg.finish(), nil
+}
+
+// page builds the body of a query page: the events (or, with positions,
+// {"pos":…,"event":…} entries), then next_after and more.
+type page struct {
+	b         []byte
+	p         params
+	sc        scan
+	positions bool
+	n         int
+	last      uint64
+	more      bool
+}
+
+func (s *Server) newPage(b []byte, p params, filtering, positions bool) *page {
+	return &page{b: b, p: p, sc: s.scanner(filtering, p.after), positions: positions, last: p.after}
+}
+
+// add adds ev, read at cursor, if match (it passes the filters); it
+// reports whether the page takes more.
+func (pg *page) add(cursor uint64, match bool, ev *event.Event) (bool, *apiError) {
+	if !pg.sc.keep(cursor, match) {
+		return true, nil
+	}
+	if pg.n == pg.p.limit {
+		pg.more = true
+		return false, nil
+	}
+	mark := len(pg.b)
+	if pg.n > 0 {
+		pg.b = append(pg.b, ',')
+	}
+	if pg.positions {
+		pg.b = append(pg.b, `{"pos":`...)
+		pg.b = strconv.AppendUint(pg.b, cursor, 10)
+		pg.b = append(pg.b, `,"event":`...)
+	}
+	var err error
+	if pg.b, err = ev.AppendJSON(pg.b); err != nil {
+		return false, errorf(http.StatusInternalServerError, CodeInternal, "encoding the event at cursor %d: %v", cursor, err)
+	}
+	if pg.positions {
+		pg.b = append(pg.b, '}')
+	}
+	if pg.p.full(pg.b, pg.n+1) {
+		pg.b, pg.more = pg.b[:mark], true
+		return false, nil
+	}
+	pg.n++
+	pg.last = cursor
+	return true, nil
+}
+
+// finish closes the page with next_after and more.
+func (pg *page) finish() []byte {
+	last, more := pg.sc.end(pg.last, pg.more)
+	b := append(pg.b, `],"next_after":`...)
 	b = strconv.AppendUint(b, last, 10)
 	b = append(b, `,"more":`...)
 	b = strconv.AppendBool(b, more)
-	return append(b, '}', '\n'), nil
+	return append(b, '}', '\n')
 }

@@ -70,13 +70,6 @@ type publishParams struct {
 	Session string            `json:"session"`
 }
 
-// sessionsParams are the params of sessions.list.
-type sessionsParams struct {
-	Prefix string `json:"prefix"`
-	After  string `json:"after"`
-	Limit  int    `json:"limit"`
-}
-
 func decodeParams(raw json.RawMessage, v any) *wire.Error {
 	if len(raw) == 0 {
 		return nil
@@ -166,10 +159,7 @@ func (s *Server) call(ctx context.Context, p principal, req *wire.Request, room 
 		if e := decodeParams(req.Params, &sp); e != nil {
 			return nil, e
 		}
-		if sp.Limit <= 0 {
-			sp.Limit = DefaultPageLimit
-		}
-		page, aerr := s.listSessions(ctx, p, sp.Prefix, sp.After, min(sp.Limit, MaxPageLimit))
+		page, aerr := s.listSessions(ctx, p, sp)
 		if aerr != nil {
 			return nil, rpcError(aerr)
 		}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sluice-events/sluice/hub"
@@ -134,6 +135,9 @@ type Config struct {
 	// Clock is the clock used to stamp events that arrive without a time
 	// (the WithClock of the other packages). nil: time.Now.
 	Clock func() time.Time
+	// Collectors are more Prometheus collectors to expose on /metrics
+	// beside the server's own, such as a telemetry/prom Sink.
+	Collectors []prometheus.Collector
 }
 
 func (c *Config) defaults() {
@@ -218,8 +222,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	m, err := newMetrics(cfg.Collectors)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s := &Server{
-		cfg: cfg, hub: cfg.Hub, st: cfg.Hub.Store(), m: newMetrics(), log: cfg.Logger,
+		cfg: cfg, hub: cfg.Hub, st: cfg.Hub.Store(), m: m, log: cfg.Logger,
 		gate: newGate(cfg.MaxUnauthConns), perKey: map[string]int{}, ws: map[*wsConn]struct{}{}, sse: map[*sseConn]struct{}{}, corsOrig: map[string]bool{},
 	}
 	s.keys.Store(kr)
@@ -383,18 +391,20 @@ func (s *Server) routes() http.Handler {
 		handler http.HandlerFunc
 	}
 	table := map[string]map[string]route{
+		"/{$}":                       {"GET": {"", s.home}},
 		"/healthz":                   {"GET": {"", s.healthz}},
 		"/readyz":                    {"GET": {"", s.readyz}},
 		"/metrics":                   {"GET": {ScopeAdmin, s.metricsHandler()}},
 		"/v1/events":                 {"POST": {ScopeIngest, s.ingest}, "GET": {ScopeRead, s.queryAll}},
 		"/v1/sessions":               {"GET": {ScopeRead, s.sessions}},
-		"/v1/sessions/{id}":          {"GET": {ScopeRead, s.session}},
+		"/v1/sessions/{id}":          {"GET": {ScopeRead, s.session}, "DELETE": {ScopeIngest, s.deleteSession}},
 		"/v1/sessions/{id}/events":   {"GET": {ScopeRead, s.sessionEvents}},
 		"/v1/sessions/{id}/stream":   {"GET": {ScopeRead, s.sessionStream}},
 		"/v1/sessions/{id}/timeline": {"GET": {ScopeRead, s.sessionTimeline}},
 		"/v1/stream":                 {"GET": {ScopeRead, s.allStream}},
 		"/v1/ws":                     {"GET": {"", s.websocket}},
 		"/v1/rpc":                    {"POST": {"", s.rpcHTTP}},
+		"/v1/traces":                 {"POST": {ScopeIngest, s.traces}},
 	}
 	for path, methods := range table {
 		allow := make([]string, 0, len(methods)+1)
@@ -503,10 +513,10 @@ func principalOf(r *http.Request) principal {
 }
 
 // authenticate identifies the caller: a valid key, or (without keys) a
-// loopback client. Health checks are open to everyone.
+// loopback client. Health checks and the home page are open to everyone.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.Method == http.MethodOptions {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/" || r.Method == http.MethodOptions {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -560,7 +570,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		h.Set("Access-Control-Allow-Credentials", "true")
 		h.Set("Access-Control-Expose-Headers", "Retry-After, WWW-Authenticate")
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
 			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID, X-API-Key")
 			h.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)

@@ -149,7 +149,7 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, sel hub.Select
 		writeError(w, errorf(http.StatusServiceUnavailable, CodeUnavailable, "%v", err))
 		return
 	}
-	framing := &sseFraming{wrap: o.wrap}
+	framing := sseFraming{wrap: o.wrap}
 	if o.enc == nil {
 		o.enc = wire.Native{}
 	}
@@ -162,15 +162,17 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, sel hub.Select
 	defer gauge.Dec()
 	w.WriteHeader(http.StatusOK)
 	tr := &httpSSE{sseFraming: framing, w: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
-	st := s.startStream(r.Context(), feed, o.enc, tr, streamOpts{
-		label: o.label, heartbeat: true, first: append(s.ssePreamble(o.first), o.prelude...), onEnd: func() { s.release(pr) },
+	done := make(chan struct{})
+	s.startStream(r.Context(), feed, o.enc, tr, streamOpts{
+		label: o.label, heartbeat: true, first: append(s.ssePreamble(o.first), o.prelude...), watch: true,
+		onEnd: func() { s.release(pr); close(done) },
 	})
-	<-st.done // the stream writes from its own goroutines; the handler must outlive them
+	<-done // the stream writes from its own goroutines; the handler must outlive them
 }
 
 // httpSSE is SSE through net/http's ResponseWriter (HTTP/2, HEAD).
 type httpSSE struct {
-	*sseFraming
+	sseFraming
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"strconv"
@@ -28,7 +27,7 @@ import (
 
 // sseConn is the transport of an SSE stream over a hijacked connection.
 type sseConn struct {
-	*sseFraming
+	sseFraming
 	conn    net.Conn
 	chunked bool
 	timeout time.Duration
@@ -37,7 +36,7 @@ type sseConn struct {
 // hijackSSE tries to serve the stream over the hijacked connection. It
 // returns false, having written nothing, if the connection cannot be
 // hijacked (HTTP/2, HEAD), and the caller serves the stream itself.
-func (s *Server) hijackSSE(w http.ResponseWriter, r *http.Request, feed *hub.Feed, framing *sseFraming, pr principal, o sseOpts) bool {
+func (s *Server) hijackSSE(w http.ResponseWriter, r *http.Request, feed *hub.Feed, framing sseFraming, pr principal, o sseOpts) bool {
 	if r.ProtoMajor != 1 || r.Method == http.MethodHead {
 		return false
 	}
@@ -82,7 +81,9 @@ func (s *Server) hijackSSE(w http.ResponseWriter, r *http.Request, feed *hub.Fee
 		onEnd()
 		return true
 	}
-	st := s.startStream(context.Background(), feed, o.enc, c, streamOpts{
+	// Store reads end with the server's streams; the client leaving is
+	// noticed by watch.
+	st := s.startStream(s.streamCtx, feed, o.enc, c, streamOpts{
 		label: o.label, heartbeat: true, first: append(s.ssePreamble(o.first), o.prelude...), onEnd: onEnd,
 	})
 	go c.watch(st)

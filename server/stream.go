@@ -72,8 +72,8 @@ type stream struct {
 	enc       wire.Encoder
 	fin       wire.Finisher // enc, if its format ends streams
 	tr        transport
-	ctx       context.Context // store reads; cancelled when the stream ends
-	cancel    context.CancelFunc
+	ctx       context.Context // store reads
+	stopGone  func() bool     // stops the watch of ctx, if any
 	delivered prometheus.Counter
 	hb        *time.Timer // nil: the transport has its own heartbeat
 	stopDrain func() bool
@@ -85,7 +85,6 @@ type stream struct {
 	why     int  // wake reasons not handled yet
 	running bool // a goroutine is writing
 	ended   bool
-	done    chan struct{} // closed when the stream has ended
 }
 
 // streamOpts are the parts of a stream that differ by transport.
@@ -93,24 +92,26 @@ type streamOpts struct {
 	label     string // for the delivered metric: sse, ws, rpc
 	heartbeat bool   // send heartbeats through the transport
 	first     []byte // written first (the SSE preamble)
+	watch     bool   // the stream ends when its context does (the client left)
 	onEnd     func() // after the transport closed
 }
 
-// startStream runs a stream of feed through enc and tr. The stream owns
-// feed and closes it when it ends.
-func (s *Server) startStream(parent context.Context, feed *hub.Feed, enc wire.Encoder, tr transport, o streamOpts) *stream {
+// startStream runs a stream of feed through enc and tr; ctx bounds its
+// store reads. The stream owns feed and closes it when it ends.
+func (s *Server) startStream(ctx context.Context, feed *hub.Feed, enc wire.Encoder, tr transport, o streamOpts) *stream {
 	st := &stream{
-		s: s, feed: feed, enc: enc, tr: tr, delivered: s.m.delivered.WithLabelValues(o.label),
-		onEnd: o.onEnd, pending: o.first, done: make(chan struct{}),
+		s: s, feed: feed, enc: enc, tr: tr, ctx: ctx, delivered: s.m.delivered.WithLabelValues(o.label),
+		onEnd: o.onEnd, pending: o.first,
 	}
 	st.fin, _ = enc.(wire.Finisher)
-	st.ctx, st.cancel = context.WithCancel(parent)
 	st.onEvents = func() { st.wakeFor(wakeEvents) }
 	if o.heartbeat {
 		st.hb = time.AfterFunc(s.cfg.Heartbeat, func() { st.wakeFor(wakePing) })
 	}
 	st.stopDrain = context.AfterFunc(s.streamCtx, func() { st.wakeFor(wakeDrain) })
-	context.AfterFunc(st.ctx, func() { st.wakeFor(wakeGone) })
+	if o.watch {
+		st.stopGone = context.AfterFunc(ctx, st.gone)
+	}
 	st.wakeFor(wakeEvents)
 	return st
 }
@@ -259,11 +260,12 @@ func (st *stream) end(final []byte) {
 		st.hb.Stop()
 	}
 	st.stopDrain()
-	st.cancel()
+	if st.stopGone != nil {
+		st.stopGone()
+	}
 	st.feed.Close()
 	st.tr.close(final)
 	if st.onEnd != nil {
 		st.onEnd()
 	}
-	close(st.done)
 }

@@ -245,7 +245,7 @@ func (wc *wsConn) dispatch(req *wire.Request, room int) (res []byte, e *wire.Err
 		res, _ := marshal(map[string]string{"subscription": id})
 		wc.wg.Add(1)
 		return res, nil, func() {
-			wc.s.startStream(ctx, feed, wire.Native{}, &wsSub{wc: wc, id: id}, streamOpts{label: "ws"})
+			wc.s.startStream(ctx, feed, wire.Native{}, &wsSub{wc: wc, id: id}, streamOpts{label: "ws", watch: true})
 		}
 	case MethodUnsubscribe:
 		var p struct {

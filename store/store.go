@@ -8,6 +8,19 @@
 // session after a sequence number, ReadAll replays every session after a
 // position, and Sessions lists what is stored.
 //
+// # Exactly once
+//
+// An event's ID identifies it in its session: Append stores an event whose
+// ID is already stored in its session not again, and gives it the sequence
+// number it has. A producer that does not know whether an Append went
+// through (a timeout, a lost connection, a crash before the
+// acknowledgement) can therefore send the same events again, as often as
+// it needs: at-least-once delivery plus this de-duplication stores every
+// event exactly once, with one sequence number, across calls, within one
+// call and across restarts of a durable store. The check is per session
+// (the same ID in two sessions is two events) and covers what is stored:
+// an event that retention has removed is new again.
+//
 // Implementations live in sub-packages: store/sqlite (the embedded default),
 // store/postgres and store/memory. store/storetest is the conformance suite
 // every implementation passes.
@@ -70,6 +83,11 @@ type Store interface {
 	// call keep their order and get consecutive numbers in their session. When Append returns nil the events are
 	// stored durably (as the implementation documents).
 	//
+	// An event whose ID is already stored in its session, or comes earlier
+	// in the same call, is a duplicate: it is not stored again and its Seq
+	// is set to the number the stored event has (see "Exactly once"); the
+	// new events of the call get consecutive numbers.
+	//
 	// A call is all-or-nothing: if any event is invalid, Append returns
 	// an error wrapping ErrInvalid and the event's own error that names
 	// the event's index and ID, stores nothing, and leaves every Seq as it
@@ -122,6 +140,15 @@ type Store interface {
 	// ErrNotFound if no event was ever appended to it (ErrInvalid if id
 	// fails CheckSessionID).
 	Session(ctx context.Context, id string) (SessionInfo, error)
+
+	// Delete removes a session: its events and its summary. Afterwards
+	// the session is not listed, Session reports ErrNotFound and Read
+	// yields nothing; an Append to the same ID starts a new session at
+	// sequence number 1 (positions are never reused, so readers of every
+	// session are not confused). It returns an error wrapping ErrNotFound
+	// if the session does not exist (ErrInvalid if id fails
+	// CheckSessionID). A Delete is atomic: it removes all or nothing.
+	Delete(ctx context.Context, id string) error
 
 	// Prune applies the retention policy once, now, and reports how many
 	// events it removed. The store also applies it in the background every

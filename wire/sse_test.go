@@ -121,7 +121,8 @@ func TestFrameRoundTrip(t *testing.T) {
 }
 
 // TestClientResumes: the client reconnects after a dropped connection with
-// Last-Event-ID and honors retry:; a 4xx stops it.
+// Last-Event-ID and honors retry:; a 4xx stops it; OnConnect reports each
+// connection.
 func TestClientResumes(t *testing.T) {
 	var seen []string
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -141,8 +142,8 @@ func TestClientResumes(t *testing.T) {
 		}
 	}))
 	defer ts.Close()
-	var got []string
-	c := &wire.Client{Retry: time.Hour}
+	var got, connects []string
+	c := &wire.Client{Retry: time.Hour, OnConnect: func(last string) { connects = append(connects, "["+last+"]") }}
 	err := c.Stream(context.Background(), ts.URL, "", func(ev wire.Event) error {
 		got = append(got, string(ev.Data))
 		return nil
@@ -153,6 +154,10 @@ func TestClientResumes(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "one,two,three" || strings.Join(seen, ",") != ",1,stop" {
 		t.Fatalf("got %q, requests %q", got, seen)
+	}
+	// OnConnect saw the two connections that answered with a stream.
+	if strings.Join(connects, "") != "[][1]" {
+		t.Fatalf("OnConnect calls %q", connects)
 	}
 	// fn's error stops the stream and is returned.
 	boom := errors.New("boom")

@@ -60,6 +60,10 @@ type Client struct {
 	// OnRetry, if set, is called before each wait to reconnect with the
 	// error that ended the last attempt and the wait.
 	OnRetry func(err error, wait time.Duration)
+	// OnConnect, if set, is called each time a connection is established
+	// (the server answered with an event stream), with the Last-Event-ID
+	// it was opened with ("" at the start).
+	OnConnect func(lastEventID string)
 }
 
 var defaultHTTP = &http.Client{}
@@ -189,6 +193,9 @@ func (c *Client) once(ctx context.Context, url string, st *state, fn func(Event)
 	}
 	if e := resp.Header.Get(EpochHeader); e != "" && st.epoch == "" {
 		st.epoch = e
+	}
+	if c.OnConnect != nil {
+		c.OnConnect(*lastID)
 	}
 	r := NewReader(resp.Body)
 	if c.MaxEventSize > 0 {

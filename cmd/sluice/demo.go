@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,10 +32,11 @@ func newDemoCmd() *cobra.Command {
 	var (
 		speed  float64
 		format string
-		color  bool
+		color  colorFlags
 		meta   bool
 		db     string
 		serve  string
+		wait   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -43,66 +45,86 @@ func newDemoCmd() *cobra.Command {
 			"the model requesting a tool, the tool executing, a second provider call answering, usage and\n" +
 			"cost — through an Emitter, the bus and a printer, paced like a real stream. --speed 2 runs\n" +
 			"twice as fast, --speed 0 without pauses. --format json writes one event per line, which\n" +
-			"\"sluice validate -\" accepts. Interrupt it (Ctrl-C) to see a stream.interrupted event.",
-		Args: cobra.NoArgs,
+			"\"sluice validate -\" accepts. Interrupt it (Ctrl-C) to see a stream.interrupted event.\n\n" +
+			"--db FILE also records the run (then: sluice sessions, sluice replay). --serve [ADDR] serves\n" +
+			"it with an embedded server, waits --wait before the run starts so that you can attach with\n" +
+			"the printed commands, and keeps serving until Ctrl-C.",
+		Args: func(cmd *cobra.Command, args []string) error {
+			// "--serve ADDR" as well as "--serve=ADDR": a bare --serve
+			// takes the default, so the address arrives as an argument.
+			if len(args) == 1 && cmd.Flags().Changed("serve") && serve == server.DefaultAddr && strings.Contains(args[0], ":") {
+				serve = args[0]
+				return nil
+			}
+			return cobra.NoArgs(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if speed < 0 {
 				return fmt.Errorf("--speed must be 0 or more, got %v", speed)
 			}
+			out := cmd.OutOrStdout()
+			colored := color.enabled(out)
 			var (
 				sink sluice.Sink
 				text *printer.TextPrinter
 				err  error
 			)
-			opts := []printer.Option{printer.WithColor(color), printer.WithMeta(meta)}
+			opts := []printer.Option{printer.WithColor(colored), printer.WithMeta(meta)}
 			switch format {
 			case "text":
-				text, err = printer.Text(cmd.OutOrStdout(), opts...)
+				text, err = printer.Text(out, opts...)
 				sink = text
 			case "json":
-				sink, err = printer.JSON(cmd.OutOrStdout(), opts...)
+				sink, err = printer.JSON(out, opts...)
 			case "yaml":
-				sink, err = printer.YAML(cmd.OutOrStdout(), opts...)
+				sink, err = printer.YAML(out, opts...)
 			default:
 				return fmt.Errorf("--format must be text, json or yaml, got %q", format)
 			}
 			if err != nil {
 				return err
 			}
+			// What is not an event goes to standard output with text, and to
+			// standard error with json and yaml, which must stay parseable.
+			info := cmd.ErrOrStderr()
+			if text != nil {
+				info = out
+			}
+			fr := demoFrame{w: info, text: text != nil, color: colored && text != nil, db: db}
+			tally := &demoTally{}
+			sink = sluice.Fanout(sink, tally)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
+			meta := newDemoMeta()
 			if serve != "" {
-				err := serveDemo(ctx, cmd.ErrOrStderr(), sink, speed, db, serve)
+				err = serveDemo(ctx, demoServe{info: info, log: cmd.ErrOrStderr(), frame: fr, sink: sink, tally: tally, speed: speed, db: db, addr: serve, wait: wait, meta: meta})
+			} else {
+				var rec *store.SessionInfo
+				rec, err = recordDemo(ctx, fr, sink, speed, db, meta)
 				if text != nil {
 					err = errors.Join(err, text.Flush())
 				}
+				if err == nil && ctx.Err() == nil {
+					fr.summary(tally, meta.SessionID, false)
+				}
+				if rec != nil {
+					fr.recorded(*rec)
+				}
 				return err
 			}
-			var st store.Store
-			if db != "" {
-				s, err := openDB(ctx, db, false)
-				if err != nil {
-					return err
-				}
-				defer s.Close()
-				st = s
-			}
-			err = runDemo(ctx, sink, speed, st)
 			if text != nil {
 				err = errors.Join(err, text.Flush())
-			}
-			if format == "text" {
-				fmt.Fprintln(cmd.OutOrStdout())
 			}
 			return err
 		},
 	}
 	cmd.Flags().Float64Var(&speed, "speed", 1, "pace multiplier: 1 is real time, 2 twice as fast, 0 no pauses")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or yaml")
-	cmd.Flags().BoolVar(&color, "color", false, "color the text output with ANSI escapes")
+	color.register(cmd)
 	cmd.Flags().BoolVar(&meta, "meta", false, "show correlation metadata (text) or keep it (json, yaml: on unless --meta=false)")
 	cmd.Flags().StringVar(&db, "db", "", "also record the run into this SQLite database (then: sluice sessions, sluice replay)")
 	cmd.Flags().StringVar(&serve, "serve", "", "serve the run on this address with an embedded server and print the URLs to follow it (--serve alone: "+server.DefaultAddr+")")
+	cmd.Flags().DurationVar(&wait, "wait", 5*time.Second, "with --serve: how long to wait before the run starts, so that you can attach")
 	cmd.Flags().Lookup("serve").NoOptDefVal = server.DefaultAddr
 	cmd.Flags().Lookup("meta").NoOptDefVal = "true"
 	cmd.PreRun = func(cmd *cobra.Command, _ []string) {
@@ -113,10 +135,38 @@ func newDemoCmd() *cobra.Command {
 	return cmd
 }
 
+// newDemoMeta returns the correlation IDs of a new demo run.
+func newDemoMeta() event.Meta {
+	id := event.NewID().String()
+	return event.Meta{RunID: "run-" + id[24:], SessionID: "sess-" + id[24:], ConversationID: "conv-" + id[24:]}
+}
+
+// recordDemo runs the demo into sink, and with db, records it in that
+// SQLite file and returns what it recorded (also after an interruption).
+func recordDemo(ctx context.Context, fr demoFrame, sink sluice.Sink, speed float64, db string, meta event.Meta) (*store.SessionInfo, error) {
+	fr.header(meta.SessionID)
+	if db == "" {
+		return nil, runDemo(ctx, sink, speed, nil, meta)
+	}
+	st, err := openDB(ctx, db, false)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	if err := runDemo(ctx, sink, speed, st, meta); err != nil {
+		return nil, err
+	}
+	si, err := st.Session(context.WithoutCancel(ctx), meta.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	return &si, nil
+}
+
 // runDemo publishes the scripted run to a bus with sink subscribed, and
 // waits until the sink has every event. With a store, the run goes through a
 // hub: each event is logged (and numbered) before it reaches the bus.
-func runDemo(ctx context.Context, sink sluice.Sink, speed float64, st store.Store) error {
+func runDemo(ctx context.Context, sink sluice.Sink, speed float64, st store.Store, meta event.Meta) error {
 	b, err := bus.New()
 	if err != nil {
 		return err
@@ -146,10 +196,7 @@ func runDemo(ctx context.Context, sink sluice.Sink, speed float64, st store.Stor
 	if err != nil {
 		return err
 	}
-	id := event.NewID().String()
-	em := sluice.NewEmitter(target, event.Meta{
-		RunID: "run-" + id[24:], SessionID: "sess-" + id[24:], ConversationID: "conv-" + id[24:],
-	})
+	em := sluice.NewEmitter(target, meta)
 	runErr := demoScript{em: em, speed: speed}.run(ctx)
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -198,14 +245,7 @@ func (s demoScript) pause(ctx context.Context, d time.Duration) error {
 	if s.speed == 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(time.Duration(float64(d) / s.speed))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return pause(ctx, time.Duration(float64(d)/s.speed))
 }
 
 func (s demoScript) run(ctx context.Context) error {

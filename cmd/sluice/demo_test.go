@@ -187,7 +187,7 @@ func TestDemoInterrupted(t *testing.T) {
 			}
 		}
 	}()
-	if err := runDemo(ctx, sink, 4, nil); err != nil {
+	if err := runDemo(ctx, sink, 4, nil, newDemoMeta()); err != nil {
 		t.Fatal(err)
 	}
 	var interrupted *event.StreamInterrupted

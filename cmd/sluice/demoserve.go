@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-events/sluice"
+	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
 	"github.com/sluice-events/sluice/store"
@@ -19,14 +20,28 @@ import (
 	"github.com/sluice-events/sluice/wire/aisdk"
 )
 
-// serveDemo runs the demo into a hub served by an embedded server on addr,
-// printing the URLs to follow it on info, and keeps serving until ctx ends.
-// Events also go to sink (the demo's printer). With db, the run is recorded
-// in that SQLite file; otherwise in memory.
-func serveDemo(ctx context.Context, info io.Writer, sink sluice.Sink, speed float64, db, addr string) error {
+// demoServe is what serveDemo needs.
+type demoServe struct {
+	info  io.Writer // the URLs and progress
+	log   io.Writer // the server's warnings
+	frame demoFrame
+	sink  sluice.Sink // the demo's printer
+	tally *demoTally  // counts what reaches sink
+	speed float64
+	db    string // SQLite file to record in; "" keeps the run in memory
+	addr  string
+	wait  time.Duration // before the run starts
+	meta  event.Meta
+}
+
+// serveDemo serves a hub on d.addr with an embedded server, prints the
+// commands to follow the run, waits d.wait so that someone can attach,
+// runs the demo into the hub (and d.sink), and keeps serving until ctx
+// ends.
+func serveDemo(ctx context.Context, d demoServe) error {
 	var st store.Store
-	if db != "" {
-		s, err := openDB(ctx, db, false)
+	if d.db != "" {
+		s, err := openDB(ctx, d.db, false)
 		if err != nil {
 			return err
 		}
@@ -46,13 +61,13 @@ func serveDemo(ctx context.Context, info io.Writer, sink sluice.Sink, speed floa
 	defer h.Close(context.WithoutCancel(ctx))
 	// The demo agent as an AG-UI endpoint and an AI SDK chat endpoint.
 	aguiAgent := func(ctx context.Context, _ agui.RunAgentInput, em *sluice.Emitter) error {
-		return demoScript{em: em, speed: speed}.run(ctx)
+		return demoScript{em: em, speed: d.speed}.run(ctx)
 	}
 	chat := aisdk.NewChat(h, func(ctx context.Context, _ aisdk.ChatRequest, em *sluice.Emitter) error {
-		return demoScript{em: em, speed: speed}.run(ctx)
+		return demoScript{em: em, speed: d.speed}.run(ctx)
 	})
 	defer chat.Close()
-	srv, err := server.New(ctx, server.Config{Hub: h, Logger: slog.New(slog.NewTextHandler(info, &slog.HandlerOptions{Level: slog.LevelWarn})), ShutdownTimeout: 2 * time.Second,
+	srv, err := server.New(ctx, server.Config{Hub: h, Logger: slog.New(slog.NewTextHandler(d.log, &slog.HandlerOptions{Level: slog.LevelWarn})), ShutdownTimeout: 2 * time.Second,
 		Handlers: map[string]http.Handler{
 			"POST /v1/demo/agui":                agui.Handler(h, aguiAgent),
 			"POST /v1/demo/chat":                http.StripPrefix("/v1/demo/chat", chat),
@@ -63,33 +78,58 @@ func serveDemo(ctx context.Context, info io.Writer, sink sluice.Sink, speed floa
 		return err
 	}
 	defer srv.Close(context.WithoutCancel(ctx))
-	l, err := net.Listen("tcp", addr)
+	l, err := net.Listen("tcp", d.addr)
 	if err != nil {
 		return err
 	}
 	base := "http://" + l.Addr().String()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, l) }()
-	fmt.Fprintf(info, "sluice demo: serving on %s (loopback only, no keys)\n", base)
-	fmt.Fprintf(info, "  follow every session:  sluice tail %s\n", base)
-	fmt.Fprintf(info, "                         curl -N %s/v1/stream\n", base)
-	fmt.Fprintf(info, "  list sessions:         curl %s/v1/sessions\n", base)
-	fmt.Fprintf(info, "  AG-UI agent:           POST %s/v1/demo/agui (a RunAgentInput)\n", base)
-	fmt.Fprintf(info, "  AI SDK chat (useChat): POST %s/v1/demo/chat, GET %s/v1/demo/chat/{chatId}/stream\n", base, base)
-
-	runErr := runDemo(ctx, sluice.Fanout(sink, h), speed, nil)
-	if ctx.Err() == nil {
-		infos, _ := st.Sessions(ctx, store.SessionQuery{})
-		for _, s := range infos {
-			fmt.Fprintf(info, "\nsluice demo: the run is over; session %s has %d events:\n", s.ID, s.Count)
-			fmt.Fprintf(info, "  sluice tail --session %s %s\n", s.ID, base)
-			fmt.Fprintf(info, "  curl %s/v1/sessions/%s/events\n", base, s.ID)
+	session := d.meta.SessionID
+	fmt.Fprintf(d.info, "sluice demo: serving on %s (loopback only, no keys); press Ctrl-C to stop\n", base)
+	fmt.Fprintf(d.info, "  follow this run:        sluice tail %s --session %s\n", base, session)
+	fmt.Fprintf(d.info, "                          curl -N '%s/v1/sessions/%s/stream?wait=true'\n", base, session)
+	fmt.Fprintf(d.info, "  follow every session:   sluice tail %s\n", base)
+	fmt.Fprintf(d.info, "  list sessions:          curl %s/v1/sessions\n", base)
+	fmt.Fprintf(d.info, "  AG-UI agent:            POST %s/v1/demo/agui (a RunAgentInput)\n", base)
+	fmt.Fprintf(d.info, "  AI SDK chat (useChat):  POST %s/v1/demo/chat, GET %s/v1/demo/chat/{chatId}/stream\n", base, base)
+	if d.wait > 0 {
+		fmt.Fprintf(d.info, "sluice demo: the run starts in %s\n", d.wait)
+	}
+	var runErr error
+	if err := pause(ctx, d.wait); err == nil {
+		d.frame.header(session)
+		runErr = runDemo(ctx, sluice.Fanout(d.sink, h), d.speed, nil, d.meta)
+		if runErr == nil && ctx.Err() == nil {
+			d.frame.summary(d.tally, session, true)
 		}
-		fmt.Fprintf(info, "sluice demo: still serving on %s; press Ctrl-C to stop\n", base)
+	}
+	if ctx.Err() == nil {
+		if si, err := st.Session(ctx, session); err == nil {
+			fmt.Fprintf(d.info, "sluice demo: the run is over; session %s has %d events:\n", si.ID, si.Count)
+			fmt.Fprintf(d.info, "  sluice tail %s --session %s\n", base, si.ID)
+			fmt.Fprintf(d.info, "  curl %s/v1/sessions/%s/events\n", base, si.ID)
+		}
+		fmt.Fprintf(d.info, "sluice demo: still serving on %s; press Ctrl-C to stop\n", base)
 	}
 	serveErr := <-served
 	if errors.Is(runErr, context.Canceled) {
 		runErr = nil
 	}
 	return errors.Join(runErr, serveErr)
+}
+
+// pause waits d, or until ctx ends (then it returns ctx's error).
+func pause(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -201,11 +201,16 @@ const wireIntro = "# The wire format\n\n" +
 	"  members are ignored, so newer writers can add members.\n" +
 	"- Integers stay integers: token counts, offsets, sequence numbers and durations (integer nanoseconds, in\n" +
 	"  members ending `_ns`) are JSON integers, and free-form JSON (`arguments`, `result`, `data`, …) is carried\n" +
-	"  byte for byte, so a 64-bit integer inside it is never turned into a float.\n" +
+	"  token for token (see the rule on raw JSON below), so a 64-bit integer inside it is never turned into a float.\n" +
 	"- Errors are objects: `{\"message\":…,\"code\":…,\"kind\":…,\"retryable\":…}`.\n" +
 	"- Strings are UTF-8; invalid bytes become U+FFFD. HTML characters are not escaped.\n" +
-	"- An event of a type the reader does not know keeps its payload as raw JSON (`event.Raw`) and is written\n" +
-	"  back byte for byte, so a relay never loses what it does not understand.\n" +
+	"- An event of a type the reader does not know keeps its payload as raw JSON (`event.Raw`), so a relay never\n" +
+	"  loses what it does not understand. Raw payloads and free-form JSON members are kept in compact form:\n" +
+	"  the white space between tokens (spaces, tabs, CR, LF) is dropped and invalid UTF-8 inside a string\n" +
+	"  becomes `\\ufffd`, at decoding, so the log stores them that way; numbers, escapes, member order and\n" +
+	"  duplicate keys are kept byte for byte. A payload that is already compact is written back unchanged,\n" +
+	"  and every encoded event is valid JSON on one line (as `sluice validate`, NDJSON and SSE need).\n" +
+	"  A payload that is not one JSON value is refused (`event.ErrMalformed`).\n" +
 	"- Decoding errors wrap `event.ErrMalformed`; `Event.Validate` checks a decoded event (ID, type, time,\n" +
 	"  payload, the payload's own rules) with errors that wrap `event.ErrInvalid` and a specific sentinel.\n\n" +
 	"## One example per type\n\nThe examples are made from the catalog with sample values, and checked by the tests to decode.\n"

@@ -34,7 +34,9 @@ func newRootCmd() *cobra.Command {
 		Short:         "Sluice carries the typed events of LLM and agent runs",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 	}
-	root.AddCommand(newVersionCmd(), newCatalogCmd(), newValidateCmd(), newDocsCmd(), newDemoCmd(), newSessionsCmd(), newReplayCmd(), newServeCmd(), newTailCmd())
+	root.SetVersionTemplate(versionInfo())
+	root.AddCommand(newVersionCmd(), newCatalogCmd(), newValidateCmd(), newDocsCmd(), newDemoCmd(), newSessionsCmd(), newReplayCmd(), newServeCmd(), newTailCmd(), newWatchCmd())
 	return root
 }

@@ -37,10 +37,15 @@ func exitCode(err error) int {
 	return 2
 }
 
+// TestVersion: "sluice version" and "sluice --version" print the version
+// with the build information (module path, Go version).
 func TestVersion(t *testing.T) {
-	out, _, err := run(t, "", "version")
-	if err != nil || !strings.HasPrefix(out, "sluice ") {
-		t.Errorf("version = %q, %v", out, err)
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		out, _, err := run(t, "", args...)
+		if err != nil || !strings.HasPrefix(out, "sluice ") || !strings.Contains(out, "go        go1.") ||
+			!strings.Contains(out, "module    github.com/sluice-events/sluice") {
+			t.Errorf("%v = %q, %v", args, out, err)
+		}
 	}
 }
 

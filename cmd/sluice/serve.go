@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -266,13 +267,17 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
 		return err
 	}
 	defer h.Close(context.WithoutCancel(ctx))
+	genai, err := genAIMetrics(h.Bus())
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(ctx, server.Config{
 		Hub: h, Keys: keys, CORSOrigins: o.cors, AllowedHosts: o.hosts, MaxBodyBytes: o.maxBody, MaxBatch: o.maxBatch,
 		MaxRPCBatch: o.maxRPCBatch, MaxResponseBytes: o.maxResp,
 		MaxConnsLocal: o.maxLocal, MaxScan: o.maxScan,
 		BodyTimeout: o.bodyTimeout, MinBodyRate: o.minBodyRate, MaxUnauthConns: o.maxUnauth,
 		MaxConnsPerKey: o.maxConns, MaxSubscriptions: o.maxSubs, Heartbeat: o.heartbeat,
-		ShutdownTimeout: o.shutdownWait, Logger: log,
+		ShutdownTimeout: o.shutdownWait, Logger: log, Collectors: []prometheus.Collector{genai},
 	})
 	if err != nil {
 		return err

@@ -192,25 +192,31 @@ func TestTailURL(t *testing.T) {
 	}
 }
 
-// TestDemoServe: demo --serve prints the URLs, and the run can be followed
-// with them.
+// TestDemoServe: "demo --serve ADDR" (with a space) prints the commands to
+// follow the run on standard output, waits before the run so that a tail
+// started with the printed command sees all of it, and keeps serving.
 func TestDemoServe(t *testing.T) {
 	addr := freeAddr(t)
-	_, errOut, stop := start(t, "demo", "--speed", "0", "--format", "json", "--serve="+addr)
-	waitFor(t, "the end of the run", func() bool { return strings.Contains(errOut.String(), "still serving") })
-	m := regexp.MustCompile(`sluice tail --session (\S+) (\S+)`).FindStringSubmatch(errOut.String())
-	if m == nil || m[2] != "http://"+addr {
-		t.Fatalf("no tail command in:\n%s", errOut.String())
+	out, _, stop := start(t, "demo", "--speed", "0", "--serve", addr, "--wait", "2s")
+	waitFor(t, "the follow command", func() bool { return strings.Contains(out.String(), "follow this run:") })
+	m := regexp.MustCompile(`follow this run: +sluice tail (\S+) --session (\S+)`).FindStringSubmatch(out.String())
+	if m == nil || m[1] != "http://"+addr {
+		t.Fatalf("no tail command in:\n%s", out.String())
 	}
-	resp, err := http.Get(m[2] + "/v1/sessions/" + m[1] + "/events?limit=1000")
-	if err != nil {
+	tailOut, _, stopTail := start(t, "tail", m[1], "--session", m[2], "--format", "json")
+	waitFor(t, "the end of the run", func() bool { return strings.Contains(out.String(), "still serving") })
+	waitFor(t, "tail to see the end of the run", func() bool { return strings.Contains(tailOut.String(), `"pipeline.completed"`) })
+	if err := stopTail(); err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(b.String(), `"seq":1,`) {
-		t.Fatalf("%d %s", resp.StatusCode, b.String())
+	lines := strings.Split(strings.TrimSpace(tailOut.String()), "\n")
+	if !strings.Contains(lines[0], `"seq":1,`) || !strings.Contains(out.String(), fmt.Sprintf("has %d events", len(lines))) {
+		t.Fatalf("tail saw %d events, from %.60s\ndemo:\n%s", len(lines), lines[0], out.String())
+	}
+	for _, want := range []string{"the run starts in 2s", "Sluice demo:", "Done: ", "press Ctrl-C to stop"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)

@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
-	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -61,115 +57,55 @@ func newPrinter(w io.Writer, format string, opts ...printer.Option) (sluice.Sink
 	return nil, nil, fmt.Errorf("--format must be text, json or yaml, got %q", format)
 }
 
-func newSessionsCmd() *cobra.Command {
-	var (
-		db, prefix string
-		limit      int
-		asJSON     bool
-	)
-	cmd := &cobra.Command{
-		Use:   "sessions --db FILE",
-		Short: "List the sessions stored in a database",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			st, err := openDB(ctx, db, true)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			infos, err := st.Sessions(ctx, store.SessionQuery{Prefix: prefix, Limit: limit})
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				type row struct {
-					ID      string    `json:"id"`
-					Count   uint64    `json:"count"`
-					LastSeq uint64    `json:"last_seq"`
-					First   time.Time `json:"first,omitzero"`
-					Last    time.Time `json:"last,omitzero"`
-				}
-				rows := make([]row, len(infos))
-				for i, s := range infos {
-					rows[i] = row{s.ID, s.Count, s.LastSeq, s.First, s.Last}
-				}
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(rows)
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SESSION\tEVENTS\tLAST SEQ\tFIRST\tLAST")
-			for _, s := range infos {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", cell(s.ID), s.Count, s.LastSeq, stamp(s.First), stamp(s.Last))
-			}
-			return tw.Flush()
-		},
-	}
-	cmd.Flags().StringVar(&db, "db", "", "SQLite database file")
-	cmd.Flags().StringVar(&prefix, "prefix", "", "only sessions whose ID starts with this")
-	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many sessions (0: all)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return cmd
-}
+// latestSession is the --session value that picks the session with the
+// most recent event.
+const latestSession = "latest"
 
-// maxCell is the widest session ID the sessions table prints whole.
-const maxCell = 64
-
-// cell makes a session ID fit one cell of a table: every character a
-// terminal could act on, or that would break the table (control
-// characters, newlines and tabs included, C1 controls, bytes that are not
-// UTF-8), is written as a visible escape (\x1b, \n, \t, \u009b, \xff),
-// as replay and tail do, and an ID longer than maxCell bytes is cut, saying
-// how much was left out (sessions --json prints IDs whole).
-func cell(id string) string {
-	var b strings.Builder
-	for i, r := range id {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(id[i:], string(utf8.RuneError)):
-			fmt.Fprintf(&b, `\x%02x`, id[i])
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case strconv.IsPrint(r):
-			b.WriteRune(r)
-		default:
-			q := strconv.QuoteRuneToASCII(r)
-			b.WriteString(q[1 : len(q)-1])
+// pickSession returns the session to replay: id if it exists, or with id
+// empty or "latest" (and no session of that name), the session whose last
+// event is the most recent.
+func pickSession(ctx context.Context, lg sessionLog, id string) (store.SessionInfo, error) {
+	if id != "" {
+		si, err := lg.Session(ctx, id)
+		if err == nil || id != latestSession || !errors.Is(err, store.ErrNotFound) {
+			return si, err
 		}
 	}
-	return printer.Cut(b.String(), maxCell)
-}
-
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return "-"
+	infos, err := lg.Sessions(ctx, store.SessionQuery{})
+	if err != nil {
+		return store.SessionInfo{}, err
 	}
-	return t.Local().Format("2006-01-02 15:04:05.000")
+	var latest store.SessionInfo
+	for _, si := range infos {
+		if latest.ID == "" || si.Last.After(latest.Last) {
+			latest = si
+		}
+	}
+	if latest.ID == "" {
+		return latest, fmt.Errorf("there is no session to replay: %w", store.ErrNotFound)
+	}
+	return latest, nil
 }
 
 func newReplayCmd() *cobra.Command {
 	var (
-		db, session, format, types string
-		speed                      float64
-		after                      uint64
-		meta                       bool
+		where                  logFlags
+		session, format, types string
+		speed                  float64
+		after                  uint64
+		meta                   bool
+		color                  colorFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "replay --db FILE --session ID",
+		Use:   "replay (--db FILE | --postgres DSN | --server URL) [--session ID]",
 		Short: "Print a stored session, paced like the original run",
-		Long: "replay reads a session from the database and prints its events, keeping the original pauses\n" +
-			"between them divided by --speed (--speed 0: no pauses).",
+		Long: "replay reads a session from a database or a server and prints its events, keeping the\n" +
+			"original pauses between them divided by --speed (--speed 0: no pauses). Without --session\n" +
+			"(or with --session latest) it replays the session with the most recent event, and says\n" +
+			"which on standard error.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if session == "" {
-				return fmt.Errorf("--session ID is required (list them with: sluice sessions --db %s)", db)
-			}
 			var pattern event.Pattern
 			if types != "" {
 				p, err := event.ParsePattern(types)
@@ -181,19 +117,27 @@ func newReplayCmd() *cobra.Command {
 			if format != "text" && !cmd.Flags().Changed("meta") {
 				meta = true
 			}
-			sink, flush, err := newPrinter(cmd.OutOrStdout(), format, printer.WithMeta(meta))
+			out := cmd.OutOrStdout()
+			sink, flush, err := newPrinter(out, format, printer.WithMeta(meta), printer.WithColor(color.enabled(out)))
 			if err != nil {
 				return err
 			}
-			st, err := openDB(ctx, db, true)
+			lg, err := where.open(ctx, true)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			if _, err := st.Session(ctx, session); err != nil {
+			defer lg.Close()
+			si, err := pickSession(ctx, lg, session)
+			if err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					err = fmt.Errorf("%w (list the sessions with: sluice sessions %s)", err, where.where())
+				}
 				return err
 			}
-			events := st.Read(ctx, store.Query{Session: session, After: after, Types: pattern})
+			if session == "" || si.ID != session {
+				fmt.Fprintf(cmd.ErrOrStderr(), "sluice replay: session %s (%d events, the latest)\n", cell(si.ID), si.Count)
+			}
+			events := lg.Read(ctx, store.Query{Session: si.ID, After: after, Types: pattern})
 			err = replay.Run(ctx, events, sink, replay.WithSpeed(speed), replay.WithMaxGap(5*time.Second))
 			if ferr := flush(); err == nil {
 				err = ferr
@@ -201,12 +145,13 @@ func newReplayCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&db, "db", "", "SQLite database file")
-	cmd.Flags().StringVar(&session, "session", "", "the session to replay")
+	where.register(cmd.Flags())
+	cmd.Flags().StringVar(&session, "session", "", `the session to replay (default: the latest; also "latest")`)
 	cmd.Flags().Float64Var(&speed, "speed", 1, "pace multiplier: 1 is the original pace, 0 no pauses")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or yaml")
 	cmd.Flags().StringVar(&types, "types", "", "only event types matching this pattern (e.g. message.>)")
 	cmd.Flags().Uint64Var(&after, "after", 0, "start after this sequence number")
+	color.register(cmd)
 	cmd.Flags().BoolVar(&meta, "meta", false, "show metadata (text); keep it (json, yaml: on by default)")
 	cmd.Flags().Lookup("meta").NoOptDefVal = "true"
 	return cmd

@@ -73,7 +73,15 @@ func TestStoreCommandErrors(t *testing.T) {
 	}
 	cases := [][]string{
 		{"sessions"},
-		{"replay", "--db", db},
+		{"replay", "--db", db, "--server", "http://127.0.0.1:1"},
+		{"replay", "--db", db, "--session", "latest", "--types", "a..b"},
+		{"sessions", "delete", "--db", db},
+		{"sessions", "delete", "--db", db, "nope"},
+		{"sessions", "prune", "--db", db},
+		{"sessions", "prune", "--db", db, "--older-than", "soon"},
+		{"sessions", "export", "--db", db, "nope"},
+		{"sessions", "import", "--db", db, filepath.Join(t.TempDir(), "missing.ndjson")},
+		{"sessions", "--server", "not a url"},
 		{"replay", "--db", db, "--session", "nope"},
 		{"sessions", "--db", filepath.Join(t.TempDir(), "typo.db")},
 		{"replay", "--db", db, "--session", "s", "--types", "a..b"},

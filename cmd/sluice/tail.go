@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/printer"
 	"github.com/sluice-events/sluice/server"
+	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/wire"
 )
 
@@ -54,6 +56,7 @@ func newTailCmd() *cobra.Command {
 		session, types, format, key string
 		after                       uint64
 		meta                        bool
+		color                       colorFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "tail URL",
@@ -62,7 +65,10 @@ func newTailCmd() *cobra.Command {
 			"optionally only the types matching --types. It prints events as they arrive and, when the\n" +
 			"connection drops, reconnects and resumes after the last event it printed: no gap, no\n" +
 			"duplicate. --after N starts after cursor N (a sequence number with --session, a log\n" +
-			"position without). The key comes from --key or SLUICE_KEY.",
+			"position without). The key comes from --key or SLUICE_KEY.\n\n" +
+			"It says on standard error when it connects, and when the session does not exist yet (it\n" +
+			"then waits for its first event). Following every session as text, it prints a line\n" +
+			"\"── session ID ──\" whenever the events switch to another session.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if types != "" {
@@ -76,7 +82,9 @@ func newTailCmd() *cobra.Command {
 			if format == "yaml" {
 				return fmt.Errorf("--format must be text or json, got %q", format)
 			}
-			sink, flush, err := newPrinter(cmd.OutOrStdout(), format, printer.WithMeta(meta))
+			out := cmd.OutOrStdout()
+			colored := color.enabled(out)
+			sink, flush, err := newPrinter(out, format, printer.WithMeta(meta), printer.WithColor(colored))
 			if err != nil {
 				return err
 			}
@@ -98,6 +106,17 @@ func newTailCmd() *cobra.Command {
 			if after > 0 {
 				last = strconv.FormatUint(after, 10)
 			}
+			if session != "" && !strings.Contains(args[0], "/v1/") {
+				waitingFor(ctx, errOut, args[0], key, session)
+			}
+			c.OnConnect = func(lastID string) {
+				if lastID == "" {
+					fmt.Fprintf(errOut, "sluice tail: connected to %s\n", target)
+				} else {
+					fmt.Fprintf(errOut, "sluice tail: reconnected; resuming after %s\n", lastID)
+				}
+			}
+			label := labeler{on: session == "" && format == "text", color: colored, w: out, flush: flush}
 			c.OnRetry = func(err error, wait time.Duration) {
 				where := "from the start"
 				if last != "" {
@@ -116,6 +135,9 @@ func newTailCmd() *cobra.Command {
 					return fmt.Errorf("event %s: %w", ev.ID, err)
 				}
 				last = ev.ID
+				if err := label.before(&e); err != nil {
+					return err
+				}
 				if err := sink.Publish(ctx, &e); err != nil {
 					return err
 				}
@@ -135,7 +157,52 @@ func newTailCmd() *cobra.Command {
 	cmd.Flags().Uint64Var(&after, "after", 0, "start after this cursor (sequence number with --session, position without)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().StringVar(&key, "key", "", "API key (default: $SLUICE_KEY)")
+	color.register(cmd)
 	cmd.Flags().BoolVar(&meta, "meta", false, "show metadata (text); keep it (json: on by default)")
 	cmd.Flags().Lookup("meta").NoOptDefVal = "true"
 	return cmd
+}
+
+// waitingFor says on w that tail waits for session if the server at base
+// does not know it yet. It stays silent when it cannot tell: the stream
+// then reports what is wrong.
+func waitingFor(ctx context.Context, w io.Writer, base, key, session string) {
+	lg, err := newRemoteLog(base, key)
+	if err != nil {
+		return
+	}
+	defer lg.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second) // a slow answer must not hold up the stream
+	defer cancel()
+	if _, err := lg.Session(ctx, session); errors.Is(err, store.ErrNotFound) {
+		fmt.Fprintf(w, "sluice tail: session %s does not exist yet; waiting for its first event\n", cell(session))
+	}
+}
+
+// labeler prints a line naming the session whenever the events of a tail
+// of every session switch from one session to another, so that interleaved
+// runs can be told apart.
+type labeler struct {
+	on    bool
+	color bool
+	w     io.Writer
+	flush func() error // ends the printer's unfinished line
+	last  string
+}
+
+func (l *labeler) before(ev *event.Event) error {
+	s := ev.Meta.SessionID
+	if !l.on || s == l.last {
+		return nil
+	}
+	l.last = s
+	if err := l.flush(); err != nil {
+		return err
+	}
+	line := "── session " + cell(s) + " ──"
+	if l.color {
+		line = ansiBold + line + ansiOff
+	}
+	_, err := fmt.Fprintln(l.w, line)
+	return err
 }

@@ -25,15 +25,11 @@ func newValidateCmd() *cobra.Command {
 			"Blank lines are skipped. It exits 1 if any event is bad and 0 otherwise.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in := cmd.InOrStdin()
-			if args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				in = f
+			in, closeIn, err := openInput(cmd, args[0])
+			if err != nil {
+				return err
 			}
+			defer closeIn()
 			bad, total, err := validateStream(in, cmd.OutOrStdout())
 			if err != nil {
 				return err
@@ -76,4 +72,17 @@ func validateStream(r io.Reader, w io.Writer) (bad, total int, err error) {
 		return bad, total, err
 	}
 	return bad, total, nil
+}
+
+// openInput opens the file name, or standard input for "-", and returns it
+// with the function that closes it.
+func openInput(cmd *cobra.Command, name string) (io.Reader, func(), error) {
+	if name == "-" {
+		return cmd.InOrStdin(), func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
 }

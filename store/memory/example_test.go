@@ -47,3 +47,35 @@ func Example() {
 	// 2 2 calling_tool
 	// 3 3 waiting
 }
+
+// A producer that does not know whether its Append went through sends the
+// same events again: the store keeps each ID once per session and answers
+// with the sequence numbers the events already have.
+func ExampleStore_Append_retry() {
+	ctx := context.Background()
+	s, err := memory.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+
+	meta := event.Meta{SessionID: "chat-1"}
+	batch := []event.Event{event.New(event.TextDelta{Text: "Hel"}, meta), event.New(event.TextDelta{Text: "lo"}, meta)}
+	if err := s.Append(ctx, batch); err != nil {
+		log.Fatal(err)
+	}
+	// The retry, with one new event.
+	retry := append(batch[:2:2], event.New(event.TextDelta{Text: "!"}, meta))
+	if err := s.Append(ctx, retry); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(retry[0].Seq, retry[1].Seq, retry[2].Seq)
+	info, err := s.Session(ctx, "chat-1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d events stored\n", info.Count)
+	// Output:
+	// 1 2 3
+	// 3 events stored
+}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/internal/option"
 	"github.com/sluice-events/sluice/store"
@@ -70,10 +72,12 @@ type session struct {
 	id      string
 	lastSeq uint64
 	last    time.Time
-	recs    []*record // stored records in sequence order
+	recs    []*record            // stored records in sequence order
+	ids     map[uuid.UUID]uint64 // the IDs of recs → their seq
 }
 
 type record struct {
+	id      uuid.UUID
 	pos     uint64
 	seq     uint64
 	sess    *session
@@ -132,14 +136,19 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 		ev := &events[i]
 		ss := s.sessions[ev.Meta.SessionID]
 		if ss == nil {
-			ss = &session{id: ev.Meta.SessionID}
+			ss = &session{id: ev.Meta.SessionID, ids: make(map[uuid.UUID]uint64)}
 			s.sessions[ss.id] = ss
 		}
+		if seq, ok := ss.ids[ev.ID]; ok {
+			ev.Seq = seq // stored already, maybe earlier in this call
+			continue
+		}
 		ss.lastSeq++
+		ss.ids[ev.ID] = ss.lastSeq
 		s.lastPos++
 		t := ev.Time.UTC() // as the durable stores give times back
 		ss.last = t
-		r := &record{pos: s.lastPos, seq: ss.lastSeq, sess: ss, typ: ev.Type, time: t, data: datas[i]}
+		r := &record{id: ev.ID, pos: s.lastPos, seq: ss.lastSeq, sess: ss, typ: ev.Type, time: t, data: datas[i]}
 		ss.recs = append(ss.recs, r)
 		s.log = append(s.log, r)
 		ev.Seq = ss.lastSeq
@@ -299,6 +308,41 @@ func (s *Store) Session(ctx context.Context, id string) (store.SessionInfo, erro
 	return ss.info(), nil
 }
 
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := store.CheckSessionID(id); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	ss := s.sessions[id]
+	if ss == nil {
+		return fmt.Errorf("session %q: %w", id, store.ErrNotFound)
+	}
+	for _, rec := range ss.recs {
+		rec.deleted = true
+	}
+	delete(s.sessions, id)
+	s.removed(len(ss.recs))
+	return nil
+}
+
+// removed counts n more records marked deleted, and drops the deleted
+// records from the log once they are half of it. s.mu must be held.
+func (s *Store) removed(n int) {
+	s.deleted += n
+	if s.deleted > len(s.log)/2 {
+		s.log = slices.DeleteFunc(s.log, func(r *record) bool { return r.deleted })
+		s.deleted = 0
+	}
+}
+
 // Prune implements store.Store.
 func (s *Store) Prune(ctx context.Context) (int64, error) {
 	if err := ctx.Err(); err != nil {
@@ -325,6 +369,7 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 			tooOld := r.MaxAge > 0 && rec.time.Before(cutoff)
 			if tooMany || tooOld {
 				rec.deleted = true
+				delete(ss.ids, rec.id)
 				n++
 				continue
 			}
@@ -333,11 +378,7 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 		clear(ss.recs[len(keep):])
 		ss.recs = keep
 	}
-	s.deleted += int(n)
-	if s.deleted > len(s.log)/2 {
-		s.log = slices.DeleteFunc(s.log, func(r *record) bool { return r.deleted })
-		s.deleted = 0
-	}
+	s.removed(int(n))
 	return n, nil
 }
 

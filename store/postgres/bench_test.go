@@ -27,6 +27,12 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendRetry appends the same 100 events again and again: every
+// one is a duplicate, acknowledged with the sequence number it has.
+func BenchmarkAppendRetry(b *testing.B) {
+	storebench.AppendRetry(b, benchOpen(b), 100)
+}
+
 // BenchmarkAppendParallel appends from 8 goroutines at once, each to its
 // own session; the writer groups their calls into shared commits.
 func BenchmarkAppendParallel(b *testing.B) {

@@ -283,9 +283,11 @@ func (s *Store) Close() error {
 type queries struct {
 	schema, version                           string
 	lastPos, sessions, upsert, setPos, insert string
+	lookup                                    string
 	read, readAll, sessionList, sessionOne    string
 	pruneCount, pruneAge, pruneUpd            string
 	setEpoch, epoch                           string
+	deleteSession, deleteEvents               string
 }
 
 func newQueries(sch string) queries {
@@ -317,6 +319,7 @@ CREATE TABLE IF NOT EXISTS $S.events (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_pos ON $S.events(pos);
 CREATE INDEX IF NOT EXISTS events_time ON $S.events(time);
+CREATE INDEX IF NOT EXISTS events_id ON $S.events(id, session);
 `),
 		version:  r.Replace(`SELECT value FROM $S.meta WHERE key = 'version'`),
 		lastPos:  r.Replace(`SELECT value FROM $S.meta WHERE key = 'last_pos'`),
@@ -329,6 +332,11 @@ ON CONFLICT (session) DO UPDATE SET last_seq = excluded.last_seq, count = s.coun
 	first_time = CASE WHEN s.count = 0 THEN excluded.first_time ELSE s.first_time END, last_time = excluded.last_time`),
 		insert: r.Replace(`INSERT INTO $S.events (session, seq, pos, type, time, id, data)
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::uuid[], $7::bytea[])`),
+		// One index probe per event, skipped for IDs above the greatest
+		// stored one: UUIDv7 grow with time.
+		lookup: r.Replace(`SELECT e.session, e.id, e.seq FROM unnest($1::text[], $2::uuid[]) AS v(session, id)
+JOIN $S.events e ON e.id = v.id AND e.session = v.session
+WHERE v.id <= (SELECT id FROM $S.events ORDER BY id DESC LIMIT 1)`),
 		setPos:      r.Replace(`UPDATE $S.meta SET value = $1 WHERE key = 'last_pos'`),
 		read:        r.Replace(`SELECT seq, pos, type, data FROM $S.events WHERE session = $1 AND seq > $2`),
 		readAll:     r.Replace(`SELECT pos, seq, type, data FROM $S.events WHERE pos > $1`),
@@ -341,5 +349,7 @@ SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::big
 		pruneUpd: r.Replace(`UPDATE $S.sessions s SET count = s.count - d.n,
 	first_time = coalesce((SELECT e.time FROM $S.events e WHERE e.session = s.session ORDER BY e.seq LIMIT 1), 0)
 FROM unnest($1::text[], $2::bigint[]) AS d(session, n) WHERE s.session = d.session`),
+		deleteSession: r.Replace(`DELETE FROM $S.sessions WHERE session = $1`),
+		deleteEvents:  r.Replace(`DELETE FROM $S.events WHERE session = $1`),
 	}
 }

@@ -15,7 +15,9 @@ var eventCols = []string{"session", "seq", "pos", "type", "time", "id", "data"}
 
 // Append implements store.Store. When it returns nil the transaction has
 // committed (with the server's synchronous_commit, by default on: flushed
-// to the server's WAL).
+// to the server's WAL). An event whose ID is already stored in its session
+// is not stored again: it gets the sequence number it has (see
+// store.Store).
 func (s *Store) Append(ctx context.Context, events []event.Event) error {
 	return s.writer.Append(ctx, events, &s.closed)
 }
@@ -53,6 +55,8 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	sess := map[string]*sessState{}
 	var names []string
 	total := 0
+	var idSess []string
+	var ids [][16]byte
 	for _, r := range reqs {
 		total += len(r.Events)
 		for i := range r.Events {
@@ -61,8 +65,16 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 				sess[name] = &sessState{}
 				names = append(names, name)
 			}
+			idSess, ids = append(idSess, name), append(ids, r.Events[i].ID)
 		}
 	}
+	// seen maps the IDs stored before and by this transaction to their
+	// sequence numbers.
+	type idKey struct {
+		session string
+		id      [16]byte
+	}
+	seen := make(map[idKey]int64, total)
 	var lastPos int64
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
@@ -81,6 +93,17 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 		}
 		return rows.Err()
 	})
+	b.Queue(s.q.lookup, idSess, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var k idKey
+			var seq int64
+			if err := rows.Scan(&k.session, &k.id, &seq); err != nil {
+				return err
+			}
+			seen[k] = seq
+		}
+		return rows.Err()
+	})
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("postgres: lock and read sessions: %w", err)
 	}
@@ -95,8 +118,14 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	for _, r := range reqs {
 		for i := range r.Events {
 			ev := &r.Events[i]
+			k := idKey{ev.Meta.SessionID, ev.ID}
+			if seq, ok := seen[k]; ok {
+				r.Seqs[i] = uint64(seq) // a duplicate: stored before, or earlier in this transaction
+				continue
+			}
 			ss := sess[ev.Meta.SessionID]
 			ss.lastSeq++
+			seen[k] = ss.lastSeq
 			ss.added++
 			t := ev.Time.UnixNano()
 			if ss.count == 0 && ss.added == 1 {
@@ -123,13 +152,17 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 		b.Queue(s.q.insert, cols.sess, cols.seq, cols.pos, cols.types, cols.t, cols.ids, cols.data)
 	}
 	n := len(names)
-	lasts, counts, firsts, lastTimes := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-	for i, name := range names {
-		ss := sess[name]
-		lasts[i], counts[i], firsts[i], lastTimes[i] = ss.lastSeq, ss.added, ss.first, ss.last
+	upd, lasts, counts, firsts, lastTimes := make([]string, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	for _, name := range names {
+		if ss := sess[name]; ss.added > 0 { // not a session of only duplicates
+			upd, lasts, counts = append(upd, name), append(lasts, ss.lastSeq), append(counts, ss.added)
+			firsts, lastTimes = append(firsts, ss.first), append(lastTimes, ss.last)
+		}
 	}
-	b.Queue(s.q.upsert, names, lasts, counts, firsts, lastTimes)
-	b.Queue(s.q.setPos, lastPos)
+	if len(upd) > 0 {
+		b.Queue(s.q.upsert, upd, lasts, counts, firsts, lastTimes)
+		b.Queue(s.q.setPos, lastPos)
+	}
 	b.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("postgres: store events and commit: %w", err)
@@ -201,4 +234,41 @@ func (s *Store) pruneOnce(r store.Retention, chunk int) (n int64, more bool, err
 		return 0, false, err
 	}
 	return n, more, nil
+}
+
+// Delete implements store.Store. It runs on the writer, under the advisory
+// lock, in one transaction.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	return s.writer.Delete(ctx, &s.closed, id, s.deleteSession)
+}
+
+func (s *Store) deleteSession(id string) (err error) {
+	ctx, cancel := s.txContext()
+	defer cancel()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return s.wrap(fmt.Errorf("postgres: delete session %q: %w", id, err))
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback(ctx)
+		}
+	}()
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.lockKey); err != nil {
+		return s.wrap(fmt.Errorf("postgres: delete session %q: %w", id, err))
+	}
+	tag, err := tx.Exec(ctx, s.q.deleteSession, id)
+	if err != nil {
+		return s.wrap(fmt.Errorf("postgres: delete session %q: %w", id, err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("session %q: %w", id, store.ErrNotFound)
+	}
+	if _, err := tx.Exec(ctx, s.q.deleteEvents, id); err != nil {
+		return s.wrap(fmt.Errorf("postgres: delete session %q: %w", id, err))
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return s.wrap(fmt.Errorf("postgres: delete session %q: %w", id, err))
+	}
+	return nil
 }

@@ -42,6 +42,18 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendRetry appends the same 100 events again and again: every
+// one is a duplicate, acknowledged with the sequence number it has (the
+// cost of exactly-once when it catches a retry); compare with
+// BenchmarkAppend/batch=100, which stores new events.
+func BenchmarkAppendRetry(b *testing.B) {
+	for _, m := range syncModes() {
+		b.Run(m.name+"/batch=100", func(b *testing.B) {
+			storebench.AppendRetry(b, benchOpen(b, m.opt), 100)
+		})
+	}
+}
+
 // BenchmarkAppendParallel appends from 8 goroutines at once, each to its
 // own session, so that the writer groups their calls into shared commits.
 func BenchmarkAppendParallel(b *testing.B) {

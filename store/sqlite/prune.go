@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/sluice-events/sluice/store"
@@ -71,4 +73,37 @@ func (s *Store) pruneOnce(r store.Retention, chunk int) (n int64, more bool, err
 		return 0, false, err
 	}
 	return n, more, nil
+}
+
+// Delete implements store.Store. It runs on the writer, in one
+// transaction, between groups of appends.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	return s.writer.Delete(ctx, &s.closed, id, s.deleteSession)
+}
+
+func (s *Store) deleteSession(id string) (err error) {
+	ctx := context.Background()
+	c := s.wconn
+	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return s.wrap(fmt.Errorf("sqlite: delete session: %w", err))
+	}
+	defer func() {
+		if err != nil {
+			_, _ = c.ExecContext(ctx, "ROLLBACK")
+		}
+	}()
+	var sid int64
+	switch err := c.QueryRowContext(ctx, "DELETE FROM sessions WHERE name = ? RETURNING sid", id).Scan(&sid); {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("session %q: %w", id, store.ErrNotFound)
+	case err != nil:
+		return s.wrap(fmt.Errorf("sqlite: delete session %q: %w", id, err))
+	}
+	if _, err := c.ExecContext(ctx, "DELETE FROM events WHERE sid = ?", sid); err != nil {
+		return s.wrap(fmt.Errorf("sqlite: delete session %q: %w", id, err))
+	}
+	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		return s.wrap(fmt.Errorf("sqlite: delete session %q: %w", id, err))
+	}
+	return nil
 }

@@ -46,4 +46,12 @@ CREATE TABLE IF NOT EXISTS events (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS events_pos ON events(pos);
 CREATE INDEX IF NOT EXISTS events_time ON events(time);
-`
+` + idIndex
+
+// idIndex finds an event by its ID and session, so that an event appended
+// again is recognized. It is keyed by ID first: IDs are UUIDv7, which grow
+// with time, so a commit adds its entries at the end of the index, in a
+// page or two, rather than one page per session as a (session, ID) key
+// would. Open creates it in databases made before it existed (the schema
+// version stays 1: older builds keep it up to date too).
+const idIndex = `CREATE INDEX IF NOT EXISTS events_id ON events(id, sid);`

@@ -10,6 +10,14 @@
 // resumes after position P never misses a later-committed event with a
 // smaller position.
 //
+// The writer is the only one that changes the sessions table, so it keeps
+// what it read of each session between commits, and updates the sessions a
+// commit touched in one statement; it forgets that after a failed commit
+// and after any job on the writer (retention). An event whose ID is already
+// stored in its session is found through an index on (id, sid), not stored
+// again, and acknowledged with its sequence number (see store.Store); the
+// lookup is skipped for IDs above the greatest stored one.
+//
 // # Durability
 //
 // By default the database runs with PRAGMA synchronous=FULL: the WAL is
@@ -51,9 +59,13 @@ import (
 	"github.com/sluice-events/sluice/store/internal/page"
 )
 
-// pageBytes is the page size of a new database: bigger pages than SQLite's
-// 4 KiB default mean fewer write calls per event.
-const pageBytes = 16384
+// pageBytes is the page size of a new database: SQLite's default, 4 KiB.
+// Events are clustered by session, so a commit of one event from each of
+// many sessions rewrites one page per session into the WAL: with one event
+// per call from hundreds of sessions (token streaming), the bytes written,
+// checksummed, fsynced and checkpointed per event are about one page,
+// which made 16 KiB pages about four times as costly (see BENCHMARKS.md).
+const pageBytes = 4096
 
 // walLimitPages is the WAL size (in pages) at which the writer checkpoints
 // itself, if the checkpointer goroutine falls behind.
@@ -309,6 +321,10 @@ func (s *Store) init(ctx context.Context, check bool) error {
 			return fmt.Errorf("%w: %s: quick_check: %s", store.ErrCorrupt, s.path, res)
 		}
 	}
+	if _, err := conn.ExecContext(ctx, idIndex); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: create the ID index: %w", s.path, err))
+	}
 	// The epoch is drawn once, by the first Open of a build that knows it.
 	if _, err := conn.ExecContext(ctx, "INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', ?)", int64(store.NewEpoch())); err != nil {
 		conn.Close()
@@ -424,8 +440,10 @@ func (s *Store) Close() error {
 		s.ckptCancel()
 		<-s.ckptDone
 		var errs []error
-		for _, st := range s.w.inserts {
-			errs = append(errs, st.Close())
+		for _, cache := range []map[int]*sql.Stmt{s.w.inserts, s.w.updates, s.w.lookups} {
+			for _, st := range cache {
+				errs = append(errs, st.Close())
+			}
 		}
 		for _, st := range s.w.stmts {
 			errs = append(errs, st.Close())

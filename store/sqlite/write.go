@@ -1,52 +1,90 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store/internal/group"
 )
 
-// rowsPerInsert is the number of rows of the largest multi-row INSERT.
+// rowsPerInsert is the number of rows of the largest multi-row INSERT, and
+// of the largest multi-row session update and ID lookup.
 const rowsPerInsert = 128
 
 const insertCols = 7
 
+// maxCachedSessions bounds the writer's session cache: when it holds more,
+// it starts again empty.
+const maxCachedSessions = 1 << 16
+
 // writeState is owned by the writer goroutine.
+//
+// The writer is the only one that changes the sessions table and the last
+// position, so it keeps what it read of them between transactions: a
+// session's row ID and last sequence number, and the last position. A
+// transaction then touches only the rows it must write. The cache is
+// forgotten when a transaction fails (its changes were rolled back) and
+// when a job (a retention pass, anything else run on the writer) ran since
+// the last commit.
 type writeState struct {
 	inserts map[int]*sql.Stmt // multi-row INSERT by row count
+	updates map[int]*sql.Stmt // multi-row session UPDATE by row count
+	lookups map[int]*sql.Stmt // ID lookup by row count
 	stmts   map[string]*sql.Stmt
 	args    []any
-	sess    map[string]*sessState
-	order   []*sessState
+
+	sess     map[string]*sessState // committed state, kept across commits
+	jobs     uint64                // the writer's job count the cache belongs to
+	lastPos  int64                 // the last committed position, if posKnown
+	maxID    uuid.UUID             // the greatest stored ID (bytewise) or more, if posKnown
+	posKnown bool
+
+	touched []*sessState     // sessions of this transaction, in first-use order
+	seen    map[idKey]uint64 // this transaction's IDs (stored or new) → seq
+	look    []idKey          // IDs to look up in sessions that hold events
+}
+
+// idKey is an event ID in a session (by row ID).
+type idKey struct {
+	sid int64
+	id  uuid.UUID
 }
 
 type sessState struct {
-	name        string
-	sid         int64
-	lastSeq     uint64
-	count       int64 // stored before this transaction
+	name    string
+	sid     int64
+	lastSeq uint64 // committed
+
+	// this transaction
+	seq         uint64 // last assigned
 	added       int64
 	first, last int64
+	touched     bool
 }
 
 const (
 	qLastPos    = "SELECT value FROM meta WHERE key = 'last_pos'"
 	qSetLastPos = "UPDATE meta SET value = ? WHERE key = 'last_pos'"
-	qSession    = "SELECT sid, last_seq, count FROM sessions WHERE name = ?"
+	qSession    = "SELECT sid, last_seq FROM sessions WHERE name = ?"
+	qMaxID      = "SELECT coalesce(max(id), x'') FROM events"
 	qNewSession = "INSERT INTO sessions(name, last_seq, count, first_time, last_time) VALUES (?, 0, 0, 0, 0) RETURNING sid"
-	qUpdSession = "UPDATE sessions SET last_seq = ?, count = count + ?, first_time = CASE WHEN count = 0 THEN ? ELSE first_time END, last_time = ? WHERE sid = ?"
 )
 
 func (s *Store) prepareWriter(ctx context.Context) error {
 	s.w.inserts = make(map[int]*sql.Stmt)
+	s.w.updates = make(map[int]*sql.Stmt)
+	s.w.lookups = make(map[int]*sql.Stmt)
 	s.w.stmts = make(map[string]*sql.Stmt)
 	s.w.sess = make(map[string]*sessState)
+	s.w.seen = make(map[idKey]uint64)
 	s.w.args = make([]any, 0, rowsPerInsert*insertCols)
-	for _, q := range []string{qLastPos, qSetLastPos, qSession, qNewSession, qUpdSession} {
+	for _, q := range []string{qLastPos, qSetLastPos, qSession, qNewSession, qMaxID} {
 		st, err := s.wconn.PrepareContext(ctx, q)
 		if err != nil {
 			return s.wrap(fmt.Errorf("sqlite: prepare: %w", err))
@@ -56,28 +94,53 @@ func (s *Store) prepareWriter(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) insertStmt(rows int) (*sql.Stmt, error) {
-	if st := s.w.inserts[rows]; st != nil {
+// rowsStmt returns the statement head + rows × row (comma-separated) +
+// tail, prepared once per row count and kept in cache.
+func (s *Store) rowsStmt(cache map[int]*sql.Stmt, rows int, head, row, tail string) (*sql.Stmt, error) {
+	if st := cache[rows]; st != nil {
 		return st, nil
 	}
 	var b strings.Builder
-	b.WriteString("INSERT INTO events(pos, sid, seq, type, time, id, data) VALUES ")
+	b.WriteString(head)
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?)")
+		b.WriteString(row)
 	}
+	b.WriteString(tail)
 	st, err := s.wconn.PrepareContext(context.Background(), b.String())
 	if err != nil {
 		return nil, err
 	}
-	s.w.inserts[rows] = st
+	cache[rows] = st
 	return st, nil
+}
+
+func (s *Store) insertStmt(rows int) (*sql.Stmt, error) {
+	return s.rowsStmt(s.w.inserts, rows, "INSERT INTO events(pos, sid, seq, type, time, id, data) VALUES ", "(?,?,?,?,?,?,?)", "")
+}
+
+// updateStmt updates the sessions rows of rows sessions in one statement:
+// (sid, last_seq, added, first_time, last_time) per row.
+func (s *Store) updateStmt(rows int) (*sql.Stmt, error) {
+	return s.rowsStmt(s.w.updates, rows, "WITH v(sid, last_seq, added, first_time, last_time) AS (VALUES ", "(?,?,?,?,?)",
+		`) UPDATE sessions SET last_seq = v.last_seq, count = count + v.added,
+		first_time = CASE WHEN count = 0 THEN v.first_time ELSE sessions.first_time END,
+		last_time = v.last_time FROM v WHERE sessions.sid = v.sid`)
+}
+
+// lookupStmt finds which of rows (sid, id) pairs are stored, and with
+// which sequence number, through the events_id index.
+func (s *Store) lookupStmt(rows int) (*sql.Stmt, error) {
+	return s.rowsStmt(s.w.lookups, rows, "WITH v(sid, id) AS (VALUES ", "(?,?)",
+		") SELECT e.sid, e.id, e.seq FROM v CROSS JOIN events AS e ON e.id = v.id AND e.sid = v.sid")
 }
 
 // Append implements store.Store. When it returns nil the events are
 // committed with the store's synchronous level (Full by default: on disk).
+// An event whose ID is already stored in its session is not stored again:
+// it gets the sequence number it has (see store.Store).
 func (s *Store) Append(ctx context.Context, events []event.Event) error {
 	return s.writer.Append(ctx, events, &s.closed)
 }
@@ -86,21 +149,61 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 func (s *Store) commit(reqs []*group.Request) (err error) {
 	ctx := context.Background()
 	c := s.wconn
+	if jobs := s.writer.Jobs(); jobs != s.w.jobs || len(s.w.sess) > maxCachedSessions {
+		s.forget()
+		s.w.jobs = jobs
+	}
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		s.forget()
 		return s.wrap(fmt.Errorf("sqlite: begin: %w", err))
 	}
 	defer func() {
+		for _, ss := range s.w.touched {
+			if err == nil {
+				ss.lastSeq = ss.seq
+			}
+			ss.added, ss.touched = 0, false
+		}
+		s.w.touched = s.w.touched[:0]
+		clear(s.w.seen)
+		s.w.look = s.w.look[:0]
 		if err != nil {
 			_, _ = c.ExecContext(ctx, "ROLLBACK")
+			s.forget()
 			err = s.wrap(err)
 		}
 	}()
-	var lastPos uint64
-	if err := s.w.stmts[qLastPos].QueryRowContext(ctx).Scan(&lastPos); err != nil {
-		return fmt.Errorf("sqlite: read last position: %w", err)
+	if !s.w.posKnown {
+		if err := s.w.stmts[qLastPos].QueryRowContext(ctx).Scan(&s.w.lastPos); err != nil {
+			return fmt.Errorf("sqlite: read last position: %w", err)
+		}
+		var maxID []byte
+		if err := s.w.stmts[qMaxID].QueryRowContext(ctx).Scan(&maxID); err != nil {
+			return fmt.Errorf("sqlite: read the greatest ID: %w", err)
+		}
+		s.w.maxID = uuid.UUID{}
+		copy(s.w.maxID[:], maxID)
+		s.w.posKnown = true
 	}
-	clear(s.w.sess)
-	s.w.order = s.w.order[:0]
+	lastPos, newMax := s.w.lastPos, s.w.maxID
+	for _, r := range reqs {
+		for i := range r.Events {
+			ev := &r.Events[i]
+			ss, err := s.session(ctx, ev.Meta.SessionID)
+			if err != nil {
+				return err
+			}
+			// IDs are UUIDv7, which producers make in increasing
+			// order: an ID greater than every stored one cannot be
+			// stored, and needs no lookup.
+			if ss.lastSeq > 0 && bytes.Compare(ev.ID[:], s.w.maxID[:]) <= 0 {
+				s.w.look = append(s.w.look, idKey{ss.sid, ev.ID})
+			}
+		}
+	}
+	if err := s.lookup(ctx); err != nil {
+		return err
+	}
 	args := s.w.args[:0]
 	rows := 0
 	flush := func() error {
@@ -121,20 +224,26 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	for _, r := range reqs {
 		for i := range r.Events {
 			ev := &r.Events[i]
-			ss, err := s.session(ctx, ev.Meta.SessionID)
-			if err != nil {
-				return err
+			ss := s.w.sess[ev.Meta.SessionID]
+			k := idKey{ss.sid, ev.ID}
+			if seq, ok := s.w.seen[k]; ok {
+				r.Seqs[i] = seq // a duplicate: stored before, or earlier in this transaction
+				continue
 			}
-			ss.lastSeq++
+			ss.seq++
 			ss.added++
 			t := ev.Time.UnixNano()
-			if ss.count == 0 && ss.added == 1 {
+			if ss.added == 1 {
 				ss.first = t
 			}
 			ss.last = t
 			lastPos++
-			r.Seqs[i] = ss.lastSeq
-			args = append(args, int64(lastPos), ss.sid, int64(ss.lastSeq), string(ev.Type), t, ev.ID[:], r.Data[i])
+			r.Seqs[i] = ss.seq
+			s.w.seen[k] = ss.seq
+			if bytes.Compare(ev.ID[:], newMax[:]) > 0 {
+				newMax = ev.ID
+			}
+			args = append(args, lastPos, ss.sid, int64(ss.seq), string(ev.Type), t, ev.ID[:], r.Data[i])
 			if rows++; rows == rowsPerInsert {
 				if err := flush(); err != nil {
 					return err
@@ -145,42 +254,121 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	if err := flush(); err != nil {
 		return err
 	}
-	s.w.args = args
-	upd := s.w.stmts[qUpdSession]
-	for _, ss := range s.w.order {
-		if _, err := upd.ExecContext(ctx, int64(ss.lastSeq), ss.added, ss.first, ss.last, ss.sid); err != nil {
-			return fmt.Errorf("sqlite: update session %q: %w", ss.name, err)
-		}
+	if err := s.updateSessions(ctx, args); err != nil {
+		return err
 	}
-	if _, err := s.w.stmts[qSetLastPos].ExecContext(ctx, int64(lastPos)); err != nil {
-		return fmt.Errorf("sqlite: update last position: %w", err)
+	if lastPos != s.w.lastPos {
+		if _, err := s.w.stmts[qSetLastPos].ExecContext(ctx, lastPos); err != nil {
+			return fmt.Errorf("sqlite: update last position: %w", err)
+		}
 	}
 	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
+	s.w.lastPos, s.w.maxID = lastPos, newMax
 	s.nudge()
 	return nil
 }
 
-// session returns the transaction's state of the named session, reading or
-// creating its row on first use.
-func (s *Store) session(ctx context.Context, name string) (*sessState, error) {
-	if ss := s.w.sess[name]; ss != nil {
-		return ss, nil
-	}
-	ss := &sessState{name: name}
-	var lastSeq int64
-	err := s.w.stmts[qSession].QueryRowContext(ctx, name).Scan(&ss.sid, &lastSeq, &ss.count)
-	switch {
-	case err == sql.ErrNoRows:
-		if err := s.w.stmts[qNewSession].QueryRowContext(ctx, name).Scan(&ss.sid); err != nil {
-			return nil, fmt.Errorf("sqlite: create session %q: %w", name, err)
+// forget drops what the writer remembers of the database.
+func (s *Store) forget() {
+	s.w.sess = make(map[string]*sessState)
+	s.w.posKnown = false
+}
+
+// lookup finds which IDs of s.w.look are stored, and records their
+// sequence numbers in s.w.seen.
+func (s *Store) lookup(ctx context.Context) error {
+	args := s.w.args[:0]
+	defer func() { clear(args); s.w.args = args[:0] }()
+	for look := s.w.look; len(look) > 0; {
+		n := min(len(look), rowsPerInsert)
+		args = args[:0]
+		for _, k := range look[:n] {
+			args = append(args, k.sid, k.id[:])
 		}
-	case err != nil:
-		return nil, fmt.Errorf("sqlite: read session %q: %w", name, err)
+		look = look[n:]
+		st, err := s.lookupStmt(n)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare lookup: %w", err)
+		}
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return fmt.Errorf("sqlite: look up event IDs: %w", err)
+		}
+		for rows.Next() {
+			var k idKey
+			var id []byte
+			var seq int64
+			if err := rows.Scan(&k.sid, &id, &seq); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: look up event IDs: %w", err)
+			}
+			copy(k.id[:], id)
+			s.w.seen[k] = uint64(seq)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("sqlite: look up event IDs: %w", err)
+		}
 	}
-	ss.lastSeq = uint64(lastSeq)
-	s.w.sess[name] = ss
-	s.w.order = append(s.w.order, ss)
+	return nil
+}
+
+// updateSessions writes the new state of the sessions that got events, in
+// multi-row statements. args is a scratch slice.
+func (s *Store) updateSessions(ctx context.Context, args []any) error {
+	defer func() { clear(args); s.w.args = args[:0] }()
+	touched := s.w.touched
+	for len(touched) > 0 {
+		clear(args)
+		args = args[:0]
+		rows := 0
+		for len(touched) > 0 && rows < rowsPerInsert {
+			ss := touched[0]
+			touched = touched[1:]
+			if ss.added == 0 {
+				continue // only duplicates
+			}
+			args = append(args, ss.sid, int64(ss.seq), ss.added, ss.first, ss.last)
+			rows++
+		}
+		if rows == 0 {
+			break
+		}
+		st, err := s.updateStmt(rows)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare session update: %w", err)
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("sqlite: update sessions: %w", err)
+		}
+	}
+	return nil
+}
+
+// session returns the named session's state, reading or creating its row
+// unless the writer remembers it, and marks it touched by this
+// transaction.
+func (s *Store) session(ctx context.Context, name string) (*sessState, error) {
+	ss := s.w.sess[name]
+	if ss == nil {
+		ss = &sessState{name: name}
+		var lastSeq int64
+		err := s.w.stmts[qSession].QueryRowContext(ctx, name).Scan(&ss.sid, &lastSeq)
+		switch {
+		case err == sql.ErrNoRows:
+			if err := s.w.stmts[qNewSession].QueryRowContext(ctx, name).Scan(&ss.sid); err != nil {
+				return nil, fmt.Errorf("sqlite: create session %q: %w", name, err)
+			}
+		case err != nil:
+			return nil, fmt.Errorf("sqlite: read session %q: %w", name, err)
+		}
+		ss.lastSeq = uint64(lastSeq)
+		s.w.sess[name] = ss
+	}
+	if !ss.touched {
+		ss.touched, ss.seq, ss.added = true, ss.lastSeq, 0
+		s.w.touched = append(s.w.touched, ss)
+	}
 	return ss, nil
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // poisonData is a payload that does not decode as message.text.delta.
-var poisonData = json.RawMessage(`{"text": 42}`)
+var poisonData = json.RawMessage(`{"text":42}`)
 
 // wantFallback checks that got is want with its payload read back as
 // event.Raw under want's type, holding data byte for byte.
@@ -82,7 +82,7 @@ func (s *suite) poisonEvent(t *testing.T) {
 		}
 		s.cfg.rewrite(t, st, "outdated", 2, data)
 		s4 := in[3]
-		s4.Seq, s4.Payload = 0, event.Raw{Name: s4.Type, Data: json.RawMessage(`[1, 2]`)}
+		s4.Seq, s4.Payload = 0, event.Raw{Name: s4.Type, Data: json.RawMessage(`[1,2]`)}
 		if data, err = event.Marshal(s4); err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +97,7 @@ func (s *suite) poisonEvent(t *testing.T) {
 			}
 		}
 		wantFallback(t, got[1], in[1], poisonData)
-		wantFallback(t, got[3], in[3], json.RawMessage(`[1, 2]`))
+		wantFallback(t, got[3], in[3], json.RawMessage(`[1,2]`))
 		// The fallback is lossless: the event encodes to the stored bytes.
 		if b, _ := event.Marshal(got[1]); string(b) != string(must(event.Marshal(withSeq(old, 2)))) {
 			t.Fatalf("re-encoded fallback event differs:\n%s", b)

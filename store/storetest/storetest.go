@@ -98,6 +98,7 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 	t.Run("ReadAllTail", s.readAllTail)
 	t.Run("Head", s.head)
 	t.Run("Sessions", s.sessions)
+	t.Run("Delete", s.deleteSession)
 	t.Run("SessionIDs", s.sessionIDs)
 	t.Run("PoisonEvent", s.poisonEvent)
 	t.Run("DamagedRow", s.damagedRow)
@@ -108,4 +109,9 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 	t.Run("Context", s.context)
 	t.Run("Closed", s.closed)
 	t.Run("Reopen", s.reopen)
+	t.Run("DedupBatch", s.dedupBatch)
+	t.Run("DedupAcross", s.dedupAcross)
+	t.Run("DedupConcurrent", s.dedupConcurrent)
+	t.Run("DedupReopen", s.dedupReopen)
+	t.Run("DedupDeleted", s.dedupDeleted)
 }

@@ -723,7 +723,9 @@ const customType = "storetest.unknown.thing"
 
 func (s *suite) roundTrip(t *testing.T) {
 	st := s.new(t)
-	rawData := json.RawMessage(`{ "z": [1, 2.50, {"é":"\u00e9 <&>"}],"a" :null , "big": 12345678901234567890 }`)
+	// A raw payload is kept in compact form, with number spellings,
+	// escapes and member order byte for byte (see event.Raw).
+	rawData := json.RawMessage(`{"z":[1,2.50,{"é":"\u00e9 <&>"}],"a":null,"big":12345678901234567890}`)
 	meta := event.Meta{
 		SessionID: "rt", RunID: "run-1", ConversationID: "conv", TurnID: "turn", InferenceID: "inf",
 		MessageID: "msg", ToolCallID: "call", RequestID: "req", ParentID: "par",
@@ -763,6 +765,13 @@ func (s *suite) roundTrip(t *testing.T) {
 	b, _ := event.Marshal(got[4])
 	if string(a) != string(b) {
 		t.Fatalf("re-encoded unknown event differs:\n%s\n%s", a, b)
+	}
+	// White space between tokens, even raw line breaks, does not survive.
+	spaced := json.RawMessage("{ \"z\": [1, 2.50, {\"é\":\"\\u00e9 <&>\"}],\r\n\"a\" :null , \"big\": 12345678901234567890 }")
+	mustAppend(t, st, event.New(event.Raw{Name: customType, Data: spaced}, event.Meta{SessionID: "rt-spaced"}))
+	back := collect(t, st, store.Query{Session: "rt-spaced"})
+	if raw, ok := event.As[event.Raw](back[0]); !ok || string(raw.Data) != string(rawData) {
+		t.Fatalf("spaced unknown payload came back as %#v, want the compact %s", back[0].Payload, rawData)
 	}
 }
 
@@ -884,7 +893,7 @@ func (s *suite) reopen(t *testing.T) {
 		t.Skip("store is not durable (no Reopen given)")
 	}
 	st := s.new(t)
-	first := mustAppend(t, st, text("keep", 0), text("keep", 1), ev("keep", event.Raw{Name: customType, Data: json.RawMessage(`[1, 2]`)}, 0))
+	first := mustAppend(t, st, text("keep", 0), text("keep", 1), ev("keep", event.Raw{Name: customType, Data: json.RawMessage(`[1,2]`)}, 0))
 	mustAppend(t, st, text("keep2", 0))
 	before := collectAll(t, st, store.AllQuery{})
 	if err := st.Close(); err != nil {

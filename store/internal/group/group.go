@@ -51,6 +51,7 @@ type Writer struct {
 	wg        sync.WaitGroup
 	commit    Commit
 	maxEvents int
+	jobs      uint64 // jobs run so far; used only on the writer goroutine
 }
 
 // Start starts a writer that groups up to maxEvents events per commit.
@@ -133,6 +134,13 @@ func (w *Writer) Close() {
 	w.wg.Wait()
 }
 
+// Jobs reports how many jobs the writer has run. Only the Commit function
+// may call it (it runs on the writer goroutine): a commit that caches what
+// it read from the database between transactions compares it with the
+// count it saw last, and forgets its cache when a job (a retention pass, a
+// deletion) may have changed the rows behind it.
+func (w *Writer) Jobs() uint64 { return w.jobs }
+
 func (w *Writer) run() {
 	defer w.wg.Done()
 	var batch []*Request
@@ -192,6 +200,7 @@ func (w *Writer) run() {
 
 func (w *Writer) handle(reqs []*Request) {
 	if reqs[0].Job != nil {
+		w.jobs++
 		reqs[0].done <- reqs[0].Job()
 		return
 	}

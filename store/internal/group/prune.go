@@ -25,6 +25,20 @@ func (w *Writer) Prune(ctx context.Context, closed *atomic.Bool, r store.Retenti
 	return w.Repeat(ctx, func() (int64, bool, error) { return once(r, PruneChunk) })
 }
 
+// Delete is a store's Delete: unless id is not a valid session ID or the
+// store is closed, it runs once(id) as one job on the writer, between
+// groups of appends.
+func (w *Writer) Delete(ctx context.Context, closed *atomic.Bool, id string, once func(id string) error) error {
+	if err := store.CheckSessionID(id); err != nil {
+		return err
+	}
+	if closed.Load() {
+		return store.ErrClosed
+	}
+	_, err := w.Repeat(ctx, func() (int64, bool, error) { return 0, false, once(id) })
+	return err
+}
+
 // Trim is the order of one retention transaction of at most chunk events:
 // first the oldest events beyond r.MaxEvents of each session (byCount),
 // then, if that left room, events older than r.MaxAge by the clock now

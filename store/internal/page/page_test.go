@@ -95,8 +95,8 @@ func TestDecodeFallback(t *testing.T) {
 		t.Fatalf("good event: %+v, %v", ev, err)
 	}
 	bad := in
-	payload := json.RawMessage(`{ "text" : 42 }`)
-	bad.Payload = event.Raw{Name: in.Type, Data: payload}
+	bad.Payload = event.Raw{Name: in.Type, Data: json.RawMessage(`{ "text" : 42 }`)}
+	payload := json.RawMessage(`{"text":42}`) // encoded in compact form
 	data, _ := event.Marshal(bad)
 	for range 3 {
 		ev, err = d.Decode(data, 4, 10)
