@@ -11,10 +11,9 @@ import (
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
-	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/internal/nodeclient"
+	"github.com/sluice-events/sluice/internal/servetest"
 	"github.com/sluice-events/sluice/store"
-	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/wire/agui"
 )
 
@@ -40,20 +39,11 @@ func weather(ctx context.Context, in agui.RunAgentInput, em *sluice.Emitter) err
 
 func newHandler(t *testing.T, agent agui.Agent) (string, store.Store) {
 	t.Helper()
-	st, err := memory.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := hub.New(st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, st := servetest.Hub(t)
 	ts := httptest.NewServer(agui.Handler(h, agent))
 	t.Cleanup(func() {
 		ts.CloseClientConnections()
 		ts.Close()
-		h.Close(context.Background())
-		st.Close()
 	})
 	return ts.URL, st
 }

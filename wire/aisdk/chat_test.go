@@ -13,10 +13,9 @@ import (
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
-	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/internal/nodeclient"
+	"github.com/sluice-events/sluice/internal/servetest"
 	"github.com/sluice-events/sluice/store"
-	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/wire/aisdk"
 )
 
@@ -59,14 +58,7 @@ var gets chan struct{}
 
 func newChat(t *testing.T, agent aisdk.ChatAgent) (string, store.Store) {
 	t.Helper()
-	st, err := memory.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := hub.New(st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, st := servetest.Hub(t)
 	chat := aisdk.NewChat(h, agent)
 	inner := http.StripPrefix("/api/chat", chat)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -79,8 +71,6 @@ func newChat(t *testing.T, agent aisdk.ChatAgent) (string, store.Store) {
 		ts.CloseClientConnections()
 		ts.Close()
 		chat.Close()
-		h.Close(context.Background())
-		st.Close()
 	})
 	return ts.URL + "/api/chat", st
 }
