@@ -75,6 +75,18 @@ func (e *Emitter) Meta() event.Meta {
 	return e.meta.Clone()
 }
 
+// Scope returns the ID of e's own scope (its tool call, message,
+// inference, turn, conversation, run or session, the narrowest set): the
+// parent ID that e's child emitters stamp. Integrations that open scopes of
+// their own (a graph node, a chain) use it as their first parent. A nil
+// emitter's scope is "".
+func (e *Emitter) Scope() string {
+	if e == nil {
+		return ""
+	}
+	return e.scope
+}
+
 // Sink returns the sink e publishes to (Discard for a nil emitter).
 func (e *Emitter) Sink() Sink {
 	if e == nil || e.sink == nil {

@@ -297,3 +297,20 @@ func TestTransformChangingTheType(t *testing.T) {
 		t.Error("a sink got a type it does not want")
 	}
 }
+
+func TestEmitterScope(t *testing.T) {
+	root := sluice.NewEmitter(sluice.Discard, event.Meta{RunID: "run-1", SessionID: "s-1"})
+	if got := root.Scope(); got != "run-1" {
+		t.Errorf("root scope = %q, want run-1", got)
+	}
+	if got := root.Turn("turn-1").Inference("inf-1").Scope(); got != "inf-1" {
+		t.Errorf("inference scope = %q, want inf-1", got)
+	}
+	if got := root.Turn("turn-1").WithMeta(func(m *event.Meta) { m.Model = "x" }).Scope(); got != "turn-1" {
+		t.Errorf("WithMeta changed the scope to %q", got)
+	}
+	var nilEm *sluice.Emitter
+	if nilEm.Scope() != "" {
+		t.Error("nil emitter has a scope")
+	}
+}

@@ -435,25 +435,30 @@ type MCPCallStarted struct {
 // MCPCallProgress is emitted while an MCP call runs: arguments as they
 // stream, or a status change.
 type MCPCallProgress struct {
-	ItemID         string `json:"item_id" doc:"the provider's output item ID"`
-	Status         string `json:"status,omitempty" doc:"in_progress, …"`
-	ArgumentsDelta string `json:"arguments_delta,omitempty" doc:"new arguments text"`
+	ItemID         string  `json:"item_id" doc:"the provider's output item ID"`
+	Status         string  `json:"status,omitempty" doc:"in_progress, …"`
+	ArgumentsDelta string  `json:"arguments_delta,omitempty" doc:"new arguments text"`
+	Progress       float64 `json:"progress,omitempty" doc:"progress so far, as the server reports it (an MCP progress notification)"`
+	Total          float64 `json:"total,omitempty" doc:"the progress at completion, if the server knows it"`
+	Message        string  `json:"message,omitempty" doc:"the server's progress message"`
 }
 
 // MCPCallCompleted is emitted when an MCP call returns.
 type MCPCallCompleted struct {
-	ItemID string `json:"item_id" doc:"the provider's output item ID"`
-	Server string `json:"server,omitempty" doc:"the MCP server's label"`
-	Name   string `json:"name,omitempty" doc:"the tool's name"`
-	Output string `json:"output,omitempty" doc:"the tool's output"`
+	ItemID   string        `json:"item_id" doc:"the provider's output item ID"`
+	Server   string        `json:"server,omitempty" doc:"the MCP server's label"`
+	Name     string        `json:"name,omitempty" doc:"the tool's name"`
+	Output   string        `json:"output,omitempty" doc:"the tool's output"`
+	Duration time.Duration `json:"duration_ns,omitempty" doc:"how long the call took, where the caller measured it"`
 }
 
 // MCPCallFailed is emitted when an MCP call fails.
 type MCPCallFailed struct {
-	ItemID string `json:"item_id" doc:"the provider's output item ID"`
-	Server string `json:"server,omitempty" doc:"the MCP server's label"`
-	Name   string `json:"name,omitempty" doc:"the tool's name"`
-	Error  Error  `json:"error" doc:"what went wrong"`
+	ItemID   string        `json:"item_id" doc:"the provider's output item ID"`
+	Server   string        `json:"server,omitempty" doc:"the MCP server's label"`
+	Name     string        `json:"name,omitempty" doc:"the tool's name"`
+	Error    Error         `json:"error" doc:"what went wrong"`
+	Duration time.Duration `json:"duration_ns,omitempty" doc:"how long the call took, where the caller measured it"`
 }
 
 // MCPListStarted is emitted when a provider starts listing a remote MCP
@@ -466,16 +471,18 @@ type MCPListStarted struct {
 // MCPListCompleted is emitted when a provider has listed an MCP server's
 // tools.
 type MCPListCompleted struct {
-	ItemID string          `json:"item_id" doc:"the provider's output item ID"`
-	Server string          `json:"server,omitempty" doc:"the MCP server's label"`
-	Tools  json.RawMessage `json:"tools,omitempty" doc:"the tools as JSON"`
+	ItemID   string          `json:"item_id" doc:"the provider's output item ID"`
+	Server   string          `json:"server,omitempty" doc:"the MCP server's label"`
+	Tools    json.RawMessage `json:"tools,omitempty" doc:"the tools as JSON"`
+	Duration time.Duration   `json:"duration_ns,omitempty" doc:"how long listing took, where the caller measured it"`
 }
 
 // MCPListFailed is emitted when listing an MCP server's tools fails.
 type MCPListFailed struct {
-	ItemID string `json:"item_id" doc:"the provider's output item ID"`
-	Server string `json:"server,omitempty" doc:"the MCP server's label"`
-	Error  Error  `json:"error" doc:"what went wrong"`
+	ItemID   string        `json:"item_id" doc:"the provider's output item ID"`
+	Server   string        `json:"server,omitempty" doc:"the MCP server's label"`
+	Error    Error         `json:"error" doc:"what went wrong"`
+	Duration time.Duration `json:"duration_ns,omitempty" doc:"how long listing took, where the caller measured it"`
 }
 
 // ImageGenerationStarted is emitted when a provider-hosted image generation

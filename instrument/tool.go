@@ -2,11 +2,11 @@ package instrument
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/jsonvalue"
 )
 
 // WithToolCall returns a context whose emitter is scoped to the tool call
@@ -34,7 +34,7 @@ func Tool[A, R any](name string, fn func(ctx context.Context, args A) (R, error)
 		}
 		callID := em.Meta().ToolCallID
 		if em.Enabled(ctx, event.TypeToolCallStarted) {
-			_ = sluice.Emit(ctx, em, event.ToolCallStarted{CallID: callID, Name: name, Arguments: toJSON(args)})
+			_ = sluice.Emit(ctx, em, event.ToolCallStarted{CallID: callID, Name: name, Arguments: jsonvalue.Of(args)})
 		}
 		start := time.Now()
 		panicking := true
@@ -52,29 +52,11 @@ func Tool[A, R any](name string, fn func(ctx context.Context, args A) (R, error)
 			case err != nil:
 				_ = sluice.Emit(ctx, em, event.ToolCallFailed{CallID: callID, Name: name, Duration: d, Error: event.ErrorFrom(err)})
 			case em.Enabled(ctx, event.TypeToolCallCompleted):
-				_ = sluice.Emit(ctx, em, event.ToolCallCompleted{CallID: callID, Name: name, Duration: d, Result: toJSON(res)})
+				_ = sluice.Emit(ctx, em, event.ToolCallCompleted{CallID: callID, Name: name, Duration: d, Result: jsonvalue.Of(res)})
 			}
 		}()
 		res, err = fn(ctx, args)
 		panicking = false
 		return res, err
 	}
-}
-
-// toJSON encodes v, keeping JSON it is given as it is.
-func toJSON(v any) json.RawMessage {
-	switch v := v.(type) {
-	case nil:
-		return nil
-	case json.RawMessage:
-		if len(v) == 0 || !json.Valid(v) {
-			return nil
-		}
-		return v
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	return b
 }

@@ -1,9 +1,10 @@
 package server
 
 import (
-	"html"
 	"net/http"
 	"strings"
+
+	"github.com/sluice-events/sluice/ui"
 )
 
 // DocsURL is where the API reference lives; the home page links it.
@@ -13,7 +14,7 @@ const DocsURL = "https://github.com/sluice-events/sluice/blob/main/docs/server.m
 // where the reference is.
 const homeText = `Sluice event server
 
-This is a Sluice server: it stores the typed events of LLM and agent runs,
+This is a Sluice server (open it in a browser for the web page): it stores the typed events of LLM and agent runs,
 numbered 1, 2, 3, ... within each session, and streams them to browsers
 and programs, live or from any point in the past.
 
@@ -30,17 +31,15 @@ API reference:    docs/server.md in the repository,
                   ` + DocsURL + `
 `
 
-// home answers GET / with homeText: plain text, or a minimal HTML page
-// for a browser (one whose Accept names text/html).
+// home answers GET / with the web page (package ui) for a browser (a
+// request whose Accept names text/html), and with homeText, plain, for
+// any other client.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-cache")
-	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte(homeText))
+	if strings.Contains(r.Header.Get("Accept"), "text/html") {
+		ui.ServePage(w, r)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	body := html.EscapeString(homeText)
-	body = strings.Replace(body, DocsURL, `<a href="`+DocsURL+`">`+DocsURL+`</a>`, 1)
-	w.Write([]byte("<!doctype html>\n<meta charset=\"utf-8\">\n<title>Sluice</title>\n<pre>" + body + "</pre>\n"))
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte(homeText))
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // TestHome: GET / says what the server is and where the API reference is,
-// as text for programs and as a page for browsers; other paths stay 404.
+// as text for programs; browsers get the web page (package ui); other paths stay 404.
 func TestHome(t *testing.T) {
 	e := newEnv(t, server.Config{})
 	code, body := e.do("GET", "/", "", nil)
@@ -23,6 +23,9 @@ func TestHome(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") ||
 		!strings.Contains(string(page), `<a href="`+server.DocsURL+`">`) {
 		t.Fatalf("GET / for a browser: %s\n%s", ct, page)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self'") || !strings.Contains(csp, "script-src 'sha256-") {
+		t.Fatalf("GET / for a browser: Content-Security-Policy %q", csp)
 	}
 	if code, _ := e.do("GET", "/nope", "", nil); code != 404 {
 		t.Fatalf("GET /nope = %d", code)

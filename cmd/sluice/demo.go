@@ -37,6 +37,7 @@ func newDemoCmd() *cobra.Command {
 		db     string
 		serve  string
 		wait   time.Duration
+		every  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -48,7 +49,8 @@ func newDemoCmd() *cobra.Command {
 			"\"sluice validate -\" accepts. Interrupt it (Ctrl-C) to see a stream.interrupted event.\n\n" +
 			"--db FILE also records the run (then: sluice sessions, sluice replay). --serve [ADDR] serves\n" +
 			"it with an embedded server, waits --wait before the run starts so that you can attach with\n" +
-			"the printed commands, and keeps serving until Ctrl-C.",
+			"the printed commands or the web page at its URL, keeps serving until Ctrl-C and starts a new\n" +
+			"run (a new session) every --every.",
 		Args: func(cmd *cobra.Command, args []string) error {
 			// "--serve ADDR" as well as "--serve=ADDR": a bare --serve
 			// takes the default, so the address arrives as an argument.
@@ -97,7 +99,7 @@ func newDemoCmd() *cobra.Command {
 			defer stop()
 			meta := newDemoMeta()
 			if serve != "" {
-				err = serveDemo(ctx, demoServe{info: info, log: cmd.ErrOrStderr(), frame: fr, sink: sink, tally: tally, speed: speed, db: db, addr: serve, wait: wait, meta: meta})
+				err = serveDemo(ctx, demoServe{info: info, log: cmd.ErrOrStderr(), frame: fr, sink: sink, tally: tally, speed: speed, db: db, addr: serve, wait: wait, every: every, meta: meta})
 			} else {
 				var rec *store.SessionInfo
 				rec, err = recordDemo(ctx, fr, sink, speed, db, meta)
@@ -125,6 +127,7 @@ func newDemoCmd() *cobra.Command {
 	cmd.Flags().StringVar(&db, "db", "", "also record the run into this SQLite database (then: sluice sessions, sluice replay)")
 	cmd.Flags().StringVar(&serve, "serve", "", "serve the run on this address with an embedded server and print the URLs to follow it (--serve alone: "+server.DefaultAddr+")")
 	cmd.Flags().DurationVar(&wait, "wait", 5*time.Second, "with --serve: how long to wait before the run starts, so that you can attach")
+	cmd.Flags().DurationVar(&every, "every", 10*time.Second, "with --serve: start a new run (a new session) this long after the last one ended, for the web page; 0 runs once")
 	cmd.Flags().Lookup("serve").NoOptDefVal = server.DefaultAddr
 	cmd.Flags().Lookup("meta").NoOptDefVal = "true"
 	cmd.PreRun = func(cmd *cobra.Command, _ []string) {

@@ -31,6 +31,7 @@ type demoServe struct {
 	db    string // SQLite file to record in; "" keeps the run in memory
 	addr  string
 	wait  time.Duration // before the run starts
+	every time.Duration // between the end of a run and the next; 0: one run
 	meta  event.Meta
 }
 
@@ -87,6 +88,7 @@ func serveDemo(ctx context.Context, d demoServe) error {
 	go func() { served <- srv.Serve(ctx, l) }()
 	session := d.meta.SessionID
 	fmt.Fprintf(d.info, "sluice demo: serving on %s (loopback only, no keys); press Ctrl-C to stop\n", base)
+	fmt.Fprintf(d.info, "  watch it in a browser:  %s/\n", base)
 	fmt.Fprintf(d.info, "  follow this run:        sluice tail %s --session %s\n", base, session)
 	fmt.Fprintf(d.info, "                          curl -N '%s/v1/sessions/%s/stream?wait=true'\n", base, session)
 	fmt.Fprintf(d.info, "  follow every session:   sluice tail %s\n", base)
@@ -111,6 +113,10 @@ func serveDemo(ctx context.Context, d demoServe) error {
 			fmt.Fprintf(d.info, "  curl %s/v1/sessions/%s/events\n", base, si.ID)
 		}
 		fmt.Fprintf(d.info, "sluice demo: still serving on %s; press Ctrl-C to stop\n", base)
+		if d.every > 0 && runErr == nil {
+			fmt.Fprintf(d.info, "sluice demo: a new run every %s; watch them at %s/\n", d.every, base)
+			runErr = again(ctx, h, d)
+		}
 	}
 	serveErr := <-served
 	if errors.Is(runErr, context.Canceled) {
@@ -132,4 +138,18 @@ func pause(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// again runs the demo into h every d.every, each run a session of its
+// own, until ctx ends; the runs are not printed.
+func again(ctx context.Context, h *hub.Hub, d demoServe) error {
+	for pause(ctx, d.every) == nil {
+		if err := runDemo(ctx, h, d.speed, nil, newDemoMeta()); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -217,6 +219,39 @@ func TestDemoServe(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
+
+// TestDemoServeRepeats: "demo --serve" prints the web page's URL, serves
+// the page there to browsers, and runs the agent again, each run a
+// session of its own, every --every.
+func TestDemoServeRepeats(t *testing.T) {
+	addr := freeAddr(t)
+	out, _, stop := start(t, "demo", "--speed", "0", "--serve", addr, "--wait", "0s", "--every", "50ms")
+	waitFor(t, "the page's URL", func() bool { return strings.Contains(out.String(), "watch it in a browser:  http://"+addr+"/") })
+	waitFor(t, "a second run", func() bool {
+		resp, err := http.Get("http://" + addr + "/v1/sessions")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var page struct{ Sessions []struct{ ID string } }
+		return json.NewDecoder(resp.Body).Decode(&page) == nil && len(page.Sessions) >= 2
+	})
+	req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "<title>Sluice</title>") || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("GET / for a browser: %s", body[:min(len(body), 200)])
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)

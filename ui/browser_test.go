@@ -1,0 +1,212 @@
+package ui_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-events/sluice/hub"
+	"github.com/sluice-events/sluice/server"
+	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/memory"
+	"github.com/sluice-events/sluice/store/sqlite"
+)
+
+// testServer is a real server on loopback with the given API keys
+// ("NAME:SECRET:SCOPES[:PREFIX]"), over an in-memory store or, with db, a
+// SQLite file. The browser script can have one restarted on its address:
+// on the same SQLite log (a restart loses and duplicates nothing), or on a
+// new, empty log (another epoch: the page must start over).
+type testServer struct {
+	t    *testing.T
+	addr string
+	db   string
+	keys []string
+	stop func()
+}
+
+// serve starts a testServer that is stopped when the test ends.
+func serve(t *testing.T, db string, keys ...string) *testServer {
+	s := &testServer{t: t, addr: "127.0.0.1:0", db: db, keys: keys}
+	s.start(false)
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+func (r *testServer) url() string { return "http://" + r.addr }
+
+func (r *testServer) start(fresh bool) {
+	t := r.t
+	var st store.Store
+	var err error
+	if fresh || r.db == "" {
+		st, err = memory.New()
+	} else {
+		st, err = sqlite.Open(context.Background(), r.db)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := hub.New(st, hub.WithCoalesce(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.Config{Hub: h, Logger: slog.New(slog.DiscardHandler), ShutdownTimeout: time.Second}
+	for _, k := range r.keys {
+		key, err := server.ParseKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Keys = append(cfg.Keys, key)
+	}
+	srv, err := server.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l net.Listener
+	for i := 0; ; i++ { // the old listener's port may take a moment to free
+		if l, err = net.Listen("tcp", r.addr); err == nil || i == 50 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addr = l.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx, l); close(done) }()
+	r.stop = func() {
+		cancel()
+		<-done
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Close(ctx)
+		h.Close(ctx)
+		st.Close()
+	}
+}
+
+// browserDir holds the browser script and its pinned playwright-core.
+const browserDir = "testdata/browser"
+
+// chromium is Debian's browser, the one the tests drive.
+const chromium = "/usr/bin/chromium"
+
+// setupBrowser skips the test when node or Chromium is missing and
+// installs playwright-core (package-lock.json) when it is not there yet.
+func setupBrowser(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed: the browser tests need it (and Debian's chromium)")
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skip(chromium + " is missing: apt-get install chromium to run the browser tests")
+	}
+	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "playwright-core")); err == nil {
+		return
+	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Skip("npm is not installed: playwright-core cannot be installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+	cmd.Dir = browserDir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("npm ci failed, playwright-core is missing: %v: %s", err, bytes.TrimSpace(out))
+	}
+}
+
+// TestBrowser drives Debian's Chromium through the page served by real
+// servers on loopback (testdata/browser/browser.mjs): the session list
+// updates live, with each session's model, tokens, cost and error marker,
+// filtered by prefix and paged; a run's text streams into the page; a
+// tool card shows the arguments, then the result; hostile event content
+// stays text; a reload mid-run gives the same page with no duplicated
+// text, a second tab agrees, and so does a server restart (on the same
+// log; on a new log, the page starts over); errors show; the inspector
+// filters, searches, copies an event as JSON and links to it; the page's
+// fold of a log equals the server's timeline; the scrubber replays; a
+// server with keys refuses the page without a key, the key never appears
+// in a URL, and one tenant cannot open another's session. With
+// SLUICE_UI_SCREENSHOTS set it writes docs/ui-session.png and
+// docs/ui-replay.png; it logs the measurements recorded in BENCHMARKS.md.
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the browser test takes about a minute")
+	}
+	setupBrowser(t)
+	open := serve(t, "")
+	keyed := serve(t, "", "admin:admin-secret:admin", "a:a-secret:read,ingest:tenA-", "b:b-secret:read,ingest:tenB-")
+	rs := serve(t, filepath.Join(t.TempDir(), "restart.db"))
+	docs, err := filepath.Abs(filepath.Join("..", "docs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo, err := filepath.Abs(filepath.Join("..", "internal", "recorded", "testdata", "demo.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := filepath.Join(t.TempDir(), "results.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "browser.mjs")
+	cmd.Dir = browserDir
+	cmd.Env = append(os.Environ(),
+		"SLUICE_URL="+open.url(), "SLUICE_KEYED_URL="+keyed.url(), "SLUICE_RESTART_URL="+rs.url(), "CHROMIUM="+chromium,
+		"DEMO_EVENTS="+demo, "RESULTS="+results)
+	if os.Getenv("SLUICE_UI_SCREENSHOTS") != "" {
+		cmd.Env = append(cmd.Env, "SCREENSHOTS="+docs)
+	}
+	// The script asks for restarts with a line "RESTART same" or
+	// "RESTART fresh" and waits for "restarted" on its standard input.
+	var out, errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		out.WriteString(line + "\n")
+		if how, ok := strings.CutPrefix(line, "RESTART "); ok {
+			rs.stop()
+			rs.start(how == "fresh")
+			io.WriteString(stdin, "restarted\n")
+		}
+	}
+	err = cmd.Wait()
+	t.Logf("browser.mjs:\n%s%s", out.String(), errOut.String())
+	if err != nil {
+		t.Fatalf("browser.mjs: %v", err)
+	}
+	b, err := os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("measurements: %s", b)
+}
