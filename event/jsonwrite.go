@@ -15,6 +15,13 @@ var safeASCII = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// AppendJSONString appends s to b as a JSON string literal, as the event
+// codec writes strings: quote, backslash and control characters escaped,
+// U+2028 and U+2029 escaped, invalid UTF-8 as U+FFFD, no HTML escaping.
+// It is for encoders of other formats that write their hot messages by
+// hand.
+func AppendJSONString(b []byte, s string) []byte { return appendString(b, s) }
+
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD and
 // U+2028/U+2029 are escaped, as encoding/json does, so the output is valid
 // JSON and JavaScript.

@@ -8,11 +8,12 @@ import (
 	"github.com/sluice-events/sluice/wire"
 	"github.com/sluice-events/sluice/wire/agui"
 	"github.com/sluice-events/sluice/wire/aisdk"
+	"github.com/sluice-events/sluice/wire/cloudevents"
 )
 
 // formats are the output formats of the SSE stream endpoints, chosen with
 // ?format= (the first is the default).
-var formats = []wire.Format{wire.NativeFormat, agui.Format, aisdk.Format}
+var formats = []wire.Format{wire.NativeFormat, agui.Format, aisdk.Format, cloudevents.Format}
 
 // formatNames lists the formats for error messages.
 func formatNames() string {

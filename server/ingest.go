@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/wire/cloudevents"
 )
 
 // ack reports one stored event.
@@ -32,7 +33,7 @@ type publishResult struct {
 
 // ingest handles POST /v1/events.
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
-	if aerr := needJSON(r, "application/json (one event or an array) or application/x-ndjson", ingestTypes...); aerr != nil {
+	if aerr := needJSON(r, "application/json (one event or an array), application/x-ndjson, or CloudEvents (application/cloudevents+json, application/cloudevents-batch+json, or binary mode with ce-* headers)", ingestTypes...); aerr != nil {
 		s.m.rejected.WithLabelValues(aerr.Code).Inc()
 		writeError(w, aerr)
 		return
@@ -43,7 +44,10 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	events, aerr := parseEvents(body, s.cfg.MaxBatch)
+	events, isCE, aerr := parseCloudEvents(r, body, s.cfg.MaxBatch)
+	if !isCE && aerr == nil {
+		events, aerr = parseEvents(body, s.cfg.MaxBatch)
+	}
 	if aerr != nil {
 		s.m.rejected.WithLabelValues(aerr.Code).Inc()
 		writeError(w, aerr)
@@ -58,7 +62,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 }
 
 // ingestTypes are the content types POST /v1/events accepts.
-var ingestTypes = []string{"application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/stream+json"}
+var ingestTypes = []string{"application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/stream+json", cloudevents.ContentType, cloudevents.BatchContentType}
 
 // needJSON refuses a write whose Content-Type is missing or not one of
 // types: browsers send other types (text/plain, forms, a Blob without a

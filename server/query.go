@@ -177,8 +177,7 @@ func (s *Server) sessionEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(body)
+	writePage(w, r, body)
 }
 
 // scan bounds the events a filtered page reads: a type pattern or a
@@ -255,8 +254,7 @@ func (s *Server) queryAll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(body)
+	writePage(w, r, body)
 }
 
 func (s *Server) queryAllPage(ctx context.Context, pr principal, prefix string, p params) ([]byte, *apiError) {

@@ -124,6 +124,12 @@ type Config struct {
 	MaxUnauthConns int
 	// ShutdownTimeout bounds Serve's graceful shutdown.
 	ShutdownTimeout time.Duration
+	// Handlers are more routes (an http.ServeMux pattern, such as
+	// "POST /v1/demo/agui", to its handler), such as the agent endpoints
+	// of agui.Handler and aisdk.NewChat. They sit behind the same
+	// authentication, host, origin and CORS checks, and need a key with
+	// the ingest and read scopes.
+	Handlers map[string]http.Handler
 	// Logger receives access logs (at Info) and errors. nil: slog.Default().
 	Logger *slog.Logger
 	// Clock is the clock used to stamp events that arrive without a time
@@ -442,6 +448,17 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusNotFound, CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
+	for pattern, h := range s.cfg.Handlers {
+		mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p := principalOf(r)
+			if !p.allows(ScopeIngest) || !p.allows(ScopeRead) {
+				writeError(w, errorf(http.StatusForbidden, CodeForbidden, "key %q lacks the ingest and read scopes", p.name()))
+				return
+			}
+			w.Header().Set(EpochHeader, s.epoch)
+			h.ServeHTTP(w, r)
+		}))
+	}
 	return s.recoverer(s.accessLog(s.browsers(s.cors(s.authenticate(mux)))))
 }
 

@@ -108,10 +108,14 @@ func (s *Server) startStream(ctx context.Context, feed *hub.Feed, enc wire.Encod
 	if o.heartbeat {
 		st.hb = time.AfterFunc(s.cfg.Heartbeat, func() { st.wakeFor(wakePing) })
 	}
+	// Under mu: a context that is already done runs its func at once,
+	// and the run it starts must see stopDrain and stopGone set.
+	st.mu.Lock()
 	st.stopDrain = context.AfterFunc(s.streamCtx, func() { st.wakeFor(wakeDrain) })
 	if o.watch {
 		st.stopGone = context.AfterFunc(ctx, st.gone)
 	}
+	st.mu.Unlock()
 	st.wakeFor(wakeEvents)
 	return st
 }
@@ -255,13 +259,14 @@ func (st *stream) end(final []byte) {
 		return
 	}
 	st.ended = true
+	stopDrain, stopGone := st.stopDrain, st.stopGone
 	st.mu.Unlock()
 	if st.hb != nil {
 		st.hb.Stop()
 	}
-	st.stopDrain()
-	if st.stopGone != nil {
-		st.stopGone()
+	stopDrain()
+	if stopGone != nil {
+		stopGone()
 	}
 	st.feed.Close()
 	st.tr.close(final)

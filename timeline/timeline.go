@@ -328,6 +328,16 @@ func (t *Timeline) Run(id string) *Run {
 	return nil
 }
 
+// OpenRun returns the last run still running, or nil.
+func (t *Timeline) OpenRun() *Run {
+	for i := len(t.Runs) - 1; i >= 0; i-- {
+		if t.Runs[i].Status == StatusRunning {
+			return &t.Runs[i]
+		}
+	}
+	return nil
+}
+
 // Cost returns the total cost of every finished model call, and whether
 // it is exact (false: some call had no known price).
 func (t *Timeline) Cost() (float64, bool) {

@@ -254,64 +254,8 @@ func TestRead(t *testing.T) {
 	}
 }
 
-// session10k is the demo run repeated to 10,000 events, each repeat a run
-// of its own with its own message and tool call IDs.
-func session10k(b testing.TB) []event.Event {
-	demo := recorded.Demo(b).Events
-	out := make([]event.Event, 0, 10000)
-	for r := 0; len(out) < 10000; r++ {
-		for _, e := range demo {
-			if len(out) == 10000 {
-				break
-			}
-			sfx := fmt.Sprintf("-%d", r)
-			e.Meta.RunID += sfx
-			if e.Meta.MessageID != "" {
-				e.Meta.MessageID += sfx
-			}
-			if e.Meta.ToolCallID != "" {
-				e.Meta.ToolCallID += sfx
-			}
-			switch p := e.Payload.(type) {
-			case event.ToolCallDelta:
-				p.CallID += sfx
-				e.Payload = p
-			case event.ToolCallRequested:
-				p.CallID += sfx
-				e.Payload = p
-			case event.ToolCallStarted:
-				p.CallID += sfx
-				e.Payload = p
-			case event.ToolCallCompleted:
-				p.CallID += sfx
-				e.Payload = p
-			case event.MessageStarted:
-				p.ID += sfx
-				e.Payload = p
-			case event.MessageStopped:
-				p.ID += sfx
-				e.Payload = p
-			case event.MessageCreated:
-				p.ToolCalls = append([]event.ToolCall(nil), p.ToolCalls...)
-				for i := range p.ToolCalls {
-					p.ToolCalls[i].ID += sfx
-				}
-				if p.ToolResult != nil {
-					tr := *p.ToolResult
-					tr.CallID += sfx
-					p.ToolResult = &tr
-				}
-				e.Payload = p
-			}
-			e.Seq = uint64(len(out) + 1)
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 func TestSession10k(t *testing.T) {
-	tl := fold(session10k(t))
+	tl := fold(recorded.Repeat(t, 10000))
 	if tl.Seq != 10000 || len(tl.Runs) != 173 || len(tl.ToolCalls) != 172 {
 		t.Fatalf("seq %d runs %d tool calls %d", tl.Seq, len(tl.Runs), len(tl.ToolCalls))
 	}
@@ -324,7 +268,7 @@ func TestSession10k(t *testing.T) {
 
 // BenchmarkFold10k folds a 10,000-event session from scratch.
 func BenchmarkFold10k(b *testing.B) {
-	evs := session10k(b)
+	evs := recorded.Repeat(b, 10000)
 	b.ReportAllocs()
 	for b.Loop() {
 		fold(evs)
@@ -335,7 +279,7 @@ func BenchmarkFold10k(b *testing.B) {
 // BenchmarkApply folds one event at a time into a timeline that already
 // holds the session so far.
 func BenchmarkApply(b *testing.B) {
-	evs := session10k(b)
+	evs := recorded.Repeat(b, 10000)
 	tl := timeline.New("")
 	b.ReportAllocs()
 	i := 0

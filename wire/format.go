@@ -23,7 +23,9 @@ var NativeFormat = Format{Name: "native", New: func() Encoder { return Native{} 
 // session up to the cursor into a timeline and calls Resume once, before
 // any event: Resume appends a prelude that makes the rest of the stream
 // valid on its own (the run, the messages so far, a start for each
-// message still open), and takes its own state from tl.
+// message still open), and takes its own state from tl: the encoder
+// keeps tl and folds later events into it, so the caller hands tl over
+// and does not use it afterwards.
 type Resumer interface {
 	Resume(out []Message, tl *timeline.Timeline) ([]Message, error)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/sluice-events/sluice"
@@ -15,6 +16,8 @@ import (
 	"github.com/sluice-events/sluice/server"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/memory"
+	"github.com/sluice-events/sluice/wire/agui"
+	"github.com/sluice-events/sluice/wire/aisdk"
 )
 
 // demoServe is what serveDemo needs.
@@ -57,7 +60,21 @@ func serveDemo(ctx context.Context, d demoServe) error {
 		return err
 	}
 	defer h.Close(context.WithoutCancel(ctx))
-	srv, err := server.New(ctx, server.Config{Hub: h, Logger: slog.New(slog.NewTextHandler(d.log, &slog.HandlerOptions{Level: slog.LevelWarn})), ShutdownTimeout: 2 * time.Second})
+	// The demo agent as an AG-UI endpoint and an AI SDK chat endpoint.
+	aguiAgent := func(ctx context.Context, _ agui.RunAgentInput, em *sluice.Emitter) error {
+		return demoScript{em: em, speed: d.speed}.run(ctx)
+	}
+	chat := aisdk.NewChat(h, func(ctx context.Context, _ aisdk.ChatRequest, em *sluice.Emitter) error {
+		return demoScript{em: em, speed: d.speed}.run(ctx)
+	})
+	defer chat.Close()
+	srv, err := server.New(ctx, server.Config{Hub: h, Logger: slog.New(slog.NewTextHandler(d.log, &slog.HandlerOptions{Level: slog.LevelWarn})), ShutdownTimeout: 2 * time.Second,
+		Handlers: map[string]http.Handler{
+			"POST /v1/demo/agui":                agui.Handler(h, aguiAgent),
+			"POST /v1/demo/chat":                http.StripPrefix("/v1/demo/chat", chat),
+			"GET /v1/demo/chat/{chatId}/stream": http.StripPrefix("/v1/demo/chat", chat),
+			"POST /v1/demo/chat/{chatId}/stop":  http.StripPrefix("/v1/demo/chat", chat),
+		}})
 	if err != nil {
 		return err
 	}
@@ -76,6 +93,8 @@ func serveDemo(ctx context.Context, d demoServe) error {
 	fmt.Fprintf(d.info, "                          curl -N '%s/v1/sessions/%s/stream?wait=true'\n", base, session)
 	fmt.Fprintf(d.info, "  follow every session:   sluice tail %s\n", base)
 	fmt.Fprintf(d.info, "  list sessions:          curl %s/v1/sessions\n", base)
+	fmt.Fprintf(d.info, "  AG-UI agent:            POST %s/v1/demo/agui (a RunAgentInput)\n", base)
+	fmt.Fprintf(d.info, "  AI SDK chat (useChat):  POST %s/v1/demo/chat, GET %s/v1/demo/chat/{chatId}/stream\n", base, base)
 	if d.wait > 0 {
 		fmt.Fprintf(d.info, "sluice demo: the run starts in %s\n", d.wait)
 	}

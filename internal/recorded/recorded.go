@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -134,4 +135,61 @@ func number(evs []event.Event) {
 	for i := range evs {
 		evs[i].Seq = uint64(i + 1)
 	}
+}
+
+// Repeat returns the demo run repeated to n events in one session, each
+// repeat a run of its own with its own message and tool call IDs, numbered
+// 1 to n.
+func Repeat(t testing.TB, n int) []event.Event {
+	demo := Demo(t).Events
+	out := make([]event.Event, 0, n)
+	for r := 0; len(out) < n; r++ {
+		for _, e := range demo {
+			if len(out) == n {
+				break
+			}
+			sfx := fmt.Sprintf("-%d", r)
+			e.Meta.RunID += sfx
+			if e.Meta.MessageID != "" {
+				e.Meta.MessageID += sfx
+			}
+			if e.Meta.ToolCallID != "" {
+				e.Meta.ToolCallID += sfx
+			}
+			switch p := e.Payload.(type) {
+			case event.ToolCallDelta:
+				p.CallID += sfx
+				e.Payload = p
+			case event.ToolCallRequested:
+				p.CallID += sfx
+				e.Payload = p
+			case event.ToolCallStarted:
+				p.CallID += sfx
+				e.Payload = p
+			case event.ToolCallCompleted:
+				p.CallID += sfx
+				e.Payload = p
+			case event.MessageStarted:
+				p.ID += sfx
+				e.Payload = p
+			case event.MessageStopped:
+				p.ID += sfx
+				e.Payload = p
+			case event.MessageCreated:
+				p.ToolCalls = append([]event.ToolCall(nil), p.ToolCalls...)
+				for i := range p.ToolCalls {
+					p.ToolCalls[i].ID += sfx
+				}
+				if p.ToolResult != nil {
+					tr := *p.ToolResult
+					tr.CallID += sfx
+					p.ToolResult = &tr
+				}
+				e.Payload = p
+			}
+			e.Seq = uint64(len(out) + 1)
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
+	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/memory"
 )
 
@@ -19,14 +20,7 @@ import (
 // the server's URL. Everything is closed when the test ends.
 func Serve(t testing.TB, events []event.Event) string {
 	t.Helper()
-	st, err := memory.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := hub.New(st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _ := Hub(t)
 	srv, err := server.New(context.Background(), server.Config{Hub: h, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -39,12 +33,31 @@ func Serve(t testing.TB, events []event.Event) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Close(ctx)
-		h.Close(ctx)
-		st.Close()
 	})
-	evs := append([]event.Event(nil), events...)
-	if err := h.Append(context.Background(), evs); err != nil {
-		t.Fatal(err)
+	if len(events) > 0 {
+		evs := append([]event.Event(nil), events...)
+		if err := h.Append(context.Background(), evs); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return ts.URL
+}
+
+// Hub returns a hub over a new in-memory store, both closed when the test
+// ends (after what the test registers later with t.Cleanup).
+func Hub(t testing.TB) (*hub.Hub, store.Store) {
+	t.Helper()
+	st, err := memory.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := hub.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		h.Close(context.Background())
+		st.Close()
+	})
+	return h, st
 }

@@ -25,6 +25,8 @@ package agui
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/sluice-events/sluice/event"
@@ -131,15 +133,13 @@ func (e *Encoder) startRun(out []wire.Message, ev *event.Event) []wire.Message {
 
 // closeAll ends every open message, reasoning block, tool call and step.
 func (e *Encoder) closeAll(out []wire.Message, ev *event.Event) []wire.Message {
-	for _, m := range e.tl.Messages {
-		for id := range e.partIDs(&m) {
-			out = e.end(out, ev, id)
-		}
-		for _, id := range m.ToolCallIDs {
-			out = e.endTool(out, ev, id)
-		}
+	for _, id := range slices.Sorted(maps.Keys(e.reasoning)) {
+		out = e.end(out, ev, id)
 	}
-	for id := range e.tools {
+	for _, id := range slices.Sorted(maps.Keys(e.text)) {
+		out = e.end(out, ev, id)
+	}
+	for _, id := range slices.Sorted(maps.Keys(e.tools)) {
 		out = e.endTool(out, ev, id)
 	}
 	for i := len(e.steps) - 1; i >= 0; i-- {
@@ -251,9 +251,29 @@ func (e *Encoder) content(out []wire.Message, ev *event.Event, kind, id, delta s
 		return out
 	}
 	if kind == "thinking" {
-		return e.emit(out, "REASONING_MESSAGE_CONTENT", ev, obj{"messageId": id, "delta": delta})
+		return appendDelta(out, ev, "REASONING_MESSAGE_CONTENT", "messageId", id, delta)
 	}
-	return e.emit(out, "TEXT_MESSAGE_CONTENT", ev, obj{"messageId": id, "delta": delta})
+	return appendDelta(out, ev, "TEXT_MESSAGE_CONTENT", "messageId", id, delta)
+}
+
+// appendDelta writes a content event by hand (they are most of a stream):
+// {"type":typ,key:id,"delta":delta,"timestamp":ms}.
+func appendDelta(out []wire.Message, ev *event.Event, typ, key, id, delta string) []wire.Message {
+	b := make([]byte, 0, len(id)+len(delta)+len(typ)+64)
+	b = append(b, `{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","`...)
+	b = append(b, key...)
+	b = append(b, `":`...)
+	b = event.AppendJSONString(b, id)
+	b = append(b, `,"delta":`...)
+	b = event.AppendJSONString(b, delta)
+	if ev != nil && !ev.Time.IsZero() {
+		b = append(b, `,"timestamp":`...)
+		b = strconv.AppendInt(b, ev.Time.UnixMilli(), 10)
+	}
+	b = append(b, '}')
+	return append(out, wire.Message{Data: b})
 }
 
 // syncParts ends the parts of msg that are done.
@@ -321,11 +341,25 @@ func resultText(tc *timeline.ToolCall) string {
 	return string(tc.Result)
 }
 
+// custom sends ev as CUSTOM, or RAW for an unknown type. It is written by
+// hand: the event's JSON goes in as it is, and type names need no
+// escaping.
 func (e *Encoder) custom(out []wire.Message, ev *event.Event, native []byte) []wire.Message {
+	b := make([]byte, 0, len(native)+len(ev.Type)+80)
 	if _, ok := ev.Payload.(event.Raw); ok {
-		return e.emit(out, "RAW", ev, obj{"event": json.RawMessage(native), "source": "sluice"})
+		b = append(b, `{"type":"RAW","source":"sluice","event":`...)
+	} else {
+		b = append(b, `{"type":"CUSTOM","name":"`...)
+		b = append(b, ev.Type...)
+		b = append(b, `","value":`...)
 	}
-	return e.emit(out, "CUSTOM", ev, obj{"name": string(ev.Type), "value": json.RawMessage(native)})
+	b = append(b, native...)
+	if !ev.Time.IsZero() {
+		b = append(b, `,"timestamp":`...)
+		b = strconv.AppendInt(b, ev.Time.UnixMilli(), 10)
+	}
+	b = append(b, '}')
+	return append(out, wire.Message{Data: b})
 }
 
 func (e *Encoder) startStep(out []wire.Message, ev *event.Event, name string) []wire.Message {
@@ -457,7 +491,7 @@ func (e *Encoder) Encode(out []wire.Message, ev *event.Event, native []byte) ([]
 		if tc != nil {
 			out = e.startTool(out, ev, tc)
 			if p.Delta != "" && e.tools[tc.ID] == toolStarted {
-				out = e.emit(out, "TOOL_CALL_ARGS", ev, obj{"toolCallId": tc.ID, "delta": p.Delta})
+				out = appendDelta(out, ev, "TOOL_CALL_ARGS", "toolCallId", tc.ID, p.Delta)
 			}
 		}
 	case event.ToolCallRequested:

@@ -15,7 +15,7 @@ import (
 // still open its start and its content so far. If no run is open, the
 // snapshots follow the next RUN_STARTED.
 func (e *Encoder) Resume(out []wire.Message, tl *timeline.Timeline) ([]wire.Message, error) {
-	e.tl = tl.Clone()
+	e.tl = tl
 	e.thread = tl.Session
 	snap := Messages(e.tl)
 	e.snapshot = snap
@@ -33,13 +33,7 @@ func (e *Encoder) Resume(out []wire.Message, tl *timeline.Timeline) ([]wire.Mess
 			e.results[tc.ID] = true
 		}
 	}
-	var run *timeline.Run
-	for i := len(e.tl.Runs) - 1; i >= 0; i-- {
-		if e.tl.Runs[i].Status == timeline.StatusRunning {
-			run = &e.tl.Runs[i]
-			break
-		}
-	}
+	run := e.tl.OpenRun()
 	if run == nil {
 		return out, nil
 	}

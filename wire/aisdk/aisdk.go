@@ -23,6 +23,8 @@ package aisdk
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/sluice-events/sluice/event"
@@ -46,12 +48,12 @@ var Format = wire.Format{Name: Name, Header: map[string]string{Header: HeaderVer
 // the stream's state, so every stream needs its own.
 type Encoder struct {
 	tl      *timeline.Timeline
-	run     string          // the open run
-	parts   map[string]bool // open text and reasoning parts by ID
-	tools   map[string]int  // tool calls: inputStarted or inputAvailable
-	outputs map[string]bool // tool calls whose output was sent
-	steps   int             // open steps
-	finish  string          // the finish reason of the last step
+	run     string            // the open run
+	parts   map[string]string // open text and reasoning parts: ID -> kind
+	tools   map[string]int    // tool calls: inputStarted or inputAvailable
+	outputs map[string]bool   // tool calls whose output was sent
+	steps   int               // open steps
+	finish  string            // the finish reason of the last step
 	done    bool
 }
 
@@ -62,7 +64,7 @@ const (
 
 // New returns an encoder for one stream.
 func New() *Encoder {
-	return &Encoder{tl: timeline.New(""), parts: map[string]bool{}, tools: map[string]int{}, outputs: map[string]bool{}}
+	return &Encoder{tl: timeline.New(""), parts: map[string]string{}, tools: map[string]int{}, outputs: map[string]bool{}}
 }
 
 // Finished implements wire.Finisher: true once the run's finish was sent.
@@ -113,10 +115,10 @@ func prefix(kind string) string {
 }
 
 func (e *Encoder) open(out []wire.Message, kind, id string) []wire.Message {
-	if e.parts[id] {
+	if e.parts[id] != "" {
 		return out
 	}
-	e.parts[id] = true
+	e.parts[id] = kind
 	return emit(out, prefix(kind)+"-start", obj{"id": id})
 }
 
@@ -124,11 +126,29 @@ func (e *Encoder) delta(out []wire.Message, kind, id, text string) []wire.Messag
 	if text == "" {
 		return out
 	}
-	return emit(out, prefix(kind)+"-delta", obj{"id": id, "delta": text})
+	return appendDelta(out, prefix(kind)+"-delta", "id", id, "delta", text)
+}
+
+// appendDelta writes a delta part by hand (they are most of a stream):
+// {"type":typ,k1:v1,k2:v2}.
+func appendDelta(out []wire.Message, typ, k1, v1, k2, v2 string) []wire.Message {
+	b := make([]byte, 0, len(v1)+len(v2)+len(typ)+40)
+	b = append(b, `{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","`...)
+	b = append(b, k1...)
+	b = append(b, `":`...)
+	b = event.AppendJSONString(b, v1)
+	b = append(b, `,"`...)
+	b = append(b, k2...)
+	b = append(b, `":`...)
+	b = event.AppendJSONString(b, v2)
+	b = append(b, '}')
+	return append(out, wire.Message{Data: b})
 }
 
 func (e *Encoder) end(out []wire.Message, kind, id string) []wire.Message {
-	if !e.parts[id] {
+	if e.parts[id] == "" {
 		return out
 	}
 	delete(e.parts, id)
@@ -150,14 +170,8 @@ func (e *Encoder) sync(out []wire.Message, msg *timeline.Message) []wire.Message
 }
 
 func (e *Encoder) closeParts(out []wire.Message) []wire.Message {
-	for i := range e.tl.Messages {
-		m := &e.tl.Messages[i]
-		n := map[string]int{}
-		for j := range m.Parts {
-			p := &m.Parts[j]
-			out = e.end(out, p.Kind, partID(m.ID, p.Kind, n[p.Kind]))
-			n[p.Kind]++
-		}
+	for _, id := range slices.Sorted(maps.Keys(e.parts)) {
+		out = e.end(out, e.parts[id], id)
 	}
 	return out
 }
@@ -232,8 +246,16 @@ func runID(ev *event.Event) string {
 	return "run-" + ev.Meta.SessionID
 }
 
+// data sends ev as a transient data part. It is written by hand: the
+// event's JSON goes in as it is, and type names need no escaping.
 func (e *Encoder) data(out []wire.Message, ev *event.Event, native []byte) []wire.Message {
-	return emit(out, "data-"+string(ev.Type), obj{"data": json.RawMessage(native), "transient": true})
+	b := make([]byte, 0, len(native)+len(ev.Type)+48)
+	b = append(b, `{"type":"data-`...)
+	b = append(b, ev.Type...)
+	b = append(b, `","data":`...)
+	b = append(b, native...)
+	b = append(b, `,"transient":true}`...)
+	return append(out, wire.Message{Data: b})
 }
 
 // end sends the run's end and finishes the stream.
@@ -311,12 +333,13 @@ func (e *Encoder) Encode(out []wire.Message, ev *event.Event, native []byte) ([]
 		if _, ok := p.(event.StreamInterrupted); ok {
 			out = e.data(out, ev, native)
 		}
-	case event.MessageStarted, event.RunStarted:
+	case event.MessageStarted, event.RunStarted, event.RunCompleted, event.RunStopped, event.RunFailed:
+		// a message opens with its first part; a run ends below
 	case event.ToolCallDelta:
 		if tc != nil {
 			out = e.inputStart(out, tc)
 			if p.Delta != "" && e.tools[tc.ID] == inputStarted {
-				out = emit(out, "tool-input-delta", obj{"toolCallId": tc.ID, "inputTextDelta": p.Delta})
+				out = appendDelta(out, "tool-input-delta", "toolCallId", tc.ID, "inputTextDelta", p.Delta)
 			}
 		}
 	case event.ToolCallRequested:

@@ -1,39 +1,16 @@
 package aisdk_test
 
 import (
-	"strconv"
 	"testing"
 
 	"go.uber.org/goleak"
 
-	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/internal/nodeclient"
-	"github.com/sluice-events/sluice/internal/recorded"
-	"github.com/sluice-events/sluice/internal/servetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// TestOfficialClient streams the demo run as a UI message stream to the
-// official AI SDK: uncut, and cut at random bytes and resumed.
-func TestOfficialClient(t *testing.T) {
-	demo := recorded.Demo(t)
-	url := servetest.Serve(t, demo.Events) + "/v1/sessions/" + demo.Events[0].Meta.SessionID + "/stream?format=aisdk"
-	for seed := 1; seed <= 5; seed++ {
-		out := nodeclient.Run(t, "aisdk.mjs", url, "4", strconv.Itoa(seed))
-		t.Logf("%s", out)
-	}
-}
-
-// TestOfficialClientEverySession does the same for every recorded provider
-// session, ended by a run.completed.
-func TestOfficialClientEverySession(t *testing.T) {
-	for _, s := range recorded.All(t)[1:] {
-		t.Run(s.Name, func(t *testing.T) {
-			evs := append([]event.Event(nil), s.Events...)
-			evs = append(evs, event.New(event.RunCompleted{Status: "done"}, evs[0].Meta))
-			url := servetest.Serve(t, evs) + "/v1/sessions/" + s.Name + "/stream?format=aisdk"
-			nodeclient.Run(t, "aisdk.mjs", url, "3", "7")
-		})
-	}
-}
+// TestOfficialClient checks the aisdk stream of every recorded session with
+// the official client, uncut and cut at random bytes and resumed (see
+// nodeclient.CheckFormat and testdata/node/aisdk.mjs).
+func TestOfficialClient(t *testing.T) { nodeclient.CheckFormat(t, "aisdk", "aisdk.mjs") }

@@ -14,14 +14,8 @@ import (
 // of a call whose arguments still stream. If no run is open, the stream
 // starts with the next run.
 func (e *Encoder) Resume(out []wire.Message, tl *timeline.Timeline) ([]wire.Message, error) {
-	e.tl = tl.Clone()
-	var run *timeline.Run
-	for i := len(e.tl.Runs) - 1; i >= 0; i-- {
-		if e.tl.Runs[i].Status == timeline.StatusRunning {
-			run = &e.tl.Runs[i]
-			break
-		}
-	}
+	e.tl = tl
+	run := e.tl.OpenRun()
 	if run == nil {
 		return out, nil
 	}

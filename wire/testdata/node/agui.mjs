@@ -1,7 +1,7 @@
 // Checks a Sluice session stream in the AG-UI format with the official
 // AG-UI client (@ag-ui/client 1.0.0), as the Go tests of wire/agui run it:
 //
-//   node agui.mjs <stream URL> <cuts> <seed>
+//   node agui.mjs <cuts> <seed> <stream URL>...
 //
 // 1. The whole run, uncut: its events go through the client's own pipeline
 //    (AbstractAgent.runAgent: verifyEvents, then defaultApplyEvents), which
@@ -15,7 +15,8 @@
 import { AbstractAgent, verifyEvents } from "@ag-ui/client";
 import { Observable, from, lastValueFrom, toArray } from "rxjs";
 
-const [url, cutsArg, seedArg] = process.argv.slice(2);
+const [cutsArg, seedArg, ...urls] = process.argv.slice(2);
+let url;
 const cuts = Number(cutsArg ?? 3);
 let seed = Number(seedArg ?? 1);
 const random = () => {
@@ -95,7 +96,8 @@ const canon = (v) =>
     x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x,
   );
 
-const out = { connections: 0, events: 0 };
+for (url of urls) {
+const out = { url, connections: 0, events: 0 };
 try {
   const whole = await readStream("", undefined);
   if (!whole.ended) throw new Error("the uncut stream did not finish its run");
@@ -126,4 +128,5 @@ try {
   out.error = String(e?.stack ?? e);
   console.log(JSON.stringify(out));
   process.exit(1);
+}
 }

@@ -2,7 +2,7 @@
 // with the official AI SDK (ai 7.0.173), as the Go tests of wire/aisdk run
 // it:
 //
-//   node aisdk.mjs <stream URL> <cuts> <seed>
+//   node aisdk.mjs <cuts> <seed> <stream URL>...
 //
 // 1. The whole run, uncut: the response must carry the
 //    x-vercel-ai-ui-message-stream: v1 header and end by itself after
@@ -15,7 +15,8 @@
 // It prints one JSON line with what it saw and exits 1 on any failure.
 import { parseJsonEventStream, readUIMessageStream, uiMessageChunkSchema } from "ai";
 
-const [url, cutsArg, seedArg] = process.argv.slice(2);
+const [cutsArg, seedArg, ...urls] = process.argv.slice(2);
+let url;
 const cuts = Number(cutsArg ?? 3);
 let seed = Number(seedArg ?? 1);
 const random = () => {
@@ -84,7 +85,8 @@ async function assemble(text) {
   return { message, types };
 }
 
-const out = { connections: 0 };
+for (url of urls) {
+const out = { url, connections: 0 };
 try {
   const whole = await readStream("", undefined);
   if (!whole.done) throw new Error("the uncut stream did not end with data: [DONE]");
@@ -110,4 +112,5 @@ try {
   out.error = String(e?.stack ?? e);
   console.log(JSON.stringify(out));
   process.exit(1);
+}
 }

@@ -1,0 +1,214 @@
+package aisdk_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-events/sluice"
+	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/internal/nodeclient"
+	"github.com/sluice-events/sluice/internal/servetest"
+	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/wire/aisdk"
+)
+
+// answer streams "It is 18 °C in Paris." in three deltas; it waits on
+// gate (if not nil) after the first.
+func answer(gate chan struct{}) aisdk.ChatAgent {
+	return func(ctx context.Context, req aisdk.ChatRequest, em *sluice.Emitter) error {
+		msg := em.WithMeta(func(m *event.Meta) { m.MessageID = "a1" })
+		steps := []event.Payload{
+			event.ProviderCallStarted{Provider: "openai", Model: "gpt-4.1"},
+			event.MessageStarted{ID: "a1", Role: "assistant"},
+			event.TextDelta{Text: "It is "},
+			nil,
+			event.TextDelta{Text: "18 °C in "},
+			event.TextDelta{Text: "Paris."},
+			event.MessageStopped{ID: "a1", StopReason: "stop"},
+			event.ProviderCallCompleted{Provider: "openai", Model: "gpt-4.1", FinishReason: "stop"},
+		}
+		for _, p := range steps {
+			if p == nil {
+				if gate != nil {
+					select {
+					case <-gate:
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				}
+				continue
+			}
+			if err := sluice.Emit(ctx, msg, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// gets, if set, is told of every GET request newChat's server receives.
+var gets chan struct{}
+
+func newChat(t *testing.T, agent aisdk.ChatAgent) (string, store.Store) {
+	t.Helper()
+	h, st := servetest.Hub(t)
+	chat := aisdk.NewChat(h, agent)
+	inner := http.StripPrefix("/api/chat", chat)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && gets != nil {
+			gets <- struct{}{}
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		ts.CloseClientConnections()
+		ts.Close()
+		chat.Close()
+	})
+	return ts.URL + "/api/chat", st
+}
+
+type result struct {
+	OK, Active bool
+	Message    struct {
+		Parts []struct{ Type, Text, State string }
+	}
+}
+
+func (r result) text() string {
+	var b strings.Builder
+	for _, p := range r.Message.Parts {
+		if p.Type == "text" {
+			b.WriteString(p.Text)
+		}
+	}
+	return b.String()
+}
+
+func run(t *testing.T, api, chat, mode string) result {
+	t.Helper()
+	var r result
+	out := nodeclient.Run(t, "chat.mjs", api, chat, mode)
+	if err := json.Unmarshal(out, &r); err != nil || !r.OK {
+		t.Fatalf("%s: %v", out, err)
+	}
+	return r
+}
+
+// TestChatTransport: the AI SDK's default chat transport sends a message
+// and reads the answer; reconnecting finds no active stream (204).
+func TestChatTransport(t *testing.T) {
+	api, _ := newChat(t, answer(nil))
+	if r := run(t, api, "chat-1", "send"); r.text() != "It is 18 °C in Paris." {
+		t.Fatalf("answer %+v", r)
+	}
+	if r := run(t, api, "chat-1", "reconnect"); r.Active {
+		t.Fatalf("a finished chat still streams: %+v", r)
+	}
+}
+
+// TestChatResume: a client that lost the stream in the middle of the run
+// reconnects and gets the whole message, rebuilt from the log and then
+// live.
+func TestChatResume(t *testing.T) {
+	nodeclient.Run(t, "--version") // skips without node
+	gate := make(chan struct{})
+	gets = make(chan struct{}, 1)
+	defer func() { gets = nil }()
+	api, _ := newChat(t, answer(gate))
+	body := `{"id":"chat-2","messages":[{"id":"u1","role":"user","parts":[{"type":"text","text":"Weather?"}]}]}`
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", api, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && !strings.Contains(sc.Text(), "It is ") {
+	}
+	cancel() // the connection drops mid-message
+	resp.Body.Close()
+	done := make(chan []byte)
+	go func() { done <- nodeclient.Output("chat.mjs", api, "chat-2", "reconnect") }()
+	<-gets // the client asks for the stream while the run waits
+	time.Sleep(200 * time.Millisecond)
+	close(gate) // the run goes on
+	var r result
+	if out := <-done; json.Unmarshal(out, &r) != nil || !r.OK {
+		t.Fatalf("reconnect: %s", out)
+	}
+	if !r.Active || r.text() != "It is 18 °C in Paris." {
+		t.Fatalf("resumed %+v", r)
+	}
+}
+
+// TestChatStop: stopping a run ends its stream with the partial message.
+func TestChatStop(t *testing.T) {
+	gate := make(chan struct{})
+	defer close(gate)
+	api, _ := newChat(t, answer(gate))
+	body := `{"id":"chat-3","messages":[]}`
+	req, _ := http.NewRequest("POST", api, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if strings.Contains(sc.Text(), "It is ") {
+			sresp, err := http.Post(api+"/chat-3/stop", "application/json", nil)
+			if err != nil || sresp.StatusCode != http.StatusNoContent {
+				t.Fatalf("stop: %v %v", err, sresp)
+			}
+			sresp.Body.Close()
+		}
+	}
+	all := strings.Join(lines, "\n")
+	if !strings.Contains(all, `"type":"abort"`) || !strings.Contains(all, "data: [DONE]") {
+		t.Fatalf("stream after stop:\n%s", all)
+	}
+}
+
+func TestChatBadInput(t *testing.T) {
+	api, st := newChat(t, answer(nil))
+	for _, c := range []struct {
+		method, path, ct, body string
+		code                   int
+	}{
+		{"POST", "", "application/json", `nope`, http.StatusBadRequest},
+		{"POST", "", "application/json", `{"messages":[]}`, http.StatusBadRequest},
+		{"POST", "", "text/plain", `{"id":"x"}`, http.StatusUnsupportedMediaType},
+		{"POST", "", "application/json", `{"id":"x","messages":[{"id":"m","role":"user","parts":[{"type":"text","text":"` + strings.Repeat("x", aisdk.MaxChatBytes) + `"}]}]}`, http.StatusRequestEntityTooLarge},
+		{"GET", "/nope/stream", "", ``, http.StatusNoContent},
+		{"POST", "/nope/stop", "application/json", ``, http.StatusNotFound},
+		{"DELETE", "", "", ``, http.StatusNotFound},
+	} {
+		req, _ := http.NewRequest(c.method, api+c.path, bytes.NewReader([]byte(c.body)))
+		if c.ct != "" {
+			req.Header.Set("Content-Type", c.ct)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.code {
+			t.Errorf("%s %s %.30s: %d, want %d", c.method, c.path, c.body, resp.StatusCode, c.code)
+		}
+	}
+	if ss, _ := st.Sessions(context.Background(), store.SessionQuery{}); len(ss) != 0 {
+		t.Fatalf("bad input stored %+v", ss)
+	}
+}
