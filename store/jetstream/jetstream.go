@@ -296,20 +296,38 @@ func open(ctx context.Context, nc *nats.Conn, url string, c config) (*Store, err
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: open %s: %w", url, err)
 	}
+	// A cluster that is still forming (its servers starting together, a
+	// JetStream leader not yet elected) answers with timeouts for a few
+	// seconds: try again, each attempt bounded by the store's timeout,
+	// until ctx's deadline or, without one, six of them.
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		ctx, cancel = context.WithTimeout(ctx, 6*c.timeout)
 		defer cancel()
 	}
-	if _, err := js.AccountInfo(ctx); err != nil {
+	var st jetstream.Stream
+	for {
+		actx, cancel := context.WithTimeout(ctx, c.timeout)
+		_, err = js.AccountInfo(actx)
+		if err == nil {
+			st, err = ensureStream(actx, js, c)
+		}
+		cancel()
+		if err == nil {
+			break
+		}
 		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
 			return nil, fmt.Errorf("jetstream: open %s: %w: %w", url, ErrUnsupported, err)
 		}
-		return nil, fmt.Errorf("jetstream: open %s: %w", url, err)
-	}
-	st, err := ensureStream(ctx, js, c)
-	if err != nil {
-		return nil, fmt.Errorf("jetstream: open %s: stream %s: %w", url, c.stream, err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("jetstream: open %s: stream %s: %w", url, c.stream, err)
+		}
+		c.Logger.Info("jetstream: not ready yet; trying again", "url", url, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("jetstream: open %s: stream %s: %w", url, c.stream, err)
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 	info := st.CachedInfo()
 	epoch, err := strconv.ParseUint(info.Config.Metadata[epochKey], 10, 64)

@@ -131,11 +131,15 @@ try {
   await restart('same');
   await publish(RS, [delta('r', 'three')]);
   await page.waitForFunction(() => { const n = document.querySelector('[data-msg="m1"] .text'); return n && n.textContent === 'one two three'; }, null, { timeout: T });
-  check(await page.$eval('#events', (n) => n.querySelectorAll('.ev').length) === 4, 'four events in the inspector after restarts');
+  // The inspector follows the conversation; wait for it rather than race it.
+  await page.waitForFunction(() => document.querySelectorAll('#events .ev').length === 4, null, { timeout: T })
+    .catch(() => check(false, 'four events in the inspector after restarts'));
   await restart('fresh');
   await publish(RS, [{ type: 'message.started', session: 'r', payload: { id: 'm1', role: 'assistant' } }, delta('r', 'new log')]);
   await page.waitForFunction(() => { const n = document.querySelector('[data-msg="m1"] .text'); return n && n.textContent === 'new log'; }, null, { timeout: T });
-  check(await page.$eval('#events', (n) => n.querySelectorAll('.ev').length) === 2, 'the inspector starts over on a new log');
+  await page.waitForFunction(() => document.querySelectorAll('#events .ev').length === 2, null, { timeout: T })
+    .catch(async () => check(false, 'the inspector starts over on a new log (it shows ' +
+      await page.$eval('#events', (n) => n.querySelectorAll('.ev').length) + ' events)'));
   console.log('ok a server restart loses and duplicates nothing; a new log starts the page over');
 
   // 5c. Errors show in the conversation.
