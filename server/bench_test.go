@@ -20,8 +20,10 @@ import (
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
+	"github.com/sluice-events/sluice/internal/natstest"
 	"github.com/sluice-events/sluice/server"
 	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/jetstream"
 	"github.com/sluice-events/sluice/store/sqlite"
 	"github.com/sluice-events/sluice/wire"
 )
@@ -56,6 +58,9 @@ func (c *commitStore) Append(ctx context.Context, events []event.Event) error {
 }
 
 func benchEnvTimed(b *testing.B, storeName string, cfg server.Config) (*hub.Hub, string, *commitStore, func()) {
+	if storeName == "jetstream-2node" {
+		return benchTwoNodes(b, cfg)
+	}
 	var st store.Store
 	switch storeName {
 	case "memory":
@@ -92,6 +97,48 @@ func benchEnvTimed(b *testing.B, storeName string, cfg server.Config) (*hub.Hub,
 		srv.Close(context.Background())
 		h.Close(context.Background())
 		st.Close()
+	}
+}
+
+// benchTwoNodes is two nodes sharing one JetStream log (an embedded NATS
+// server): producers append through node A's hub, and the server the
+// clients stream from is node B's, which learns of A's appends from
+// JetStream (store.Watcher), not by polling.
+func benchTwoNodes(b *testing.B, cfg server.Config) (*hub.Hub, string, *commitStore, func()) {
+	url := natstest.Start(b).ClientURL()
+	open := func() store.Store {
+		st, err := jetstream.Open(context.Background(), url, jetstream.WithStream("BENCH"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st
+	}
+	stA, stB := open(), open()
+	cs := &commitStore{Store: stA, commit: map[string]time.Time{}}
+	hA, err := hub.New(cs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hB, err := hub.New(stB, hub.WithCoalesce(time.Millisecond), hub.WithPoll(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Hub = hB
+	cfg.Logger = quietLogger()
+	srv, err := server.New(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	return hA, ts.URL, cs, func() {
+		srv.Drain()
+		ts.CloseClientConnections()
+		ts.Close()
+		srv.Close(context.Background())
+		hA.Close(context.Background())
+		hB.Close(context.Background())
+		stA.Close()
+		stB.Close()
 	}
 }
 
@@ -160,7 +207,7 @@ func BenchmarkFanout(b *testing.B) {
 	}{
 		{"tail", server.Config{}},
 	} {
-		for _, storeName := range []string{"memory", "sqlite", "sqlite-normal"} {
+		for _, storeName := range []string{"memory", "sqlite", "sqlite-normal", "jetstream-2node"} {
 			b.Run(tc.name+"/"+storeName, func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					fanout(b, storeName, tc.cfg, 1000, 10_000, 5*time.Second)
