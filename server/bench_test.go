@@ -188,6 +188,68 @@ func BenchmarkIngest(b *testing.B) {
 	}
 }
 
+// BenchmarkIngestNodes: what a second node adds to ingest on a shared
+// JetStream log. 8 clients post one event per request (each to a session
+// of its own), all to one node, or half to each of two nodes (servers over
+// two store instances on one embedded NATS server).
+func BenchmarkIngestNodes(b *testing.B) {
+	for _, nodes := range []int{1, 2} {
+		b.Run(fmt.Sprintf("jetstream/nodes=%d", nodes), func(b *testing.B) {
+			url := natstest.Start(b).ClientURL()
+			var urls []string
+			for range nodes {
+				st, err := jetstream.Open(context.Background(), url, jetstream.WithStream("INGEST"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				h, err := hub.New(st)
+				if err != nil {
+					b.Fatal(err)
+				}
+				srv, err := server.New(context.Background(), server.Config{Hub: h, Logger: quietLogger()})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ts := httptest.NewServer(srv)
+				urls = append(urls, ts.URL)
+				defer func() {
+					srv.Drain()
+					ts.CloseClientConnections()
+					ts.Close()
+					srv.Close(context.Background())
+					h.Close(context.Background())
+					st.Close()
+				}()
+			}
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			defer client.CloseIdleConnections()
+			var next atomic.Int64
+			b.SetParallelism(4) // 8 goroutines on 2 cores
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				g := next.Add(1)
+				target := urls[int(g)%len(urls)]
+				body := fmt.Sprintf(`{"type":"message.text.delta","meta":{"session":"s%d"},"payload":{"text":"hello world"}}`, g)
+				for pb.Next() {
+					resp, err := client.Post(target+"/v1/events", "application/json", strings.NewReader(body))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
 // BenchmarkFanout: 1,000 SSE clients, each following its own session,
 // while 10,000 events/s in total are appended (10 per session per second,
 // in ticks of 1 ms) for 5 seconds. Reports the publish-to-client latency
