@@ -79,7 +79,14 @@ func benchEnvTimed(b *testing.B, storeName string, cfg server.Config) (*hub.Hub,
 		b.Fatalf("unknown store %q", storeName)
 	}
 	cs := &commitStore{Store: st, commit: map[string]time.Time{}}
-	h, err := hub.New(cs, hub.WithCoalesce(time.Millisecond))
+	h, url, stop := benchServer(b, cs, cfg, hub.WithCoalesce(time.Millisecond))
+	return h, url, cs, stop
+}
+
+// benchServer serves a hub over st with cfg on loopback; stop closes the
+// server, the hub and st.
+func benchServer(b *testing.B, st store.Store, cfg server.Config, opts ...hub.Option) (*hub.Hub, string, func()) {
+	h, err := hub.New(st, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -90,7 +97,7 @@ func benchEnvTimed(b *testing.B, storeName string, cfg server.Config) (*hub.Hub,
 		b.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
-	return h, ts.URL, cs, func() {
+	return h, ts.URL, func() {
 		srv.Drain()
 		ts.CloseClientConnections()
 		ts.Close()
@@ -113,32 +120,17 @@ func benchTwoNodes(b *testing.B, cfg server.Config) (*hub.Hub, string, *commitSt
 		}
 		return st
 	}
-	stA, stB := open(), open()
+	stA := open()
 	cs := &commitStore{Store: stA, commit: map[string]time.Time{}}
 	hA, err := hub.New(cs)
 	if err != nil {
 		b.Fatal(err)
 	}
-	hB, err := hub.New(stB, hub.WithCoalesce(time.Millisecond), hub.WithPoll(0))
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.Hub = hB
-	cfg.Logger = quietLogger()
-	srv, err := server.New(context.Background(), cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	return hA, ts.URL, cs, func() {
-		srv.Drain()
-		ts.CloseClientConnections()
-		ts.Close()
-		srv.Close(context.Background())
+	_, urlB, stopB := benchServer(b, open(), cfg, hub.WithCoalesce(time.Millisecond), hub.WithPoll(0))
+	return hA, urlB, cs, func() {
+		stopB()
 		hA.Close(context.Background())
-		hB.Close(context.Background())
 		stA.Close()
-		stB.Close()
 	}
 }
 
@@ -202,24 +194,9 @@ func BenchmarkIngestNodes(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				h, err := hub.New(st)
-				if err != nil {
-					b.Fatal(err)
-				}
-				srv, err := server.New(context.Background(), server.Config{Hub: h, Logger: quietLogger()})
-				if err != nil {
-					b.Fatal(err)
-				}
-				ts := httptest.NewServer(srv)
-				urls = append(urls, ts.URL)
-				defer func() {
-					srv.Drain()
-					ts.CloseClientConnections()
-					ts.Close()
-					srv.Close(context.Background())
-					h.Close(context.Background())
-					st.Close()
-				}()
+				_, u, stop := benchServer(b, st, server.Config{})
+				defer stop()
+				urls = append(urls, u)
 			}
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 			defer client.CloseIdleConnections()
