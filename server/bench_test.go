@@ -154,27 +154,7 @@ func BenchmarkIngest(b *testing.B) {
 				}
 				body.WriteByte(']')
 				payload := body.Bytes()
-				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-				b.SetParallelism(4) // 8 goroutines on 2 cores
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						resp, err := client.Post(url+"/v1/events", "application/json", bytes.NewReader(payload))
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						if resp.StatusCode != 200 {
-							b.Errorf("status %d", resp.StatusCode)
-							return
-						}
-					}
-				})
-				b.StopTimer()
-				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
-				client.CloseIdleConnections()
+				postParallel(b, batch, func(int) (string, []byte) { return url, payload })
 			})
 		}
 	}
@@ -198,33 +178,40 @@ func BenchmarkIngestNodes(b *testing.B) {
 				defer stop()
 				urls = append(urls, u)
 			}
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-			defer client.CloseIdleConnections()
-			var next atomic.Int64
-			b.SetParallelism(4) // 8 goroutines on 2 cores
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				g := next.Add(1)
-				target := urls[int(g)%len(urls)]
-				body := fmt.Sprintf(`{"type":"message.text.delta","meta":{"session":"s%d"},"payload":{"text":"hello world"}}`, g)
-				for pb.Next() {
-					resp, err := client.Post(target+"/v1/events", "application/json", strings.NewReader(body))
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						b.Errorf("status %d", resp.StatusCode)
-						return
-					}
-				}
+			postParallel(b, 1, func(g int) (string, []byte) {
+				return urls[g%len(urls)], fmt.Appendf(nil, `{"type":"message.text.delta","meta":{"session":"s%d"},"payload":{"text":"hello world"}}`, g)
 			})
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
+}
+
+// postParallel posts to /v1/events from 8 goroutines (on 2 cores) until
+// b.N requests are done and reports events/s; each goroutine g posts body
+// (of perRequest events) to the server at base, as request(g) says.
+func postParallel(b *testing.B, perRequest int, request func(g int) (base string, body []byte)) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
+	var next atomic.Int64
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		base, body := request(int(next.Add(1)))
+		for pb.Next() {
+			resp, err := client.Post(base+"/v1/events", "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*perRequest)/b.Elapsed().Seconds(), "events/s")
 }
 
 // BenchmarkFanout: 1,000 SSE clients, each following its own session,
