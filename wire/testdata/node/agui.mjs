@@ -15,25 +15,17 @@
 import { AbstractAgent, verifyEvents } from "@ag-ui/client";
 import { Observable, from, lastValueFrom, toArray } from "rxjs";
 
-const [cutsArg, seedArg, ...urls] = process.argv.slice(2);
+import { args, open } from "./cutstream.mjs";
+
+const { cuts, random, urls } = args();
 let url;
-const cuts = Number(cutsArg ?? 3);
-let seed = Number(seedArg ?? 1);
-const random = () => {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
-};
 
 // readStream reads the stream at url (after lastId), parses SSE frames and
 // stops after RUN_FINISHED / RUN_ERROR or after cutAt bytes. It returns the
 // events of the complete frames, the last id: seen with a complete frame,
 // the bytes read, and whether the run ended.
 async function readStream(lastId, cutAt) {
-  const ctrl = new AbortController();
-  const headers = { Accept: "text/event-stream" };
-  if (lastId) headers["Last-Event-ID"] = lastId;
-  const res = await fetch(url, { headers, signal: ctrl.signal });
-  if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
+  const { res, ctrl } = await open(url, lastId);
   const reader = res.body.getReader();
   const dec = new TextDecoder();
   let buf = "", read = 0, id = lastId, events = [], ended = false;

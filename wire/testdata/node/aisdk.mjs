@@ -15,24 +15,16 @@
 // It prints one JSON line with what it saw and exits 1 on any failure.
 import { parseJsonEventStream, readUIMessageStream, uiMessageChunkSchema } from "ai";
 
-const [cutsArg, seedArg, ...urls] = process.argv.slice(2);
+import { args, open } from "./cutstream.mjs";
+
+const { cuts, random, urls } = args();
 let url;
-const cuts = Number(cutsArg ?? 3);
-let seed = Number(seedArg ?? 1);
-const random = () => {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
-};
 
 // readStream reads the stream at url (after lastId) until its end or
 // cutAt bytes, and returns the text of its complete frames, the last id:
 // seen, the bytes read and whether [DONE] came.
 async function readStream(lastId, cutAt) {
-  const ctrl = new AbortController();
-  const headers = { Accept: "text/event-stream" };
-  if (lastId) headers["Last-Event-ID"] = lastId;
-  const res = await fetch(url, { headers, signal: ctrl.signal });
-  if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
+  const { res, ctrl } = await open(url, lastId);
   if (res.headers.get("x-vercel-ai-ui-message-stream") !== "v1") throw new Error("no x-vercel-ai-ui-message-stream: v1 header");
   const reader = res.body.getReader();
   const dec = new TextDecoder();
