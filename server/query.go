@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/timeline"
 )
 
 // sessionJSON is a session in responses.
@@ -19,6 +20,8 @@ type sessionJSON struct {
 	LastSeq uint64    `json:"last_seq"`
 	First   time.Time `json:"first,omitzero"`
 	Last    time.Time `json:"last,omitzero"`
+	// Summary is the session's timeline summary (GET /v1/sessions?summary=1).
+	Summary *timeline.Summary `json:"summary,omitempty"`
 }
 
 func toSessionJSON(si store.SessionInfo) sessionJSON {
@@ -54,7 +57,9 @@ func prefixFor(p principal, requested string) (string, bool) {
 	return "", false
 }
 
-// sessions handles GET /v1/sessions?prefix=&after=&limit=.
+// sessions handles GET /v1/sessions?prefix=&after=&limit=&summary=; with
+// summary=1 each session carries its timeline summary (see summarize) and
+// a page holds at most MaxSummaryPage sessions.
 func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	sp := sessionsParams{Prefix: q.Get("prefix"), After: q.Get("after")}
@@ -66,7 +71,18 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 		}
 		sp.Limit = n
 	}
+	summary := q.Get("summary")
+	if summary != "" && summary != "0" && summary != "1" {
+		writeError(w, errorf(http.StatusBadRequest, CodeBadRequest, "summary=%q is not 0 or 1", summary))
+		return
+	}
+	if summary == "1" && (sp.Limit == 0 || sp.Limit > MaxSummaryPage) {
+		sp.Limit = MaxSummaryPage
+	}
 	page, aerr := s.listSessions(r.Context(), principalOf(r), sp)
+	if aerr == nil && summary == "1" {
+		aerr = s.summarize(r.Context(), page.Sessions)
+	}
 	if aerr != nil {
 		writeError(w, aerr)
 		return
