@@ -13,6 +13,13 @@
 // with after=Seq and applies what comes, with no gap and no duplicate at
 // the seam.
 //
+// A Cache keeps the folds of recently read sessions of a store, bounded
+// by sessions and approximate bytes, so that reading a session again
+// costs only the events appended since; it checks each fold before
+// reusing it (a deleted and restarted session, another epoch) and gives
+// a session's Summary (models, tokens, cost, errors) for lists of
+// sessions. The server reads timelines through one.
+//
 // Apply never fails: an event it cannot fold (a JSON Patch that does not
 // apply, say) becomes a Problem, and events of types the timeline does not
 // show are only counted in Seq.
