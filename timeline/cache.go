@@ -149,6 +149,7 @@ type fold struct {
 
 	jsonOnce sync.Once
 	json     []byte
+	jsonErr  error
 	sumOnce  sync.Once
 	sum      Summary
 }
@@ -179,7 +180,9 @@ func (c *Cache) JSON(ctx context.Context, session string, upTo uint64) ([]byte, 
 	if err != nil {
 		return nil, 0, err
 	}
-	c.encode(f)
+	if err := c.encode(f); err != nil {
+		return nil, 0, err
+	}
 	return f.json, f.tl.Seq, nil
 }
 
@@ -215,29 +218,30 @@ func (c *Cache) Stats() CacheStats {
 
 // encode computes f's JSON once, and counts its bytes against the bound
 // if f is still kept.
-func (c *Cache) encode(f *fold) {
+func (c *Cache) encode(f *fold) error {
 	done := false
 	f.jsonOnce.Do(func() {
-		b, err := json.Marshal(f.tl)
-		if err != nil {
-			panic(err) // a Timeline always encodes
+		f.json, f.jsonErr = json.Marshal(f.tl)
+		if f.jsonErr != nil {
+			f.jsonErr = fmt.Errorf("timeline: encoding %q: %w", f.tl.Session, f.jsonErr)
 		}
-		f.json, done = b, true
+		done = f.jsonErr == nil
 	})
 	if !done {
-		return
+		return f.jsonErr
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.entries[f.tl.Session]
 	if !ok || !slices.Contains(el.Value.(*entry).folds, f) {
-		return
+		return nil
 	}
 	n := int64(len(f.json))
 	f.size += n
 	el.Value.(*entry).bytes += n
 	c.bytes += n
 	c.trim(el)
+	return nil
 }
 
 // get returns a fold of session up to upTo: a kept one, one extended
