@@ -50,8 +50,9 @@ const perSession = 2
 // The folds it keeps are never changed: readers get a copy (Read) or
 // shared bytes and values they must not change (JSON, Summary).
 //
-// A Cache is safe for concurrent use. Two readers that miss on the same
-// session at once both fold it; the later result wins.
+// A Cache is safe for concurrent use. Readers that miss on the same
+// session at once fold it once: one folds, the others wait for its fold
+// and extend it.
 type Cache struct {
 	st  store.Store
 	cfg cacheConfig
@@ -61,6 +62,7 @@ type Cache struct {
 	bytes   int64
 	lru     list.List // of *entry, most recently used first
 	entries map[string]*list.Element
+	folding map[string]chan struct{} // closed when a fold from scratch ends
 	stats   CacheStats
 }
 
@@ -76,6 +78,9 @@ type CacheStats struct {
 	Stale uint64
 	// Evicted counts sessions dropped to stay within the bounds.
 	Evicted uint64
+	// Waiting is the number of readers waiting now for another reader's
+	// fold of the same session from scratch.
+	Waiting int
 }
 
 type cacheConfig struct {
@@ -130,7 +135,7 @@ func NewCache(st store.Store, opts ...CacheOption) (*Cache, error) {
 	if st == nil {
 		return nil, fmt.Errorf("%w: nil store", ErrInvalid)
 	}
-	c := &Cache{st: st, cfg: cacheConfig{entries: DefaultCacheEntries, bytes: DefaultCacheBytes}, entries: map[string]*list.Element{}}
+	c := &Cache{st: st, cfg: cacheConfig{entries: DefaultCacheEntries, bytes: DefaultCacheBytes}, entries: map[string]*list.Element{}, folding: map[string]chan struct{}{}}
 	if err := option.Apply(&c.cfg, opts, ErrInvalid); err != nil {
 		return nil, err
 	}
@@ -245,23 +250,61 @@ func (c *Cache) encode(f *fold) error {
 }
 
 // get returns a fold of session up to upTo: a kept one, one extended
-// from a kept one, or a new one.
+// from a kept one, or a new one. Only one reader at a time folds a
+// session from scratch: the others wait for its fold (once) and extend
+// it, so readers arriving together at a cold session (clients resuming
+// after a restart) fold it once.
 func (c *Cache) get(ctx context.Context, session string, upTo uint64) (*fold, error) {
-	base := c.base(session, upTo)
-	if base != nil {
-		f, ok, err := c.extend(ctx, session, base, upTo)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			c.count(func(s *CacheStats) { s.Hits++ })
-			if f != base {
-				c.put(session, base, f)
+	for waited := false; ; waited = true {
+		if base := c.base(session, upTo); base != nil {
+			f, ok, err := c.extend(ctx, session, base, upTo)
+			if err != nil {
+				return nil, err
 			}
-			return f, nil
+			if ok {
+				c.count(func(s *CacheStats) { s.Hits++ })
+				if f != base {
+					c.put(session, base, f)
+				}
+				return f, nil
+			}
+			c.drop(session, base)
 		}
-		c.drop(session, base)
+		c.mu.Lock()
+		busy, ok := c.folding[session]
+		if ok && !waited {
+			c.stats.Waiting++
+			c.mu.Unlock()
+			select {
+			case <-busy:
+			case <-ctx.Done():
+			}
+			c.count(func(s *CacheStats) { s.Waiting-- })
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		var mine chan struct{}
+		if !ok {
+			mine = make(chan struct{})
+			c.folding[session] = mine
+		}
+		c.mu.Unlock()
+		f, err := c.scratch(ctx, session, upTo)
+		if mine != nil {
+			c.mu.Lock()
+			delete(c.folding, session)
+			c.mu.Unlock()
+			close(mine)
+		}
+		return f, err
 	}
+}
+
+// scratch folds session up to upTo from its first event and keeps the
+// fold.
+func (c *Cache) scratch(ctx context.Context, session string, upTo uint64) (*fold, error) {
 	f, _, err := c.extend(ctx, session, nil, upTo)
 	if err != nil {
 		return nil, err

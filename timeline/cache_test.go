@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -467,5 +469,108 @@ func TestCacheOptions(t *testing.T) {
 	}
 	if tl, err := c.Read(context.Background(), "unknown", 0); err != nil || tl.Seq != 0 || c.Stats().Entries != 0 {
 		t.Fatalf("unknown session: %+v, %v, %+v", tl, err, c.Stats())
+	}
+}
+
+// gated is a store whose first Read waits until open is closed.
+type gated struct {
+	*counting
+	calls atomic.Int64
+	in    chan struct{} // closed when the first Read started
+	open  chan struct{}
+}
+
+func (g *gated) Read(ctx context.Context, q store.Query) iter.Seq2[event.Event, error] {
+	if g.calls.Add(1) == 1 {
+		close(g.in)
+		<-g.open
+	}
+	return g.counting.Read(ctx, q)
+}
+
+// TestCacheFoldsOnce: readers that arrive together at a session nobody
+// folded yet fold it once; the others wait and reuse that fold.
+func TestCacheFoldsOnce(t *testing.T) {
+	st := &gated{counting: newCounting(t), in: make(chan struct{}), open: make(chan struct{})}
+	ctx := context.Background()
+	evs := renamed(recorded.Demo(t).Events, "herd")
+	if err := st.Append(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	want := fresh(t, st.counting, "herd", 0)
+	st.read.Store(0)
+	c := newCache(t, st)
+	const readers = 8
+	got := make(chan []byte, readers)
+	var wg sync.WaitGroup
+	read := func() {
+		b, _, err := c.JSON(ctx, "herd", 0)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- b
+	}
+	wg.Go(read)
+	<-st.in // the first reader is folding
+	for range readers - 1 {
+		wg.Go(read)
+	}
+	waiting(t, c, readers-1)
+	close(st.open)
+	wg.Wait()
+	close(got)
+	for b := range got {
+		if !bytes.Equal(b, want) {
+			t.Fatalf("a reader got\n%s\nwant %s", b, want)
+		}
+	}
+	s := c.Stats()
+	if s.Misses != 1 || s.Hits != readers-1 || s.Waiting != 0 {
+		t.Fatalf("stats %+v: want 1 miss, %d hits, none waiting", s, readers-1)
+	}
+	// One fold of every event, and one check of the last for each other reader.
+	if n, want := st.read.Load(), int64(len(evs)+readers-1); n != want {
+		t.Fatalf("read %d events from the store, want %d", n, want)
+	}
+}
+
+// TestCacheWaitCancelled: a reader waiting for another's fold gives up
+// when its context ends.
+func TestCacheWaitCancelled(t *testing.T) {
+	st := &gated{counting: newCounting(t), in: make(chan struct{}), open: make(chan struct{})}
+	ctx := context.Background()
+	if err := st.Append(ctx, renamed(recorded.Demo(t).Events, "slow")); err != nil {
+		t.Fatal(err)
+	}
+	c := newCache(t, st)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, err := c.Read(ctx, "slow", 0); err != nil {
+			t.Error(err)
+		}
+	})
+	<-st.in
+	cctx, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	wg.Go(func() { _, err := c.Read(cctx, "slow", 0); errc <- err })
+	waiting(t, c, 1)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled waiter: %v, want context.Canceled", err)
+	}
+	close(st.open)
+	wg.Wait()
+}
+
+// waiting waits until n readers of c wait for another's fold (failing
+// after a long while: they never will).
+func waiting(t *testing.T, c *timeline.Cache, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Stats().Waiting != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d readers waiting, want %d", c.Stats().Waiting, n)
+		}
+		runtime.Gosched()
 	}
 }
