@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sluice-events/sluice/timeline"
 )
 
 // metrics are the server's Prometheus metrics, all prefixed sluice_server_.
@@ -67,4 +69,27 @@ func newMetrics(more []prometheus.Collector) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// cache exposes the timeline cache's counts, prefixed
+// sluice_server_timeline_cache_.
+func (m *metrics) cache(c *timeline.Cache) {
+	stat := func(f func(timeline.CacheStats) float64) func() float64 {
+		return func() float64 { return f(c.Stats()) }
+	}
+	const p = "sluice_server_timeline_cache_"
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: p + "hits_total", Help: "Timeline reads (the endpoint, resume preludes, summaries) that reused a cached fold."},
+			stat(func(s timeline.CacheStats) float64 { return float64(s.Hits) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: p + "misses_total", Help: "Timeline reads that folded a session from scratch."},
+			stat(func(s timeline.CacheStats) float64 { return float64(s.Misses) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: p + "stale_total", Help: "Cached folds found out of date (a deleted and restarted or pruned session) and dropped."},
+			stat(func(s timeline.CacheStats) float64 { return float64(s.Stale) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: p + "evictions_total", Help: "Sessions dropped from the cache to stay within its bounds."},
+			stat(func(s timeline.CacheStats) float64 { return float64(s.Evicted) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: p + "sessions", Help: "Sessions whose folds the cache holds."},
+			stat(func(s timeline.CacheStats) float64 { return float64(s.Entries) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: p + "bytes", Help: "Approximate bytes the cache holds."},
+			stat(func(s timeline.CacheStats) float64 { return float64(s.Bytes) })),
+	)
 }

@@ -257,6 +257,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.tl, err = timeline.NewCache(s.st, timeline.WithMaxBytes(cfg.TimelineCacheBytes)); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	s.m.cache(s.tl)
 	s.h = s.routes()
 	return s, nil
 }

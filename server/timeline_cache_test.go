@@ -168,3 +168,24 @@ func TestSessionsSummary(t *testing.T) {
 		t.Fatalf("plain page of %d sessions, want %d", len(p.Sessions), server.MaxSummaryPage+8)
 	}
 }
+
+// TestTimelineCacheMetrics: /metrics counts the cache's misses and hits.
+func TestTimelineCacheMetrics(t *testing.T) {
+	e := newEnv(t, server.Config{})
+	e.appendDemo("m", recorded.Demo(t).Events)
+	for range 3 {
+		if code, body := e.do("GET", "/v1/sessions/m/timeline", "", nil); code != http.StatusOK {
+			t.Fatalf("%d %s", code, body)
+		}
+	}
+	_, body := e.do("GET", "/metrics", "", nil)
+	for _, want := range []string{
+		"sluice_server_timeline_cache_misses_total 1\n",
+		"sluice_server_timeline_cache_hits_total 2\n",
+		"sluice_server_timeline_cache_sessions 1\n",
+	} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
