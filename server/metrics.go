@@ -74,22 +74,24 @@ func newMetrics(more []prometheus.Collector) (*metrics, error) {
 // cache exposes the timeline cache's counts, prefixed
 // sluice_server_timeline_cache_.
 func (m *metrics) cache(c *timeline.Cache) {
-	stat := func(f func(timeline.CacheStats) float64) func() float64 {
-		return func() float64 { return f(c.Stats()) }
+	for _, st := range []struct {
+		name, help string
+		gauge      bool
+		value      func(timeline.CacheStats) float64
+	}{
+		{"hits_total", "Timeline reads (the endpoint, resume preludes, summaries) that reused a cached fold.", false, func(s timeline.CacheStats) float64 { return float64(s.Hits) }},
+		{"misses_total", "Timeline reads that folded a session from scratch.", false, func(s timeline.CacheStats) float64 { return float64(s.Misses) }},
+		{"stale_total", "Cached folds found out of date (a deleted and restarted or pruned session) and dropped.", false, func(s timeline.CacheStats) float64 { return float64(s.Stale) }},
+		{"evictions_total", "Sessions dropped from the cache to stay within its bounds.", false, func(s timeline.CacheStats) float64 { return float64(s.Evicted) }},
+		{"sessions", "Sessions whose folds the cache holds.", true, func(s timeline.CacheStats) float64 { return float64(s.Entries) }},
+		{"bytes", "Approximate bytes the cache holds.", true, func(s timeline.CacheStats) float64 { return float64(s.Bytes) }},
+	} {
+		value := func() float64 { return st.value(c.Stats()) }
+		name := "sluice_server_timeline_cache_" + st.name
+		if st.gauge {
+			m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: st.help}, value))
+		} else {
+			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: st.help}, value))
+		}
 	}
-	const p = "sluice_server_timeline_cache_"
-	m.reg.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: p + "hits_total", Help: "Timeline reads (the endpoint, resume preludes, summaries) that reused a cached fold."},
-			stat(func(s timeline.CacheStats) float64 { return float64(s.Hits) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: p + "misses_total", Help: "Timeline reads that folded a session from scratch."},
-			stat(func(s timeline.CacheStats) float64 { return float64(s.Misses) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: p + "stale_total", Help: "Cached folds found out of date (a deleted and restarted or pruned session) and dropped."},
-			stat(func(s timeline.CacheStats) float64 { return float64(s.Stale) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: p + "evictions_total", Help: "Sessions dropped from the cache to stay within its bounds."},
-			stat(func(s timeline.CacheStats) float64 { return float64(s.Evicted) })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: p + "sessions", Help: "Sessions whose folds the cache holds."},
-			stat(func(s timeline.CacheStats) float64 { return float64(s.Entries) })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: p + "bytes", Help: "Approximate bytes the cache holds."},
-			stat(func(s timeline.CacheStats) float64 { return float64(s.Bytes) })),
-	)
 }
