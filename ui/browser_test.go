@@ -33,12 +33,18 @@ type testServer struct {
 	addr string
 	db   string
 	keys []string
+	cfg  func(*server.Config) // changes the server's configuration, or nil
 	stop func()
 }
 
 // serve starts a testServer that is stopped when the test ends.
 func serve(t *testing.T, db string, keys ...string) *testServer {
-	s := &testServer{t: t, addr: "127.0.0.1:0", db: db, keys: keys}
+	return serveWith(t, nil, db, keys...)
+}
+
+// serveWith is serve with cfg changing the server's configuration.
+func serveWith(t *testing.T, cfg func(*server.Config), db string, keys ...string) *testServer {
+	s := &testServer{t: t, addr: "127.0.0.1:0", db: db, keys: keys, cfg: cfg}
 	s.start(false)
 	t.Cleanup(func() { s.stop() })
 	return s
@@ -69,6 +75,9 @@ func (r *testServer) start(fresh bool) {
 			t.Fatal(err)
 		}
 		cfg.Keys = append(cfg.Keys, key)
+	}
+	if r.cfg != nil {
+		r.cfg(&cfg)
 	}
 	srv, err := server.New(context.Background(), cfg)
 	if err != nil {
@@ -231,7 +240,9 @@ func setupBrowser(t *testing.T) {
 // tool card shows the arguments, then the result; hostile event content
 // stays text; a reload mid-run gives the same page with no duplicated
 // text, a second tab agrees, and so does a server restart (on the same
-// log; on a new log, the page starts over); errors show; the inspector
+// log; on a new log, the page starts over) and a dropped network (a TCP
+// proxy cut mid-run and restored); a session whose timeline is over the
+// server's response limit opens from its events; errors show; the inspector
 // filters, searches, copies an event as JSON and links to it; the page's
 // fold of a log equals the server's timeline; the scrubber replays; a
 // server with keys refuses the page without a key, the key never appears
@@ -247,6 +258,7 @@ func TestBrowser(t *testing.T) {
 	keyed := serve(t, "", "admin:admin-secret:admin", "a:a-secret:read,ingest:tenA-", "b:b-secret:read,ingest:tenB-")
 	rs := serve(t, filepath.Join(t.TempDir(), "restart.db"))
 	px := newProxy(t, open.addr)
+	tight := serveWith(t, func(c *server.Config) { c.MaxResponseBytes = 4096 }, "")
 	docs, err := filepath.Abs(filepath.Join("..", "docs"))
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +273,7 @@ func TestBrowser(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "node", "browser.mjs")
 	cmd.Dir = browserDir
 	cmd.Env = append(os.Environ(),
-		"SLUICE_URL="+open.url(), "SLUICE_KEYED_URL="+keyed.url(), "SLUICE_RESTART_URL="+rs.url(), "SLUICE_PROXY_URL="+px.url(), "CHROMIUM="+chromium,
+		"SLUICE_URL="+open.url(), "SLUICE_KEYED_URL="+keyed.url(), "SLUICE_RESTART_URL="+rs.url(), "SLUICE_PROXY_URL="+px.url(), "SLUICE_TIGHT_URL="+tight.url(), "CHROMIUM="+chromium,
 		"DEMO_EVENTS="+demo, "RESULTS="+results)
 	if os.Getenv("SLUICE_UI_SCREENSHOTS") != "" {
 		cmd.Env = append(cmd.Env, "SCREENSHOTS="+docs)

@@ -172,7 +172,23 @@ try {
   check(new Set(seqs).size === seqs.length, 'no event twice in the inspector: ' + seqs);
   console.log('ok a dropped network (no restart) loses and duplicates nothing');
 
-  // 5d. Errors show in the conversation.
+  // 5d. A session whose timeline is over the server's response limit
+  // (413) opens from its events instead, whole.
+  const TIGHT = env.SLUICE_TIGHT_URL;
+  const chunks = [];
+  for (let i = 0; i < 60; i++) chunks.push('chunk ' + String(i).padStart(2, '0') + ' ' + 'x'.repeat(90) + '. ');
+  await publish(TIGHT, [{ type: 'message.started', session: 'huge', payload: { id: 'm1', role: 'assistant' } }, ...chunks.map((c) => delta('huge', c))]);
+  const tooLarge = await fetch(TIGHT + '/v1/sessions/huge/timeline');
+  check(tooLarge.status === 413 && (await tooLarge.json()).error.code === 'too_large', 'the timeline over the limit is a 413 too_large, got ' + tooLarge.status);
+  await page.goto(TIGHT + '/#s=huge');
+  await page.waitForFunction((want) => { const n = document.querySelector('[data-msg="m1"] .text'); return n && n.textContent === want && document.getElementById('conn').textContent === 'live'; }, chunks.join(''), { timeout: T })
+    .catch(async () => check(false, 'the page folds a session over the limit from its events (it shows ' +
+      JSON.stringify(((await page.$eval('#main', (n) => n.textContent)) || '').slice(0, 200)) + ')'));
+  await publish(TIGHT, [delta('huge', 'the end')]);
+  await page.waitForFunction((want) => { const n = document.querySelector('[data-msg="m1"] .text'); return n && n.textContent === want; }, chunks.join('') + 'the end', { timeout: T });
+  console.log('ok a session over the response limit opens from its events');
+
+  // 5e. Errors show in the conversation.
   await page.goto(URL0 + '/#s=broken');
   await page.waitForFunction(() => { const p = document.querySelector('#problems .problem'); return p && p.textContent.includes('overloaded') && p.textContent.includes('stream.error'); }, null, { timeout: T });
   console.log('ok errors show in the conversation');
