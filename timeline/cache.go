@@ -354,9 +354,9 @@ func (c *Cache) extend(ctx context.Context, session string, base *fold, upTo uin
 	q := store.Query{Session: session}
 	if base != nil {
 		q.After = base.tl.Seq - 1 // re-read the last folded event to check it
-		if upTo != 0 {
-			q.Limit = int(min(upTo-base.tl.Seq+1, 1<<30))
-		}
+	}
+	if upTo != 0 { // the events up to upTo, if none is missing
+		q.Limit = int(min(upTo-q.After, 1<<30))
 	}
 	var tl *Timeline
 	var last uuid.UUID
@@ -397,8 +397,9 @@ func (c *Cache) extend(ctx context.Context, session string, base *fold, upTo uin
 	return &fold{tl: tl, last: last, size: tl.approxSize()}, true, nil
 }
 
-// put keeps f, built from base (nil: from scratch), unless it is over
-// the per-entry bound or no later than a kept fold.
+// put keeps f, built from base (nil: from scratch) in base's place, or
+// in the older fold's, unless it is over the per-entry bound or a fold at
+// its Seq is kept already.
 func (c *Cache) put(session string, base, f *fold) {
 	if f.tl.Seq == 0 || f.size > c.cfg.entryBytes {
 		return
@@ -427,12 +428,10 @@ func (c *Cache) put(session string, base, f *fold) {
 		e.folds[at] = f
 	case len(e.folds) < perSession:
 		e.folds = append(e.folds, f)
-	case f.tl.Seq > e.folds[0].tl.Seq || len(e.folds) == 1:
+	default: // the older fold makes room
 		e.bytes -= e.folds[0].size
 		c.bytes -= e.folds[0].size
 		e.folds[0] = f
-	default:
-		return
 	}
 	slices.SortFunc(e.folds, func(a, b *fold) int { return cmp.Compare(a.tl.Seq, b.tl.Seq) })
 	e.bytes += f.size

@@ -574,3 +574,46 @@ func waiting(t *testing.T, c *timeline.Cache, n int) {
 		runtime.Gosched()
 	}
 }
+
+// TestCacheOlderFold: a read below every kept fold is kept as the older
+// one, so a reader resuming a little later reuses it, while the latest
+// stays for readers of the whole session.
+func TestCacheOlderFold(t *testing.T) {
+	st := newCounting(t)
+	c := newCache(t, st)
+	ctx := context.Background()
+	evs := renamed(recorded.Demo(t).Events, "older")
+	if err := st.Append(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	n := uint64(len(evs))
+	steps := []struct {
+		upTo uint64
+		hit  bool
+		read int64 // events read from the store
+	}{
+		{0, false, int64(n)},         // the latest
+		{n / 2, false, int64(n / 2)}, // below it: from scratch, kept as the older
+		{n / 4, false, int64(n / 4)}, // below both: from scratch, replaces the older
+		{n/4 + 2, true, 3},           // the older, and 2 more
+		{0, true, 1},                 // the latest, unchanged
+	}
+	for _, s := range steps {
+		before := c.Stats().Hits
+		st.read.Store(0)
+		tl, err := c.Read(ctx, "older", s.upTo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := st.read.Load()
+		if got, want := js(t, tl), fresh(t, st, "older", s.upTo); !bytes.Equal(got, want) {
+			t.Fatalf("up to %d differs", s.upTo)
+		}
+		if hit := c.Stats().Hits > before; hit != s.hit {
+			t.Fatalf("up to %d: hit %v, want %v", s.upTo, hit, s.hit)
+		}
+		if read != s.read {
+			t.Fatalf("up to %d: read %d events, want %d", s.upTo, read, s.read)
+		}
+	}
+}
