@@ -617,3 +617,25 @@ func TestCacheOlderFold(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkClone copies the timeline of a 10,000-event session: Clone
+// (a structural copy) against the JSON round trip Clone used to be.
+func BenchmarkClone(b *testing.B) {
+	tl := fold(recorded.Repeat(b, 10000))
+	b.Run("clone", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			tl.Clone()
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			raw, _ := json.Marshal(tl)
+			var c timeline.Timeline
+			if err := json.Unmarshal(raw, &c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
