@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/sluice-events/sluice/internal/recorded"
 	"github.com/sluice-events/sluice/server"
 )
@@ -25,9 +23,6 @@ import (
 // server together: steadier than wall time on a shared machine.
 func BenchmarkTimelineCache(b *testing.B) {
 	evs := recorded.Repeat(b, 10000)
-	for i := range evs { // Repeat keeps the demo's IDs, which the log would take as retries
-		evs[i].ID = uuid.Must(uuid.NewV7())
-	}
 	session := evs[0].Meta.SessionID
 	reqs := []struct{ name, path, lastID string }{
 		{"agui-resume", "/v1/sessions/" + session + "/stream?format=agui", "9990"},
