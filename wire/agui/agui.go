@@ -28,6 +28,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/timeline"
@@ -388,6 +389,14 @@ func (e *Encoder) runEnded(out []wire.Message, ev *event.Event) []wire.Message {
 		return e.finishRun(out, ev, obj{"type": "success"})
 	case timeline.StatusStopped:
 		return e.finishRun(out, ev, obj{"type": "cancelled"})
+	case timeline.StatusWaiting:
+		if len(r.Interrupts) > 0 {
+			return e.finishRun(out, ev, obj{"type": "interrupt", "interrupts": interrupts(r.Interrupts)})
+		}
+		// AG-UI has no interrupt outcome without interrupts, and the run
+		// did not succeed.
+		r = &timeline.Run{Status: timeline.StatusFailed, Error: &event.Error{Message: "the run was interrupted without saying what it waits for", Code: "interrupt"}}
+		fallthrough
 	case timeline.StatusFailed:
 		out = e.closeAll(out, ev)
 		o := obj{"message": "the run failed"}
@@ -405,6 +414,35 @@ func (e *Encoder) runEnded(out []wire.Message, ev *event.Event) []wire.Message {
 	}
 	return out
 }
+
+// interrupts returns AG-UI's Interrupt objects for ins. Metadata and a
+// response schema that are not JSON objects, which AG-UI refuses, are
+// left out.
+func interrupts(ins []event.Interrupt) []obj {
+	out := make([]obj, 0, len(ins))
+	for _, in := range ins {
+		o := obj{"id": in.ID, "reason": in.Reason}
+		if in.Message != "" {
+			o["message"] = in.Message
+		}
+		if in.ToolCallID != "" {
+			o["toolCallId"] = in.ToolCallID
+		}
+		if isObject(in.ResponseSchema) {
+			o["responseSchema"] = in.ResponseSchema
+		}
+		if !in.ExpiresAt.IsZero() {
+			o["expiresAt"] = in.ExpiresAt.UTC().Format(time.RFC3339Nano)
+		}
+		if isObject(in.Metadata) {
+			o["metadata"] = in.Metadata
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func isObject(b json.RawMessage) bool { return len(b) > 0 && b[0] == '{' }
 
 func (e *Encoder) addUsage(p event.ProviderCallCompleted, ev *event.Event) {
 	prov, model := p.Provider, p.Model
@@ -443,7 +481,7 @@ func (e *Encoder) Encode(out []wire.Message, ev *event.Event, native []byte) ([]
 	switch p := ev.Payload.(type) {
 	case event.RunStarted, event.MessageStarted:
 		// the run is open; a message opens with its first part
-	case event.RunCompleted, event.RunStopped, event.RunFailed:
+	case event.RunCompleted, event.RunStopped, event.RunFailed, event.RunInterrupted:
 		out = e.runEnded(out, ev)
 	case event.PipelineStarted:
 		out = e.startStep(out, ev, "pipeline")
