@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
+	"github.com/sluice-events/sluice/internal/nodeclient"
 	"github.com/sluice-events/sluice/internal/servetest"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/sqlite"
@@ -25,9 +26,13 @@ import (
 
 var deadline = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
-// booking is an agent that asks for approval before it books, and books
-// (or not) once the approval is answered. It counts its runs.
-type booking struct{ runs atomic.Int32 }
+// booking is an agent that asks for approval (which expires at expires)
+// and a seat before it books, and books (or not) once they are answered.
+// It counts its runs.
+type booking struct {
+	expires time.Time
+	runs    atomic.Int32
+}
 
 func (b *booking) agent(ctx context.Context, in agui.RunAgentInput, em *sluice.Emitter) error {
 	b.runs.Add(1)
@@ -50,7 +55,7 @@ func (b *booking) agent(ctx context.Context, in agui.RunAgentInput, em *sluice.E
 			return err
 		}
 		return agui.Interrupt(
-			event.Interrupt{ID: "approve", Reason: "approval", Message: "Book the flight to Paris?", ExpiresAt: deadline},
+			event.Interrupt{ID: "approve", Reason: "approval", Message: "Book the flight to Paris?", ExpiresAt: b.expires},
 			event.Interrupt{ID: "seat", Reason: "input", Message: "Which seat?", ResponseSchema: json.RawMessage(`{"type":"string"}`)},
 		)
 	}
@@ -214,7 +219,7 @@ func openSQLite(t *testing.T, path string) (*hub.Hub, store.Store, func()) {
 func TestInterruptRestartResume(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sluice.db")
 	clk := &clock{now: deadline.Add(-time.Hour)}
-	b := &booking{}
+	b := &booking{expires: deadline}
 
 	h, st, closeStore := openSQLite(t, path)
 	url, stop := serve(t, h, b.agent, agui.WithClock(clk.Now))
@@ -302,7 +307,7 @@ func TestInterruptRestartResume(t *testing.T) {
 func TestResumeRefused(t *testing.T) {
 	h, st := servetest.Hub(t)
 	clk := &clock{now: deadline.Add(-time.Hour)}
-	b := &booking{}
+	b := &booking{expires: deadline}
 	url, _ := serve(t, h, b.agent, agui.WithClock(clk.Now))
 	if r := run(t, url, "trip", "run-1"); r.code != http.StatusOK {
 		t.Fatalf("first run: %d %q", r.code, r.error)
@@ -347,7 +352,7 @@ func TestResumeRefused(t *testing.T) {
 // and both get its stream.
 func TestConcurrentRepeat(t *testing.T) {
 	h, st := servetest.Hub(t)
-	b := &booking{}
+	b := &booking{expires: deadline}
 	url, _ := serve(t, h, b.agent)
 	var wg sync.WaitGroup
 	replies := make([]reply, 2)
@@ -377,5 +382,106 @@ func TestBadInterrupt(t *testing.T) {
 	}
 	if got := logged(t, st, "t", event.TypeRunFailed); len(got) != 1 {
 		t.Fatalf("run.failed logged %d times", len(got))
+	}
+}
+
+// TestHttpAgentInterrupt runs the official HttpAgent through an interrupt
+// and its resume (testdata/node/interrupt.mjs), then checks the thread's
+// stream endpoint (format=agui) with the official client, cut at random
+// bytes and resumed.
+func TestHttpAgentInterrupt(t *testing.T) {
+	h, st := servetest.Hub(t)
+	b := &booking{expires: time.Now().Add(time.Hour)}
+	url, _ := serve(t, h, b.agent)
+	outb := nodeclient.Run(t, "interrupt.mjs", url)
+	var res struct {
+		OK            bool
+		First, Second struct {
+			Types   []string
+			Outcome struct {
+				Type       string
+				Interrupts []struct{ ID, Reason, ExpiresAt string }
+			}
+		}
+		Pending, PendingAfter []struct{ ID string }
+		Messages              []struct{ ID, Role, Content string }
+		Repeat                struct {
+			Types []string
+			Same  bool
+		}
+	}
+	if err := json.Unmarshal(outb, &res); err != nil || !res.OK {
+		t.Fatalf("%s: %v", outb, err)
+	}
+	if res.First.Outcome.Type != "interrupt" || len(res.Pending) != 2 || res.Pending[0].ID != "approve" || res.First.Outcome.Interrupts[0].ExpiresAt == "" {
+		t.Fatalf("first run: %+v, pending %+v", res.First, res.Pending)
+	}
+	if res.Second.Outcome.Type != "success" || len(res.PendingAfter) != 0 {
+		t.Fatalf("resumed run: %+v, pending after %+v", res.Second, res.PendingAfter)
+	}
+	var got []string
+	for _, m := range res.Messages {
+		got = append(got, m.Role+":"+m.Content)
+	}
+	want := `user:Book a flight to Paris assistant:I need your approval. assistant:Booked {"flight":"AF1"}, seat .`
+	if strings.Join(got, " ") != want {
+		t.Fatalf("messages %q\nwant %q", strings.Join(got, " "), want)
+	}
+	if !res.Repeat.Same || strings.Join(res.Repeat.Types, " ") != strings.Join(res.Second.Types, " ") || b.runs.Load() != 2 {
+		t.Fatalf("repeat %+v (second %v), %d agent runs", res.Repeat, res.Second.Types, b.runs.Load())
+	}
+
+	var evs []event.Event
+	for ev, err := range st.Read(context.Background(), store.Query{Session: "trip-node"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	stream := servetest.Serve(t, evs) + "/v1/sessions/trip-node/stream?format=agui"
+	t.Logf("%s", nodeclient.Run(t, "agui.mjs", "4", "7", stream, stream))
+}
+
+// TestEncodeInterrupt checks the stream endpoint's mapping: run.interrupted
+// finishes the run with the interrupt outcome, and run.resumed is a CUSTOM
+// event of the run that answers it.
+func TestEncodeInterrupt(t *testing.T) {
+	r1, r2 := event.Meta{SessionID: "s", RunID: "r1"}, event.Meta{SessionID: "s", RunID: "r2"}
+	enc := agui.New()
+	var got []string
+	for i, ev := range []event.Event{
+		event.New(event.RunStarted{}, r1),
+		event.New(event.RunInterrupted{Interrupts: []event.Interrupt{{ID: "i1", Reason: "approval", Metadata: json.RawMessage(`[1]`)}}}, r1),
+		event.New(event.RunStarted{}, r2),
+		event.New(event.RunResumed{Interrupted: "r1", Answers: []event.InterruptAnswer{{InterruptID: "i1", Status: "resolved"}}}, r2),
+		event.New(event.RunCompleted{}, r2),
+		event.New(event.RunInterrupted{}, event.Meta{SessionID: "s", RunID: "r3"}),
+	} {
+		ev.Seq = uint64(i + 1)
+		native, _ := ev.AppendJSON(nil)
+		msgs, err := enc.Encode(nil, &ev, native)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			var v struct {
+				Type, RunID, Name, Message string
+				Outcome                    json.RawMessage
+			}
+			json.Unmarshal(m.Data, &v)
+			got = append(got, strings.TrimSpace(strings.Join([]string{v.Type, v.RunID, v.Name, string(v.Outcome), v.Message}, " ")))
+		}
+	}
+	want := []string{
+		"RUN_STARTED r1",
+		`RUN_FINISHED r1  {"interrupts":[{"id":"i1","reason":"approval"}],"type":"interrupt"}`,
+		"RUN_STARTED r2",
+		"CUSTOM  run.resumed",
+		`RUN_FINISHED r2  {"type":"success"}`,
+		"RUN_STARTED r3",
+		"RUN_ERROR    the run was interrupted without saying what it waits for",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
