@@ -5,8 +5,9 @@
 // Each AG-UI event is one SSE frame "data: <json>"; the server adds an id:
 // line with Sluice's cursor, which AG-UI's own client ignores and Sluice's
 // resume uses. The mapping (docs/formats.md has the table): runs to
-// RUN_STARTED / RUN_FINISHED (with token usage per provider and model) /
-// RUN_ERROR; pipelines, middlewares and stages to STEP_STARTED /
+// RUN_STARTED / RUN_FINISHED (with token usage per provider and model; the
+// outcome is success, cancelled for run.stopped, or interrupt with the
+// interrupts of run.interrupted) / RUN_ERROR; pipelines, middlewares and stages to STEP_STARTED /
 // STEP_FINISHED; text to TEXT_MESSAGE_START / _CONTENT / _END; thinking to
 // REASONING_START / REASONING_MESSAGE_START / _CONTENT / _END /
 // REASONING_END; tool requests to TOOL_CALL_START / _ARGS / _END and
@@ -21,6 +22,13 @@
 // STATE_SNAPSHOT, and a re-opening start (with the content so far) for
 // each message, reasoning block and tool call still open, so the stream is
 // valid on its own and assembles to the same messages as one never cut.
+//
+// Handler makes a Go Agent an AG-UI endpoint, with AG-UI 1.0 interrupts
+// kept in the log: an agent returns Interrupt to end its run waiting for a
+// person, and the handler checks a later input's resume against the
+// thread's log (every open interrupt answered, none unknown, none resolved
+// past its expiry) before it logs the answers (run.resumed) and runs the
+// agent again. A runId names one run: posting it again replays that run.
 package agui
 
 import (
