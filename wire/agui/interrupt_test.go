@@ -77,7 +77,7 @@ func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.no
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 
 // serve serves the handler over h until the test ends or stop is called.
-func serve(t *testing.T, h *hub.Hub, agent agui.Agent, opts ...agui.Option) (url string, stop func()) {
+func serve(t testing.TB, h *hub.Hub, agent agui.Agent, opts ...agui.Option) (url string, stop func()) {
 	t.Helper()
 	ts := httptest.NewServer(agui.Handler(h, agent, opts...))
 	var once sync.Once
