@@ -165,8 +165,9 @@ func WithClock(now func() time.Time) Option {
 // (the thread is the session, so the run survives a restart in the log)
 // and streams them back as AG-UI events until the run ends. The run's
 // run.started, its run.resumed and the input's last message, if it is the
-// user's (as message.created), are logged first, in one append, and not
-// streamed back: the client has them.
+// user's (as message.created; not for a run that answers interrupts: the
+// message belongs to the interrupted run), are logged first, in one
+// append, and not streamed back: the client has them.
 //
 // Interrupts live in the log, so a run waiting for a person survives a
 // restart: an agent ends its run with Interrupt, the handler logs
@@ -219,7 +220,7 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, code, err)
 		return
 	}
-	after, err := prefixEnd(ctx, hd.h.Store(), in.ThreadID, in.RunID, start)
+	after, err := prefixEnd(ctx, hd.h.Store(), in, start)
 	var feed *hub.Feed
 	if err == nil {
 		feed, err = hd.h.Subscribe(hub.Selector{Session: in.ThreadID}, after)
@@ -290,10 +291,11 @@ func (hd *handler) start(ctx context.Context, in RunAgentInput, em *sluice.Emitt
 		return 0, false, http.StatusConflict, err
 	}
 	evs := []event.Event{event.New(event.RunStarted{Prompt: lastUser(in).Text()}, em.Meta())}
-	if w := tl.Waiting(); w != nil {
+	w := tl.Waiting()
+	if w != nil {
 		evs = append(evs, event.New(event.RunResumed{Interrupted: w.ID, Answers: answers}, em.Meta()))
 	}
-	if m := lastUser(in); m.Role == "user" {
+	if m := lastUser(in); m.Role == "user" && w == nil {
 		um := em.Meta()
 		um.MessageID = m.ID
 		evs = append(evs, event.New(event.MessageCreated{Role: "user", Content: m.Text(), Index: len(in.Messages) - 1}, um))
@@ -386,20 +388,20 @@ func runs(ctx context.Context, st store.Store, thread string) (*timeline.Timelin
 
 // prefixEnd returns the sequence number of the last event the handler
 // logged with the run's start (run.started at seq, then run.resumed and
-// the user's message if any): the stream starts after it.
-func prefixEnd(ctx context.Context, st store.Store, thread, run string, seq uint64) (uint64, error) {
-	last := seq
-	for ev, err := range st.Read(ctx, store.Query{Session: thread, After: seq, Limit: 2}) {
+// the input's user message if any): the stream starts after it.
+func prefixEnd(ctx context.Context, st store.Store, in RunAgentInput, seq uint64) (uint64, error) {
+	last, user := seq, lastUser(in)
+	for ev, err := range st.Read(ctx, store.Query{Session: in.ThreadID, After: seq, Limit: 2}) {
 		if err != nil {
-			return 0, fmt.Errorf("agui: read thread %q: %w", thread, err)
+			return 0, fmt.Errorf("agui: read thread %q: %w", in.ThreadID, err)
 		}
-		if ev.Seq != last+1 || ev.Meta.RunID != run {
+		if ev.Seq != last+1 || ev.Meta.RunID != in.RunID {
 			break
 		}
 		switch p := ev.Payload.(type) {
 		case event.RunResumed:
 		case event.MessageCreated:
-			if p.Role != "user" {
+			if p.Role != "user" || user.Role != "user" || ev.Meta.MessageID != user.ID {
 				return last, nil
 			}
 		default:

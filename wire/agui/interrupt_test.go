@@ -270,6 +270,9 @@ func TestInterruptRestartResume(t *testing.T) {
 	if n := b.runs.Load(); n != 2 {
 		t.Fatalf("the agent ran %d times, want 2", n)
 	}
+	if got := logged(t, st, "trip", event.TypeMessageCreated); len(got) != 1 || got[0].Meta.RunID != "run-1" {
+		t.Fatalf("the user's message is logged %d times, want once, by run-1", len(got))
+	}
 
 	// The same resume again (answers in another order): the same stream,
 	// no new events, no new run of the agent.
