@@ -442,7 +442,7 @@ func TestHttpAgentInterrupt(t *testing.T) {
 		evs = append(evs, ev)
 	}
 	stream := servetest.Serve(t, evs) + "/v1/sessions/trip-node/stream?format=agui"
-	t.Logf("%s", nodeclient.Run(t, "agui.mjs", "4", "7", stream, stream))
+	t.Logf("%s", nodeclient.Run(t, "agui.mjs", "4", "7", stream, stream, stream, stream))
 }
 
 // TestEncodeInterrupt checks the stream endpoint's mapping: run.interrupted
