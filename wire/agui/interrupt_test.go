@@ -125,7 +125,8 @@ func (r reply) last() map[string]any {
 	return r.events[len(r.events)-1]
 }
 
-// run posts a RunAgentInput and reads the whole answer.
+// run posts a RunAgentInput and reads the whole answer. It reports
+// failures with t.Errorf, so it may run on any goroutine.
 func run(t *testing.T, url, thread, runID string, resume ...agui.ResumeEntry) reply {
 	t.Helper()
 	in := agui.RunAgentInput{
@@ -135,7 +136,8 @@ func run(t *testing.T, url, thread, runID string, resume ...agui.ResumeEntry) re
 	body, _ := json.Marshal(in)
 	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		t.Errorf("POST %s: %v", runID, err)
+		return reply{}
 	}
 	defer resp.Body.Close()
 	r := reply{code: resp.StatusCode}
@@ -151,7 +153,8 @@ func run(t *testing.T, url, thread, runID string, resume ...agui.ResumeEntry) re
 		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
 			var ev map[string]any
 			if err := json.Unmarshal([]byte(data), &ev); err != nil {
-				t.Fatalf("%s: %v", data, err)
+				t.Errorf("%s: %v", data, err)
+				return r
 			}
 			delete(ev, "timestamp")
 			r.events = append(r.events, ev)
