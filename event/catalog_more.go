@@ -358,6 +358,39 @@ type RunFailed struct {
 	Error Error `json:"error" doc:"what went wrong"`
 }
 
+// RunInterrupted is emitted when an agent run ends waiting for something
+// only the outside world can give it (an approval, a value, a choice). A
+// later run answers its interrupts (RunResumed); until then they are open.
+type RunInterrupted struct {
+	Interrupts []Interrupt `json:"interrupts" doc:"what the run waits for, at least one"`
+}
+
+// Interrupt is one thing an interrupted run waits for.
+type Interrupt struct {
+	ID             string          `json:"id" doc:"identifies it within the run; an answer names it"`
+	Reason         string          `json:"reason" doc:"why the run needs it, an open word such as approval"`
+	Message        string          `json:"message,omitempty" doc:"the question for whoever answers"`
+	ToolCallID     string          `json:"tool_call_id,omitempty" doc:"the tool call an approval is about"`
+	ResponseSchema json.RawMessage `json:"response_schema,omitempty" doc:"the JSON Schema of the expected answer"`
+	ExpiresAt      time.Time       `json:"expires_at,omitzero" doc:"after it the interrupt can only be cancelled, not answered"`
+	Metadata       json.RawMessage `json:"metadata,omitempty" doc:"more about it, a JSON object"`
+}
+
+// RunResumed is emitted when a run starts that answers the open interrupts
+// of an earlier run, before the agent continues.
+type RunResumed struct {
+	Interrupted string            `json:"interrupted_run" doc:"the run whose interrupts it answers"`
+	Answers     []InterruptAnswer `json:"answers" doc:"one answer for each of its interrupts"`
+}
+
+// InterruptAnswer answers one interrupt.
+type InterruptAnswer struct {
+	InterruptID string          `json:"interrupt_id" doc:"the interrupt it answers"`
+	Status      string          `json:"status" doc:"resolved (answered) or cancelled (abandoned)"`
+	Payload     json.RawMessage `json:"payload,omitempty" doc:"the answer, any JSON value"`
+	Metadata    json.RawMessage `json:"metadata,omitempty" doc:"about the answer, not part of it, a JSON object"`
+}
+
 // Citation is emitted when the model cites a source for part of its text.
 type Citation struct {
 	Index int    `json:"index,omitempty" doc:"the content block"`

@@ -102,6 +102,8 @@ const (
 	TypeRunCompleted                 Type = "run.completed"
 	TypeRunStopped                   Type = "run.stopped"
 	TypeRunFailed                    Type = "run.failed"
+	TypeRunInterrupted               Type = "run.interrupted"
+	TypeRunResumed                   Type = "run.resumed"
 	TypeLog                          Type = "agent.log"
 	TypeInfo                         Type = "agent.info"
 	TypeStatus                       Type = "agent.status"
@@ -412,6 +414,12 @@ func (RunStopped) EventType() Type { return TypeRunStopped }
 
 // EventType implements Payload.
 func (RunFailed) EventType() Type { return TypeRunFailed }
+
+// EventType implements Payload.
+func (RunInterrupted) EventType() Type { return TypeRunInterrupted }
+
+// EventType implements Payload.
+func (RunResumed) EventType() Type { return TypeRunResumed }
 
 // EventType implements Payload.
 func (Log) EventType() Type { return TypeLog }

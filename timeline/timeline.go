@@ -50,6 +50,7 @@ const (
 	StatusCompleted   = "completed"   // a tool call, step or run that succeeded
 	StatusFailed      = "failed"      // a message, tool call, step or run that failed
 	StatusStopped     = "stopped"     // a run stopped before it finished
+	StatusWaiting     = "waiting"     // a run that ended waiting for answers to its interrupts
 )
 
 // Problem kinds.
@@ -98,7 +99,7 @@ type Timeline struct {
 // Run is one agent run (events sharing a Meta.RunID).
 type Run struct {
 	ID     string       `json:"id"`
-	Status string       `json:"status"` // running, completed, stopped, failed
+	Status string       `json:"status"` // running, completed, stopped, failed, waiting
 	Prompt string       `json:"prompt,omitempty"`
 	Start  time.Time    `json:"start"`
 	End    time.Time    `json:"end,omitzero"`
@@ -107,6 +108,15 @@ type Run struct {
 	// Explicit is true once a run.started event was seen; a run without
 	// one ends with its outermost pipeline.
 	Explicit bool `json:"explicit,omitempty"`
+	// Interrupts are what a waiting run waits for (run.interrupted).
+	Interrupts []event.Interrupt `json:"interrupts,omitempty"`
+	// AnsweredBy is the run that answered the interrupts, "" while they
+	// are open.
+	AnsweredBy string `json:"answered_by,omitempty"`
+	// Resumes is the run whose interrupts this run answers
+	// (run.resumed), with the answers.
+	Resumes string                  `json:"resumes,omitempty"`
+	Answers []event.InterruptAnswer `json:"answers,omitempty"`
 }
 
 // Message is one message of the conversation.
@@ -384,6 +394,21 @@ func (t *Timeline) OpenRun() *Run {
 	return nil
 }
 
+// Waiting returns the most recent run that ended waiting for answers to
+// its interrupts, if no run has answered them yet; else nil. Its
+// Interrupts are the session's open interrupts.
+func (t *Timeline) Waiting() *Run {
+	for i := len(t.Runs) - 1; i >= 0; i-- {
+		if r := &t.Runs[i]; r.Status == StatusWaiting {
+			if r.AnsweredBy != "" {
+				return nil
+			}
+			return r
+		}
+	}
+	return nil
+}
+
 // Cost returns the total cost of every finished model call, and whether
 // it is exact (false: some call had no known price).
 func (t *Timeline) Cost() (float64, bool) {
@@ -461,6 +486,18 @@ func (t *Timeline) fold(ev *event.Event) {
 	case event.RunFailed:
 		t.endRun(run, ev, StatusFailed, "", &p.Error)
 		t.problem(ev, ProblemError, &p.Error, "")
+	case event.RunInterrupted:
+		t.endRun(run, ev, StatusWaiting, "", nil)
+		if run != nil {
+			run.Interrupts = p.Interrupts
+		}
+	case event.RunResumed:
+		if run != nil {
+			run.Resumes, run.Answers = p.Interrupted, p.Answers
+			if r := t.Run(p.Interrupted); r != nil && r != run {
+				r.AnsweredBy = run.ID
+			}
+		}
 
 	// messages
 	case event.MessageStarted:

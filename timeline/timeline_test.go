@@ -223,6 +223,48 @@ func TestInterrupted(t *testing.T) {
 	}
 }
 
+// TestWaiting folds a run that ends waiting for a person and the run that
+// answers it: the interrupts are open until the answering run's
+// run.resumed, and a second interrupt opens them again.
+func TestWaiting(t *testing.T) {
+	r1, r2 := event.Meta{RunID: "r1", SessionID: "s"}, event.Meta{RunID: "r2", SessionID: "s"}
+	ask := event.Interrupt{ID: "i1", Reason: "approval", Message: "Book it?"}
+	tl := timeline.New("s")
+	tl.Apply(ev(1, event.RunStarted{Prompt: "book"}, r1))
+	if tl.Waiting() != nil {
+		t.Fatal("a running run is waiting")
+	}
+	tl.Apply(ev(2, event.RunInterrupted{Interrupts: []event.Interrupt{ask}}, r1))
+	w := tl.Waiting()
+	if w == nil || w.ID != "r1" || w.Status != timeline.StatusWaiting || len(w.Interrupts) != 1 || w.Interrupts[0].ID != "i1" || tl.OpenRun() != nil {
+		t.Fatalf("waiting %+v, open %+v", w, tl.OpenRun())
+	}
+	// The answering run's start alone answers nothing.
+	tl.Apply(ev(3, event.RunStarted{}, r2))
+	if w := tl.Waiting(); w == nil || w.ID != "r1" {
+		t.Fatalf("waiting %+v before the answers", w)
+	}
+	answer := event.InterruptAnswer{InterruptID: "i1", Status: "resolved", Payload: json.RawMessage(`{"ok":true}`)}
+	tl.Apply(ev(4, event.RunResumed{Interrupted: "r1", Answers: []event.InterruptAnswer{answer}}, r2))
+	if w := tl.Waiting(); w != nil {
+		t.Fatalf("still waiting %+v", w)
+	}
+	if r := tl.Run("r1"); r.AnsweredBy != "r2" {
+		t.Fatalf("r1 %+v", r)
+	}
+	if r := tl.Run("r2"); r.Resumes != "r1" || len(r.Answers) != 1 || string(r.Answers[0].Payload) != `{"ok":true}` || r.Status != timeline.StatusRunning {
+		t.Fatalf("r2 %+v", r)
+	}
+	tl.Apply(ev(5, event.RunInterrupted{Interrupts: []event.Interrupt{{ID: "i2", Reason: "input"}}}, r2))
+	if w := tl.Waiting(); w == nil || w.ID != "r2" || w.Interrupts[0].ID != "i2" {
+		t.Fatalf("waiting %+v after the second interrupt", w)
+	}
+	var back timeline.Timeline
+	if err := json.Unmarshal(js(t, tl), &back); err != nil || back.Waiting() == nil || back.Waiting().ID != "r2" {
+		t.Fatalf("through JSON: %v %+v", err, back.Waiting())
+	}
+}
+
 // TestRead folds a session from a store, whole and up to a sequence
 // number.
 func TestRead(t *testing.T) {

@@ -5,8 +5,9 @@
 // Each AG-UI event is one SSE frame "data: <json>"; the server adds an id:
 // line with Sluice's cursor, which AG-UI's own client ignores and Sluice's
 // resume uses. The mapping (docs/formats.md has the table): runs to
-// RUN_STARTED / RUN_FINISHED (with token usage per provider and model) /
-// RUN_ERROR; pipelines, middlewares and stages to STEP_STARTED /
+// RUN_STARTED / RUN_FINISHED (with token usage per provider and model; the
+// outcome is success, cancelled for run.stopped, or interrupt with the
+// interrupts of run.interrupted) / RUN_ERROR; pipelines, middlewares and stages to STEP_STARTED /
 // STEP_FINISHED; text to TEXT_MESSAGE_START / _CONTENT / _END; thinking to
 // REASONING_START / REASONING_MESSAGE_START / _CONTENT / _END /
 // REASONING_END; tool requests to TOOL_CALL_START / _ARGS / _END and
@@ -21,6 +22,13 @@
 // STATE_SNAPSHOT, and a re-opening start (with the content so far) for
 // each message, reasoning block and tool call still open, so the stream is
 // valid on its own and assembles to the same messages as one never cut.
+//
+// Handler makes a Go Agent an AG-UI endpoint, with AG-UI 1.0 interrupts
+// kept in the log: an agent returns Interrupt to end its run waiting for a
+// person, and the handler checks a later input's resume against the
+// thread's log (every open interrupt answered, none unknown, none resolved
+// past its expiry) before it logs the answers (run.resumed) and runs the
+// agent again. A runId names one run: posting it again replays that run.
 package agui
 
 import (
@@ -28,6 +36,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/timeline"
@@ -388,6 +397,14 @@ func (e *Encoder) runEnded(out []wire.Message, ev *event.Event) []wire.Message {
 		return e.finishRun(out, ev, obj{"type": "success"})
 	case timeline.StatusStopped:
 		return e.finishRun(out, ev, obj{"type": "cancelled"})
+	case timeline.StatusWaiting:
+		if len(r.Interrupts) > 0 {
+			return e.finishRun(out, ev, obj{"type": "interrupt", "interrupts": interrupts(r.Interrupts)})
+		}
+		// AG-UI has no interrupt outcome without interrupts, and the run
+		// did not succeed.
+		r = &timeline.Run{Status: timeline.StatusFailed, Error: &event.Error{Message: "the run was interrupted without saying what it waits for", Code: "interrupt"}}
+		fallthrough
 	case timeline.StatusFailed:
 		out = e.closeAll(out, ev)
 		o := obj{"message": "the run failed"}
@@ -405,6 +422,35 @@ func (e *Encoder) runEnded(out []wire.Message, ev *event.Event) []wire.Message {
 	}
 	return out
 }
+
+// interrupts returns AG-UI's Interrupt objects for ins. Metadata and a
+// response schema that are not JSON objects, which AG-UI refuses, are
+// left out.
+func interrupts(ins []event.Interrupt) []obj {
+	out := make([]obj, 0, len(ins))
+	for _, in := range ins {
+		o := obj{"id": in.ID, "reason": in.Reason}
+		if in.Message != "" {
+			o["message"] = in.Message
+		}
+		if in.ToolCallID != "" {
+			o["toolCallId"] = in.ToolCallID
+		}
+		if isObject(in.ResponseSchema) {
+			o["responseSchema"] = in.ResponseSchema
+		}
+		if !in.ExpiresAt.IsZero() {
+			o["expiresAt"] = in.ExpiresAt.UTC().Format(time.RFC3339Nano)
+		}
+		if isObject(in.Metadata) {
+			o["metadata"] = in.Metadata
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func isObject(b json.RawMessage) bool { return len(b) > 0 && b[0] == '{' }
 
 func (e *Encoder) addUsage(p event.ProviderCallCompleted, ev *event.Event) {
 	prov, model := p.Provider, p.Model
@@ -443,7 +489,7 @@ func (e *Encoder) Encode(out []wire.Message, ev *event.Event, native []byte) ([]
 	switch p := ev.Payload.(type) {
 	case event.RunStarted, event.MessageStarted:
 		// the run is open; a message opens with its first part
-	case event.RunCompleted, event.RunStopped, event.RunFailed:
+	case event.RunCompleted, event.RunStopped, event.RunFailed, event.RunInterrupted:
 		out = e.runEnded(out, ev)
 	case event.PipelineStarted:
 		out = e.startStep(out, ev, "pipeline")

@@ -1,11 +1,18 @@
 package agui_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 
+	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/hub"
+	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/wire/agui"
 )
 
@@ -35,4 +42,56 @@ func Example() {
 	// TEXT_MESSAGE_CONTENT m1 Hello
 	// TEXT_MESSAGE_END m1
 	// RUN_FINISHED
+}
+
+// An agent that asks a person before it acts: it ends its first run with
+// Interrupt, and the run that the answer starts finds it with Answer. The
+// open interrupt lives in the log, so the answer may come after a restart.
+func ExampleInterrupt() {
+	st, _ := memory.New()
+	h, _ := hub.New(st)
+	defer st.Close()
+	defer h.Close(context.Background())
+	agent := func(ctx context.Context, in agui.RunAgentInput, em *sluice.Emitter) error {
+		a, ok := in.Answer("approve")
+		if !ok {
+			return agui.Interrupt(event.Interrupt{ID: "approve", Reason: "approval", Message: "Delete 3 files?"})
+		}
+		fmt.Printf("agent: approve is %s\n", a.Status)
+		return nil
+	}
+	srv := httptest.NewServer(agui.Handler(h, agent))
+	defer srv.Close()
+	post := func(body string) {
+		resp, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for line := range strings.Lines(string(b)) {
+			if data, ok := strings.CutPrefix(strings.TrimSpace(line), "data: "); ok {
+				var v struct {
+					Type    string
+					Outcome json.RawMessage
+				}
+				json.Unmarshal([]byte(data), &v)
+				fmt.Println(strings.TrimSpace(v.Type + " " + string(v.Outcome)))
+			}
+		}
+		if resp.StatusCode != http.StatusOK {
+			fmt.Println(resp.StatusCode, strings.TrimSpace(string(b)))
+		}
+	}
+	post(`{"threadId":"t1","runId":"r1","messages":[{"id":"u1","role":"user","content":"Clean up"}]}`)
+	post(`{"threadId":"t1","runId":"r2","messages":[]}`)
+	post(`{"threadId":"t1","runId":"r2","messages":[],"resume":[{"interruptId":"approve","status":"resolved"}]}`)
+	// Output:
+	// RUN_STARTED
+	// RUN_FINISHED {"interrupts":[{"id":"approve","message":"Delete 3 files?","reason":"approval"}],"type":"interrupt"}
+	// 409 {"error":{"code":"Conflict","message":"open interrupts are not answered: run \"r1\" of thread \"t1\" waits for answers to \"approve\"; resume must answer (resolve or cancel) each"}}
+	// agent: approve is resolved
+	// RUN_STARTED
+	// RUN_FINISHED {"type":"success"}
 }

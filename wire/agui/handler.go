@@ -1,22 +1,29 @@
 package agui
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"mime"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/timeline"
 	"github.com/sluice-events/sluice/wire"
 )
 
-// RunAgentInput is the body of an AG-UI run request. Messages, tools,
-// context and resume entries are kept as JSON for the agent to read.
+// RunAgentInput is the body of an AG-UI run request. Messages, tools and
+// context are kept as JSON for the agent to read.
 type RunAgentInput struct {
 	ThreadID       string            `json:"threadId"`
 	RunID          string            `json:"runId"`
@@ -26,7 +33,35 @@ type RunAgentInput struct {
 	Tools          []json.RawMessage `json:"tools,omitempty"`
 	Context        []json.RawMessage `json:"context,omitempty"`
 	ForwardedProps json.RawMessage   `json:"forwardedProps,omitempty"`
-	Resume         []json.RawMessage `json:"resume,omitempty"`
+	// Resume answers the open interrupts of the thread's last interrupted
+	// run, one entry each. Handler checks them against the log before the
+	// agent runs: an agent sees only a resume that answers every open
+	// interrupt.
+	Resume []ResumeEntry `json:"resume,omitempty"`
+}
+
+// ResumeEntry is AG-UI's answer to one interrupt.
+type ResumeEntry struct {
+	InterruptID string          `json:"interruptId"`
+	Status      string          `json:"status"`            // Resolved or Cancelled
+	Payload     json.RawMessage `json:"payload,omitempty"` // the answer, for Resolved
+	Metadata    json.RawMessage `json:"metadata,omitempty"`
+}
+
+// The statuses of a ResumeEntry.
+const (
+	Resolved  = "resolved"  // the interrupt is answered
+	Cancelled = "cancelled" // the interrupt is abandoned
+)
+
+// Answer returns the resume entry that answers the interrupt id, if any.
+func (in RunAgentInput) Answer(id string) (ResumeEntry, bool) {
+	for _, e := range in.Resume {
+		if e.InterruptID == id {
+			return e, true
+		}
+	}
+	return ResumeEntry{}, false
 }
 
 // InputMessage is a message of a RunAgentInput. Content is a string for
@@ -46,74 +81,335 @@ func (m InputMessage) Text() string {
 
 // Agent runs one AG-UI run: it reads the input and emits its events
 // through em (which stamps them with the thread as session and the run).
-// The handler ends the run when Agent returns: run.completed, or
-// run.failed with its error.
+// The handler ends the run when Agent returns: run.completed, run.failed
+// with its error, or run.interrupted if the error is an Interrupt.
 type Agent func(ctx context.Context, in RunAgentInput, em *sluice.Emitter) error
+
+// Interrupt returns the error an Agent returns to end its run waiting for
+// something only the outside world can give it, such as a person's
+// approval: the handler logs the interrupts as run.interrupted and the
+// AG-UI stream ends with RUN_FINISHED whose outcome is "interrupt". A
+// later run on the thread continues once its input's resume answers every
+// one of them (RunAgentInput.Answer). Each interrupt needs an ID, unique
+// among them, and a Reason; else the run fails with ErrBadInterrupt.
+func Interrupt(first event.Interrupt, more ...event.Interrupt) error {
+	return &InterruptError{Interrupts: append([]event.Interrupt{first}, more...)}
+}
+
+// InterruptError is the error of Interrupt.
+type InterruptError struct {
+	Interrupts []event.Interrupt
+}
+
+func (e *InterruptError) Error() string {
+	ids := make([]string, len(e.Interrupts))
+	for i, in := range e.Interrupts {
+		ids[i] = in.ID
+	}
+	return "agui: the run waits for " + strings.Join(ids, ", ")
+}
+
+// check reports an interrupt without ID or reason, or a repeated ID.
+func (e *InterruptError) check() error {
+	seen := map[string]bool{}
+	for i, in := range e.Interrupts {
+		switch {
+		case in.ID == "" || in.Reason == "":
+			return fmt.Errorf("%w: interrupt %d has no id or no reason", ErrBadInterrupt, i)
+		case seen[in.ID]:
+			return fmt.Errorf("%w: interrupt id %q is repeated", ErrBadInterrupt, in.ID)
+		}
+		seen[in.ID] = true
+	}
+	return nil
+}
+
+// Errors of the handler: a resume it refuses (a 409 whose message wraps
+// one of the first four) and an agent's malformed interrupt.
+var (
+	// ErrOpenInterrupts: the thread waits for answers the input does not
+	// give (an input without resume, or one that misses some).
+	ErrOpenInterrupts = errors.New("open interrupts are not answered")
+	// ErrUnknownInterrupt: the resume answers an interrupt that is not
+	// open on the thread.
+	ErrUnknownInterrupt = errors.New("no such open interrupt")
+	// ErrExpiredInterrupt: the resume resolves an interrupt after its
+	// expiry; it can only be cancelled.
+	ErrExpiredInterrupt = errors.New("the interrupt has expired")
+	// ErrRunConflict: the runId names a run of the thread that was started
+	// with other answers.
+	ErrRunConflict = errors.New("the run was started with other answers")
+	// ErrBadInterrupt: an agent's Interrupt lacks an ID or a reason, or
+	// repeats an ID; the run fails with it.
+	ErrBadInterrupt = errors.New("agui: bad interrupt")
+)
 
 // MaxInputBytes bounds a RunAgentInput body.
 const MaxInputBytes = 1 << 20
+
+// Option configures Handler.
+type Option func(*handler)
+
+// WithClock sets the clock that tells whether an interrupt has expired
+// (default time.Now), for tests. A nil clock means the default.
+func WithClock(now func() time.Time) Option {
+	return func(hd *handler) {
+		if now != nil {
+			hd.now = now
+		}
+	}
+}
 
 // Handler returns an http.Handler that makes agent an AG-UI endpoint:
 // POST a RunAgentInput, and the handler logs the run's events through h
 // (the thread is the session, so the run survives a restart in the log)
 // and streams them back as AG-UI events until the run ends. The run's
-// run.started and the input's last message, if it is the user's (as
-// message.created), are logged first and not streamed back: the client
-// has them.
-// Bad input (not JSON, no threadId or runId, too large) gets a 4xx JSON
-// error and stores nothing.
+// run.started, its run.resumed and the input's last message, if it is the
+// user's (as message.created; not for a run that answers interrupts: the
+// message belongs to the interrupted run), are logged first, in one
+// append, and not streamed back: the client has them.
 //
-// Not yet: AG-UI 1.0 interrupts and resume entries are passed to the agent
-// as they come but not checked or stored by the handler.
-func Handler(h *hub.Hub, agent Agent) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, code, err := readInput(w, r)
-		if err != nil {
-			wire.WriteError(w, code, err)
-			return
+// Interrupts live in the log, so a run waiting for a person survives a
+// restart: an agent ends its run with Interrupt, the handler logs
+// run.interrupted, and the next input on the thread must answer every open
+// interrupt in its resume (the handler reads the thread's run.* events to
+// know them). An input that leaves one unanswered, answers one that is not
+// open, or resolves one past its expiry is refused with 409 and a JSON
+// error naming the reason, and stores nothing. Accepted answers are logged
+// as run.resumed before the agent runs.
+//
+// A runId names one run of its thread: an input whose runId is already in
+// the thread's log does not run the agent again and stores nothing; it
+// gets that run's stream, replayed from the log and then live (409 if its
+// resume differs from the answers that run was started with). A client
+// that retries a run, a resume in particular, sends the same runId.
+//
+// Bad input (not JSON, no threadId or runId, a malformed resume entry, too
+// large) gets a 4xx JSON error and stores nothing.
+//
+// Starts are serialized per thread within the handler; two processes that
+// serve one thread over a shared store are not coordinated.
+func Handler(h *hub.Hub, agent Agent, opts ...Option) http.Handler {
+	hd := &handler{h: h, agent: agent, now: time.Now, seed: maphash.MakeSeed()}
+	for _, o := range opts {
+		if o != nil {
+			o(hd)
 		}
-		ctx := r.Context()
-		em := sluice.NewEmitter(h, event.Meta{SessionID: in.ThreadID, RunID: in.RunID, ConversationID: in.ThreadID})
-		// The run's start and the user's message go to the log first; the
-		// client has the message already, so the stream starts after them.
-		if err := sluice.Emit(ctx, em, event.RunStarted{Prompt: lastUser(in).Text()}); err != nil {
-			wire.WriteError(w, http.StatusServiceUnavailable, err)
-			return
+	}
+	return hd
+}
+
+type handler struct {
+	h     *hub.Hub
+	agent Agent
+	now   func() time.Time
+	seed  maphash.Seed
+	locks [64]sync.Mutex // starts, by thread hash
+}
+
+func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	in, code, err := readInput(w, r)
+	if err != nil {
+		wire.WriteError(w, code, err)
+		return
+	}
+	ctx := r.Context()
+	em := sluice.NewEmitter(hd.h, event.Meta{SessionID: in.ThreadID, RunID: in.RunID, ConversationID: in.ThreadID})
+	start, fresh, code, err := hd.start(ctx, in, em)
+	if err != nil {
+		wire.WriteError(w, code, err)
+		return
+	}
+	after, err := prefixEnd(ctx, hd.h.Store(), in, start)
+	var feed *hub.Feed
+	if err == nil {
+		feed, err = hd.h.Subscribe(hub.Selector{Session: in.ThreadID}, after)
+	}
+	if err != nil {
+		if fresh { // the run is in the log: end it there
+			end(ctx, em, err)
 		}
-		if m := lastUser(in); m.Role == "user" {
-			um := em.WithMeta(func(mm *event.Meta) { mm.MessageID = m.ID })
-			sluice.Emit(ctx, um, event.MessageCreated{Role: "user", Content: m.Text(), Index: len(in.Messages) - 1})
-		}
-		si, err := h.Store().Session(ctx, in.ThreadID)
-		if err != nil {
-			wire.WriteError(w, http.StatusServiceUnavailable, err)
-			return
-		}
-		feed, err := h.Subscribe(hub.Selector{Session: in.ThreadID}, si.LastSeq)
-		if err != nil {
-			wire.WriteError(w, http.StatusServiceUnavailable, err)
-			return
-		}
-		defer feed.Close()
+		wire.WriteError(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	defer feed.Close()
+	if fresh {
 		runCtx, cancel := context.WithCancel(ctx)
-		defer cancel()
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			err := agent(sluice.WithEmitter(runCtx, em), in, em)
-			end := context.WithoutCancel(runCtx)
-			switch {
-			case err == nil:
-				sluice.Emit(end, em, event.RunCompleted{Status: "success"})
-			case runCtx.Err() != nil:
-				sluice.Emit(end, em, event.RunStopped{Reason: "the client went away"})
-			default:
-				sluice.Emit(end, em, event.RunFailed{Error: event.ErrorFrom(err)})
-			}
+			end(runCtx, em, hd.agent(sluice.WithEmitter(runCtx, em), in, em))
 		}()
 		defer func() { cancel(); <-done }()
-		stream(ctx, w, feed, in.RunID)
-	})
+	}
+	stream(ctx, w, feed, in.RunID)
+}
+
+// end logs how the agent's run ended.
+func end(runCtx context.Context, em *sluice.Emitter, err error) {
+	ctx := context.WithoutCancel(runCtx)
+	var ie *InterruptError
+	switch {
+	case err == nil:
+		sluice.Emit(ctx, em, event.RunCompleted{Status: "success"})
+	case errors.As(err, &ie):
+		if bad := ie.check(); bad != nil {
+			sluice.Emit(ctx, em, event.RunFailed{Error: event.ErrorFrom(bad)})
+			return
+		}
+		sluice.Emit(ctx, em, event.RunInterrupted{Interrupts: ie.Interrupts})
+	case runCtx.Err() != nil:
+		sluice.Emit(ctx, em, event.RunStopped{Reason: "the client went away"})
+	default:
+		sluice.Emit(ctx, em, event.RunFailed{Error: event.ErrorFrom(err)})
+	}
+}
+
+// start decides, from the thread's run.* events in the log, whether the
+// input starts a new run (and then logs its start) or repeats one. It
+// returns the sequence number of the run's run.started and whether the
+// run is new; a refusal has its status code.
+func (hd *handler) start(ctx context.Context, in RunAgentInput, em *sluice.Emitter) (seq uint64, fresh bool, code int, err error) {
+	mu := &hd.locks[maphash.String(hd.seed, in.ThreadID)%uint64(len(hd.locks))]
+	mu.Lock()
+	defer mu.Unlock()
+	tl, started, err := runs(ctx, hd.h.Store(), in.ThreadID)
+	if err != nil {
+		return 0, false, http.StatusServiceUnavailable, err
+	}
+	answers := make([]event.InterruptAnswer, len(in.Resume))
+	for i, e := range in.Resume {
+		answers[i] = event.InterruptAnswer{InterruptID: e.InterruptID, Status: e.Status, Payload: e.Payload, Metadata: e.Metadata}
+	}
+	if s, ok := started[in.RunID]; ok {
+		if !sameAnswers(tl.Run(in.RunID).Answers, answers) {
+			return 0, false, http.StatusConflict, fmt.Errorf("%w: run %q of thread %q is in the log with other resume entries; a new run needs a new runId", ErrRunConflict, in.RunID, in.ThreadID)
+		}
+		return s, false, 0, nil
+	}
+	if err := hd.checkResume(tl, in); err != nil {
+		return 0, false, http.StatusConflict, err
+	}
+	evs := []event.Event{event.New(event.RunStarted{Prompt: lastUser(in).Text()}, em.Meta())}
+	w := tl.Waiting()
+	if w != nil {
+		evs = append(evs, event.New(event.RunResumed{Interrupted: w.ID, Answers: answers}, em.Meta()))
+	}
+	if m := lastUser(in); m.Role == "user" && w == nil {
+		um := em.Meta()
+		um.MessageID = m.ID
+		evs = append(evs, event.New(event.MessageCreated{Role: "user", Content: m.Text(), Index: len(in.Messages) - 1}, um))
+	}
+	if err := hd.h.Append(ctx, evs); err != nil && !errors.Is(err, hub.ErrNotDelivered) {
+		return 0, false, http.StatusServiceUnavailable, err
+	}
+	return evs[0].Seq, true, 0, nil
+}
+
+// checkResume checks in.Resume against the thread's open interrupts.
+func (hd *handler) checkResume(tl *timeline.Timeline, in RunAgentInput) error {
+	w := tl.Waiting()
+	if w == nil {
+		if len(in.Resume) > 0 {
+			return fmt.Errorf("%w: thread %q waits for no answer, but the resume answers %q", ErrUnknownInterrupt, in.ThreadID, in.Resume[0].InterruptID)
+		}
+		return nil
+	}
+	open := map[string]*event.Interrupt{}
+	for i := range w.Interrupts {
+		open[w.Interrupts[i].ID] = &w.Interrupts[i]
+	}
+	now := hd.now()
+	for _, e := range in.Resume {
+		it := open[e.InterruptID]
+		switch {
+		case it == nil:
+			return fmt.Errorf("%w: run %q of thread %q waits for %s, not %q", ErrUnknownInterrupt, w.ID, in.ThreadID, ids(w.Interrupts), e.InterruptID)
+		case e.Status == Resolved && !it.ExpiresAt.IsZero() && !now.Before(it.ExpiresAt):
+			return fmt.Errorf("%w: interrupt %q of run %q expired at %s; it can only be cancelled", ErrExpiredInterrupt, it.ID, w.ID, it.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+		delete(open, e.InterruptID)
+	}
+	if len(open) > 0 {
+		var missing []event.Interrupt
+		for _, it := range w.Interrupts {
+			if open[it.ID] != nil {
+				missing = append(missing, it)
+			}
+		}
+		return fmt.Errorf("%w: run %q of thread %q waits for answers to %s; resume must answer (resolve or cancel) each", ErrOpenInterrupts, w.ID, in.ThreadID, ids(missing))
+	}
+	return nil
+}
+
+func ids(ins []event.Interrupt) string {
+	q := make([]string, len(ins))
+	for i, in := range ins {
+		q[i] = fmt.Sprintf("%q", in.ID)
+	}
+	return strings.Join(q, ", ")
+}
+
+// sameAnswers reports whether a and b answer the same interrupts alike,
+// in any order.
+func sameAnswers(a, b []event.InterruptAnswer) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		i := slices.IndexFunc(b, func(y event.InterruptAnswer) bool { return y.InterruptID == x.InterruptID })
+		if i < 0 || b[i].Status != x.Status || !bytes.Equal(b[i].Payload, x.Payload) || !bytes.Equal(b[i].Metadata, x.Metadata) {
+			return false
+		}
+	}
+	return true
+}
+
+var runTypes = event.MustPattern("run.*")
+
+// runs folds the thread's run.* events from the log, and returns the
+// sequence number of each run's run.started.
+func runs(ctx context.Context, st store.Store, thread string) (*timeline.Timeline, map[string]uint64, error) {
+	tl := timeline.New(thread)
+	started := map[string]uint64{}
+	for ev, err := range st.Read(ctx, store.Query{Session: thread, Types: runTypes}) {
+		if err != nil {
+			return nil, nil, fmt.Errorf("agui: read thread %q: %w", thread, err)
+		}
+		if _, ok := ev.Payload.(event.RunStarted); ok && ev.Meta.RunID != "" {
+			if _, seen := started[ev.Meta.RunID]; !seen {
+				started[ev.Meta.RunID] = ev.Seq
+			}
+		}
+		tl.Apply(&ev)
+	}
+	return tl, started, nil
+}
+
+// prefixEnd returns the sequence number of the last event the handler
+// logged with the run's start (run.started at seq, then run.resumed and
+// the input's user message if any): the stream starts after it.
+func prefixEnd(ctx context.Context, st store.Store, in RunAgentInput, seq uint64) (uint64, error) {
+	last, user := seq, lastUser(in)
+	for ev, err := range st.Read(ctx, store.Query{Session: in.ThreadID, After: seq, Limit: 2}) {
+		if err != nil {
+			return 0, fmt.Errorf("agui: read thread %q: %w", in.ThreadID, err)
+		}
+		if ev.Seq != last+1 || ev.Meta.RunID != in.RunID {
+			break
+		}
+		switch p := ev.Payload.(type) {
+		case event.RunResumed:
+		case event.MessageCreated:
+			if p.Role != "user" || user.Role != "user" || ev.Meta.MessageID != user.ID {
+				return last, nil
+			}
+		default:
+			return last, nil
+		}
+		last = ev.Seq
+	}
+	return last, nil
 }
 
 func lastUser(in RunAgentInput) InputMessage {
@@ -131,7 +427,7 @@ func stream(ctx context.Context, w http.ResponseWriter, feed *hub.Feed, run stri
 	w.WriteHeader(http.StatusOK)
 	wire.WriteFeed(ctx, w, feed, New(), nil, func(ev *event.Event) bool {
 		switch ev.Type {
-		case event.TypeRunCompleted, event.TypeRunFailed, event.TypeRunStopped:
+		case event.TypeRunCompleted, event.TypeRunFailed, event.TypeRunStopped, event.TypeRunInterrupted:
 			return ev.Meta.RunID == run
 		}
 		return false
@@ -163,5 +459,39 @@ func readInput(w http.ResponseWriter, r *http.Request) (RunAgentInput, int, erro
 	case store.CheckNewSessionID(in.ThreadID) != nil:
 		return in, http.StatusBadRequest, fmt.Errorf("threadId: %v", store.CheckNewSessionID(in.ThreadID))
 	}
+	if err := checkEntries(in.Resume); err != nil {
+		return in, http.StatusBadRequest, err
+	}
 	return in, 0, nil
+}
+
+// checkEntries checks the resume entries' shape and compacts their JSON,
+// as the log keeps it.
+func checkEntries(es []ResumeEntry) error {
+	seen := map[string]bool{}
+	for i := range es {
+		e := &es[i]
+		for _, raw := range []*json.RawMessage{&e.Payload, &e.Metadata} {
+			if string(*raw) == "null" {
+				*raw = nil
+			}
+			if len(*raw) > 0 {
+				var b bytes.Buffer
+				json.Compact(&b, *raw)
+				*raw = b.Bytes()
+			}
+		}
+		switch {
+		case e.InterruptID == "":
+			return fmt.Errorf("resume[%d]: interruptId is required", i)
+		case seen[e.InterruptID]:
+			return fmt.Errorf("resume[%d]: interrupt %q is answered twice", i, e.InterruptID)
+		case e.Status != Resolved && e.Status != Cancelled:
+			return fmt.Errorf("resume[%d]: status %q: want %q or %q", i, e.Status, Resolved, Cancelled)
+		case len(e.Metadata) > 0 && e.Metadata[0] != '{':
+			return fmt.Errorf("resume[%d]: metadata must be a JSON object", i)
+		}
+		seen[e.InterruptID] = true
+	}
+	return nil
 }
