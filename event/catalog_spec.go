@@ -104,6 +104,7 @@ func init() {
 	builtin[RunCompleted]("An agent run finishes.", "when an agent run finishes", nil, "geppetto:run-finished")
 	builtin[RunStopped]("An agent run is stopped before it finished.", "when an agent run is stopped early", nil, "geppetto:run-stopped")
 	builtin[RunFailed]("An agent run fails.", "when an agent run fails", nil, "geppetto:run-failed")
+	builtin[RunHeartbeat]("A run's producer is alive: the run goes on but has logged nothing else for a while.", "by a run's producer while the run is quiet (see package runs)", nil)
 	builtin[Log]("A log record emitted into the event stream.", "by code that logs into the event stream", nil, "geppetto:log")
 	builtin[Info]("An informational notice for a person watching the run.", "for notices to a person watching the run", nil, "geppetto:info")
 	builtin[Status]("What the agent is doing now, for a status line.", "when the agent's current activity changes", nil, "geppetto:status")

@@ -102,6 +102,7 @@ const (
 	TypeRunCompleted                 Type = "run.completed"
 	TypeRunStopped                   Type = "run.stopped"
 	TypeRunFailed                    Type = "run.failed"
+	TypeRunHeartbeat                 Type = "run.heartbeat"
 	TypeLog                          Type = "agent.log"
 	TypeInfo                         Type = "agent.info"
 	TypeStatus                       Type = "agent.status"
@@ -412,6 +413,9 @@ func (RunStopped) EventType() Type { return TypeRunStopped }
 
 // EventType implements Payload.
 func (RunFailed) EventType() Type { return TypeRunFailed }
+
+// EventType implements Payload.
+func (RunHeartbeat) EventType() Type { return TypeRunHeartbeat }
 
 // EventType implements Payload.
 func (Log) EventType() Type { return TypeLog }

@@ -333,8 +333,9 @@ func (e *Encoder) Encode(out []wire.Message, ev *event.Event, native []byte) ([]
 		if _, ok := p.(event.StreamInterrupted); ok {
 			out = e.data(out, ev, native)
 		}
-	case event.MessageStarted, event.RunStarted, event.RunCompleted, event.RunStopped, event.RunFailed:
-		// a message opens with its first part; a run ends below
+	case event.MessageStarted, event.RunStarted, event.RunCompleted, event.RunStopped, event.RunFailed, event.RunHeartbeat:
+		// a message opens with its first part; a run ends below; a
+		// heartbeat only tells readers of the log that the run goes on
 	case event.ToolCallDelta:
 		if tc != nil {
 			out = e.inputStart(out, tc)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/internal/nodeclient"
 	"github.com/sluice-events/sluice/internal/servetest"
 	"github.com/sluice-events/sluice/store"
@@ -56,10 +57,27 @@ func answer(gate chan struct{}) aisdk.ChatAgent {
 // gets, if set, is told of every GET request newChat's server receives.
 var gets chan struct{}
 
-func newChat(t *testing.T, agent aisdk.ChatAgent) (string, store.Store) {
+func newChat(t *testing.T, agent aisdk.ChatAgent, opts ...aisdk.ChatOption) (string, store.Store) {
 	t.Helper()
 	h, st := servetest.Hub(t)
-	chat := aisdk.NewChat(h, agent)
+	return serveChat(t, h, agent, opts...).api, st
+}
+
+// node is one Chat endpoint over a hub, as one process would serve it.
+type node struct {
+	api  string
+	h    *hub.Hub
+	chat *aisdk.Chat
+	ts   *httptest.Server
+}
+
+// serveChat serves a Chat over h until the test ends.
+func serveChat(t *testing.T, h *hub.Hub, agent aisdk.ChatAgent, opts ...aisdk.ChatOption) *node {
+	t.Helper()
+	chat, err := aisdk.NewChat(h, agent, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	inner := http.StripPrefix("/api/chat", chat)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && gets != nil {
@@ -72,34 +90,49 @@ func newChat(t *testing.T, agent aisdk.ChatAgent) (string, store.Store) {
 		ts.Close()
 		chat.Close()
 	})
-	return ts.URL + "/api/chat", st
+	return &node{api: ts.URL + "/api/chat", h: h, chat: chat, ts: ts}
 }
 
 type result struct {
 	OK, Active bool
 	Message    struct {
-		Parts []struct{ Type, Text, State string }
+		ID    string
+		Parts []json.RawMessage
 	}
+	Types        []string
+	Errors       []string
+	FinishReason string
 }
 
 func (r result) text() string {
 	var b strings.Builder
-	for _, p := range r.Message.Parts {
-		if p.Type == "text" {
+	for _, raw := range r.Message.Parts {
+		var p struct{ Type, Text string }
+		if json.Unmarshal(raw, &p) == nil && p.Type == "text" {
 			b.WriteString(p.Text)
 		}
 	}
 	return b.String()
 }
 
-func run(t *testing.T, api, chat, mode string) result {
+// parts returns the message's parts as JSON.
+func (r result) parts() string {
+	b, _ := json.Marshal(r.Message.Parts)
+	return string(b)
+}
+
+func decode(t *testing.T, out []byte) result {
 	t.Helper()
 	var r result
-	out := nodeclient.Run(t, "chat.mjs", api, chat, mode)
 	if err := json.Unmarshal(out, &r); err != nil || !r.OK {
 		t.Fatalf("%s: %v", out, err)
 	}
 	return r
+}
+
+func run(t *testing.T, api, chat, mode string) result {
+	t.Helper()
+	return decode(t, nodeclient.Run(t, "chat.mjs", api, chat, mode))
 }
 
 // TestChatTransport: the AI SDK's default chat transport sends a message
@@ -141,10 +174,7 @@ func TestChatResume(t *testing.T) {
 	<-gets // the client asks for the stream while the run waits
 	time.Sleep(200 * time.Millisecond)
 	close(gate) // the run goes on
-	var r result
-	if out := <-done; json.Unmarshal(out, &r) != nil || !r.OK {
-		t.Fatalf("reconnect: %s", out)
-	}
+	r := decode(t, <-done)
 	if !r.Active || r.text() != "It is 18 °C in Paris." {
 		t.Fatalf("resumed %+v", r)
 	}
