@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,8 +55,8 @@ func answer(gate chan struct{}) aisdk.ChatAgent {
 	}
 }
 
-// gets, if set, is told of every GET request newChat's server receives.
-var gets chan struct{}
+// gets, if set, is told of every GET request serveChat's servers receive.
+var gets atomic.Pointer[chan struct{}]
 
 func newChat(t *testing.T, agent aisdk.ChatAgent, opts ...aisdk.ChatOption) (string, store.Store) {
 	t.Helper()
@@ -80,8 +81,8 @@ func serveChat(t *testing.T, h *hub.Hub, agent aisdk.ChatAgent, opts ...aisdk.Ch
 	}
 	inner := http.StripPrefix("/api/chat", chat)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && gets != nil {
-			gets <- struct{}{}
+		if c := gets.Load(); c != nil && r.Method == http.MethodGet {
+			*c <- struct{}{}
 		}
 		inner.ServeHTTP(w, r)
 	}))
@@ -153,8 +154,9 @@ func TestChatTransport(t *testing.T) {
 func TestChatResume(t *testing.T) {
 	nodeclient.Run(t, "--version") // skips without node
 	gate := make(chan struct{})
-	gets = make(chan struct{}, 1)
-	defer func() { gets = nil }()
+	got := make(chan struct{}, 1)
+	gets.Store(&got)
+	defer gets.Store(nil)
 	api, _ := newChat(t, answer(gate))
 	body := `{"id":"chat-2","messages":[{"id":"u1","role":"user","parts":[{"type":"text","text":"Weather?"}]}]}`
 	ctx, cancel := context.WithCancel(context.Background())
@@ -171,7 +173,7 @@ func TestChatResume(t *testing.T) {
 	resp.Body.Close()
 	done := make(chan []byte)
 	go func() { done <- nodeclient.Output("chat.mjs", api, "chat-2", "reconnect") }()
-	<-gets // the client asks for the stream while the run waits
+	<-got // the client asks for the stream while the run waits
 	time.Sleep(200 * time.Millisecond)
 	close(gate) // the run goes on
 	r := decode(t, <-done)
