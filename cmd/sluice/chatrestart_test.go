@@ -80,10 +80,7 @@ func TestChatProcessRestart(t *testing.T) {
 			t.Fatal(sc.Err())
 		}
 	}
-	if err := first.cmd.Process.Kill(); err != nil { // SIGKILL, in the middle of both runs
-		t.Fatal(err)
-	}
-	first.cmd.Process.Wait()
+	first.kill(t) // SIGKILL, in the middle of both runs
 
 	second := demo(freeAddr(t))
 	api = "http://" + second.http + "/v1/demo/chat"

@@ -15,6 +15,7 @@ type child struct {
 	http string // the address it serves on
 	cmd  *exec.Cmd
 	log  *syncBuffer
+	done chan struct{} // closed when the process has exited
 }
 
 // startSluice runs sluice with args in a process of its own (this test
@@ -23,7 +24,7 @@ type child struct {
 // and its output logged if the test failed.
 func startSluice(t *testing.T, addr string, args ...string) *child {
 	t.Helper()
-	c := &child{http: addr, log: &syncBuffer{}}
+	c := &child{http: addr, log: &syncBuffer{}, done: make(chan struct{})}
 	js, _ := json.Marshal(args)
 	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
 	c.cmd.Env = append(os.Environ(), nodeEnv+"="+string(js))
@@ -31,15 +32,14 @@ func startSluice(t *testing.T, addr string, args ...string) *child {
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { c.cmd.Wait(); close(done) }()
+	go func() { c.cmd.Wait(); close(c.done) }()
 	t.Cleanup(func() {
 		c.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-done:
+		case <-c.done:
 		case <-time.After(10 * time.Second):
 			c.cmd.Process.Kill()
-			<-done
+			<-c.done
 		}
 		if t.Failed() {
 			t.Logf("sluice %v on %s:\n%s", args, addr, c.log.String())
@@ -65,4 +65,13 @@ func (c *child) ready(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// kill kills the process with SIGKILL and waits until it has exited.
+func (c *child) kill(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-c.done
 }

@@ -122,10 +122,7 @@ func TestFailover(t *testing.T) {
 	acked := make(map[string]uint64)
 	for i := range total {
 		if i == killAt {
-			if err := a.cmd.Process.Kill(); err != nil { // SIGKILL: node A and its NATS server
-				t.Fatal(err)
-			}
-			a.cmd.Wait()
+			a.kill(t) // SIGKILL: node A and its NATS server
 			target = b
 		}
 		text := fmt.Sprint("e", i)
