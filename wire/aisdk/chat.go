@@ -50,8 +50,10 @@ func (m UIMessage) Text() string {
 
 // ChatAgent answers one chat request, emitting its events through em
 // (stamped with the chat as session and a new run). Its context ends when
-// the run is stopped, not when the client disconnects: the run goes on in
-// the log and a client resumes it.
+// the run is stopped (here or from another process sharing the log), when
+// a new request to the chat replaces it, or when the Chat closes; not when
+// the client disconnects: the run goes on in the log and a client resumes
+// it.
 type ChatAgent func(ctx context.Context, req ChatRequest, em *sluice.Emitter) error
 
 // MaxChatBytes bounds a ChatRequest body.

@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
@@ -55,8 +55,24 @@ func answer(gate chan struct{}) aisdk.ChatAgent {
 	}
 }
 
-// gets, if set, is told of every GET request serveChat's servers receive.
+// gets, if set, is told when serveChat's servers start the response to a
+// GET: a stream's feed is subscribed by then, so what the log gets from
+// then on reaches it live.
 var gets atomic.Pointer[chan struct{}]
+
+// told tells gets when the response's status is written.
+type told struct {
+	http.ResponseWriter
+	c    chan struct{}
+	once sync.Once
+}
+
+func (t *told) WriteHeader(code int) {
+	t.ResponseWriter.WriteHeader(code)
+	t.once.Do(func() { t.c <- struct{}{} })
+}
+
+func (t *told) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 func newChat(t *testing.T, agent aisdk.ChatAgent, opts ...aisdk.ChatOption) (string, store.Store) {
 	t.Helper()
@@ -82,7 +98,7 @@ func serveChat(t *testing.T, h *hub.Hub, agent aisdk.ChatAgent, opts ...aisdk.Ch
 	inner := http.StripPrefix("/api/chat", chat)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c := gets.Load(); c != nil && r.Method == http.MethodGet {
-			*c <- struct{}{}
+			w = &told{ResponseWriter: w, c: *c}
 		}
 		inner.ServeHTTP(w, r)
 	}))
@@ -173,8 +189,7 @@ func TestChatResume(t *testing.T) {
 	resp.Body.Close()
 	done := make(chan []byte)
 	go func() { done <- nodeclient.Output("chat.mjs", api, "chat-2", "reconnect") }()
-	<-got // the client asks for the stream while the run waits
-	time.Sleep(200 * time.Millisecond)
+	<-got // the client's stream started while the run waits
 	close(gate) // the run goes on
 	r := decode(t, <-done)
 	if !r.Active || r.text() != "It is 18 °C in Paris." {
