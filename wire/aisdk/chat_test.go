@@ -189,7 +189,7 @@ func TestChatResume(t *testing.T) {
 	resp.Body.Close()
 	done := make(chan []byte)
 	go func() { done <- nodeclient.Output("chat.mjs", api, "chat-2", "reconnect") }()
-	<-got // the client's stream started while the run waits
+	<-got       // the client's stream started while the run waits
 	close(gate) // the run goes on
 	r := decode(t, <-done)
 	if !r.Active || r.text() != "It is 18 °C in Paris." {
