@@ -232,14 +232,32 @@ func TestChatRestart(t *testing.T) {
 	})
 
 	hB, stB := openSQLite(t, path)
-	b := serveChat(t, hB, agent, aisdk.WithStaleAfter(time.Second))
+	// The new process takes a run for lost after an hour of quiet, so the
+	// official client and a Go client both wait on the run; then a clock
+	// two hours ahead (the same as waiting) makes a third GET close it.
+	b := serveChat(t, hB, agent, aisdk.WithStaleAfter(time.Hour))
+	later := serveChat(t, hB, agent, aisdk.WithStaleAfter(time.Hour), aisdk.WithClock(func() time.Time { return time.Now().Add(2 * time.Hour) }))
+	asked := make(chan struct{}, 1)
+	gets.Store(&asked)
+	official := make(chan []byte, 1)
+	go func() { official <- nodeclient.Output("chat.mjs", b.api, "chat-r", "reconnect") }()
+	<-asked
+	gets.Store(nil)
 	code, body := getStream(t, b.api, "chat-r")
 	if code != http.StatusOK {
 		t.Fatalf("GET chat-r after the restart: %d", code)
 	}
 	got := readAll(body)
-	res := run(t, b.api, "chat-r", "reconnect")
+	code, body = getStream(t, later.api, "chat-r")
+	if code != http.StatusOK {
+		t.Fatalf("GET chat-r two hours later: %d", code)
+	}
+	closed := readAll(body)
+	res := decode(t, <-official)
 	replayed := <-got
+	if c := <-closed; !bytes.Equal(c, replayed) {
+		t.Fatalf("two replays differ:\n%s\n%s", c, replayed)
+	}
 	if !bytes.HasPrefix(replayed, before) || !bytes.Contains(before, []byte(`"type":"reasoning-delta"`)) {
 		t.Fatalf("the replay\n%s\ndoes not start with what the dead process streamed\n%s", replayed, before)
 	}
@@ -356,7 +374,7 @@ func TestChatStopElsewhere(t *testing.T) {
 	g := gate(5)
 	defer close(g.gate)
 	agent := demoAgent(t, map[string]gated{"c": g})
-	stale := aisdk.WithStaleAfter(300 * time.Millisecond)
+	stale := aisdk.WithStaleAfter(time.Second)
 	hA, hB := newHub(), newHub()
 	a := serveChat(t, hA, agent, stale)
 	b := serveChat(t, hB, agent, stale)
@@ -367,7 +385,7 @@ func TestChatStopElsewhere(t *testing.T) {
 		t.Fatalf("GET at node B: %d", code)
 	}
 	got := readAll(body)
-	// Wait for three heartbeats: a second of quiet, three stale times.
+	// Wait for three heartbeats: a second of quiet, a stale time.
 	f, err := hB.Subscribe(hub.Selector{Session: "c", Types: event.MustPattern("run.heartbeat")}, 0)
 	if err != nil {
 		t.Fatal(err)
