@@ -89,7 +89,7 @@ type node struct {
 }
 
 // serveChat serves a Chat over h until the test ends.
-func serveChat(t *testing.T, h *hub.Hub, agent aisdk.ChatAgent, opts ...aisdk.ChatOption) *node {
+func serveChat(t testing.TB, h *hub.Hub, agent aisdk.ChatAgent, opts ...aisdk.ChatOption) *node {
 	t.Helper()
 	chat, err := aisdk.NewChat(h, agent, opts...)
 	if err != nil {
