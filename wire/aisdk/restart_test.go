@@ -3,6 +3,7 @@ package aisdk_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -433,5 +434,79 @@ func TestNewChatOptions(t *testing.T) {
 	}
 	if _, err := aisdk.NewChat(h, nil); !errors.Is(err, aisdk.ErrInvalid) {
 		t.Error("NewChat without an agent")
+	}
+}
+
+// useChat is what testdata/node/usechat.mjs prints.
+type useChat struct {
+	OK       bool
+	Status   string
+	Error    string
+	Messages []struct {
+		ID, Role string
+		Parts    []json.RawMessage
+	}
+	Partial []struct{ Parts []json.RawMessage }
+}
+
+func (u useChat) parts(i int) string {
+	if i >= len(u.Messages) {
+		return ""
+	}
+	b, _ := json.Marshal(u.Messages[i].Parts)
+	return string(b)
+}
+
+func runUseChat(t *testing.T, out []byte) useChat {
+	t.Helper()
+	var u useChat
+	if err := json.Unmarshal(out, &u); err != nil || !u.OK {
+		t.Fatalf("usechat.mjs: %s %v", out, err)
+	}
+	return u
+}
+
+// TestUseChatResume runs the AI SDK's chat (the state machine of useChat)
+// against the endpoint. A chat that stopped reading in the middle of the
+// answer, holding a partial message, and then resumes the stream ends with
+// the user's message and one assistant message equal to an uncut answer:
+// the transport says its resumed streams are replays
+// (resumeStreamIsReplay), so the chat starts the message again at the
+// replay's start part. A new chat (a page reloaded) that resumes gets the
+// same message.
+func TestUseChatResume(t *testing.T) {
+	nodeclient.Run(t, "--version") // skips without node
+	n := len(recorded.Demo(t).Events)
+	rng := rand.New(rand.NewPCG(5, 0))
+	gates := map[string]gated{"cut": gate(12 + rng.IntN(n-14)), "reload": gate(12 + rng.IntN(n-14))}
+	api, _ := newChat(t, demoAgent(t, gates))
+	whole := runUseChat(t, nodeclient.Run(t, "usechat.mjs", api, "whole", "send"))
+	if len(whole.Messages) != 2 || whole.Status != "ready" || !strings.Contains(whole.parts(1), `"type":"tool-get_weather"`) {
+		t.Fatalf("uncut: %+v", whole)
+	}
+	for _, mode := range []string{"cut", "reload"} {
+		g := gates[mode]
+		var posted <-chan []byte
+		if mode == "reload" { // the page that sent the message is gone
+			posted = readAll(post(t, api, mode))
+		}
+		asked := make(chan struct{}, 1)
+		gets.Store(&asked)
+		out := make(chan []byte, 1)
+		go func() { out <- nodeclient.Output("usechat.mjs", api, mode, mode) }()
+		<-g.at
+		<-asked // the chat resumes while the run waits
+		gets.Store(nil)
+		close(g.gate)
+		u := runUseChat(t, <-out)
+		if posted != nil {
+			<-posted
+		}
+		if len(u.Messages) != 2 || u.Messages[0].Role != "user" || u.parts(1) != whole.parts(1) || u.Status != "ready" || u.Error != "" {
+			t.Fatalf("%s (gate at %d): %+v\nwant the assistant's parts %s", mode, g.k, u, whole.parts(1))
+		}
+		if mode == "cut" && (len(u.Partial) != 2 || len(u.Partial[1].Parts) == 0) {
+			t.Fatalf("cut: the chat held no partial message before resuming: %+v", u.Partial)
+		}
 	}
 }
