@@ -45,7 +45,7 @@ func Example() {
 	// {"type":"text-delta","id":"m1/text/0","delta":"Hi"}
 	// {"id":"m1/text/0","type":"text-end"}
 	// {"type":"finish-step"}
-	// {"type":"finish"}
+	// {"finishReason":"stop","type":"finish"}
 	// [DONE]
 	// finished: true
 }
