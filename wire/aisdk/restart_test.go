@@ -375,7 +375,7 @@ func TestChatStopElsewhere(t *testing.T) {
 	g := gate(5)
 	defer close(g.gate)
 	agent := demoAgent(t, map[string]gated{"c": g})
-	stale := aisdk.WithStaleAfter(time.Second)
+	stale := aisdk.WithStaleAfter(2 * time.Second)
 	hA, hB := newHub(), newHub()
 	a := serveChat(t, hA, agent, stale)
 	b := serveChat(t, hB, agent, stale)
@@ -386,7 +386,7 @@ func TestChatStopElsewhere(t *testing.T) {
 		t.Fatalf("GET at node B: %d", code)
 	}
 	got := readAll(body)
-	// Wait for three heartbeats: a second of quiet, a stale time.
+	// Wait for three heartbeats: two seconds of quiet, a stale time.
 	f, err := hB.Subscribe(hub.Selector{Session: "c", Types: event.MustPattern("run.heartbeat")}, 0)
 	if err != nil {
 		t.Fatal(err)
