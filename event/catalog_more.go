@@ -391,6 +391,14 @@ type InterruptAnswer struct {
 	Metadata    json.RawMessage `json:"metadata,omitempty" doc:"about the answer, not part of it, a JSON object"`
 }
 
+// RunHeartbeat is emitted by a run's producer while the run goes on
+// without logging anything else, so that readers of the log in other
+// processes can tell a quiet run from one whose producer is gone (see
+// package runs).
+type RunHeartbeat struct {
+	Owner string `json:"owner,omitempty" doc:"the process that runs it (host and process ID)"`
+}
+
 // Citation is emitted when the model cites a source for part of its text.
 type Citation struct {
 	Index int    `json:"index,omitempty" doc:"the content block"`

@@ -106,6 +106,7 @@ func init() {
 	builtin[RunFailed]("An agent run fails.", "when an agent run fails", nil, "geppetto:run-failed")
 	builtin[RunInterrupted]("An agent run ends waiting for something from outside, such as a person's approval; a later run answers its interrupts.", "when an agent run stops to ask (an AG-UI interrupt outcome)", nil)
 	builtin[RunResumed]("A run starts that answers the open interrupts of an earlier run.", "when a run that answers interrupts starts, before the agent continues", nil)
+	builtin[RunHeartbeat]("A run's producer is alive: the run goes on but has logged nothing else for a while.", "by a run's producer while the run is quiet (see package runs)", nil)
 	builtin[Log]("A log record emitted into the event stream.", "by code that logs into the event stream", nil, "geppetto:log")
 	builtin[Info]("An informational notice for a person watching the run.", "for notices to a person watching the run", nil, "geppetto:info")
 	builtin[Status]("What the agent is doing now, for a status line.", "when the agent's current activity changes", nil, "geppetto:status")

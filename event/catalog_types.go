@@ -104,6 +104,7 @@ const (
 	TypeRunFailed                    Type = "run.failed"
 	TypeRunInterrupted               Type = "run.interrupted"
 	TypeRunResumed                   Type = "run.resumed"
+	TypeRunHeartbeat                 Type = "run.heartbeat"
 	TypeLog                          Type = "agent.log"
 	TypeInfo                         Type = "agent.info"
 	TypeStatus                       Type = "agent.status"
@@ -420,6 +421,9 @@ func (RunInterrupted) EventType() Type { return TypeRunInterrupted }
 
 // EventType implements Payload.
 func (RunResumed) EventType() Type { return TypeRunResumed }
+
+// EventType implements Payload.
+func (RunHeartbeat) EventType() Type { return TypeRunHeartbeat }
 
 // EventType implements Payload.
 func (Log) EventType() Type { return TypeLog }

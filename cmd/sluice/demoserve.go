@@ -33,6 +33,7 @@ type demoServe struct {
 	wait  time.Duration // before the run starts
 	every time.Duration // between the end of a run and the next; 0: one run
 	meta  event.Meta
+	chat  []aisdk.ChatOption // for the AI SDK chat endpoint
 }
 
 // serveDemo serves a hub on d.addr with an embedded server, prints the
@@ -64,9 +65,12 @@ func serveDemo(ctx context.Context, d demoServe) error {
 	aguiAgent := func(ctx context.Context, _ agui.RunAgentInput, em *sluice.Emitter) error {
 		return demoScript{em: em, speed: d.speed}.run(ctx)
 	}
-	chat := aisdk.NewChat(h, func(ctx context.Context, _ aisdk.ChatRequest, em *sluice.Emitter) error {
+	chat, err := aisdk.NewChat(h, func(ctx context.Context, _ aisdk.ChatRequest, em *sluice.Emitter) error {
 		return demoScript{em: em, speed: d.speed}.run(ctx)
-	})
+	}, d.chat...)
+	if err != nil {
+		return err
+	}
 	defer chat.Close()
 	srv, err := server.New(ctx, server.Config{Hub: h, Logger: slog.New(slog.NewTextHandler(d.log, &slog.HandlerOptions{Level: slog.LevelWarn})), ShutdownTimeout: 2 * time.Second,
 		Handlers: map[string]http.Handler{

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -60,16 +59,13 @@ func TestFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a three-node cluster: not with -short")
 	}
-	type node struct {
-		http, nats, route string
-		cmd               *exec.Cmd
-		log               *syncBuffer
-	}
-	nodes := make([]*node, 3)
+	type node struct{ http, nats, route string }
+	nodes := make([]node, 3)
 	for i := range nodes {
-		nodes[i] = &node{http: freeAddr(t), nats: freeAddr(t), route: freeAddr(t), log: &syncBuffer{}}
+		nodes[i] = node{http: freeAddr(t), nats: freeAddr(t), route: freeAddr(t)}
 	}
 	dir := t.TempDir()
+	procs := make([]*child, 3)
 	for i, n := range nodes {
 		args := []string{"serve", "--addr", n.http, "--shutdown-timeout", "1s", "--log-level", "warn",
 			"--nats", "embedded", "--nats-listen", n.nats, "--nats-dir", filepath.Join(dir, fmt.Sprint("n", i)),
@@ -79,45 +75,12 @@ func TestFailover(t *testing.T) {
 				args = append(args, "--nats-route", "nats://"+o.route)
 			}
 		}
-		js, _ := json.Marshal(args)
-		n.cmd = exec.Command(os.Args[0], "-test.run=^$")
-		n.cmd.Env = append(os.Environ(), nodeEnv+"="+string(js))
-		n.cmd.Stderr, n.cmd.Stdout = n.log, n.log
-		if err := n.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			n.cmd.Process.Signal(syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { n.cmd.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				n.cmd.Process.Kill()
-				<-done
-			}
-			if t.Failed() {
-				t.Logf("node %s:\n%s", n.http, n.log.String())
-			}
-		})
+		procs[i] = startSluice(t, n.http, args...)
 	}
-	for _, n := range nodes {
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			resp, err := http.Get("http://" + n.http + "/readyz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("node %s did not get ready: %v\n%s", n.http, err, n.log.String())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+	for _, p := range procs {
+		p.ready(t)
 	}
-	a, b := nodes[0], nodes[1]
+	a, b := procs[0], procs[1]
 	t.Cleanup(http.DefaultClient.CloseIdleConnections)
 
 	const total, killAt = 200, 80
@@ -159,10 +122,7 @@ func TestFailover(t *testing.T) {
 	acked := make(map[string]uint64)
 	for i := range total {
 		if i == killAt {
-			if err := a.cmd.Process.Kill(); err != nil { // SIGKILL: node A and its NATS server
-				t.Fatal(err)
-			}
-			a.cmd.Wait()
+			a.kill(t) // SIGKILL: node A and its NATS server
 			target = b
 		}
 		text := fmt.Sprint("e", i)

@@ -19,6 +19,15 @@
 // that rebuilds the message so far from the timeline: start, each step with
 // its parts (closed ones whole, open ones with their content so far), and
 // the tool calls with their inputs and outputs.
+//
+// Chat (NewChat) is a useChat endpoint over a hub: POST runs a Go agent and
+// streams the run; GET {chatId}/stream replays the chat's open run from its
+// start from the log (the same parts as the POST's response) and then live,
+// in any process that shares the log, also after the process that produced
+// the run died: a run whose producer is gone is closed as lost (package
+// runs), which the stream ends with an error and a finish; POST
+// {chatId}/stop stops a run wherever it runs. docs/formats.md has the
+// details.
 package aisdk
 
 import (
@@ -333,8 +342,9 @@ func (e *Encoder) Encode(out []wire.Message, ev *event.Event, native []byte) ([]
 		if _, ok := p.(event.StreamInterrupted); ok {
 			out = e.data(out, ev, native)
 		}
-	case event.MessageStarted, event.RunStarted, event.RunCompleted, event.RunStopped, event.RunFailed:
-		// a message opens with its first part; a run ends below
+	case event.MessageStarted, event.RunStarted, event.RunCompleted, event.RunStopped, event.RunFailed, event.RunHeartbeat:
+		// a message opens with its first part; a run ends below; a
+		// heartbeat only tells readers of the log that the run goes on
 	case event.ToolCallDelta:
 		if tc != nil {
 			out = e.inputStart(out, tc)

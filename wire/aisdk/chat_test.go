@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/internal/nodeclient"
 	"github.com/sluice-events/sluice/internal/servetest"
 	"github.com/sluice-events/sluice/store"
@@ -53,17 +55,50 @@ func answer(gate chan struct{}) aisdk.ChatAgent {
 	}
 }
 
-// gets, if set, is told of every GET request newChat's server receives.
-var gets chan struct{}
+// gets, if set, is told when serveChat's servers start the response to a
+// GET: a stream's feed is subscribed by then, so what the log gets from
+// then on reaches it live.
+var gets atomic.Pointer[chan struct{}]
 
-func newChat(t *testing.T, agent aisdk.ChatAgent) (string, store.Store) {
+// told tells gets when the response's status is written.
+type told struct {
+	http.ResponseWriter
+	c    chan struct{}
+	once sync.Once
+}
+
+func (t *told) WriteHeader(code int) {
+	t.ResponseWriter.WriteHeader(code)
+	t.once.Do(func() { t.c <- struct{}{} })
+}
+
+func (t *told) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+func newChat(t *testing.T, agent aisdk.ChatAgent, opts ...aisdk.ChatOption) (string, store.Store) {
 	t.Helper()
 	h, st := servetest.Hub(t)
-	chat := aisdk.NewChat(h, agent)
+	return serveChat(t, h, agent, opts...).api, st
+}
+
+// node is one Chat endpoint over a hub, as one process would serve it.
+type node struct {
+	api  string
+	h    *hub.Hub
+	chat *aisdk.Chat
+	ts   *httptest.Server
+}
+
+// serveChat serves a Chat over h until the test ends.
+func serveChat(t testing.TB, h *hub.Hub, agent aisdk.ChatAgent, opts ...aisdk.ChatOption) *node {
+	t.Helper()
+	chat, err := aisdk.NewChat(h, agent, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	inner := http.StripPrefix("/api/chat", chat)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && gets != nil {
-			gets <- struct{}{}
+		if c := gets.Load(); c != nil && r.Method == http.MethodGet {
+			w = &told{ResponseWriter: w, c: *c}
 		}
 		inner.ServeHTTP(w, r)
 	}))
@@ -72,34 +107,49 @@ func newChat(t *testing.T, agent aisdk.ChatAgent) (string, store.Store) {
 		ts.Close()
 		chat.Close()
 	})
-	return ts.URL + "/api/chat", st
+	return &node{api: ts.URL + "/api/chat", h: h, chat: chat, ts: ts}
 }
 
 type result struct {
 	OK, Active bool
 	Message    struct {
-		Parts []struct{ Type, Text, State string }
+		ID    string
+		Parts []json.RawMessage
 	}
+	Types        []string
+	Errors       []string
+	FinishReason string
 }
 
 func (r result) text() string {
 	var b strings.Builder
-	for _, p := range r.Message.Parts {
-		if p.Type == "text" {
+	for _, raw := range r.Message.Parts {
+		var p struct{ Type, Text string }
+		if json.Unmarshal(raw, &p) == nil && p.Type == "text" {
 			b.WriteString(p.Text)
 		}
 	}
 	return b.String()
 }
 
-func run(t *testing.T, api, chat, mode string) result {
+// parts returns the message's parts as JSON.
+func (r result) parts() string {
+	b, _ := json.Marshal(r.Message.Parts)
+	return string(b)
+}
+
+func decode(t *testing.T, out []byte) result {
 	t.Helper()
 	var r result
-	out := nodeclient.Run(t, "chat.mjs", api, chat, mode)
 	if err := json.Unmarshal(out, &r); err != nil || !r.OK {
 		t.Fatalf("%s: %v", out, err)
 	}
 	return r
+}
+
+func run(t *testing.T, api, chat, mode string) result {
+	t.Helper()
+	return decode(t, nodeclient.Run(t, "chat.mjs", api, chat, mode))
 }
 
 // TestChatTransport: the AI SDK's default chat transport sends a message
@@ -120,8 +170,9 @@ func TestChatTransport(t *testing.T) {
 func TestChatResume(t *testing.T) {
 	nodeclient.Run(t, "--version") // skips without node
 	gate := make(chan struct{})
-	gets = make(chan struct{}, 1)
-	defer func() { gets = nil }()
+	got := make(chan struct{}, 1)
+	gets.Store(&got)
+	defer gets.Store(nil)
 	api, _ := newChat(t, answer(gate))
 	body := `{"id":"chat-2","messages":[{"id":"u1","role":"user","parts":[{"type":"text","text":"Weather?"}]}]}`
 	ctx, cancel := context.WithCancel(context.Background())
@@ -138,13 +189,9 @@ func TestChatResume(t *testing.T) {
 	resp.Body.Close()
 	done := make(chan []byte)
 	go func() { done <- nodeclient.Output("chat.mjs", api, "chat-2", "reconnect") }()
-	<-gets // the client asks for the stream while the run waits
-	time.Sleep(200 * time.Millisecond)
+	<-got       // the client's stream started while the run waits
 	close(gate) // the run goes on
-	var r result
-	if out := <-done; json.Unmarshal(out, &r) != nil || !r.OK {
-		t.Fatalf("reconnect: %s", out)
-	}
+	r := decode(t, <-done)
 	if !r.Active || r.text() != "It is 18 °C in Paris." {
 		t.Fatalf("resumed %+v", r)
 	}

@@ -1,13 +1,14 @@
 // Runs the AI SDK's own chat transport (ai 7.0.173 DefaultChatTransport,
 // what useChat uses) against a Sluice aisdk.Chat endpoint, as the Go tests
-// of wire/aisdk run it:
+// of wire/aisdk and cmd/sluice run it:
 //
 //   node chat.mjs <api URL> <chat ID> send|reconnect
 //
 // send posts a user message and reads the streamed answer; reconnect asks
 // for the chat's active stream (null when the server answers 204). Either
-// way the parts are assembled with readUIMessageStream and the message is
-// printed as one JSON line.
+// way the parts are assembled with readUIMessageStream (which does not stop
+// at an error part: the errors are collected) and one JSON line is printed:
+// the message, the chunk types in order, the errors and the finish reason.
 import { DefaultChatTransport, readUIMessageStream } from "ai";
 
 const [api, chatId, mode] = process.argv.slice(2);
@@ -29,9 +30,20 @@ try {
     console.log(JSON.stringify({ ok: true, active: false }));
     process.exit(0);
   }
+  const types = [], errors = [];
+  let finishReason;
+  const tapped = stream.pipeThrough(
+    new TransformStream({
+      transform(chunk, c) {
+        types.push(chunk.type);
+        if (chunk.type === "finish") finishReason = chunk.finishReason;
+        c.enqueue(chunk);
+      },
+    }),
+  );
   let message;
-  for await (const m of readUIMessageStream({ stream, terminateOnError: true })) message = m;
-  console.log(JSON.stringify({ ok: true, active: true, message }));
+  for await (const m of readUIMessageStream({ stream: tapped, onError: (e) => errors.push(String(e?.message ?? e)) })) message = m;
+  console.log(JSON.stringify({ ok: true, active: true, message, types, errors, finishReason }));
 } catch (e) {
   console.log(JSON.stringify({ error: String(e?.stack ?? e) }));
   process.exit(1);
