@@ -98,6 +98,8 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 	t.Run("ReadAllTail", s.readAllTail)
 	t.Run("Head", s.head)
 	t.Run("Sessions", s.sessions)
+	t.Run("SessionsByActivity", s.sessionsByActivity)
+	t.Run("SessionsByActivityRetention", s.sessionsByActivityRetention)
 	t.Run("Delete", s.deleteSession)
 	t.Run("SessionIDs", s.sessionIDs)
 	t.Run("PoisonEvent", s.poisonEvent)
