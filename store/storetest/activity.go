@@ -190,3 +190,69 @@ func (s *suite) sessionsByActivityRetention(t *testing.T) {
 		t.Fatalf("after a new event in the emptied session: %+v, %v", got, err)
 	}
 }
+
+// lastPosMigration opens data in a layout without LastPos (with sessions
+// emptied by retention) and checks that the sessions list by activity as
+// if the store had always kept it.
+func (s *suite) lastPosMigration(t *testing.T) {
+	if s.cfg.legacy == nil {
+		t.Skip("the store has no earlier layout (see WithLegacyReopen)")
+	}
+	var now atomic.Int64
+	now.Store(base.UnixNano())
+	st := s.new(t, func(c *store.Config) {
+		c.Clock = func() time.Time { return time.Unix(0, now.Load()) }
+		c.Retention = store.Retention{MaxAge: time.Hour, Interval: time.Hour}
+	})
+	for _, e := range []event.Event{
+		ev("gone2", event.TextDelta{Text: "x"}, 0), ev("gone", event.TextDelta{Text: "x"}, time.Minute),
+		ev("b", event.TextDelta{Text: "x"}, 2*time.Hour), ev("a", event.TextDelta{Text: "x"}, 2*time.Hour),
+		ev("gone", event.TextDelta{Text: "x"}, 2*time.Minute), ev("b", event.TextDelta{Text: "x"}, 3*time.Hour),
+	} {
+		mustAppend(t, st, e)
+	}
+	now.Store(base.Add(90 * time.Minute).UnixNano())
+	if n, err := st.Prune(ctx(t)); err != nil || n != 3 {
+		t.Fatalf("Prune = %d, %v; want 3", n, err)
+	}
+	before := map[string]store.SessionInfo{}
+	all, err := st.Sessions(ctx(t), store.SessionQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, si := range all {
+		before[si.ID] = si
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st2 := s.cfg.legacy(t, st)
+	t.Cleanup(func() { _ = st2.Close() })
+	got := byActivity(t, st2, "", 100)
+	if !slices.Equal(ids(got), []string{"b", "a", "gone", "gone2"}) {
+		t.Fatalf("ByActivity after the migration = %+v, want b, a, gone, gone2", got)
+	}
+	// Sessions that hold events get their real last position back; the
+	// emptied ones distinct positions below, oldest last.
+	for _, si := range got {
+		want := before[si.ID]
+		if si.Count != want.Count || si.LastSeq != want.LastSeq || !si.Last.Equal(want.Last) ||
+			(si.Count > 0 && si.LastPos != want.LastPos) {
+			t.Fatalf("session %s after the migration = %+v, want %+v", si.ID, si, want)
+		}
+	}
+	for _, size := range []int{1, 3} {
+		if paged := byActivity(t, st2, "", size); !slices.Equal(paged, got) {
+			t.Fatalf("paging by %d after the migration = %+v, want %+v", size, paged, got)
+		}
+	}
+	mustAppend(t, st2, ev("gone2", event.TextDelta{Text: "x"}, 4*time.Hour))
+	head, err := st2.Head(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := st2.Sessions(ctx(t), store.SessionQuery{Order: store.ByActivity, Limit: 1})
+	if err != nil || len(first) != 1 || first[0].ID != "gone2" || first[0].LastPos != head || first[0].LastSeq != 2 {
+		t.Fatalf("after an append to gone2: %+v, %v; want gone2 first at position %d", first, err, head)
+	}
+}

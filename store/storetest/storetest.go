@@ -53,6 +53,21 @@ type RewriteFunc func(t *testing.T, st store.Store, sess string, seq uint64, dat
 type config struct {
 	reopen  ReopenFunc
 	rewrite RewriteFunc
+	legacy  ReopenFunc
+}
+
+// WithLegacyReopen enables the test of a store's migration to
+// SessionInfo.LastPos: legacy must turn the data of the closed store into
+// the layout of a release that did not keep LastPos, then open it again
+// with default options, so that the store migrates it.
+func WithLegacyReopen(legacy ReopenFunc) Option {
+	return func(c *config) error {
+		if legacy == nil {
+			return errors.New("storetest: nil legacy reopen function")
+		}
+		c.legacy = legacy
+		return nil
+	}
 }
 
 // WithReopen enables the persistence tests: reopen must return a store
@@ -100,6 +115,7 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 	t.Run("Sessions", s.sessions)
 	t.Run("SessionsByActivity", s.sessionsByActivity)
 	t.Run("SessionsByActivityRetention", s.sessionsByActivityRetention)
+	t.Run("LastPosMigration", s.lastPosMigration)
 	t.Run("Delete", s.deleteSession)
 	t.Run("SessionIDs", s.sessionIDs)
 	t.Run("PoisonEvent", s.poisonEvent)
