@@ -39,6 +39,7 @@ const (
 	DefaultMinBodyRate      = 4096
 	DefaultMaxUnauthConns   = 256
 	DefaultMaxScan          = 10_000
+	DefaultMaxSessionScan   = 1000
 	DefaultMaxConnsLocal    = 8192
 	DefaultPageLimit        = 100
 	MaxPageLimit            = 1000
@@ -94,6 +95,12 @@ type Config struct {
 	// a page that read MaxScan events without filling up ends there, with
 	// "more" and the cursor of the last event read as next_after.
 	MaxScan int
+	// MaxSessionScan bounds the sessions one sessions page filtered by
+	// event types examines (each with one read of its events that stops at
+	// the first match): a page that examined MaxSessionScan sessions
+	// without filling up ends there, with the cursor of the last one
+	// examined as its next cursor.
+	MaxSessionScan int
 	// MaxSubscriptions limits the subscriptions of one WebSocket
 	// connection.
 	MaxSubscriptions int
@@ -158,6 +165,7 @@ func (c *Config) defaults() {
 	setInt(&c.MaxUnauthConns, DefaultMaxUnauthConns)
 	setInt(&c.MaxConnsLocal, DefaultMaxConnsLocal)
 	setInt(&c.MaxScan, DefaultMaxScan)
+	setInt(&c.MaxSessionScan, DefaultMaxSessionScan)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
