@@ -139,9 +139,12 @@ func (sp sessionsParams) query() (store.SessionQuery, event.Pattern, *apiError) 
 
 // listSessions answers a sessions page. With a type filter it walks the
 // store's order and keeps the sessions that hold an event of a matching
-// type, examining at most MaxSessionScan sessions (one read each, which
-// stops at the first match): a page that examined them all without filling
-// up ends early, with the cursor of the last one examined, so the client
+// type, each checked with one read that stops at the first match but may
+// go through all the session's stored events. So one page examines
+// sessions only while their stored events add up to at most MaxScan and
+// their number to at most MaxSessionScan (but always one, so that paging
+// advances): a page that reached either bound ends early, possibly short
+// or empty, with the cursor of the last session examined, and the client
 // goes on from there. A page has a next cursor when it is full or was cut
 // short; the listing ends with a page without one.
 func (s *Server) listSessions(ctx context.Context, p principal, sp sessionsParams) (sessionsPage, *apiError) {
@@ -155,12 +158,16 @@ func (s *Server) listSessions(ctx context.Context, p principal, sp sessionsParam
 		return page, nil
 	}
 	q.Prefix = prefix
-	limit := q.Limit
-	budget := s.cfg.MaxSessionScan
+	limit, filtering := q.Limit, !types.IsZero()
+	examined, events := 0, uint64(0)
 	var last *store.SessionInfo // the last session examined
 	for {
-		if !types.IsZero() {
-			q.Limit = min(budget, MaxPageLimit)
+		if filtering {
+			if examined == s.cfg.MaxSessionScan {
+				page.next(q.Order, last)
+				return page, nil
+			}
+			q.Limit = min(s.cfg.MaxSessionScan-examined, MaxPageLimit)
 		}
 		infos, err := s.st.Sessions(ctx, q)
 		if err != nil {
@@ -168,8 +175,11 @@ func (s *Server) listSessions(ctx context.Context, p principal, sp sessionsParam
 		}
 		for i := range infos {
 			si := &infos[i]
-			last = si
-			budget--
+			if filtering && examined > 0 && (examined == s.cfg.MaxSessionScan || events+si.Count > uint64(s.cfg.MaxScan)) {
+				page.next(q.Order, last)
+				return page, nil
+			}
+			examined, events, last = examined+1, events+si.Count, si
 			match, aerr := s.hasType(ctx, si, types)
 			if aerr != nil {
 				return page, aerr
@@ -177,12 +187,12 @@ func (s *Server) listSessions(ctx context.Context, p principal, sp sessionsParam
 			if match {
 				page.Sessions = append(page.Sessions, toSessionJSON(*si))
 			}
-			if len(page.Sessions) == limit || budget == 0 && !types.IsZero() {
+			if len(page.Sessions) == limit {
 				page.next(q.Order, last)
 				return page, nil
 			}
 		}
-		if len(infos) < q.Limit || types.IsZero() {
+		if len(infos) < q.Limit || !filtering {
 			return page, nil // the end of the listing
 		}
 		q.After, q.Before = "", 0

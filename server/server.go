@@ -96,10 +96,11 @@ type Config struct {
 	// "more" and the cursor of the last event read as next_after.
 	MaxScan int
 	// MaxSessionScan bounds the sessions one sessions page filtered by
-	// event types examines (each with one read of its events that stops at
-	// the first match): a page that examined MaxSessionScan sessions
-	// without filling up ends there, with the cursor of the last one
-	// examined as its next cursor.
+	// event types examines, each with one read of its events that stops at
+	// the first match; their stored events may add up to at most MaxScan.
+	// A page that reached either bound without filling up ends there,
+	// with the cursor of the last session examined as its next cursor (it
+	// examines at least one session, whatever its size).
 	MaxSessionScan int
 	// MaxSubscriptions limits the subscriptions of one WebSocket
 	// connection.

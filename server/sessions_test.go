@@ -93,6 +93,14 @@ func TestSessionsRecent(t *testing.T) {
 	if want := []string{"s1", "s6", "s4"}; !slices.Equal(got, want) || pages < 3 {
 		t.Fatalf("order=recent types=tool.>: %q in %d pages, want %q in at least 3", got, pages, want)
 	}
+	// The events of the sessions examined bound a page too (MaxScan), but
+	// a page examines at least one session.
+	small := newEnv(t, server.Config{MaxScan: 2})
+	seedSessions(t, small.st)
+	got, pages = small.listAll(url.Values{"order": {"recent"}, "types": {"tool.>"}})
+	if want := []string{"s1", "s6", "s4"}; !slices.Equal(got, want) || pages < 6 {
+		t.Fatalf("order=recent types=tool.> with MaxScan 2: %q in %d pages, want %q in at least 6", got, pages, want)
+	}
 	got, _ = e.listAll(url.Values{"types": {"tool.call.started"}, "limit": {"1"}})
 	if want := []string{"s1", "s4", "s6"}; !slices.Equal(got, want) {
 		t.Fatalf("types=tool.call.started by ID: %q, want %q", got, want)
