@@ -19,7 +19,8 @@
 // for each call. Durable
 // stores also pass Reopen so that the suite checks what survives Close,
 // and every store that can should pass Rewrite, so that the suite checks
-// how it reads damaged and outdated rows.
+// how it reads damaged and outdated rows; a store whose data has an older
+// layout passes WithLegacyReopen, so that the suite checks its migration.
 package storetest
 
 import (
