@@ -822,25 +822,27 @@ function listPage() {
   main.replaceChildren(el('div', { cls: 'bar' }, prefix, types, prev, next, info),
     el('table', {}, el('thead', {}, el('tr', {}, ...['session', 'events', 'last activity', 'model', 'tokens', 'cost', ''].map((h, i) => el('th', { cls: i === 1 || i === 4 || i === 5 ? 'num' : '', text: h })))), body));
   const cursors = ['']; // before= of each page seen
-  let pageNo = 0, timer = 0, nextCursor = '';
+  let pageNo = 0, timer = 0, nextCursor = '', gen = 0;
   const rows = new Map();
   const refresh = async () => {
     if (stopped) return;
+    const my = ++gen; // a newer refresh (a filter changed) wins
     try {
       const q = new URLSearchParams({ order: 'recent', limit: String(pageSize) });
       if (prefix.value) q.set('prefix', prefix.value);
       if (types.value.trim()) q.set('types', types.value.trim());
       if (cursors[pageNo]) q.set('before', cursors[pageNo]);
       const res = await getJSON('/v1/sessions?' + q);
-      if (stopped) return;
+      if (stopped || my !== gen) return;
       nextCursor = res.next_before ? String(res.next_before) : '';
       next.disabled = !nextCursor; prev.disabled = pageNo === 0;
       const list = res.sessions;
       types.classList.remove('bad');
-      info.textContent = 'page ' + (pageNo + 1) + ' · ' + list.length + ' sessions';
+      info.textContent = 'page ' + (pageNo + 1) + ' · ' + list.length + ' sessions' +
+        (nextCursor && list.length < pageSize ? ' (the server examined its allowance: more on the next page)' : '');
       body.replaceChildren(...list.map((s) => sessionRow(s, rows)));
     } catch (e) {
-      if (e.status === 401) return;
+      if (e.status === 401 || my !== gen) return;
       if (e.status === 400 && types.value) types.classList.add('bad');
       info.textContent = 'error: ' + e.message;
     }
