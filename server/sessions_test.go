@@ -1,15 +1,19 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
 	"github.com/sluice-events/sluice/store"
 )
@@ -185,4 +189,70 @@ func TestSessionsRecentRPC(t *testing.T) {
 	if _, rerr := call(`{"before":3}`); rerr == nil {
 		t.Fatal("sessions.list with before and order by ID: no error")
 	}
+}
+
+// FuzzSessionsParams: any parameters of GET /v1/sessions get 200 with a
+// page in the asked order, within its bounds, or 400 with a JSON error;
+// never a panic or a 500.
+func FuzzSessionsParams(f *testing.F) {
+	st := memStore(f)
+	h, err := hub.New(st)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = h.Close(context.Background()) })
+	srv, err := server.New(context.Background(), server.Config{Hub: h, Logger: quietLogger(), MaxSessionScan: 4})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, n := range []int{2, 4, 7, 5, 0, 1, 6, 3, 1} {
+		evs := []event.Event{mkEvent(fmt.Sprintf("s%d", n), n)}
+		if n%3 == 1 {
+			evs = append(evs, event.New(event.ToolCallStarted{Name: "x"}, event.Meta{SessionID: fmt.Sprintf("s%d", n)}))
+		}
+		if err := st.Append(context.Background(), evs); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Add("recent", "", "5", "tool.>", "2", "s")
+	f.Add("id", "s3", "", "", "", "")
+	f.Add("newest", "x", "-1", "a..b", "0", "\x00")
+	f.Fuzz(func(t *testing.T, order, after, before, types, limit, prefix string) {
+		q := url.Values{}
+		for k, v := range map[string]string{"order": order, "after": after, "before": before, "types": types, "limit": limit, "prefix": prefix} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "http://127.0.0.1/v1/sessions?"+q.Encode(), nil)
+		req.RemoteAddr = "127.0.0.1:40000"
+		srv.ServeHTTP(rec, req)
+		body := rec.Body.Bytes()
+		if rec.Code == http.StatusBadRequest {
+			if decodeErr(t, body).Error.Code != server.CodeBadRequest {
+				t.Fatalf("400 without a bad_request error: %s", body)
+			}
+			return
+		}
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET /v1/sessions?%s: %d %s", q.Encode(), rec.Code, body)
+		}
+		var page sessionsBody
+		if err := json.Unmarshal(body, &page); err != nil {
+			t.Fatalf("%v: %s", err, body)
+		}
+		if n, err := strconv.Atoi(limit); err == nil && len(page.Sessions) > n {
+			t.Fatalf("%d sessions, more than limit=%d", len(page.Sessions), n)
+		}
+		b, _ := strconv.ParseUint(before, 10, 64)
+		for i, s := range page.Sessions {
+			if !strings.HasPrefix(s.ID, prefix) || order == "recent" && b > 0 && s.LastPos >= b || order != "recent" && s.ID <= after {
+				t.Fatalf("session %+v outside the query %s", s, q.Encode())
+			}
+			if i > 0 && (order == "recent" && s.LastPos >= page.Sessions[i-1].LastPos || order != "recent" && s.ID <= page.Sessions[i-1].ID) {
+				t.Fatalf("sessions out of order: %s", body)
+			}
+		}
+	})
 }
