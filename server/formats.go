@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/sluice-events/sluice/timeline"
 	"github.com/sluice-events/sluice/wire"
 	"github.com/sluice-events/sluice/wire/agui"
 	"github.com/sluice-events/sluice/wire/aisdk"
@@ -53,7 +52,7 @@ func (s *Server) encoder(r *http.Request, h http.Header, session string, after u
 	if !resumes || after == 0 {
 		return enc, nil, nil
 	}
-	tl, err := timeline.Read(r.Context(), s.st, session, after)
+	tl, err := s.tl.Read(r.Context(), session, after)
 	if err != nil {
 		return nil, nil, storeError(err)
 	}

@@ -23,6 +23,7 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.st.Delete(r.Context(), id)
 	}
+	s.tl.Forget(id)
 	if err != nil {
 		writeError(w, storeError(err))
 		return

@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sluice-events/sluice/timeline"
 )
 
 // metrics are the server's Prometheus metrics, all prefixed sluice_server_.
@@ -67,4 +69,29 @@ func newMetrics(more []prometheus.Collector) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// cache exposes the timeline cache's counts, prefixed
+// sluice_server_timeline_cache_.
+func (m *metrics) cache(c *timeline.Cache) {
+	for _, st := range []struct {
+		name, help string
+		gauge      bool
+		value      func(timeline.CacheStats) float64
+	}{
+		{"hits_total", "Timeline reads (the endpoint, resume preludes, summaries) that reused a cached fold.", false, func(s timeline.CacheStats) float64 { return float64(s.Hits) }},
+		{"misses_total", "Timeline reads that folded a session from scratch.", false, func(s timeline.CacheStats) float64 { return float64(s.Misses) }},
+		{"stale_total", "Cached folds found out of date (a deleted and restarted or pruned session) and dropped.", false, func(s timeline.CacheStats) float64 { return float64(s.Stale) }},
+		{"evictions_total", "Sessions dropped from the cache to stay within its bounds.", false, func(s timeline.CacheStats) float64 { return float64(s.Evicted) }},
+		{"sessions", "Sessions whose folds the cache holds.", true, func(s timeline.CacheStats) float64 { return float64(s.Entries) }},
+		{"bytes", "Approximate bytes the cache holds.", true, func(s timeline.CacheStats) float64 { return float64(s.Bytes) }},
+	} {
+		value := func() float64 { return st.value(c.Stats()) }
+		name := "sluice_server_timeline_cache_" + st.name
+		if st.gauge {
+			m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: st.help}, value))
+		} else {
+			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: st.help}, value))
+		}
+	}
 }

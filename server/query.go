@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/timeline"
 )
 
 // sessionJSON is a session in responses.
@@ -20,6 +21,8 @@ type sessionJSON struct {
 	LastPos uint64    `json:"last_pos"`
 	First   time.Time `json:"first,omitzero"`
 	Last    time.Time `json:"last,omitzero"`
+	// Summary is the session's timeline summary (GET /v1/sessions?summary=1).
+	Summary *timeline.Summary `json:"summary,omitempty"`
 }
 
 func toSessionJSON(si store.SessionInfo) sessionJSON {
@@ -65,7 +68,9 @@ const (
 )
 
 // sessions handles GET
-// /v1/sessions?prefix=&order=&after=&before=&types=&limit=.
+// /v1/sessions?prefix=&order=&after=&before=&types=&limit=&summary=; with
+// summary=1 each session carries its timeline summary (see summarize) and
+// a page holds at most MaxSummaryPage sessions.
 func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	sp := sessionsParams{Prefix: q.Get("prefix"), Order: q.Get("order"), After: q.Get("after"), Types: q.Get("types")}
@@ -85,7 +90,18 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 		}
 		sp.Before = n
 	}
+	summary := q.Get("summary")
+	if summary != "" && summary != "0" && summary != "1" {
+		writeError(w, errorf(http.StatusBadRequest, CodeBadRequest, "summary=%q is not 0 or 1", summary))
+		return
+	}
+	if summary == "1" && (sp.Limit == 0 || sp.Limit > MaxSummaryPage) {
+		sp.Limit = MaxSummaryPage
+	}
 	page, aerr := s.listSessions(r.Context(), principalOf(r), sp)
+	if aerr == nil && summary == "1" {
+		aerr = s.summarize(r.Context(), page.Sessions)
+	}
 	if aerr != nil {
 		writeError(w, aerr)
 		return

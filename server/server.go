@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/timeline"
 )
 
 // Defaults of Config.
@@ -82,6 +83,11 @@ type Config struct {
 	// a JSON-RPC batch answers the calls past it with -32013 without
 	// running them.
 	MaxResponseBytes int
+	// TimelineCacheBytes bounds the approximate bytes of the folded
+	// timelines the server keeps (timeline.Cache) for the timeline
+	// endpoint, the resume preludes of the agui and aisdk formats and the
+	// session summaries; 0 takes timeline.DefaultCacheBytes.
+	TimelineCacheBytes int64
 	// MaxConnsPerKey limits the streaming connections (SSE and WebSocket)
 	// open at once per key (see MaxConnsLocal for the clients of a server
 	// without keys); more get 429.
@@ -153,6 +159,7 @@ func (c *Config) defaults() {
 	setInt(&c.MaxBatch, DefaultMaxBatch)
 	setInt(&c.MaxRPCBatch, DefaultMaxRPCBatch)
 	setInt(&c.MaxResponseBytes, DefaultMaxResponseBytes)
+	setInt64(&c.TimelineCacheBytes, timeline.DefaultCacheBytes)
 	setInt(&c.MaxConnsPerKey, DefaultMaxConnsPerKey)
 	setInt(&c.MaxSubscriptions, DefaultMaxSubscriptions)
 	setDur(&c.Heartbeat, DefaultHeartbeat)
@@ -197,6 +204,7 @@ type Server struct {
 	cfg  Config
 	hub  *hub.Hub
 	st   store.Store
+	tl   *timeline.Cache // folded timelines of st
 	keys atomic.Pointer[keyring]
 	m    *metrics
 	log  *slog.Logger
@@ -255,6 +263,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: reading the log: %w", err)
 	}
 	s.epoch = fmt.Sprintf("%016x", s.st.Epoch())
+	if s.tl, err = timeline.NewCache(s.st, timeline.WithMaxBytes(cfg.TimelineCacheBytes)); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.m.cache(s.tl)
 	s.h = s.routes()
 	return s, nil
 }

@@ -1,10 +1,12 @@
 package timeline_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/timeline"
 )
 
@@ -45,4 +47,29 @@ func Example() {
 	// assistant: Let me check. (done)
 	// get_weather {"city":"Paris"} completed {"temp_c":18}
 	// state {"city":"Paris","temp_c":18} at seq 10
+}
+
+// A Cache reads a session's timeline once, then only what was appended
+// since.
+func ExampleCache() {
+	ctx := context.Background()
+	st, _ := memory.New()
+	defer st.Close()
+	add := func(text string) {
+		ev := event.New(event.TextDelta{Text: text}, event.Meta{SessionID: "s1", MessageID: "m1"})
+		st.Append(ctx, []event.Event{ev})
+	}
+	c, _ := timeline.NewCache(st)
+	add("Hello")
+	tl, _ := c.Read(ctx, "s1", 0)
+	fmt.Println(tl.Seq, tl.Messages[0].Text())
+	add(", world")
+	tl, _ = c.Read(ctx, "s1", 0) // folds event 2 only
+	fmt.Println(tl.Seq, tl.Messages[0].Text())
+	s := c.Stats()
+	fmt.Println("hits", s.Hits, "misses", s.Misses)
+	// Output:
+	// 1 Hello
+	// 2 Hello, world
+	// hits 1 misses 1
 }

@@ -13,6 +13,13 @@
 // with after=Seq and applies what comes, with no gap and no duplicate at
 // the seam.
 //
+// A Cache keeps the folds of recently read sessions of a store, bounded
+// by sessions and approximate bytes, so that reading a session again
+// costs only the events appended since; it checks each fold before
+// reusing it (a deleted and restarted session, another epoch) and gives
+// a session's Summary (models, tokens, cost, errors) for lists of
+// sessions. The server reads timelines through one.
+//
 // Apply never fails: an event it cannot fold (a JSON Patch that does not
 // apply, say) becomes a Problem, and events of types the timeline does not
 // show are only counted in Seq.
@@ -23,6 +30,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -270,16 +279,53 @@ func (t *Timeline) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Clone returns a deep copy of t that folds on independently.
+// Clone returns a deep copy of t that folds on independently: nothing
+// that Apply (or a caller) changes in one is shared with the other.
 func (t *Timeline) Clone() *Timeline {
-	b, err := json.Marshal(t)
-	if err != nil {
-		panic(err) // a Timeline always encodes
+	c := *t
+	c.Runs = slices.Clone(t.Runs)
+	for i := range c.Runs {
+		c.Runs[i].Error = cloneError(c.Runs[i].Error)
 	}
-	var c Timeline
-	if err := json.Unmarshal(b, &c); err != nil {
-		panic(err)
+	c.Messages = slices.Clone(t.Messages)
+	for i := range c.Messages {
+		m := &c.Messages[i]
+		m.Parts = slices.Clone(m.Parts)
+		for j := range m.Parts {
+			m.Parts[j].text = bytes.Clone(m.Parts[j].text)
+		}
+		m.Citations = slices.Clone(m.Citations)
+		m.ToolCallIDs = slices.Clone(m.ToolCallIDs)
 	}
+	c.ToolCalls = slices.Clone(t.ToolCalls)
+	for i := range c.ToolCalls {
+		tc := &c.ToolCalls[i]
+		tc.Result = bytes.Clone(tc.Result)
+		tc.Error = cloneError(tc.Error)
+	}
+	c.Steps = slices.Clone(t.Steps)
+	for i := range c.Steps {
+		c.Steps[i].Error = cloneError(c.Steps[i].Error)
+	}
+	c.Usage = slices.Clone(t.Usage)
+	c.Problems = slices.Clone(t.Problems)
+	for i := range c.Problems {
+		c.Problems[i].Error = cloneError(c.Problems[i].Error)
+	}
+	c.State = bytes.Clone(t.State)
+	if t.msgs == nil {
+		c.index()
+	} else {
+		c.msgs, c.tools, c.runs, c.usage = maps.Clone(t.msgs), maps.Clone(t.tools), maps.Clone(t.runs), maps.Clone(t.usage)
+	}
+	return &c
+}
+
+func cloneError(e *event.Error) *event.Error {
+	if e == nil {
+		return nil
+	}
+	c := *e
 	return &c
 }
 

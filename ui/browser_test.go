@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,12 +33,18 @@ type testServer struct {
 	addr string
 	db   string
 	keys []string
+	cfg  func(*server.Config) // changes the server's configuration, or nil
 	stop func()
 }
 
 // serve starts a testServer that is stopped when the test ends.
 func serve(t *testing.T, db string, keys ...string) *testServer {
-	s := &testServer{t: t, addr: "127.0.0.1:0", db: db, keys: keys}
+	return serveWith(t, nil, db, keys...)
+}
+
+// serveWith is serve with cfg changing the server's configuration.
+func serveWith(t *testing.T, cfg func(*server.Config), db string, keys ...string) *testServer {
+	s := &testServer{t: t, addr: "127.0.0.1:0", db: db, keys: keys, cfg: cfg}
 	s.start(false)
 	t.Cleanup(func() { s.stop() })
 	return s
@@ -69,6 +76,9 @@ func (r *testServer) start(fresh bool) {
 		}
 		cfg.Keys = append(cfg.Keys, key)
 	}
+	if r.cfg != nil {
+		r.cfg(&cfg)
+	}
 	srv, err := server.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +106,100 @@ func (r *testServer) start(fresh bool) {
 		h.Close(ctx)
 		st.Close()
 	}
+}
+
+// proxy is a TCP proxy on loopback in front of a server: the browser
+// reaches the server through it, and the test cuts the network (closes the
+// listener and every connection) and restores it on the same address.
+type proxy struct {
+	t      *testing.T
+	addr   string // the proxy's address
+	target string // the server's
+	mu     sync.Mutex
+	l      net.Listener
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
+}
+
+// newProxy starts a proxy to target that is stopped when the test ends.
+func newProxy(t *testing.T, target string) *proxy {
+	p := &proxy{t: t, addr: "127.0.0.1:0", target: target, conns: map[net.Conn]struct{}{}}
+	p.up()
+	t.Cleanup(p.down)
+	return p
+}
+
+func (p *proxy) url() string { return "http://" + p.addr }
+
+// up listens on the proxy's address again.
+func (p *proxy) up() {
+	var l net.Listener
+	var err error
+	for i := 0; ; i++ { // the old listener's port may take a moment to free
+		if l, err = net.Listen("tcp", p.addr); err == nil || i == 50 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.l, p.addr = l, l.Addr().String()
+	p.mu.Unlock()
+	p.wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			p.wg.Go(func() { p.pipe(c) })
+		}
+	})
+}
+
+// pipe copies between a client connection and a new one to the target
+// until either side ends or the network is cut.
+func (p *proxy) pipe(c net.Conn) {
+	s, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.l == nil { // cut meanwhile
+		p.mu.Unlock()
+		c.Close()
+		s.Close()
+		return
+	}
+	p.conns[c], p.conns[s] = struct{}{}, struct{}{}
+	p.mu.Unlock()
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(s, c); done <- struct{}{} }()
+	go func() { io.Copy(c, s); done <- struct{}{} }()
+	<-done
+	c.Close()
+	s.Close()
+	<-done
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, s)
+	p.mu.Unlock()
+}
+
+// down cuts the network: no new connections, and every open one closed.
+func (p *proxy) down() {
+	p.mu.Lock()
+	if p.l != nil {
+		p.l.Close()
+		p.l = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
 }
 
 // browserDir holds the browser script and its pinned playwright-core.
@@ -136,7 +240,9 @@ func setupBrowser(t *testing.T) {
 // tool card shows the arguments, then the result; hostile event content
 // stays text; a reload mid-run gives the same page with no duplicated
 // text, a second tab agrees, and so does a server restart (on the same
-// log; on a new log, the page starts over); errors show; the inspector
+// log; on a new log, the page starts over) and a dropped network (a TCP
+// proxy cut mid-run and restored); a session whose timeline is over the
+// server's response limit opens from its events; errors show; the inspector
 // filters, searches, copies an event as JSON and links to it; the page's
 // fold of a log equals the server's timeline; the scrubber replays; a
 // server with keys refuses the page without a key, the key never appears
@@ -151,6 +257,8 @@ func TestBrowser(t *testing.T) {
 	open := serve(t, "")
 	keyed := serve(t, "", "admin:admin-secret:admin", "a:a-secret:read,ingest:tenA-", "b:b-secret:read,ingest:tenB-")
 	rs := serve(t, filepath.Join(t.TempDir(), "restart.db"))
+	px := newProxy(t, open.addr)
+	tight := serveWith(t, func(c *server.Config) { c.MaxResponseBytes = 4096 }, "")
 	docs, err := filepath.Abs(filepath.Join("..", "docs"))
 	if err != nil {
 		t.Fatal(err)
@@ -165,13 +273,15 @@ func TestBrowser(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "node", "browser.mjs")
 	cmd.Dir = browserDir
 	cmd.Env = append(os.Environ(),
-		"SLUICE_URL="+open.url(), "SLUICE_KEYED_URL="+keyed.url(), "SLUICE_RESTART_URL="+rs.url(), "CHROMIUM="+chromium,
+		"SLUICE_URL="+open.url(), "SLUICE_KEYED_URL="+keyed.url(), "SLUICE_RESTART_URL="+rs.url(), "SLUICE_PROXY_URL="+px.url(), "SLUICE_TIGHT_URL="+tight.url(), "CHROMIUM="+chromium,
 		"DEMO_EVENTS="+demo, "RESULTS="+results)
 	if os.Getenv("SLUICE_UI_SCREENSHOTS") != "" {
 		cmd.Env = append(cmd.Env, "SCREENSHOTS="+docs)
 	}
 	// The script asks for restarts with a line "RESTART same" or
-	// "RESTART fresh" and waits for "restarted" on its standard input.
+	// "RESTART fresh" and waits for "restarted" on its standard input; it
+	// cuts and restores the network between the page and the open server
+	// with "NETWORK down" and "NETWORK up", waiting for "network".
 	var out, errOut bytes.Buffer
 	cmd.Stderr = &errOut
 	stdout, err := cmd.StdoutPipe()
@@ -193,6 +303,14 @@ func TestBrowser(t *testing.T) {
 			rs.stop()
 			rs.start(how == "fresh")
 			io.WriteString(stdin, "restarted\n")
+		}
+		if how, ok := strings.CutPrefix(line, "NETWORK "); ok {
+			if how == "down" {
+				px.down()
+			} else {
+				px.up()
+			}
+			io.WriteString(stdin, "network\n")
 		}
 	}
 	err = cmd.Wait()

@@ -97,5 +97,9 @@ func logged(b *testing.B) ([]event.Event, *memory.Store) {
 	if err := st.Append(context.Background(), evs); err != nil {
 		b.Fatal(err)
 	}
+	info, err := st.Session(context.Background(), evs[0].Meta.SessionID)
+	if err != nil || info.Count != uint64(len(evs)) {
+		b.Fatalf("the log holds %d events of %d (%v)", info.Count, len(evs), err)
+	}
 	return evs, st
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/sluice-events/sluice/store/jetstream"
 	"github.com/sluice-events/sluice/store/postgres"
 	"github.com/sluice-events/sluice/store/sqlite"
+	"github.com/sluice-events/sluice/timeline"
 )
 
 // serveOptions are the flags of sluice serve.
@@ -32,6 +33,7 @@ type serveOptions struct {
 	keysFile                string
 	cors, hosts             []string
 	maxBody                 int64
+	timelineCache           int64
 	maxBatch, maxConns      int
 	maxRPCBatch, maxResp    int
 	bodyTimeout             time.Duration
@@ -128,7 +130,8 @@ func newServeCmd() *cobra.Command {
 	f.Int64Var(&o.maxBody, "max-body", server.DefaultMaxBodyBytes, "largest request body in bytes")
 	f.IntVar(&o.maxBatch, "max-batch", server.DefaultMaxBatch, "most events per publish request")
 	f.IntVar(&o.maxRPCBatch, "max-rpc-batch", server.DefaultMaxRPCBatch, "most calls per JSON-RPC batch")
-	f.IntVar(&o.maxResp, "max-response", server.DefaultMaxResponseBytes, "byte budget of one query page or JSON-RPC response")
+	f.IntVar(&o.maxResp, "max-response", server.DefaultMaxResponseBytes, "byte budget of one query page, timeline or JSON-RPC response")
+	f.Int64Var(&o.timelineCache, "timeline-cache", timeline.DefaultCacheBytes, "approximate bytes of folded timelines kept for the timeline endpoint, resume preludes and session summaries")
 	f.DurationVar(&o.bodyTimeout, "body-timeout", server.DefaultBodyTimeout, "time a request body has to arrive (plus 1s per --min-body-rate bytes)")
 	f.IntVar(&o.minBodyRate, "min-body-rate", server.DefaultMinBodyRate, "slowest accepted request body, in bytes per second")
 	f.IntVar(&o.maxUnauth, "max-unauth-conns", server.DefaultMaxUnauthConns, "most connections open at once that have not authenticated")
@@ -309,7 +312,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
 	}
 	srv, err := server.New(ctx, server.Config{
 		Hub: h, Keys: keys, CORSOrigins: o.cors, AllowedHosts: o.hosts, MaxBodyBytes: o.maxBody, MaxBatch: o.maxBatch,
-		MaxRPCBatch: o.maxRPCBatch, MaxResponseBytes: o.maxResp,
+		MaxRPCBatch: o.maxRPCBatch, MaxResponseBytes: o.maxResp, TimelineCacheBytes: o.timelineCache,
 		MaxConnsLocal: o.maxLocal, MaxScan: o.maxScan, MaxSessionScan: o.maxSessionScan,
 		BodyTimeout: o.bodyTimeout, MinBodyRate: o.minBodyRate, MaxUnauthConns: o.maxUnauth,
 		MaxConnsPerKey: o.maxConns, MaxSubscriptions: o.maxSubs, Heartbeat: o.heartbeat,

@@ -139,7 +139,8 @@ func number(evs []event.Event) {
 
 // Repeat returns the demo run repeated to n events in one session, each
 // repeat a run of its own with its own message and tool call IDs, numbered
-// 1 to n.
+// 1 to n. Every event gets a new event ID (event.NewID, so IDs grow), since
+// a log stores an ID it already holds only once.
 func Repeat(t testing.TB, n int) []event.Event {
 	demo := Demo(t).Events
 	out := make([]event.Event, 0, n)
@@ -149,6 +150,7 @@ func Repeat(t testing.TB, n int) []event.Event {
 				break
 			}
 			sfx := fmt.Sprintf("-%d", r)
+			e.ID = event.NewID()
 			e.Meta.RunID += sfx
 			if e.Meta.MessageID != "" {
 				e.Meta.MessageID += sfx

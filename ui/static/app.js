@@ -666,9 +666,16 @@ function livePage(id, sel) {
   let backlog = null;
   const hydrate = async () => {
     setConn('', 'loading');
-    const r = await request(sessionPath(id) + '/timeline', { signal: ctl.signal });
-    const snap = await r.json();
-    epoch = r.headers.get('Sluice-Epoch') || '';
+    let snap = { session: id, seq: 0 };
+    try {
+      const r = await request(sessionPath(id) + '/timeline', { signal: ctl.signal });
+      snap = await r.json();
+      epoch = r.headers.get('Sluice-Epoch') || '';
+    } catch (e) {
+      // A timeline over the server's response limit (413): fold the
+      // session's events from the start instead.
+      if (e.status !== 413) throw e;
+    }
     view.clearEvents();
     view.reset(new Timeline(snap));
     backlog = loadBacklog(id, snap.seq, view, ctl.signal);
@@ -800,11 +807,11 @@ function replayPage(id, sel) {
 // listPage shows the sessions, newest activity first across pages (the
 // server's order=recent, paged with before=), refreshed every 1.5 s, so a
 // new or active session comes to the top of the first page; with each
-// one's model, tokens, cost and error marker from its timeline (fetched
-// again only when the session grew). The filters are an ID prefix and an
-// event type pattern (sessions holding a matching event; the server
-// examines a bounded number of sessions per page, so a filtered page may
-// be short and still have a next one).
+// one's model, tokens, cost and error marker from the summaries the server
+// keeps (summary=1). The filters are an ID prefix and an event type
+// pattern (sessions holding a matching event; the server examines a
+// bounded number of sessions per page, so a filtered page may be short and
+// still have a next one).
 const pageSize = 50; // sessions per page of the list
 
 function listPage() {
@@ -823,12 +830,11 @@ function listPage() {
     el('table', {}, el('thead', {}, el('tr', {}, ...['session', 'events', 'last activity', 'model', 'tokens', 'cost', ''].map((h, i) => el('th', { cls: i === 1 || i === 4 || i === 5 ? 'num' : '', text: h })))), body));
   const cursors = ['']; // before= of each page seen
   let pageNo = 0, timer = 0, nextCursor = '', gen = 0;
-  const rows = new Map();
   const refresh = async () => {
     if (stopped) return;
     const my = ++gen; // a newer refresh (a filter changed) wins
     try {
-      const q = new URLSearchParams({ order: 'recent', limit: String(pageSize) });
+      const q = new URLSearchParams({ order: 'recent', limit: String(pageSize), summary: '1' });
       if (prefix.value) q.set('prefix', prefix.value);
       if (types.value.trim()) q.set('types', types.value.trim());
       if (cursors[pageNo]) q.set('before', cursors[pageNo]);
@@ -840,7 +846,7 @@ function listPage() {
       types.classList.remove('bad');
       info.textContent = 'page ' + (pageNo + 1) + ' · ' + list.length + ' sessions' +
         (nextCursor && list.length < pageSize ? ' (the server examined its allowance: more on the next page)' : '');
-      body.replaceChildren(...list.map((s) => sessionRow(s, rows)));
+      body.replaceChildren(...list.map((s) => sessionRow(s)));
     } catch (e) {
       if (e.status === 401 || my !== gen) return;
       if (e.status === 400 && types.value) types.classList.add('bad');
@@ -858,45 +864,18 @@ function listPage() {
   return page;
 }
 
-const summaries = new Map(); // session -> { seq, at, sum }
-let summaryQueue = Promise.resolve();
-
-function sessionRow(s, rows) {
-  const sum = summaryOf(s);
-  const model = el('td', { cls: 'mono', text: sum ? sum.model : '' });
+// sessionRow is one session of the list, with its summary (model, tokens,
+// cost, error marker) as GET /v1/sessions?summary=1 gives it.
+function sessionRow(s) {
+  const sum = s.summary;
+  const model = el('td', { cls: 'mono', text: sum ? (sum.models || []).join(', ') : '' });
   const tokens = el('td', { cls: 'num', text: sum ? String(sum.tokens) : '' });
-  const cost = el('td', { cls: 'num', text: sum ? fmtCost(sum.cost, sum.unknown) : '' });
-  const mark = el('td', {}, sum && sum.error ? el('span', { cls: 'marker', text: 'error', title: sum.error }) : '');
+  const cost = el('td', { cls: 'num', text: sum ? fmtCost(sum.cost, sum.cost_unknown) : '' });
+  const mark = el('td', {}, sum && sum.errors ? el('span', { cls: 'marker', text: 'error', title: sum.error }) : '');
   return el('tr', { 'data-session': s.id },
     el('td', { cls: 'mono' }, el('a', { href: '#s=' + encodeURIComponent(s.id), text: s.id })),
     el('td', { cls: 'num', text: String(s.count) }),
     el('td', { text: ago(s.last), title: s.last }), model, tokens, cost, mark);
-}
-
-// summaryOf returns what is known of a session's timeline and, when it
-// is out of date, fetches it again (one at a time, at most every 3 s).
-function summaryOf(s) {
-  const have = summaries.get(s.id);
-  if (!have || (have.seq !== s.last_seq && Date.now() - have.at > 3000 && !have.busy)) {
-    const entry = have || { seq: -1, at: 0, sum: null };
-    entry.busy = true;
-    summaries.set(s.id, entry);
-    summaryQueue = summaryQueue.then(async () => {
-      try {
-        const tl = await getJSON(sessionPath(s.id) + '/timeline');
-        const models = new Set();
-        let tokens = 0, cost = 0, unknown = false;
-        for (const u of tl.usage || []) { models.add(u.model); tokens += tokensOf(u.tokens); cost += u.cost; unknown = unknown || u.cost_unknown; }
-        if (!models.size) for (const m of tl.messages || []) if (m.model) models.add(m.model);
-        const err = (tl.problems || []).find((p) => p.kind === 'error');
-        entry.sum = { model: [...models].join(', '), tokens, cost, unknown, error: err ? ((err.error || {}).message || err.type) : '' };
-        entry.seq = tl.seq;
-      } catch (e) { /* shown next time */ }
-      entry.at = Date.now();
-      entry.busy = false;
-    });
-  }
-  return have && have.sum;
 }
 
 function ago(t) {

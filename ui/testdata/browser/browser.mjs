@@ -10,6 +10,9 @@ import { createInterface } from 'node:readline';
 // on the same log; "fresh": on a new, empty one) and waits until it has.
 const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 async function restart(how) { console.log('RESTART ' + how); await stdinLines.next(); }
+// network asks the Go test to cut ("down") or restore ("up") the network
+// between the page and the open server (a TCP proxy) and waits until it has.
+async function network(how) { console.log('NETWORK ' + how); await stdinLines.next(); }
 
 const env = process.env;
 const URL0 = env.SLUICE_URL, KEYED = env.SLUICE_KEYED_URL;
@@ -165,7 +168,50 @@ try {
       await page.$eval('#events', (n) => n.querySelectorAll('.ev').length) + ' events)'));
   console.log('ok a server restart loses and duplicates nothing; a new log starts the page over');
 
-  // 5c. Errors show in the conversation.
+  // 5c. A dropped network (no server restart) loses and duplicates
+  // nothing: the page reaches the open server through a TCP proxy that is
+  // cut mid-run while the run goes on, then restored.
+  const PX = env.SLUICE_PROXY_URL;
+  await publish(URL0, [{ type: 'message.started', session: 'net', payload: { id: 'm1', role: 'assistant' } }, delta('net', 'one ')]);
+  await page.goto(PX + '/#s=net');
+  await page.waitForFunction(() => { const n = document.querySelector('[data-msg="m1"] .text'); return n && n.textContent === 'one ' && document.getElementById('conn').textContent === 'live'; }, null, { timeout: T });
+  await network('down');
+  await page.waitForFunction(() => document.getElementById('conn').textContent !== 'live', null, { timeout: T })
+    .catch(() => check(false, 'the page saw the network drop'));
+  for (const w of ['two ', 'three ', 'four ']) await publish(URL0, [delta('net', w)]);
+  await sleep(300);
+  check(await page.$eval('[data-msg="m1"] .text', (n) => n.textContent) === 'one ', 'no text arrives while the network is down');
+  await network('up');
+  await publish(URL0, [delta('net', 'five')]);
+  await page.waitForFunction(() => { const n = document.querySelector('[data-msg="m1"] .text'); return n && n.textContent.includes('five'); }, null, { timeout: T });
+  const netTL = await (await fetch(URL0 + '/v1/sessions/net/timeline')).json();
+  const serverText = netTL.messages.map((m) => (m.parts || []).filter((p) => p.kind === 'text').map((p) => p.text).join('')).join('');
+  const pageText = await page.$eval('[data-msg="m1"] .text', (n) => n.textContent);
+  check(serverText === 'one two three four five' && pageText === serverText, 'after the network came back the page shows ' + JSON.stringify(pageText) + ', the server ' + JSON.stringify(serverText));
+  await page.waitForFunction((n) => document.querySelectorAll('#events .ev').length === n, netTL.seq, { timeout: T })
+    .catch(async () => check(false, 'the inspector shows each of the ' + netTL.seq + ' events once (it shows ' +
+      await page.$eval('#events', (n) => n.querySelectorAll('.ev').length) + ')'));
+  const seqs = await page.$$eval('#events .ev', (rs) => rs.map((r) => Number(r.dataset.seq)));
+  check(new Set(seqs).size === seqs.length, 'no event twice in the inspector: ' + seqs);
+  console.log('ok a dropped network (no restart) loses and duplicates nothing');
+
+  // 5d. A session whose timeline is over the server's response limit
+  // (413) opens from its events instead, whole.
+  const TIGHT = env.SLUICE_TIGHT_URL;
+  const chunks = [];
+  for (let i = 0; i < 60; i++) chunks.push('chunk ' + String(i).padStart(2, '0') + ' ' + 'x'.repeat(90) + '. ');
+  await publish(TIGHT, [{ type: 'message.started', session: 'huge', payload: { id: 'm1', role: 'assistant' } }, ...chunks.map((c) => delta('huge', c))]);
+  const tooLarge = await fetch(TIGHT + '/v1/sessions/huge/timeline');
+  check(tooLarge.status === 413 && (await tooLarge.json()).error.code === 'too_large', 'the timeline over the limit is a 413 too_large, got ' + tooLarge.status);
+  await page.goto(TIGHT + '/#s=huge');
+  await page.waitForFunction((want) => { const n = document.querySelector('[data-msg="m1"] .text'); return n && n.textContent === want && document.getElementById('conn').textContent === 'live'; }, chunks.join(''), { timeout: T })
+    .catch(async () => check(false, 'the page folds a session over the limit from its events (it shows ' +
+      JSON.stringify(((await page.$eval('#main', (n) => n.textContent)) || '').slice(0, 200)) + ')'));
+  await publish(TIGHT, [delta('huge', 'the end')]);
+  await page.waitForFunction((want) => { const n = document.querySelector('[data-msg="m1"] .text'); return n && n.textContent === want; }, chunks.join('') + 'the end', { timeout: T });
+  console.log('ok a session over the response limit opens from its events');
+
+  // 5e. Errors show in the conversation.
   await page.goto(URL0 + '/#s=broken');
   await page.waitForFunction(() => { const p = document.querySelector('#problems .problem'); return p && p.textContent.includes('overloaded') && p.textContent.includes('stream.error'); }, null, { timeout: T });
   console.log('ok errors show in the conversation');
