@@ -18,6 +18,7 @@ type sessionJSON struct {
 	ID      string    `json:"id"`
 	Count   uint64    `json:"count"`
 	LastSeq uint64    `json:"last_seq"`
+	LastPos uint64    `json:"last_pos"`
 	First   time.Time `json:"first,omitzero"`
 	Last    time.Time `json:"last,omitzero"`
 	// Summary is the session's timeline summary (GET /v1/sessions?summary=1).
@@ -25,14 +26,17 @@ type sessionJSON struct {
 }
 
 func toSessionJSON(si store.SessionInfo) sessionJSON {
-	return sessionJSON{ID: si.ID, Count: si.Count, LastSeq: si.LastSeq, First: si.First, Last: si.Last}
+	return sessionJSON{ID: si.ID, Count: si.Count, LastSeq: si.LastSeq, LastPos: si.LastPos, First: si.First, Last: si.Last}
 }
 
 // sessionsPage is the body of GET /v1/sessions.
 type sessionsPage struct {
 	Sessions []sessionJSON `json:"sessions"`
-	// Next, when set, is the after= value of the next page.
+	// Next, when set, is the after= value of the next page (order=id).
 	Next string `json:"next,omitempty"`
+	// NextBefore, when set, is the before= value of the next page
+	// (order=recent).
+	NextBefore uint64 `json:"next_before,omitempty"`
 }
 
 // pageTail is room kept at the end of a page for next_after and more.
@@ -57,12 +61,19 @@ func prefixFor(p principal, requested string) (string, bool) {
 	return "", false
 }
 
-// sessions handles GET /v1/sessions?prefix=&after=&limit=&summary=; with
+// Session orders of GET /v1/sessions (order=).
+const (
+	orderID     = "id"     // by ID, paged with after=
+	orderRecent = "recent" // newest activity first, paged with before=
+)
+
+// sessions handles GET
+// /v1/sessions?prefix=&order=&after=&before=&types=&limit=&summary=; with
 // summary=1 each session carries its timeline summary (see summarize) and
 // a page holds at most MaxSummaryPage sessions.
 func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	sp := sessionsParams{Prefix: q.Get("prefix"), After: q.Get("after")}
+	sp := sessionsParams{Prefix: q.Get("prefix"), Order: q.Get("order"), After: q.Get("after"), Types: q.Get("types")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
@@ -70,6 +81,14 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		sp.Limit = n
+	}
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n == 0 {
+			writeError(w, errorf(http.StatusBadRequest, CodeBadRequest, "before=%q is not a cursor (a positive integer: the next_before of a page)", v))
+			return
+		}
+		sp.Before = n
 	}
 	summary := q.Get("summary")
 	if summary != "" && summary != "0" && summary != "1" {
@@ -95,34 +114,137 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 // listSessions.
 type sessionsParams struct {
 	Prefix string `json:"prefix"`
+	Order  string `json:"order"`
 	After  string `json:"after"`
+	Before uint64 `json:"before"`
+	Types  string `json:"types"`
 	Limit  int    `json:"limit"`
 }
 
+// query checks sp and returns the store query of its first page and its
+// type filter.
+func (sp sessionsParams) query() (store.SessionQuery, event.Pattern, *apiError) {
+	q := store.SessionQuery{Prefix: sp.Prefix, After: sp.After, Before: sp.Before, Limit: min(sp.Limit, MaxPageLimit)}
+	var types event.Pattern
+	switch {
+	case sp.Limit < 0:
+		return q, types, errorf(http.StatusBadRequest, CodeBadRequest, "limit %d is negative", sp.Limit)
+	case sp.Order == orderRecent:
+		q.Order = store.ByActivity
+	case sp.Order != "" && sp.Order != orderID:
+		return q, types, errorf(http.StatusBadRequest, CodeBadRequest, "order %q: want %q (by ID, the default) or %q (newest activity first)", sp.Order, orderID, orderRecent)
+	}
+	switch {
+	case q.Order == store.ByActivity && sp.After != "":
+		return q, types, errorf(http.StatusBadRequest, CodeBadRequest, "after pages order=%s; order=%s pages with before", orderID, orderRecent)
+	case q.Order == store.ByID && sp.Before != 0:
+		return q, types, errorf(http.StatusBadRequest, CodeBadRequest, "before pages order=%s; order=%s pages with after", orderRecent, orderID)
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultPageLimit
+	}
+	if sp.Types != "" {
+		pat, err := event.ParsePattern(sp.Types)
+		if err != nil {
+			return q, types, errorf(http.StatusBadRequest, CodeBadRequest, "types %q: %v", sp.Types, err)
+		}
+		types = pat
+	}
+	return q, types, nil
+}
+
+// listSessions answers a sessions page. With a type filter it walks the
+// store's order and keeps the sessions that hold an event of a matching
+// type, each checked with one read that stops at the first match but may
+// go through all the session's stored events. So one page examines
+// sessions only while their stored events add up to at most MaxScan and
+// their number to at most MaxSessionScan (but always one, so that paging
+// advances): a page that reached either bound ends early, possibly short
+// or empty, with the cursor of the last session examined, and the client
+// goes on from there. A page has a next cursor when it is full or was cut
+// short; the listing ends with a page without one.
 func (s *Server) listSessions(ctx context.Context, p principal, sp sessionsParams) (sessionsPage, *apiError) {
 	page := sessionsPage{Sessions: []sessionJSON{}}
-	if sp.Limit < 0 {
-		return page, errorf(http.StatusBadRequest, CodeBadRequest, "limit %d is negative", sp.Limit)
-	}
-	limit, after := min(sp.Limit, MaxPageLimit), sp.After
-	if limit == 0 {
-		limit = DefaultPageLimit
+	q, types, aerr := sp.query()
+	if aerr != nil {
+		return page, aerr
 	}
 	prefix, ok := prefixFor(p, sp.Prefix)
 	if !ok {
 		return page, nil
 	}
-	infos, err := s.st.Sessions(ctx, store.SessionQuery{Prefix: prefix, After: after, Limit: limit})
-	if err != nil {
-		return page, storeError(err)
+	q.Prefix = prefix
+	limit, filtering := q.Limit, !types.IsZero()
+	examined, events := 0, uint64(0)
+	var last *store.SessionInfo // the last session examined
+	for {
+		if filtering {
+			if examined == s.cfg.MaxSessionScan {
+				page.next(q.Order, last)
+				return page, nil
+			}
+			q.Limit = min(s.cfg.MaxSessionScan-examined, MaxPageLimit)
+		}
+		infos, err := s.st.Sessions(ctx, q)
+		if err != nil {
+			return page, storeError(err)
+		}
+		for i := range infos {
+			si := &infos[i]
+			if filtering && examined > 0 && (examined == s.cfg.MaxSessionScan || events+si.Count > uint64(s.cfg.MaxScan)) {
+				page.next(q.Order, last)
+				return page, nil
+			}
+			examined, events, last = examined+1, events+si.Count, si
+			match, aerr := s.hasType(ctx, si, types)
+			if aerr != nil {
+				return page, aerr
+			}
+			if match {
+				page.Sessions = append(page.Sessions, toSessionJSON(*si))
+			}
+			if len(page.Sessions) == limit {
+				page.next(q.Order, last)
+				return page, nil
+			}
+		}
+		if len(infos) < q.Limit || !filtering {
+			return page, nil // the end of the listing
+		}
+		q.After, q.Before = "", 0
+		if q.Order == store.ByActivity {
+			q.Before = last.LastPos
+		} else {
+			q.After = last.ID
+		}
 	}
-	for _, si := range infos {
-		page.Sessions = append(page.Sessions, toSessionJSON(si))
+}
+
+// next sets the page's cursor after the session last.
+func (page *sessionsPage) next(order store.SessionOrder, last *store.SessionInfo) {
+	if order == store.ByActivity {
+		page.NextBefore = last.LastPos
+	} else {
+		page.Next = last.ID
 	}
-	if len(infos) == limit {
-		page.Next = infos[len(infos)-1].ID
+}
+
+// hasType reports whether si holds an event of a type that matches types
+// (every session matches the zero pattern).
+func (s *Server) hasType(ctx context.Context, si *store.SessionInfo, types event.Pattern) (bool, *apiError) {
+	if types.IsZero() {
+		return true, nil
 	}
-	return page, nil
+	if si.Count == 0 {
+		return false, nil
+	}
+	for _, err := range s.st.Read(ctx, store.Query{Session: si.ID, Types: types, Limit: 1}) {
+		if err != nil {
+			return false, storeError(err)
+		}
+		return true, nil
+	}
+	return false, nil
 }
 
 // ownedSession checks the {id} of a path against the key and the store.

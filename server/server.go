@@ -40,6 +40,7 @@ const (
 	DefaultMinBodyRate      = 4096
 	DefaultMaxUnauthConns   = 256
 	DefaultMaxScan          = 10_000
+	DefaultMaxSessionScan   = 1000
 	DefaultMaxConnsLocal    = 8192
 	DefaultPageLimit        = 100
 	MaxPageLimit            = 1000
@@ -100,6 +101,13 @@ type Config struct {
 	// a page that read MaxScan events without filling up ends there, with
 	// "more" and the cursor of the last event read as next_after.
 	MaxScan int
+	// MaxSessionScan bounds the sessions one sessions page filtered by
+	// event types examines, each with one read of its events that stops at
+	// the first match; their stored events may add up to at most MaxScan.
+	// A page that reached either bound without filling up ends there,
+	// with the cursor of the last session examined as its next cursor (it
+	// examines at least one session, whatever its size).
+	MaxSessionScan int
 	// MaxSubscriptions limits the subscriptions of one WebSocket
 	// connection.
 	MaxSubscriptions int
@@ -165,6 +173,7 @@ func (c *Config) defaults() {
 	setInt(&c.MaxUnauthConns, DefaultMaxUnauthConns)
 	setInt(&c.MaxConnsLocal, DefaultMaxConnsLocal)
 	setInt(&c.MaxScan, DefaultMaxScan)
+	setInt(&c.MaxSessionScan, DefaultMaxSessionScan)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -55,6 +55,7 @@ import (
 	"iter"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/sluice-events/sluice/event"
@@ -133,7 +134,8 @@ type Store interface {
 	// that a cursor it kept belongs to a log that no longer exists.
 	Epoch() uint64
 
-	// Sessions lists the sessions that match q, ordered by ID. A session
+	// Sessions lists the sessions that match q, in q.Order: by ID, or by
+	// last activity (newest first; see ByActivity). A session
 	// whose events were all removed by retention is still listed (with
 	// Count 0), since it still owns its sequence numbers.
 	Sessions(ctx context.Context, q SessionQuery) ([]SessionInfo, error)
@@ -232,22 +234,66 @@ type Entry struct {
 	Event event.Event
 }
 
+// SessionOrder is the order in which Sessions lists sessions.
+type SessionOrder int
+
+const (
+	// ByID lists sessions by ID, byte-wise ascending; SessionQuery.After
+	// pages through it. It is the zero value.
+	ByID SessionOrder = iota
+	// ByActivity lists sessions by last activity, newest first: by
+	// SessionInfo.LastPos, descending. Positions are unique and strictly
+	// increase in commit order, so the order has no ties and follows the
+	// real order of appends (not the producers' event times);
+	// SessionQuery.Before pages through it. A session that gets a new
+	// event moves to the front.
+	ByActivity
+)
+
+// String returns the order's name: "id" or "activity".
+func (o SessionOrder) String() string {
+	switch o {
+	case ByID:
+		return "id"
+	case ByActivity:
+		return "activity"
+	}
+	return "SessionOrder(" + strconv.Itoa(int(o)) + ")"
+}
+
 // SessionQuery selects sessions for Sessions.
 type SessionQuery struct {
 	// Prefix keeps only sessions whose ID starts with it (byte for byte;
 	// it must pass CheckSessionID).
 	Prefix string
+	// Order is the listing's order: ByID (the zero value) or ByActivity.
+	Order SessionOrder
 	// After keeps only sessions whose ID sorts after it (byte-wise), for
-	// paging; it must pass CheckSessionID.
+	// paging ByID; it must pass CheckSessionID, and is refused with
+	// ByActivity.
 	After string
+	// Before keeps only sessions whose LastPos is less than it, for
+	// paging ByActivity: the next page is Before = the LastPos of the last
+	// session listed. 0 means no bound. It must be at most math.MaxInt64,
+	// and is refused with ByID.
+	Before uint64
 	// Limit stops after this many sessions; 0 means no limit.
 	Limit int
 }
 
 // Check reports a malformed query, wrapping ErrInvalid.
 func (q SessionQuery) Check() error {
-	if q.Limit < 0 {
+	switch {
+	case q.Limit < 0:
 		return invalidf("negative limit %d", q.Limit)
+	case q.Order != ByID && q.Order != ByActivity:
+		return invalidf("unknown session order %d (want ByID or ByActivity)", int(q.Order))
+	case q.Order == ByID && q.Before != 0:
+		return invalidf("before %d pages the ByActivity order, not ByID (use After)", q.Before)
+	case q.Order == ByActivity && q.After != "":
+		return invalidf("after %q pages the ByID order, not ByActivity (use Before)", q.After)
+	case q.Before > math.MaxInt64:
+		return invalidf("before %d beyond the largest position", q.Before)
 	}
 	if err := CheckSessionID(q.Prefix); err != nil {
 		return err
@@ -265,6 +311,10 @@ type SessionInfo struct {
 	// event; the next one gets LastSeq+1, also after retention removed
 	// old events.
 	LastSeq uint64
+	// LastPos is the store-wide position of the session's last appended
+	// event (also after retention removed it): the key of the ByActivity
+	// order. No two sessions have the same LastPos.
+	LastPos uint64
 	// First is the Time of the oldest stored event (the one with the
 	// lowest sequence number); zero when Count is 0.
 	First time.Time

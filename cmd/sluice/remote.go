@@ -91,29 +91,40 @@ type sessionRow struct {
 	ID      string    `json:"id"`
 	Count   uint64    `json:"count"`
 	LastSeq uint64    `json:"last_seq"`
+	LastPos uint64    `json:"last_pos"`
 	First   time.Time `json:"first,omitzero"`
 	Last    time.Time `json:"last,omitzero"`
 }
 
 func (s sessionRow) info() store.SessionInfo {
-	return store.SessionInfo{ID: s.ID, Count: s.Count, LastSeq: s.LastSeq, First: s.First, Last: s.Last}
+	return store.SessionInfo{ID: s.ID, Count: s.Count, LastSeq: s.LastSeq, LastPos: s.LastPos, First: s.First, Last: s.Last}
 }
 
-// Sessions lists sessions page by page.
+// Sessions lists sessions page by page, in q.Order.
 func (r *remoteLog) Sessions(ctx context.Context, q store.SessionQuery) ([]store.SessionInfo, error) {
+	if err := q.Check(); err != nil {
+		return nil, err
+	}
 	var out []store.SessionInfo
-	after := q.After
+	after, before := q.After, q.Before
 	for {
 		v := url.Values{"limit": {strconv.Itoa(remotePage)}}
 		if q.Prefix != "" {
 			v.Set("prefix", q.Prefix)
 		}
+		if q.Order == store.ByActivity {
+			v.Set("order", "recent")
+		}
 		if after != "" {
 			v.Set("after", after)
 		}
+		if before != 0 {
+			v.Set("before", strconv.FormatUint(before, 10))
+		}
 		var page struct {
-			Sessions []sessionRow `json:"sessions"`
-			Next     string       `json:"next"`
+			Sessions   []sessionRow `json:"sessions"`
+			Next       string       `json:"next"`
+			NextBefore uint64       `json:"next_before"`
 		}
 		if err := r.do(ctx, "GET", "/v1/sessions?"+v.Encode(), "", nil, &page); err != nil {
 			return nil, err
@@ -124,10 +135,10 @@ func (r *remoteLog) Sessions(ctx context.Context, q store.SessionQuery) ([]store
 				return out, nil
 			}
 		}
-		if page.Next == "" || len(page.Sessions) == 0 {
+		if page.Next == "" && page.NextBefore == 0 || len(page.Sessions) == 0 {
 			return out, nil
 		}
-		after = page.Next
+		after, before = page.Next, page.NextBefore
 	}
 }
 

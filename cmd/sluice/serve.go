@@ -39,6 +39,7 @@ type serveOptions struct {
 	bodyTimeout             time.Duration
 	minBodyRate, maxUnauth  int
 	maxScan, maxLocal       int
+	maxSessionScan          int
 	maxSubs                 int
 	heartbeat, shutdownWait time.Duration
 	logFormat, logLevel     string
@@ -137,6 +138,7 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&o.maxConns, "max-conns-per-key", server.DefaultMaxConnsPerKey, "most streaming connections open at once per key")
 	f.IntVar(&o.maxLocal, "max-conns-local", server.DefaultMaxConnsLocal, "without keys: most streaming connections open at once per loopback IP address")
 	f.IntVar(&o.maxScan, "max-scan", server.DefaultMaxScan, "most events one filtered query page reads from the log")
+	f.IntVar(&o.maxSessionScan, "max-session-scan", server.DefaultMaxSessionScan, "most sessions one sessions page filtered by types examines")
 	f.IntVar(&o.maxSubs, "max-subscriptions", server.DefaultMaxSubscriptions, "most subscriptions per WebSocket connection")
 	f.DurationVar(&o.heartbeat, "heartbeat", server.DefaultHeartbeat, "heartbeat interval of idle streams")
 	f.DurationVar(&o.shutdownWait, "shutdown-timeout", server.DefaultShutdownTimeout, "longest graceful shutdown")
@@ -311,7 +313,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, o serveOptions) error {
 	srv, err := server.New(ctx, server.Config{
 		Hub: h, Keys: keys, CORSOrigins: o.cors, AllowedHosts: o.hosts, MaxBodyBytes: o.maxBody, MaxBatch: o.maxBatch,
 		MaxRPCBatch: o.maxRPCBatch, MaxResponseBytes: o.maxResp, TimelineCacheBytes: o.timelineCache,
-		MaxConnsLocal: o.maxLocal, MaxScan: o.maxScan,
+		MaxConnsLocal: o.maxLocal, MaxScan: o.maxScan, MaxSessionScan: o.maxSessionScan,
 		BodyTimeout: o.bodyTimeout, MinBodyRate: o.minBodyRate, MaxUnauthConns: o.maxUnauth,
 		MaxConnsPerKey: o.maxConns, MaxSubscriptions: o.maxSubs, Heartbeat: o.heartbeat,
 		ShutdownTimeout: o.shutdownWait, Logger: log, Collectors: []prometheus.Collector{genai},

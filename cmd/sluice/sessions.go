@@ -30,6 +30,7 @@ func newSessionsCmd() *cobra.Command {
 		prefix string
 		limit  int
 		asJSON bool
+		recent bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sessions (--db FILE | --postgres DSN | --server URL)",
@@ -45,7 +46,11 @@ func newSessionsCmd() *cobra.Command {
 				return err
 			}
 			defer lg.Close()
-			infos, err := lg.Sessions(ctx, store.SessionQuery{Prefix: prefix, Limit: limit})
+			q := store.SessionQuery{Prefix: prefix, Limit: limit}
+			if recent {
+				q.Order = store.ByActivity
+			}
+			infos, err := lg.Sessions(ctx, q)
 			if err != nil {
 				return err
 			}
@@ -56,6 +61,7 @@ func newSessionsCmd() *cobra.Command {
 	cmd.Flags().StringVar(&prefix, "prefix", "", "only sessions whose ID starts with this")
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many sessions (0: all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&recent, "recent", false, "newest activity first (default: by session ID)")
 	cmd.AddCommand(newSessionsDeleteCmd(&where), newSessionsPruneCmd(&where), newSessionsExportCmd(&where), newSessionsImportCmd(&where))
 	return cmd
 }
@@ -65,7 +71,7 @@ func printSessions(out io.Writer, infos []store.SessionInfo, asJSON bool) error 
 	if asJSON {
 		rows := make([]sessionRow, len(infos))
 		for i, si := range infos {
-			rows[i] = sessionRow{si.ID, si.Count, si.LastSeq, si.First, si.Last}
+			rows[i] = sessionRow{si.ID, si.Count, si.LastSeq, si.LastPos, si.First, si.Last}
 		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")

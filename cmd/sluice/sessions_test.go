@@ -49,3 +49,27 @@ func TestSessionsTableEscapesIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionsRecent lists sessions newest activity first, from a server
+// and from the database it writes.
+func TestSessionsRecent(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "recent.db")
+	base, _, _ := startServe(t, "--db", db)
+	for _, sess := range []string{"b", "a", "c", "a"} {
+		if code := post(t, base+"/v1/events", "", `{"type":"message.text.delta","meta":{"session":"`+sess+`"},"payload":{"text":"hi"}}`); code != 200 {
+			t.Fatalf("post: %d", code)
+		}
+	}
+	if got := strings.Join(sessionIDs(t, "--server", base, "--recent"), " "); got != "a c b" {
+		t.Fatalf("sessions --recent --server: %q, want a c b", got)
+	}
+	if got := strings.Join(sessionIDs(t, "--server", base, "--recent", "--limit", "2"), " "); got != "a c" {
+		t.Fatalf("sessions --recent --limit 2: %q, want a c", got)
+	}
+	if got := strings.Join(sessionIDs(t, "--db", db, "--recent"), " "); got != "a c b" {
+		t.Fatalf("sessions --recent --db: %q, want a c b", got)
+	}
+	if got := strings.Join(sessionIDs(t, "--server", base), " "); got != "a b c" {
+		t.Fatalf("sessions --server: %q, want a b c", got)
+	}
+}

@@ -77,6 +77,18 @@
 // a tombstone keeps a session emptied by retention listed with its last
 // sequence number.
 //
+// # Listing sessions
+//
+// Sessions lists the subjects of events and tombstones (one stream info
+// request, whatever the page), then reads what it lists: by ID, the page's
+// sessions only; by activity (store.ByActivity), first the last position
+// of every session that matches the prefix, one direct get each (16 at a
+// time), since JetStream keeps no per-subject last sequence that a
+// request could sort by. A session's last position is the stream sequence
+// of its last event message; a tombstone keeps it for a session that
+// retention emptied (a tombstone written by an earlier release lacks it,
+// and its own stream sequence stands in).
+//
 // # Faults
 //
 // Open fails with an error naming the URL when the server cannot be

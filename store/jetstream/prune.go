@@ -37,11 +37,6 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 	if r.MaxAge > 0 {
 		cutoff = s.cfg.Clock().Add(-r.MaxAge)
 	}
-	type msg struct {
-		pos  uint64
-		seq  uint64
-		time time.Time
-	}
 	bySubj := make(map[string][]msg)
 	for m, err := range s.scan(ctx, s.evSubj+"*", 1, true) {
 		if err != nil {
@@ -74,7 +69,7 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 		if len(drop) > 0 && drop[len(drop)-1] == msgs[len(msgs)-1].pos {
 			// The last event goes: first leave the tombstone, which keeps
 			// the session's last sequence number.
-			if err := s.writeTombstone(ctx, subj, msgs[len(msgs)-1].seq, msgs[len(msgs)-1].time); err != nil {
+			if err := s.writeTombstone(ctx, subj, msgs[len(msgs)-1]); err != nil {
 				return n, fmt.Errorf("jetstream: prune: %w", err)
 			}
 		}
@@ -98,15 +93,22 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// msg is what Prune reads of an event message.
+type msg struct {
+	pos  uint64
+	seq  uint64
+	time time.Time
+}
+
 // writeTombstone records a session's last sequence number and event time
 // before retention removes its last event; a rollup keeps only the newest
 // tombstone of each session.
-func (s *Store) writeTombstone(ctx context.Context, evSubj string, seq uint64, last time.Time) error {
+func (s *Store) writeTombstone(ctx context.Context, evSubj string, last msg) error {
 	id, ok := sessionOf(evSubj, s.evSubj)
 	if !ok {
 		return fmt.Errorf("subject %q: %w", evSubj, store.ErrCorrupt)
 	}
-	body, _ := json.Marshal(tombstone{Seq: seq, Last: last.UnixNano()})
+	body, _ := json.Marshal(tombstone{Seq: last.seq, Last: last.time.UnixNano(), Pos: last.pos})
 	m := nats.NewMsg(s.tombSubj + token(id))
 	m.Data = body
 	m.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)

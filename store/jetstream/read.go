@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -284,7 +286,7 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	var ids []string
 	add := func(subjects map[string]uint64, prefix string) {
 		for subj := range subjects {
-			if id, ok := sessionOf(subj, prefix); ok && !seen[id] && strings.HasPrefix(id, q.Prefix) && id > q.After {
+			if id, ok := sessionOf(subj, prefix); ok && !seen[id] && strings.HasPrefix(id, q.Prefix) && (q.Order == store.ByActivity || id > q.After) {
 				seen[id] = true
 				ids = append(ids, id)
 			}
@@ -292,7 +294,16 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	}
 	add(counts, s.evSubj)
 	add(tombs, s.tombSubj)
-	slices.Sort(ids)
+	var pos map[string]uint64
+	if q.Order == store.ByActivity {
+		if pos, err = s.lastPositions(ctx, ids, counts); err != nil {
+			return nil, fmt.Errorf("jetstream: sessions: %w", err)
+		}
+		ids = slices.DeleteFunc(ids, func(id string) bool { p := pos[id]; return p == 0 || q.Before > 0 && p >= q.Before })
+		slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(pos[b], pos[a]) })
+	} else {
+		slices.Sort(ids)
+	}
 	if q.Limit > 0 && len(ids) > q.Limit {
 		ids = ids[:q.Limit]
 	}
@@ -302,12 +313,58 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 		if err != nil {
 			return nil, fmt.Errorf("jetstream: sessions: %w", err)
 		}
-		if found { // else deleted since the listing
+		// Skip a session deleted since the listing, and one that got
+		// events since (it moved to the front: the page keeps its order).
+		if found && (pos == nil || si.LastPos == pos[id]) {
 			out = append(out, si)
 		}
 	}
 	if len(out) == 0 {
 		return nil, nil
+	}
+	return out, nil
+}
+
+// lastPositions returns the last position of each of the sessions ids
+// (given the event counts of their subjects), 0 for one deleted meanwhile:
+// one direct get of each session's last event message (or, for a session
+// without events, of its tombstone), several at a time.
+func (s *Store) lastPositions(ctx context.Context, ids []string, counts map[string]uint64) (map[string]uint64, error) {
+	const workers = 16
+	pos := make([]uint64, len(ids))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(ids); i += workers {
+				subj := s.evSubj + token(ids[i])
+				if counts[subj] > 0 {
+					m, err := s.stream.GetLastMsgForSubject(ctx, subj)
+					if err == nil {
+						pos[i] = m.Sequence
+						continue
+					}
+					if !errors.Is(err, jetstream.ErrMsgNotFound) {
+						errs[w] = err
+						return
+					}
+				}
+				st, err := s.readState(ctx, ids[i])
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				pos[i] = st.pos
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := make(map[string]uint64, len(ids))
+	for i, id := range ids {
+		out[id] = pos[i]
 	}
 	return out, nil
 }
@@ -318,7 +375,7 @@ func (s *Store) info(ctx context.Context, id string, count uint64) (store.Sessio
 	if err != nil || !st.found {
 		return store.SessionInfo{}, false, err
 	}
-	si := store.SessionInfo{ID: id, LastSeq: st.seq, Last: time.Unix(0, st.last).UTC(), Count: count}
+	si := store.SessionInfo{ID: id, LastSeq: st.seq, LastPos: st.pos, Last: time.Unix(0, st.last).UTC(), Count: count}
 	if st.expect == 0 {
 		si.Count = 0 // only a tombstone: no events
 		return si, true, nil

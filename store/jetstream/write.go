@@ -55,6 +55,10 @@ func sessionOf(subject, prefix string) (string, bool) {
 type tombstone struct {
 	Seq  uint64 `json:"seq"`  // the session's last sequence number
 	Last int64  `json:"last"` // Time of its last event, Unix nanoseconds
+	// Pos is the stream sequence of the session's last event (its
+	// store.SessionInfo.LastPos); tombstones written before it existed
+	// lack it, and the tombstone's own sequence stands in.
+	Pos uint64 `json:"pos,omitempty"`
 }
 
 // sessState is what a writer read of a session: its last sequence number
@@ -63,6 +67,7 @@ type tombstone struct {
 type sessState struct {
 	seq    uint64
 	last   int64
+	pos    uint64 // the session's last position (store.SessionInfo.LastPos)
 	expect uint64
 	batch  string // Sluice-Batch of the last event
 	maxID  string // Sluice-Max-Id of the last event ("" if unknown)
@@ -82,7 +87,7 @@ func (s *Store) readState(ctx context.Context, id string) (sessState, error) {
 		if err := errors.Join(err1, err2); err != nil {
 			return sessState{}, fmt.Errorf("session %q: position %d: headers: %w: %w", id, m.Sequence, store.ErrCorrupt, err)
 		}
-		st = sessState{seq: seq, last: ns, expect: m.Sequence, batch: m.Header.Get(hdrBatch), maxID: m.Header.Get(hdrMax), found: true}
+		st = sessState{seq: seq, last: ns, pos: m.Sequence, expect: m.Sequence, batch: m.Header.Get(hdrBatch), maxID: m.Header.Get(hdrMax), found: true}
 	case !errors.Is(err, jetstream.ErrMsgNotFound):
 		return sessState{}, err
 	}
@@ -98,7 +103,10 @@ func (s *Store) readState(ctx context.Context, id string) (sessState, error) {
 		return sessState{}, fmt.Errorf("session %q: tombstone at %d: %w: %w", id, m.Sequence, store.ErrCorrupt, err)
 	}
 	if !st.found || t.Seq > st.seq {
-		st.seq, st.last, st.found = t.Seq, t.Last, true
+		st.seq, st.last, st.pos, st.found = t.Seq, t.Last, t.Pos, true
+		if st.pos == 0 {
+			st.pos = m.Sequence
+		}
 	}
 	return st, nil
 }

@@ -79,3 +79,40 @@ func ExampleStore_Append_retry() {
 	// 1 2 3
 	// 3 events stored
 }
+
+// List sessions newest activity first, a page at a time: each next page
+// starts before the last position of the page before.
+func ExampleStore_Sessions_byActivity() {
+	ctx := context.Background()
+	s, err := memory.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	for _, id := range []string{"a", "b", "c", "a", "d"} {
+		if err := s.Append(ctx, []event.Event{event.New(event.Status{Status: "working"}, event.Meta{SessionID: id})}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	q := store.SessionQuery{Order: store.ByActivity, Limit: 3}
+	for {
+		page, err := s.Sessions(ctx, q)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for i, si := range page {
+			if i > 0 {
+				fmt.Print(", ")
+			}
+			fmt.Printf("%s (last position %d)", si.ID, si.LastPos)
+		}
+		fmt.Println()
+		if len(page) < q.Limit {
+			break
+		}
+		q.Before = page[len(page)-1].LastPos
+	}
+	// Output:
+	// d (last position 5), a (last position 4), c (last position 3)
+	// b (last position 2)
+}

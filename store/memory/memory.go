@@ -71,6 +71,7 @@ type Store struct {
 type session struct {
 	id      string
 	lastSeq uint64
+	lastPos uint64
 	last    time.Time
 	recs    []*record            // stored records in sequence order
 	ids     map[uuid.UUID]uint64 // the IDs of recs → their seq
@@ -147,7 +148,7 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 		ss.ids[ev.ID] = ss.lastSeq
 		s.lastPos++
 		t := ev.Time.UTC() // as the durable stores give times back
-		ss.last = t
+		ss.last, ss.lastPos = t, s.lastPos
 		r := &record{id: ev.ID, pos: s.lastPos, seq: ss.lastSeq, sess: ss, typ: ev.Type, time: t, data: datas[i]}
 		ss.recs = append(ss.recs, r)
 		s.log = append(s.log, r)
@@ -239,7 +240,7 @@ func decoded[T any](dec *page.Decoder, recs iter.Seq2[*record, error], mk func(*
 }
 
 func (ss *session) info() store.SessionInfo {
-	si := store.SessionInfo{ID: ss.id, Count: uint64(len(ss.recs)), LastSeq: ss.lastSeq, Last: ss.last}
+	si := store.SessionInfo{ID: ss.id, Count: uint64(len(ss.recs)), LastSeq: ss.lastSeq, LastPos: ss.lastPos, Last: ss.last}
 	if len(ss.recs) > 0 {
 		si.First = ss.recs[0].time
 	}
@@ -261,11 +262,18 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	}
 	var out []store.SessionInfo
 	for id, ss := range s.sessions {
-		if strings.HasPrefix(id, q.Prefix) && id > q.After {
+		if !strings.HasPrefix(id, q.Prefix) {
+			continue
+		}
+		if q.Order == store.ByActivity && (q.Before == 0 || ss.lastPos < q.Before) || q.Order == store.ByID && id > q.After {
 			out = append(out, ss.info())
 		}
 	}
-	slices.SortFunc(out, func(a, b store.SessionInfo) int { return strings.Compare(a.ID, b.ID) })
+	if q.Order == store.ByActivity {
+		slices.SortFunc(out, func(a, b store.SessionInfo) int { return cmp.Compare(b.LastPos, a.LastPos) })
+	} else {
+		slices.SortFunc(out, func(a, b store.SessionInfo) int { return strings.Compare(a.ID, b.ID) })
+	}
 	if q.Limit > 0 && len(out) > q.Limit {
 		out = out[:q.Limit]
 	}

@@ -60,7 +60,10 @@ import (
 // DefaultSchema is the schema a store uses unless WithSchema says another.
 const DefaultSchema = "sluice"
 
-const schemaVersion = 1
+// schemaVersion is the version of the current schema: the tables of
+// version 1 (queries.schema) with the migration to version 2
+// (migrateLastPos) applied.
+const schemaVersion = 2
 
 // commitTimeout bounds one append or retention transaction, from taking a
 // connection to COMMIT, so that a dead connection (or another process that
@@ -219,6 +222,12 @@ func (s *Store) init(ctx context.Context) error {
 	if err := tx.QueryRow(ctx, s.q.version).Scan(&version); err != nil {
 		return fmt.Errorf("postgres: read schema version: %w", err)
 	}
+	if version == 1 {
+		if err := s.migrateLastPos(ctx, tx); err != nil {
+			return fmt.Errorf("postgres: migrate schema %q to version 2: %w", s.schema, err)
+		}
+		version = 2
+	}
 	if version != schemaVersion {
 		return fmt.Errorf("%w: schema %q has version %d; this build knows %d", store.ErrCorrupt, s.schema, version, schemaVersion)
 	}
@@ -288,13 +297,15 @@ func (s *Store) Close() error {
 
 // queries holds the SQL with the schema name filled in.
 type queries struct {
-	schema, version                           string
-	lastPos, sessions, upsert, setPos, insert string
-	lookup                                    string
-	read, readAll, sessionList, sessionOne    string
-	pruneCount, pruneAge, pruneUpd            string
-	setEpoch, epoch                           string
-	deleteSession, deleteEvents               string
+	schema, version                             string
+	lastPos, sessions, upsert, setPos, insert   string
+	sessionsByActivity, addLastPos, fillLastPos string
+	indexLastPos                                string
+	lookup                                      string
+	read, readAll, sessionList, sessionOne      string
+	pruneCount, pruneAge, pruneUpd              string
+	setEpoch, epoch                             string
+	deleteSession, deleteEvents                 string
 }
 
 func newQueries(sch string) queries {
@@ -333,10 +344,11 @@ CREATE INDEX IF NOT EXISTS events_id ON $S.events(id, session);
 		setEpoch: r.Replace(`INSERT INTO $S.meta(key, value) VALUES ('epoch', $1) ON CONFLICT DO NOTHING`),
 		epoch:    r.Replace(`SELECT value FROM $S.meta WHERE key = 'epoch'`),
 		sessions: r.Replace(`SELECT session, last_seq, count FROM $S.sessions WHERE session = ANY($1)`),
-		upsert: r.Replace(`INSERT INTO $S.sessions AS s (session, last_seq, count, first_time, last_time)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+		upsert: r.Replace(`INSERT INTO $S.sessions AS s (session, last_seq, count, first_time, last_time, last_pos)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
 ON CONFLICT (session) DO UPDATE SET last_seq = excluded.last_seq, count = s.count + excluded.count,
-	first_time = CASE WHEN s.count = 0 THEN excluded.first_time ELSE s.first_time END, last_time = excluded.last_time`),
+	first_time = CASE WHEN s.count = 0 THEN excluded.first_time ELSE s.first_time END, last_time = excluded.last_time,
+	last_pos = excluded.last_pos`),
 		insert: r.Replace(`INSERT INTO $S.events (session, seq, pos, type, time, id, data)
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::uuid[], $7::bytea[])`),
 		// One index probe per event, skipped for IDs above the greatest
@@ -344,11 +356,17 @@ SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::big
 		lookup: r.Replace(`SELECT e.session, e.id, e.seq FROM unnest($1::text[], $2::uuid[]) AS v(session, id)
 JOIN $S.events e ON e.id = v.id AND e.session = v.session
 WHERE v.id <= (SELECT id FROM $S.events ORDER BY id DESC LIMIT 1)`),
-		setPos:      r.Replace(`UPDATE $S.meta SET value = $1 WHERE key = 'last_pos'`),
-		read:        r.Replace(`SELECT seq, pos, type, data FROM $S.events WHERE session = $1 AND seq > $2`),
-		readAll:     r.Replace(`SELECT pos, seq, type, data FROM $S.events WHERE pos > $1`),
-		sessionList: r.Replace(`SELECT session, count, last_seq, first_time, last_time FROM $S.sessions`),
-		sessionOne:  r.Replace(`SELECT session, count, last_seq, first_time, last_time FROM $S.sessions WHERE session = $1`),
+		setPos:             r.Replace(`UPDATE $S.meta SET value = $1 WHERE key = 'last_pos'`),
+		read:               r.Replace(`SELECT seq, pos, type, data FROM $S.events WHERE session = $1 AND seq > $2`),
+		readAll:            r.Replace(`SELECT pos, seq, type, data FROM $S.events WHERE pos > $1`),
+		sessionList:        r.Replace(`SELECT session, count, last_seq, first_time, last_time, last_pos FROM $S.sessions`),
+		sessionOne:         r.Replace(`SELECT session, count, last_seq, first_time, last_time, last_pos FROM $S.sessions WHERE session = $1`),
+		sessionsByActivity: r.Replace(`SELECT session, count, last_seq, first_time, last_time, last_pos FROM $S.sessions WHERE last_pos < $1`),
+		addLastPos: r.Replace(`ALTER TABLE $S.sessions ADD COLUMN IF NOT EXISTS last_pos bigint NOT NULL DEFAULT 0;
+UPDATE $S.sessions s SET last_pos = coalesce((SELECT e.pos FROM $S.events e WHERE e.session = s.session ORDER BY e.seq DESC LIMIT 1), 0)`),
+		fillLastPos: r.Replace(`UPDATE $S.sessions s SET last_pos = v.pos FROM unnest($1::text[], $2::bigint[]) AS v(session, pos) WHERE s.session = v.session`),
+		indexLastPos: r.Replace(`CREATE INDEX IF NOT EXISTS sessions_last_pos ON $S.sessions(last_pos);
+UPDATE $S.meta SET value = 2 WHERE key = 'version'`),
 		pruneCount: r.Replace(`DELETE FROM $S.events WHERE (session, seq) IN (
 	SELECT e.session, e.seq FROM $S.sessions s JOIN $S.events e ON e.session = s.session AND e.seq <= s.last_seq - $1
 	WHERE s.count > $1 LIMIT $2) RETURNING session`),

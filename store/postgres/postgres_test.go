@@ -70,7 +70,7 @@ func TestConformance(t *testing.T) {
 			postgres.WithRetention(c.Retention), postgres.WithClock(c.Clock), postgres.WithLogger(c.Logger))
 	}, storetest.WithReopen(func(t *testing.T, closed store.Store) store.Store {
 		return open(t, dsn, closed.(*postgres.Store).Schema())
-	}), storetest.WithRewrite(func(t *testing.T, st store.Store, sess string, seq uint64, data []byte) {
+	}), storetest.WithLegacyReopen(legacyReopen), storetest.WithRewrite(func(t *testing.T, st store.Store, sess string, seq uint64, data []byte) {
 		s := st.(*postgres.Store)
 		tag, err := s.Pool().Exec(t.Context(), "UPDATE "+pgx.Identifier{s.Schema(), "events"}.Sanitize()+" SET data = $1 WHERE session = $2 AND seq = $3", data, sess, int64(seq))
 		if err != nil {
@@ -143,4 +143,27 @@ func TestWatch(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Watch after cancel: %v", err)
 	}
+}
+
+// legacyReopen turns the schema of a closed store back into the layout of
+// schema version 1, before sessions.last_pos, and opens it again
+// (storetest.WithLegacyReopen).
+func legacyReopen(t *testing.T, closed store.Store) store.Store {
+	t.Helper()
+	dsn, schema := testDSN(t), closed.(*postgres.Store).Schema()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	sch := pgx.Identifier{schema}.Sanitize()
+	if _, err := conn.Exec(t.Context(), "DROP INDEX "+sch+".sessions_last_pos; ALTER TABLE "+sch+".sessions DROP COLUMN last_pos; UPDATE "+sch+".meta SET value = 1 WHERE key = 'version'"); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, dsn, schema)
+	var version int64
+	if err := conn.QueryRow(t.Context(), "SELECT value FROM "+sch+".meta WHERE key = 'version'").Scan(&version); err != nil || version != 2 {
+		t.Fatalf("schema version after Open = %d, %v; want 2", version, err)
+	}
+	return s
 }

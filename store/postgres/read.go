@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"strconv"
 	"strings"
 
@@ -161,12 +162,24 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
+	// ByID walks the primary key, ByActivity the index on last_pos,
+	// newest first.
 	f := filter{next: 1}
-	f.add(`session COLLATE "C" > ?`, q.After)
+	base, order := s.q.sessionList+" WHERE true", ` ORDER BY session COLLATE "C"`
+	if q.Order == store.ByActivity {
+		before := int64(math.MaxInt64)
+		if q.Before > 0 {
+			before = int64(q.Before)
+		}
+		f.args, f.next = append(f.args, before), 2
+		base, order = s.q.sessionsByActivity, " ORDER BY last_pos DESC"
+	} else {
+		f.add(`session COLLATE "C" > ?`, q.After)
+	}
 	if q.Prefix != "" {
 		f.add("starts_with(session, ?)", q.Prefix)
 	}
-	query := s.q.sessionList + " WHERE true" + f.where.String() + " ORDER BY session COLLATE \"C\""
+	query := base + f.where.String() + order
 	if q.Limit > 0 {
 		query += " LIMIT " + strconv.Itoa(q.Limit)
 	}

@@ -23,8 +23,8 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 }
 
 type sessState struct {
-	lastSeq, count, added, first, last int64
-	known                              bool
+	lastSeq, count, added, first, last, pos int64
+	known                                   bool
 }
 
 // copyMin is the least number of rows that go in with COPY; smaller groups
@@ -133,6 +133,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 			}
 			ss.last = t
 			lastPos++
+			ss.pos = lastPos
 			r.Seqs[i] = uint64(ss.lastSeq)
 			if useCopy {
 				rows = append(rows, []any{ev.Meta.SessionID, ss.lastSeq, lastPos, string(ev.Type), t, [16]byte(ev.ID), r.Data[i]})
@@ -153,14 +154,15 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	}
 	n := len(names)
 	upd, lasts, counts, firsts, lastTimes := make([]string, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	poss := make([]int64, 0, n)
 	for _, name := range names {
 		if ss := sess[name]; ss.added > 0 { // not a session of only duplicates
 			upd, lasts, counts = append(upd, name), append(lasts, ss.lastSeq), append(counts, ss.added)
-			firsts, lastTimes = append(firsts, ss.first), append(lastTimes, ss.last)
+			firsts, lastTimes, poss = append(firsts, ss.first), append(lastTimes, ss.last), append(poss, ss.pos)
 		}
 	}
 	if len(upd) > 0 {
-		b.Queue(s.q.upsert, upd, lasts, counts, firsts, lastTimes)
+		b.Queue(s.q.upsert, upd, lasts, counts, firsts, lastTimes, poss)
 		b.Queue(s.q.setPos, lastPos)
 		b.Queue("SELECT pg_notify($1, '')", s.channel()) // delivered on COMMIT (see Watch)
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/internal/storebench"
 	"github.com/sluice-events/sluice/store/sqlite"
 )
@@ -80,4 +81,25 @@ func BenchmarkReadSession(b *testing.B) {
 // ReadAll (the baseline of store/jetstream's BenchmarkCatchUp).
 func BenchmarkCatchUp(b *testing.B) {
 	storebench.CatchUp(b, benchOpen(b), 100_000)
+}
+
+// BenchmarkSessionsPage lists a page of 50 sessions, by ID and by
+// activity, out of a store of 20,000 sessions.
+func BenchmarkSessionsPage(b *testing.B) {
+	const sessions = 20000
+	s := benchOpen(b, sqlite.WithSynchronous(sqlite.Normal))
+	storebench.Fill(b, s, sessions, 1)
+	for _, order := range []store.SessionOrder{store.ByID, store.ByActivity} {
+		b.Run("order="+order.String(), func(b *testing.B) { storebench.SessionsPage(b, s, sessions, order) })
+	}
+}
+
+// BenchmarkTypeProbe looks in a session of 100 events for a type it does
+// not hold, as a sessions page filtered by types does for each session it
+// examines, out of a store of 1,000 sessions.
+func BenchmarkTypeProbe(b *testing.B) {
+	const sessions, per = 1000, 100
+	s := benchOpen(b, sqlite.WithSynchronous(sqlite.Normal))
+	storebench.Fill(b, s, sessions, per)
+	storebench.TypeProbe(b, s, sessions, per)
 }

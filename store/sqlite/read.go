@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"iter"
+	"math"
 	"strings"
 
 	"github.com/sluice-events/sluice/event"
@@ -173,7 +174,7 @@ func (s *Store) ReadAll(ctx context.Context, q store.AllQuery) iter.Seq2[store.E
 	})
 }
 
-const sessionCols = "SELECT name, count, last_seq, first_time, last_time FROM sessions"
+const sessionCols = "SELECT name, count, last_seq, first_time, last_time, last_pos FROM sessions"
 
 // Sessions implements store.Store.
 func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.SessionInfo, error) {
@@ -186,13 +187,26 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	if s.closed.Load() {
 		return nil, store.ErrClosed
 	}
-	query := sessionCols + " WHERE name > ?"
-	args := []any{q.After}
+	// ByID walks the index on name (UNIQUE), ByActivity the one on
+	// last_pos, newest first; either stops after Limit rows that match the
+	// prefix.
+	query, args := sessionCols+" WHERE name > ?", []any{q.After}
+	if q.Order == store.ByActivity {
+		before := int64(math.MaxInt64)
+		if q.Before > 0 {
+			before = int64(q.Before)
+		}
+		query, args = sessionCols+" WHERE last_pos < ?", []any{before}
+	}
 	if q.Prefix != "" {
 		query += " AND name GLOB ?"
 		args = append(args, globPrefix(q.Prefix))
 	}
-	query += " ORDER BY name LIMIT ?"
+	if q.Order == store.ByActivity {
+		query += " ORDER BY last_pos DESC LIMIT ?"
+	} else {
+		query += " ORDER BY name LIMIT ?"
+	}
 	limit := q.Limit
 	if limit == 0 {
 		limit = -1

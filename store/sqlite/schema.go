@@ -3,10 +3,11 @@ package sqlite
 // applicationID marks a database file as a Sluice store ("Slce").
 const applicationID = 0x536c6365
 
-// schemaVersion is PRAGMA user_version of the current schema.
-const schemaVersion = 1
+// schemaVersion is PRAGMA user_version of the current schema: version 1
+// (schema) with the migration to version 2 (migrateLastPos) applied.
+const schemaVersion = 2
 
-// schema creates the tables of version 1.
+// schema creates the tables of version 1; Open then migrates them.
 //
 //   - events holds every stored event, clustered by (session id, seq) so
 //     that a session's events lie together on disk and Read scans them in
@@ -17,8 +18,10 @@ const schemaVersion = 1
 //     retention by age) and the ID (16 bytes).
 //   - sessions holds, per session, what the writer needs to number the next
 //     event without scanning: the last sequence number, the stored count,
-//     and the first and last time. Rows are never deleted, so sequence
-//     numbers are never reused after retention.
+//     and the first and last time (version 2 adds last_pos, the position of
+//     the last event, indexed for store.ByActivity; see migrateLastPos).
+//     Rows are never deleted by retention, so sequence numbers are never
+//     reused after it.
 //   - meta holds the last assigned position.
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (

@@ -297,16 +297,17 @@ func (s *Store) init(ctx context.Context, check bool) error {
 	}
 	switch {
 	case appID == 0 && tables == 0:
-		q := fmt.Sprintf("PRAGMA page_size = %d; PRAGMA journal_mode = WAL; PRAGMA application_id = %d; PRAGMA user_version = %d;",
-			pageBytes, applicationID, schemaVersion)
+		q := fmt.Sprintf("PRAGMA page_size = %d; PRAGMA journal_mode = WAL; PRAGMA application_id = %d; PRAGMA user_version = 1;",
+			pageBytes, applicationID)
 		if _, err := conn.ExecContext(ctx, q+schema); err != nil {
 			conn.Close()
 			return s.wrap(fmt.Errorf("sqlite: create schema in %s: %w", s.path, err))
 		}
+		version = 1
 	case appID != applicationID:
 		conn.Close()
 		return fmt.Errorf("%w: %s is an SQLite database of another application (application_id %#x)", store.ErrCorrupt, s.path, appID)
-	case version != schemaVersion:
+	case version != schemaVersion && version != 1:
 		conn.Close()
 		return fmt.Errorf("%w: %s has schema version %d; this build knows %d", store.ErrCorrupt, s.path, version, schemaVersion)
 	}
@@ -319,6 +320,12 @@ func (s *Store) init(ctx context.Context, check bool) error {
 		if res != "ok" {
 			conn.Close()
 			return fmt.Errorf("%w: %s: quick_check: %s", store.ErrCorrupt, s.path, res)
+		}
+	}
+	if version == 1 {
+		if err := migrateLastPos(ctx, conn); err != nil {
+			conn.Close()
+			return s.wrap(fmt.Errorf("sqlite: open %s: migrate to schema version 2: %w", s.path, err))
 		}
 	}
 	if _, err := conn.ExecContext(ctx, idIndex); err != nil {

@@ -41,7 +41,7 @@ func TestConformance(t *testing.T) {
 			sqlite.WithRetention(c.Retention), sqlite.WithClock(c.Clock), sqlite.WithLogger(c.Logger))
 	}, storetest.WithReopen(func(t *testing.T, closed store.Store) store.Store {
 		return open(t, closed.(*sqlite.Store).Path())
-	}), storetest.WithRewrite(rewrite))
+	}), storetest.WithRewrite(rewrite), storetest.WithLegacyReopen(legacyReopen))
 }
 
 // rewrite changes a row through a connection of its own.

@@ -63,6 +63,7 @@ type sessState struct {
 
 	// this transaction
 	seq         uint64 // last assigned
+	pos         int64  // position of the last assigned
 	added       int64
 	first, last int64
 	touched     bool
@@ -122,12 +123,12 @@ func (s *Store) insertStmt(rows int) (*sql.Stmt, error) {
 }
 
 // updateStmt updates the sessions rows of rows sessions in one statement:
-// (sid, last_seq, added, first_time, last_time) per row.
+// (sid, last_seq, added, first_time, last_time, last_pos) per row.
 func (s *Store) updateStmt(rows int) (*sql.Stmt, error) {
-	return s.rowsStmt(s.w.updates, rows, "WITH v(sid, last_seq, added, first_time, last_time) AS (VALUES ", "(?,?,?,?,?)",
+	return s.rowsStmt(s.w.updates, rows, "WITH v(sid, last_seq, added, first_time, last_time, last_pos) AS (VALUES ", "(?,?,?,?,?,?)",
 		`) UPDATE sessions SET last_seq = v.last_seq, count = count + v.added,
 		first_time = CASE WHEN count = 0 THEN v.first_time ELSE sessions.first_time END,
-		last_time = v.last_time FROM v WHERE sessions.sid = v.sid`)
+		last_time = v.last_time, last_pos = v.last_pos FROM v WHERE sessions.sid = v.sid`)
 }
 
 // lookupStmt finds which of rows (sid, id) pairs are stored, and with
@@ -238,6 +239,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 			}
 			ss.last = t
 			lastPos++
+			ss.pos = lastPos
 			r.Seqs[i] = ss.seq
 			s.w.seen[k] = ss.seq
 			if bytes.Compare(ev.ID[:], newMax[:]) > 0 {
@@ -329,7 +331,7 @@ func (s *Store) updateSessions(ctx context.Context, args []any) error {
 			if ss.added == 0 {
 				continue // only duplicates
 			}
-			args = append(args, ss.sid, int64(ss.seq), ss.added, ss.first, ss.last)
+			args = append(args, ss.sid, int64(ss.seq), ss.added, ss.first, ss.last, ss.pos)
 			rows++
 		}
 		if rows == 0 {

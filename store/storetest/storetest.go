@@ -19,7 +19,8 @@
 // for each call. Durable
 // stores also pass Reopen so that the suite checks what survives Close,
 // and every store that can should pass Rewrite, so that the suite checks
-// how it reads damaged and outdated rows.
+// how it reads damaged and outdated rows; a store whose data has an older
+// layout passes WithLegacyReopen, so that the suite checks its migration.
 package storetest
 
 import (
@@ -53,6 +54,21 @@ type RewriteFunc func(t *testing.T, st store.Store, sess string, seq uint64, dat
 type config struct {
 	reopen  ReopenFunc
 	rewrite RewriteFunc
+	legacy  ReopenFunc
+}
+
+// WithLegacyReopen enables the test of a store's migration to
+// SessionInfo.LastPos: legacy must turn the data of the closed store into
+// the layout of a release that did not keep LastPos, then open it again
+// with default options, so that the store migrates it.
+func WithLegacyReopen(legacy ReopenFunc) Option {
+	return func(c *config) error {
+		if legacy == nil {
+			return errors.New("storetest: nil legacy reopen function")
+		}
+		c.legacy = legacy
+		return nil
+	}
 }
 
 // WithReopen enables the persistence tests: reopen must return a store
@@ -98,6 +114,9 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 	t.Run("ReadAllTail", s.readAllTail)
 	t.Run("Head", s.head)
 	t.Run("Sessions", s.sessions)
+	t.Run("SessionsByActivity", s.sessionsByActivity)
+	t.Run("SessionsByActivityRetention", s.sessionsByActivityRetention)
+	t.Run("LastPosMigration", s.lastPosMigration)
 	t.Run("Delete", s.deleteSession)
 	t.Run("SessionIDs", s.sessionIDs)
 	t.Run("PoisonEvent", s.poisonEvent)

@@ -804,9 +804,16 @@ function replayPage(id, sel) {
   return page;
 }
 
-// listPage shows the sessions, newest activity first, refreshed every
-// 1.5 s, with each one's model, tokens, cost and error marker from the
-// summaries the server keeps (summary=1).
+// listPage shows the sessions, newest activity first across pages (the
+// server's order=recent, paged with before=), refreshed every 1.5 s, so a
+// new or active session comes to the top of the first page; with each
+// one's model, tokens, cost and error marker from the summaries the server
+// keeps (summary=1). The filters are an ID prefix and an event type
+// pattern (sessions holding a matching event; the server examines a
+// bounded number of sessions per page, so a filtered page may be short and
+// still have a next one).
+const pageSize = 50; // sessions per page of the list
+
 function listPage() {
   const main = $('main');
   let stopped = false;
@@ -814,35 +821,43 @@ function listPage() {
   $('where').textContent = 'sessions';
   setConn('', '');
   const prefix = el('input', { type: 'search', id: 'prefix', placeholder: 'filter by ID prefix' });
+  const types = el('input', { type: 'search', id: 'types', placeholder: 'with an event of type (tool.>)' });
   const prev = el('button', { type: 'button', text: '‹ prev', disabled: true });
   const next = el('button', { type: 'button', text: 'next ›', disabled: true });
   const info = el('span', { cls: 'muted', id: 'listinfo' });
   const body = el('tbody', { id: 'sessions' });
-  main.replaceChildren(el('div', { cls: 'bar' }, prefix, prev, next, info),
+  main.replaceChildren(el('div', { cls: 'bar' }, prefix, types, prev, next, info),
     el('table', {}, el('thead', {}, el('tr', {}, ...['session', 'events', 'last activity', 'model', 'tokens', 'cost', ''].map((h, i) => el('th', { cls: i === 1 || i === 4 || i === 5 ? 'num' : '', text: h })))), body));
-  const cursors = ['']; // after= of each page seen
-  let pageNo = 0, timer = 0, nextCursor = '';
+  const cursors = ['']; // before= of each page seen
+  let pageNo = 0, timer = 0, nextCursor = '', gen = 0;
   const refresh = async () => {
     if (stopped) return;
+    const my = ++gen; // a newer refresh (a filter changed) wins
     try {
-      const q = new URLSearchParams({ limit: '50', summary: '1' });
+      const q = new URLSearchParams({ order: 'recent', limit: String(pageSize), summary: '1' });
       if (prefix.value) q.set('prefix', prefix.value);
-      if (cursors[pageNo]) q.set('after', cursors[pageNo]);
+      if (types.value.trim()) q.set('types', types.value.trim());
+      if (cursors[pageNo]) q.set('before', cursors[pageNo]);
       const res = await getJSON('/v1/sessions?' + q);
-      if (stopped) return;
-      nextCursor = res.next || '';
+      if (stopped || my !== gen) return;
+      nextCursor = res.next_before ? String(res.next_before) : '';
       next.disabled = !nextCursor; prev.disabled = pageNo === 0;
-      const list = res.sessions.slice().sort((a, b) => (Date.parse(b.last) || 0) - (Date.parse(a.last) || 0) || nanos(b.last) - nanos(a.last));
-      info.textContent = 'page ' + (pageNo + 1) + ' · ' + list.length + ' sessions';
+      const list = res.sessions;
+      types.classList.remove('bad');
+      info.textContent = 'page ' + (pageNo + 1) + ' · ' + list.length + ' sessions' +
+        (nextCursor && list.length < pageSize ? ' (the server examined its allowance: more on the next page)' : '');
       body.replaceChildren(...list.map((s) => sessionRow(s)));
     } catch (e) {
-      if (e.status === 401) return;
+      if (e.status === 401 || my !== gen) return;
+      if (e.status === 400 && types.value) types.classList.add('bad');
       info.textContent = 'error: ' + e.message;
     }
     if (!stopped) timer = setTimeout(refresh, 1500);
   };
   const restart = () => { clearTimeout(timer); refresh(); };
-  prefix.addEventListener('input', () => { pageNo = 0; cursors.length = 1; restart(); });
+  const refilter = () => { pageNo = 0; cursors.length = 1; restart(); };
+  prefix.addEventListener('input', refilter);
+  types.addEventListener('input', refilter);
   next.addEventListener('click', () => { if (!nextCursor) return; cursors[++pageNo] = nextCursor; restart(); });
   prev.addEventListener('click', () => { if (pageNo > 0) pageNo--; restart(); });
   refresh();
@@ -862,11 +877,6 @@ function sessionRow(s) {
     el('td', { cls: 'num', text: String(s.count) }),
     el('td', { text: ago(s.last), title: s.last }), model, tokens, cost, mark);
 }
-
-// nanos returns the sub-millisecond digits of an RFC 3339 time, which
-// Date.parse drops (and which do not compare as strings: trailing zeros
-// are left out).
-function nanos(t) { const m = /\.\d{3}(\d*)/.exec(t || ''); return m ? Number((m[1] + '000000').slice(0, 6)) : 0; }
 
 function ago(t) {
   const d = (Date.now() - Date.parse(t)) / 1000;

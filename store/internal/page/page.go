@@ -99,15 +99,15 @@ func TypeFilter(p event.Pattern) (exact, prefix string, inGo bool) {
 }
 
 // ScanSession reads a session row of the columns name, count, last_seq,
-// first_time and last_time (times in Unix nanoseconds) through scan (the
-// Scan method of the driver's rows).
+// first_time, last_time (times in Unix nanoseconds) and last_pos through
+// scan (the Scan method of the driver's rows).
 func ScanSession(scan func(dest ...any) error) (store.SessionInfo, error) {
 	var si store.SessionInfo
-	var count, lastSeq, first, last int64
-	if err := scan(&si.ID, &count, &lastSeq, &first, &last); err != nil {
+	var count, lastSeq, first, last, lastPos int64
+	if err := scan(&si.ID, &count, &lastSeq, &first, &last, &lastPos); err != nil {
 		return si, err
 	}
-	si.Count, si.LastSeq = uint64(count), uint64(lastSeq)
+	si.Count, si.LastSeq, si.LastPos = uint64(count), uint64(lastSeq), uint64(lastPos)
 	if count > 0 {
 		si.First = time.Unix(0, first).UTC()
 	}
@@ -132,4 +132,18 @@ func Each[R Rows](rows R, fn func(R) error) (int, error) {
 		}
 	}
 	return n, rows.Err()
+}
+
+// Spare returns the n smallest positive numbers that are not in used, in
+// increasing order: the last positions a schema migration gives sessions
+// that retention emptied before the store kept their last position, so
+// that no two sessions share one.
+func Spare(used map[int64]bool, n int) []int64 {
+	out := make([]int64, 0, n)
+	for next := int64(1); len(out) < n; next++ {
+		if !used[next] {
+			out = append(out, next)
+		}
+	}
+	return out
 }

@@ -170,3 +170,61 @@ func CatchUp(b *testing.B, s store.Store, n int) {
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
 }
+
+// SessionsPage lists pages of 50 sessions in order out of a store that
+// Fill filled with sessions sessions, each page at another cursor (spread
+// over the whole listing), and reports the pages per second.
+func SessionsPage(b *testing.B, s store.Store, sessions int, order store.SessionOrder) {
+	ctx := context.Background()
+	const page = 50
+	head, err := s.Head(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	all, err := s.Sessions(ctx, store.SessionQuery{})
+	if err != nil || len(all) != sessions {
+		b.Fatalf("Sessions: %d sessions, %v; want %d", len(all), err, sessions)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	k := 0
+	for b.Loop() {
+		q := store.SessionQuery{Order: order, Limit: page}
+		if order == store.ByActivity {
+			q.Before = head - uint64(k%(sessions-page))
+		} else {
+			q.After = all[k%(sessions-page)].ID
+		}
+		infos, err := s.Sessions(ctx, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(infos) != page {
+			b.Fatalf("Sessions(%+v): %d sessions, want %d", q, len(infos), page)
+		}
+		k += 997
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+}
+
+// TypeProbe looks for an event of a type that no session holds in one
+// session at a time, with a read that would stop at the first match,
+// out of a store that Fill filled with per events in each of sessions
+// sessions: what a sessions page filtered by types pays, at worst, per
+// session it examines (see server.Config.MaxSessionScan).
+func TypeProbe(b *testing.B, s store.Store, sessions, per int) {
+	ctx := context.Background()
+	types := event.MustPattern("tool.call.>")
+	b.ReportAllocs()
+	b.ResetTimer()
+	k := 0
+	for b.Loop() {
+		for _, err := range s.Read(ctx, store.Query{Session: fmt.Sprintf("session-%04d", k%sessions), Types: types, Limit: 1}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Fatal("found an event no session holds")
+		}
+		k += 7
+	}
+}

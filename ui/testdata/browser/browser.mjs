@@ -64,12 +64,35 @@ try {
   await publish(URL0, many);
   await page.fill('#prefix', 'many-');
   await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length === 50, null, { timeout: T });
+  // Newest first across pages: the server's order, not a sort of a page
+  // in ID order.
+  const listed = () => page.$$eval('#sessions tr', (rs) => rs.map((r) => r.dataset.session).join(' '));
+  const manyName = (i) => 'many-' + String(i).padStart(2, '0');
+  const newest = (from, n) => Array.from({ length: n }, (_, i) => manyName(from - i)).join(' ');
+  check(await listed() === newest(59, 50), 'page 1 lists many-59 … many-10: ' + await listed());
   await page.click('text=next ›');
   await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length === 10 && document.getElementById('listinfo').textContent.startsWith('page 2'), null, { timeout: T });
+  check(await listed() === newest(9, 10), 'page 2 lists many-09 … many-00: ' + await listed());
+  // A session of page 2 that gets an event leaves it for the top of page 1.
+  await publish(URL0, [delta(manyName(3), 'y')]);
+  await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length === 9 && !document.querySelector('tr[data-session="many-03"]'), null, { timeout: T });
   await page.click('text=‹ prev');
-  await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length === 50, null, { timeout: T });
+  await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length === 50 && document.querySelector('#sessions tr').dataset.session === 'many-03', null, { timeout: T });
+  check(await listed() === manyName(3) + ' ' + newest(59, 49), 'page 1 after many-03 got an event: ' + await listed());
+  // The type filter: sessions holding a matching event, newest first.
+  await publish(URL0, [
+    { type: 'tool.call.started', session: manyName(41), payload: { name: 'search' } },
+    { type: 'tool.call.started', session: manyName(5), payload: { name: 'search' } },
+  ]);
+  await page.fill('#types', 'tool.>');
+  await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length === 2, null, { timeout: T });
+  check(await listed() === 'many-05 many-41', 'types=tool.> lists many-05, many-41: ' + await listed());
+  await page.fill('#types', 'tool..x');
+  await page.waitForSelector('#types.bad', { timeout: T });
+  await page.fill('#types', '');
+  await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length === 50 && !document.querySelector('#types.bad'), null, { timeout: T });
   await page.fill('#prefix', 'second');
-  console.log('ok the session list updates live (model, tokens, cost, error marker, newest first, prefix filter, pages)');
+  console.log('ok the session list updates live (model, tokens, cost, error marker, newest first across pages, prefix and type filters, pages)');
 
   // 2. A run's text streams into the page.
   await page.click('tr[data-session="second"] a');

@@ -1,0 +1,52 @@
+package sqlite_test
+
+import (
+	"database/sql"
+	"testing"
+
+	"github.com/sluice-events/sluice/store"
+	"github.com/sluice-events/sluice/store/sqlite"
+)
+
+// legacyReopen turns the database of a closed store back into the layout
+// of schema version 1, as a build before sessions.last_pos made it, and
+// opens it again (storetest.WithLegacyReopen).
+func legacyReopen(t *testing.T, closed store.Store) store.Store {
+	t.Helper()
+	path := closed.(*sqlite.Store).Path()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"DROP INDEX sessions_last_pos",
+		"ALTER TABLE sessions DROP COLUMN last_pos",
+		"PRAGMA user_version = 1",
+	} {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, path)
+	if v := userVersion(t, path); v != 2 {
+		t.Fatalf("user_version after Open = %d, want 2", v)
+	}
+	return s
+}
+
+func userVersion(t *testing.T, path string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v int
+	if err := db.QueryRowContext(t.Context(), "PRAGMA user_version").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
