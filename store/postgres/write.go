@@ -19,6 +19,12 @@ var eventCols = []string{"session", "seq", "pos", "type", "time", "id", "data"}
 // is not stored again: it gets the sequence number it has (see
 // store.Store).
 func (s *Store) Append(ctx context.Context, events []event.Event) error {
+	_, err := s.writer.Append(ctx, events, &s.closed)
+	return err
+}
+
+// AppendDups implements store.DupReporter.
+func (s *Store) AppendDups(ctx context.Context, events []event.Event) ([]int, error) {
 	return s.writer.Append(ctx, events, &s.closed)
 }
 
@@ -120,7 +126,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 			ev := &r.Events[i]
 			k := idKey{ev.Meta.SessionID, ev.ID}
 			if seq, ok := seen[k]; ok {
-				r.Seqs[i] = uint64(seq) // a duplicate: stored before, or earlier in this transaction
+				r.Duplicate(i, uint64(seq)) // stored before, or earlier in this transaction
 				continue
 			}
 			ss := sess[ev.Meta.SessionID]

@@ -27,6 +27,9 @@ type Request struct {
 	// Seqs holds the sequence numbers the writer assigned, applied to
 	// Events once the transaction committed.
 	Seqs []uint64
+	// Dups holds the indexes of the events that were duplicates, in
+	// increasing order (see Duplicate).
+	Dups []int
 
 	state atomic.Int32
 	done  chan error
@@ -89,22 +92,34 @@ func (w *Writer) Do(ctx context.Context, r *Request) error {
 	}
 }
 
-// Append is a store's Append: it validates and encodes events, and
-// queues them unless closed is set (the store's Close has begun), in which
-// case it returns store.ErrClosed. An empty batch is a no-op.
-func (w *Writer) Append(ctx context.Context, events []event.Event, closed *atomic.Bool) error {
+// Duplicate records that Events[i] is stored already with sequence number
+// seq: a Commit calls it, in increasing order of i, instead of assigning
+// Seqs[i] a new number.
+func (r *Request) Duplicate(i int, seq uint64) {
+	r.Seqs[i] = seq
+	r.Dups = append(r.Dups, i)
+}
+
+// Append is a store's AppendDups (see store.DupReporter): it validates and
+// encodes events, and queues them unless closed is set (the store's Close
+// has begun), in which case it returns store.ErrClosed. An empty batch is
+// a no-op.
+func (w *Writer) Append(ctx context.Context, events []event.Event, closed *atomic.Bool) ([]int, error) {
 	r := &Request{Events: events}
 	if err := r.Encode(); err != nil {
-		return err
+		return nil, err
 	}
 	defer r.Release()
 	if len(events) == 0 {
-		return nil
+		return nil, nil
 	}
 	if closed.Load() {
-		return store.ErrClosed
+		return nil, store.ErrClosed
 	}
-	return w.Do(ctx, r)
+	if err := w.Do(ctx, r); err != nil {
+		return nil, err
+	}
+	return r.Dups, nil
 }
 
 // Repeat runs once as a job on the writer, again and again while it
@@ -204,20 +219,28 @@ func (w *Writer) handle(reqs []*Request) {
 		reqs[0].done <- reqs[0].Job()
 		return
 	}
-	err := w.commit(reqs)
+	err := w.try(reqs)
 	if err != nil && len(reqs) > 1 && !errors.Is(err, store.ErrCorrupt) &&
 		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		// One request may have failed the group: commit each alone. (Not
 		// when the commit ran out of time or was canceled by Close: each
 		// alone would too.)
 		for _, r := range reqs {
-			w.finish(r, w.commit([]*Request{r}))
+			w.finish(r, w.try([]*Request{r}))
 		}
 		return
 	}
 	for _, r := range reqs {
 		w.finish(r, err)
 	}
+}
+
+// try commits reqs, each without the duplicates a failed try recorded.
+func (w *Writer) try(reqs []*Request) error {
+	for _, r := range reqs {
+		r.Dups = r.Dups[:0]
+	}
+	return w.commit(reqs)
 }
 
 func (w *Writer) finish(r *Request, err error) {
