@@ -6,6 +6,7 @@ package group
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -156,10 +157,15 @@ func (w *Writer) Close() {
 // deletion) may have changed the rows behind it.
 func (w *Writer) Jobs() uint64 { return w.jobs }
 
+// maxYields bounds how often the writer lets other goroutines run while it
+// waits for the callers of its previous group to append again.
+const maxYields = 64
+
 func (w *Writer) run() {
 	defer w.wg.Done()
 	var batch []*Request
 	var held *Request // a job or an overflowing request for the next round
+	last := 0         // the requests of the previous group
 	for {
 		batch = batch[:0]
 		if held != nil {
@@ -174,6 +180,7 @@ func (w *Writer) run() {
 		}
 		if batch[0].Job == nil {
 			n := len(batch[0].Events)
+			yields := 0
 		drain:
 			for n < w.maxEvents {
 				select {
@@ -185,6 +192,16 @@ func (w *Writer) run() {
 					batch = append(batch, r)
 					n += len(r.Events)
 				default:
+					// The callers of the previous group, woken by its
+					// commit, are likely to append again at once (a
+					// stream of one event per call): let them run before
+					// committing with fewer of them. Yielding costs
+					// nothing when no goroutine is runnable.
+					if len(batch) < last && yields < maxYields {
+						yields++
+						runtime.Gosched()
+						continue
+					}
 					break drain
 				}
 			}
@@ -209,6 +226,7 @@ func (w *Writer) run() {
 			return
 		default:
 		}
+		last = len(live)
 		w.handle(live)
 	}
 }
