@@ -336,26 +336,25 @@ CREATE INDEX IF NOT EXISTS events_id ON $S.events(id, session);
 		setEpoch: r.Replace(`INSERT INTO $S.meta(key, value) VALUES ('epoch', $1) ON CONFLICT DO NOTHING`),
 		epoch:    r.Replace(`SELECT value FROM $S.meta WHERE key = 'epoch'`),
 		// append numbers, de-duplicates and stores the events given as
-		// arrays (session, id, type, time, data), and answers, for each
-		// event in order, its sequence number and whether it is new. It
-		// runs under the schema's advisory lock. An event whose ID is
-		// stored in its session (one index probe, skipped for IDs above
-		// the greatest stored one: UUIDv7 grow with time) or comes earlier
-		// in the call is not stored again and answers the number it has.
+		// arrays (session, id, type, time, data; no ID twice in a
+		// session), and answers, for each event, its ordinal (from 1), its
+		// sequence number and whether it is new. It runs under the
+		// schema's advisory lock. An event whose ID is stored in its
+		// session (one index probe, skipped for IDs above the greatest
+		// stored one: UUIDv7 grow with time) is not stored again and
+		// answers the number it has.
 		append: r.Replace(`WITH v AS (
 	SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::bigint[], $5::bytea[])
 		WITH ORDINALITY AS v(session, id, type, time, data, ord)
-), d AS (
-	SELECT v.*, min(v.ord) OVER (PARTITION BY v.session, v.id) AS first FROM v
 ), old AS (
-	SELECT e.session, e.id, e.seq FROM $S.events e JOIN (SELECT DISTINCT session, id FROM v) k ON e.id = k.id AND e.session = k.session
-	WHERE k.id <= (SELECT id FROM $S.events ORDER BY id DESC LIMIT 1)
+	SELECT v.ord, e.seq FROM v JOIN $S.events e ON e.id = v.id AND e.session = v.session
+	WHERE v.id <= (SELECT id FROM $S.events ORDER BY id DESC LIMIT 1)
 ), n AS (
-	SELECT d.session, d.id, d.type, d.time, d.data, d.ord,
-		coalesce(s.last_seq, 0) + row_number() OVER (PARTITION BY d.session ORDER BY d.ord) AS seq,
-		(SELECT value FROM $S.meta WHERE key = 'last_pos') + row_number() OVER (ORDER BY d.ord) AS pos
-	FROM d LEFT JOIN $S.sessions s ON s.session = d.session
-	WHERE d.ord = d.first AND NOT EXISTS (SELECT 1 FROM old o WHERE o.session = d.session AND o.id = d.id)
+	SELECT v.session, v.id, v.type, v.time, v.data, v.ord,
+		coalesce(s.last_seq, 0) + row_number() OVER (PARTITION BY v.session ORDER BY v.ord) AS seq,
+		(SELECT value FROM $S.meta WHERE key = 'last_pos') + row_number() OVER (ORDER BY v.ord) AS pos
+	FROM v LEFT JOIN $S.sessions s ON s.session = v.session
+	WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.ord = v.ord)
 ), ins AS (
 	INSERT INTO $S.events (session, seq, pos, type, time, id, data)
 	SELECT session, seq, pos, type, time, id, data FROM n
@@ -368,9 +367,7 @@ CREATE INDEX IF NOT EXISTS events_id ON $S.events(id, session);
 ), meta AS (
 	UPDATE $S.meta SET value = (SELECT max(pos) FROM n) WHERE key = 'last_pos' AND EXISTS (SELECT 1 FROM n)
 )
-SELECT coalesce(o.seq, f.seq), o.seq IS NULL AND f.ord = d.ord
-FROM d LEFT JOIN old o ON o.session = d.session AND o.id = d.id LEFT JOIN n f ON f.ord = d.first
-ORDER BY d.ord`),
+SELECT ord, seq, true FROM n UNION ALL SELECT ord, seq, false FROM old`),
 		read:        r.Replace(`SELECT seq, pos, type, data FROM $S.events WHERE session = $1 AND seq > $2`),
 		readAll:     r.Replace(`SELECT pos, seq, type, data FROM $S.events WHERE pos > $1`),
 		sessionList: r.Replace(`SELECT session, count, last_seq, first_time, last_time FROM $S.sessions`),

@@ -57,22 +57,38 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 			err = s.wrap(err)
 		}
 	}()
+	// An ID that comes again in the call is sent once; uniq[k] is the
+	// index among the sent events of the call's k-th event.
+	type idKey struct {
+		session string
+		id      [16]byte
+	}
 	total := 0
 	for _, r := range reqs {
 		total += len(r.Events)
 	}
+	first := make(map[idKey]int, total)
+	uniq := make([]int, 0, total)
 	sess, types := make([]string, 0, total), make([]string, 0, total)
 	ids, times, data := make([][16]byte, 0, total), make([]int64, 0, total), make([][]byte, 0, total)
 	for _, r := range reqs {
 		for i := range r.Events {
 			ev := &r.Events[i]
+			k := idKey{ev.Meta.SessionID, ev.ID}
+			if u, ok := first[k]; ok {
+				uniq = append(uniq, -1-u) // a repeat: negative
+				continue
+			}
+			first[k] = len(ids)
+			uniq = append(uniq, len(ids))
 			sess, types = append(sess, ev.Meta.SessionID), append(types, string(ev.Type))
 			ids, times, data = append(ids, ev.ID), append(times, ev.Time.UnixNano()), append(data, r.Data[i])
 		}
 	}
-	// The statement answers one row per event, in order: its sequence
-	// number and whether it was new.
-	seqs, fresh := make([]int64, 0, total), make([]bool, 0, total)
+	// The statement answers one row per event sent, in any order: its
+	// ordinal (from 1), its sequence number and whether it is new.
+	seqs, fresh := make([]int64, len(ids)), make([]bool, len(ids))
+	answered := 0
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	// Everything up to COMMIT is sent at once, so the server gives up
@@ -83,12 +99,16 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	b.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
 	b.Queue(s.q.append, sess, ids, types, times, data).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
-			var seq int64
+			var ord, seq int64
 			var isNew bool
-			if err := rows.Scan(&seq, &isNew); err != nil {
+			if err := rows.Scan(&ord, &seq, &isNew); err != nil {
 				return err
 			}
-			seqs, fresh = append(seqs, seq), append(fresh, isNew)
+			if ord < 1 || ord > int64(len(ids)) {
+				return fmt.Errorf("postgres: the append statement answered event %d of %d", ord, len(ids))
+			}
+			seqs[ord-1], fresh[ord-1] = seq, isNew
+			answered++
 		}
 		return rows.Err()
 	})
@@ -101,16 +121,20 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 		}
 		return fmt.Errorf("postgres: store events and commit: %w", err)
 	}
-	if len(seqs) != total {
-		return fmt.Errorf("postgres: the append statement answered %d rows for %d events", len(seqs), total)
+	if answered != len(ids) {
+		return fmt.Errorf("postgres: the append statement answered %d rows for %d events", answered, len(ids))
 	}
 	k := 0
 	for _, r := range reqs {
 		for i := range r.Events {
-			if fresh[k] {
-				r.Seqs[i] = uint64(seqs[k])
+			u, repeat := uniq[k], false
+			if u < 0 {
+				u, repeat = -1-u, true
+			}
+			if fresh[u] && !repeat {
+				r.Seqs[i] = uint64(seqs[u])
 			} else {
-				r.Duplicate(i, uint64(seqs[k])) // stored before, or earlier in this transaction
+				r.Duplicate(i, uint64(seqs[u])) // stored before, or earlier in this call
 			}
 			k++
 		}
