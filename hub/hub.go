@@ -236,10 +236,10 @@ func (h *Hub) Publish(ctx context.Context, ev *event.Event) error {
 //
 // An event whose ID the store already holds in its session (a producer's
 // retry; see store.Store) is not stored again and gets the Seq it has. If
-// the store is a store.DupReporter (the memory, SQLite and PostgreSQL
-// stores are), such a duplicate is not published to the bus again either,
-// so bus subscribers see each event once, as feeds do; with another store
-// it is published again.
+// the store is a store.DupReporter (every store of Sluice is), such a
+// duplicate is not published to the bus again either, so bus subscribers
+// see each event once, as feeds do; with another store it is published
+// again.
 func (h *Hub) Append(ctx context.Context, events []event.Event) error {
 	h.mu.Lock()
 	closed := h.closed

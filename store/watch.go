@@ -28,8 +28,7 @@ type Watcher interface {
 
 // DupReporter is implemented by a Store that tells which events of an
 // append were duplicates (see "Exactly once"). The hub uses it to hand
-// only new events to its bus; store/memory, store/sqlite and
-// store/postgres implement it.
+// only new events to its bus; every store of Sluice implements it.
 type DupReporter interface {
 	// AppendDups is Append that also returns the indexes, in increasing
 	// order, of the events that were duplicates: already stored in their
