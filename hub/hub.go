@@ -235,9 +235,11 @@ func (h *Hub) Publish(ctx context.Context, ev *event.Event) error {
 // an error wrapping ErrNotDelivered: do not append them again.
 //
 // An event whose ID the store already holds in its session (a producer's
-// retry; see store.Store) is not stored again and gets the Seq it has; it
-// is published to the bus again, but feeds, which read the store, see it
-// once.
+// retry; see store.Store) is not stored again and gets the Seq it has. If
+// the store is a store.DupReporter (every store of Sluice is), such a
+// duplicate is not published to the bus again either, so bus subscribers
+// see each event once, as feeds do; with another store it is published
+// again.
 func (h *Hub) Append(ctx context.Context, events []event.Event) error {
 	h.mu.Lock()
 	closed := h.closed
@@ -245,11 +247,25 @@ func (h *Hub) Append(ctx context.Context, events []event.Event) error {
 	if closed {
 		return ErrClosed
 	}
-	if err := h.st.Append(ctx, events); err != nil {
+	var dups []int
+	var err error
+	if d, ok := h.st.(store.DupReporter); ok {
+		dups, err = d.AppendDups(ctx, events)
+	} else {
+		err = h.st.Append(ctx, events)
+	}
+	if err != nil {
 		return err
+	}
+	if len(dups) == len(events) {
+		return nil // nothing new: nothing to wake or publish
 	}
 	h.tail.kick()
 	for i := range events {
+		if len(dups) > 0 && dups[0] == i {
+			dups = dups[1:]
+			continue
+		}
 		if err := h.bus.Publish(ctx, &events[i]); err != nil {
 			return fmt.Errorf("%w: %w", ErrNotDelivered, err)
 		}

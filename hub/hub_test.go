@@ -240,6 +240,51 @@ func TestBusGetsNumberedEvents(t *testing.T) {
 	})
 }
 
+// TestBusGetsDuplicatesOnce appends events again, as a producer that
+// retries does, and checks that bus subscribers get each event once, with
+// the sequence number the store gave it, while every Append succeeds.
+func TestBusGetsDuplicatesOnce(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		h, err := hub.New(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		got := map[string][]uint64{} // payload text -> the seqs delivered
+		if _, err := h.Bus().Subscribe(event.All, func(_ context.Context, e *event.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			got[e.Payload.(event.TextDelta).Text] = append(got[e.Payload.(event.TextDelta).Text], e.Seq)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		a, b, c := ev("s", 0), ev("s", 1), ev("s", 2)
+		steps := [][]event.Event{
+			{a, b, a}, // a twice in one call
+			{a, b},    // a retry of what is stored
+			{b, c, a}, // new among duplicates
+		}
+		for i, batch := range steps {
+			if err := h.Append(ctx, batch); err != nil {
+				t.Fatalf("append %d: %v", i, err)
+			}
+		}
+		if err := h.Publish(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Close(ctx); err != nil { // delivers what the bus accepted
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		want := map[string][]uint64{"0": {1}, "1": {2}, "2": {3}}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("bus deliveries (text -> seqs) %v, want %v", got, want)
+		}
+	})
+}
+
 func TestClose(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		h, err := hub.New(st)

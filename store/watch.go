@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/sluice-events/sluice/event"
+)
 
 // Watcher is implemented by a Store whose log can be shared (by several
 // processes or machines) and that can tell a reader at once when any
@@ -20,4 +24,16 @@ type Watcher interface {
 	// quickly. Watch returns an error if watching cannot start or fails
 	// for good (the store was closed).
 	Watch(ctx context.Context, fn func()) error
+}
+
+// DupReporter is implemented by a Store that tells which events of an
+// append were duplicates (see "Exactly once"). The hub uses it to hand
+// only new events to its bus; every store of Sluice implements it.
+type DupReporter interface {
+	// AppendDups is Append that also returns the indexes, in increasing
+	// order, of the events that were duplicates: already stored in their
+	// session, or earlier in the same call. Their Seq is set as Append
+	// sets it, but this call did not store them. It returns nil when
+	// every event was new, and nil with any error.
+	AppendDups(ctx context.Context, events []event.Event) (dups []int, err error)
 }

@@ -117,19 +117,25 @@ func (s *Store) readState(ctx context.Context, id string) (sessState, error) {
 // publish; calls of more share atomic batches. See the package
 // documentation for how writers are ordered.
 func (s *Store) Append(ctx context.Context, events []event.Event) error {
+	_, err := s.AppendDups(ctx, events)
+	return err
+}
+
+// AppendDups implements store.DupReporter.
+func (s *Store) AppendDups(ctx context.Context, events []event.Event) ([]int, error) {
 	if len(events) > s.cfg.maxBatch {
 		if err := store.CheckBatch(events); err != nil {
-			return err
+			return nil, err
 		}
-		return fmt.Errorf("%w: %d events, more than the %d of one atomic batch (see WithMaxBatch)", store.ErrInvalid, len(events), s.cfg.maxBatch)
+		return nil, fmt.Errorf("%w: %d events, more than the %d of one atomic batch (see WithMaxBatch)", store.ErrInvalid, len(events), s.cfg.maxBatch)
 	}
 	r := &group.Request{Events: events}
 	if err := r.Encode(); err != nil { // checks the batch too
-		return err
+		return nil, err
 	}
 	defer r.Release()
 	if len(events) == 0 {
-		return nil
+		return nil, nil
 	}
 	if len(events) > 1 {
 		// An atomic batch costs about the same whatever its size, and the
@@ -137,43 +143,43 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 		// at once share one (group commit).
 		if err := s.writer.Do(ctx, r); err != nil {
 			if errors.Is(err, store.ErrClosed) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-				return err
+				return nil, err
 			}
-			return fmt.Errorf("jetstream: append: %w", s.closedOr(err))
+			return nil, fmt.Errorf("jetstream: append: %w", s.closedOr(err))
 		}
-		return nil
+		return r.Dups, nil
 	}
 	sessions, datas := []string{events[0].Meta.SessionID}, r.Data
 	if err := s.enter(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	defer s.mu.RUnlock()
-	seqs, err := s.appendRetrying(ctx, events, datas, sessions)
+	seqs, dups, err := s.appendRetrying(ctx, events, datas, sessions)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return err // given up before the commit: nothing stored
+			return nil, err // given up before the commit: nothing stored
 		}
-		return fmt.Errorf("jetstream: append: %w", s.closedOr(err))
+		return nil, fmt.Errorf("jetstream: append: %w", s.closedOr(err))
 	}
 	events[0].Seq = seqs[0]
-	return nil
+	return dups, nil
 }
 
 // appendRetrying publishes the events, reading the sessions again and
 // renumbering after each conflict with another writer, after a short
 // randomized backoff, until it succeeds or ctx ends.
-func (s *Store) appendRetrying(ctx context.Context, events []event.Event, datas [][]byte, sessions []string) ([]uint64, error) {
+func (s *Store) appendRetrying(ctx context.Context, events []event.Event, datas [][]byte, sessions []string) ([]uint64, []int, error) {
 	backoff := time.Millisecond
 	for {
-		seqs, err := s.tryAppend(ctx, events, datas, sessions)
+		seqs, dups, err := s.tryAppend(ctx, events, datas, sessions)
 		if !errors.Is(err, errConflict) {
-			return seqs, err
+			return seqs, dups, err
 		}
 		t := time.NewTimer(backoff/2 + rand.N(backoff))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-t.C:
 		}
 		backoff = min(2*backoff, 20*time.Millisecond)
@@ -200,12 +206,18 @@ func (s *Store) commit(reqs []*group.Request) error {
 			sessions = append(sessions, id)
 		}
 	}
-	seqs, err := s.appendRetrying(ctx, events, datas, sessions)
+	seqs, dups, err := s.appendRetrying(ctx, events, datas, sessions)
 	if err != nil {
 		return err
 	}
+	start := 0 // the index in events of the request's first event
 	for _, r := range reqs {
 		r.Seqs, seqs = seqs[:len(r.Events)], seqs[len(r.Events):]
+		for len(dups) > 0 && dups[0] < start+len(r.Events) {
+			r.Duplicate(dups[0]-start, r.Seqs[dups[0]-start])
+			dups = dups[1:]
+		}
+		start += len(r.Events)
 	}
 	return nil
 }
@@ -214,17 +226,17 @@ func (s *Store) commit(reqs []*group.Request) error {
 // one of its sessions since its heads were read.
 var errConflict = errors.New("jetstream: concurrent append")
 
-// tryAppend publishes the events once and returns their sequence numbers,
-// or errConflict.
-func (s *Store) tryAppend(ctx context.Context, events []event.Event, datas [][]byte, sessions []string) ([]uint64, error) {
+// tryAppend publishes the events once and returns their sequence numbers
+// and the indexes of the duplicates, or errConflict.
+func (s *Store) tryAppend(ctx context.Context, events []event.Event, datas [][]byte, sessions []string) ([]uint64, []int, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	states := make(map[string]*sessState, len(sessions))
 	for _, id := range sessions {
 		st, err := s.readState(ctx, id)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		states[id] = &st
 	}
@@ -234,6 +246,7 @@ func (s *Store) tryAppend(ctx context.Context, events []event.Event, datas [][]b
 	// without looking (UUIDv7 IDs grow); only an older one (a retry, or
 	// an ID made elsewhere) makes the store look through the session.
 	seqs := make([]uint64, len(events))
+	var dups []int
 	lastOf := make(map[string]int, len(sessions)) // index of each session's last new event
 	var msgs []*nats.Msg
 	var first string // the first session with new events
@@ -245,16 +258,16 @@ func (s *Store) tryAppend(ctx context.Context, events []event.Event, datas [][]b
 		st := states[id]
 		evID := ev.ID.String()
 		if seq, ok := inBatch[id+"\x00"+evID]; ok {
-			seqs[i] = seq
+			seqs[i], dups = seq, append(dups, i)
 			continue
 		}
 		if st.found && (st.maxID == "" || evID <= st.maxID) {
 			seq, ok, err := s.storedSeq(ctx, id, evID)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if ok {
-				seqs[i] = seq
+				seqs[i], dups = seq, append(dups, i)
 				continue
 			}
 		}
@@ -281,19 +294,19 @@ func (s *Store) tryAppend(ctx context.Context, events []event.Event, datas [][]b
 		msgs = append(msgs, m)
 	}
 	if len(msgs) == 0 {
-		return seqs, nil // every event was stored already
+		return seqs, dups, nil // every event was stored already
 	}
 	msgs[lastOf[first]].Header.Set(hdrBatch, batch)
 	if err := s.publish(ctx, batch, msgs); err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return nil, err // given up before the commit: nothing stored
+			return nil, nil, err // given up before the commit: nothing stored
 		}
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) {
 			if apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant {
-				return nil, errConflict
+				return nil, nil, errConflict
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		// The answer was lost: the events may have been stored. The last
 		// event of the first session tells.
@@ -301,11 +314,11 @@ func (s *Store) tryAppend(ctx context.Context, events []event.Event, datas [][]b
 		defer cancel()
 		st, serr := s.readState(cctx, first)
 		if serr == nil && st.batch == batch {
-			return seqs, nil
+			return seqs, dups, nil
 		}
-		return nil, fmt.Errorf("%w (the events were not stored, or were stored by a commit whose answer was lost and could not be checked: %v)", err, serr)
+		return nil, nil, fmt.Errorf("%w (the events were not stored, or were stored by a commit whose answer was lost and could not be checked: %v)", err, serr)
 	}
-	return seqs, nil
+	return seqs, dups, nil
 }
 
 // storedSeq looks through a session for an event with ID id, and returns

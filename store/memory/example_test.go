@@ -116,3 +116,30 @@ func ExampleStore_Sessions_byActivity() {
 	// d (last position 5), a (last position 4), c (last position 3)
 	// b (last position 2)
 }
+
+// AppendDups tells which events of a call were duplicates, as the hub needs
+// to hand only new events to its bus.
+func ExampleStore_AppendDups() {
+	ctx := context.Background()
+	s, err := memory.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+
+	meta := event.Meta{SessionID: "chat-1"}
+	a, b := event.New(event.TextDelta{Text: "Hel"}, meta), event.New(event.TextDelta{Text: "lo"}, meta)
+	if _, err := s.AppendDups(ctx, []event.Event{a}); err != nil {
+		log.Fatal(err)
+	}
+	retry := []event.Event{a, b, b}
+	dups, err := s.AppendDups(ctx, retry)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("duplicates:", dups)
+	fmt.Println("seqs:", retry[0].Seq, retry[1].Seq, retry[2].Seq)
+	// Output:
+	// duplicates: [0 2]
+	// seqs: 1 2 2
+}

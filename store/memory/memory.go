@@ -109,11 +109,17 @@ func New(opts ...Option) (*Store, error) {
 // Append implements store.Store. Events are stored when it returns; they
 // last as long as the process.
 func (s *Store) Append(ctx context.Context, events []event.Event) error {
+	_, err := s.AppendDups(ctx, events)
+	return err
+}
+
+// AppendDups implements store.DupReporter.
+func (s *Store) AppendDups(ctx context.Context, events []event.Event) ([]int, error) {
 	if err := store.CheckBatch(events); err != nil {
-		return err
+		return nil, err
 	}
 	if len(events) == 0 {
-		return nil
+		return nil, nil
 	}
 	datas := make([][]byte, len(events))
 	for i := range events {
@@ -121,18 +127,19 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 		ev.Seq = 0
 		b, err := ev.AppendJSON(nil)
 		if err != nil {
-			return fmt.Errorf("%w: event %d (id %s): %w", store.ErrInvalid, i, ev.ID, err)
+			return nil, fmt.Errorf("%w: event %d (id %s): %w", store.ErrInvalid, i, ev.ID, err)
 		}
 		datas[i] = b
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return store.ErrClosed
+		return nil, store.ErrClosed
 	}
+	var dups []int
 	for i := range events {
 		ev := &events[i]
 		ss := s.sessions[ev.Meta.SessionID]
@@ -142,6 +149,7 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 		}
 		if seq, ok := ss.ids[ev.ID]; ok {
 			ev.Seq = seq // stored already, maybe earlier in this call
+			dups = append(dups, i)
 			continue
 		}
 		ss.lastSeq++
@@ -154,7 +162,7 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 		s.log = append(s.log, r)
 		ev.Seq = ss.lastSeq
 	}
-	return nil
+	return dups, nil
 }
 
 // Read implements store.Store.

@@ -4,7 +4,11 @@
 // # Writing
 //
 // As in store/sqlite, one writer goroutine per Store groups concurrent
-// Append calls into one transaction (group commit); events go in with COPY.
+// Append calls into one transaction (group commit). A transaction is one
+// round trip to the server: its statements are sent together, and one
+// statement numbers the events, finds the duplicates, inserts the new
+// ones and updates the sessions and the last position, so the writer's
+// share of the work is small and the server does the rest in one go.
 // Every append transaction first takes a transaction-level advisory lock
 // (pg_advisory_xact_lock, keyed by the schema), so appends are serialized
 // across all processes that share the schema: positions are assigned under
@@ -298,10 +302,9 @@ func (s *Store) Close() error {
 // queries holds the SQL with the schema name filled in.
 type queries struct {
 	schema, version                             string
-	lastPos, sessions, upsert, setPos, insert   string
+	lastPos, append                             string
 	sessionsByActivity, addLastPos, fillLastPos string
 	indexLastPos                                string
-	lookup                                      string
 	read, readAll, sessionList, sessionOne      string
 	pruneCount, pruneAge, pruneUpd              string
 	setEpoch, epoch                             string
@@ -343,20 +346,40 @@ CREATE INDEX IF NOT EXISTS events_id ON $S.events(id, session);
 		lastPos:  r.Replace(`SELECT value FROM $S.meta WHERE key = 'last_pos'`),
 		setEpoch: r.Replace(`INSERT INTO $S.meta(key, value) VALUES ('epoch', $1) ON CONFLICT DO NOTHING`),
 		epoch:    r.Replace(`SELECT value FROM $S.meta WHERE key = 'epoch'`),
-		sessions: r.Replace(`SELECT session, last_seq, count FROM $S.sessions WHERE session = ANY($1)`),
-		upsert: r.Replace(`INSERT INTO $S.sessions AS s (session, last_seq, count, first_time, last_time, last_pos)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-ON CONFLICT (session) DO UPDATE SET last_seq = excluded.last_seq, count = s.count + excluded.count,
-	first_time = CASE WHEN s.count = 0 THEN excluded.first_time ELSE s.first_time END, last_time = excluded.last_time,
-	last_pos = excluded.last_pos`),
-		insert: r.Replace(`INSERT INTO $S.events (session, seq, pos, type, time, id, data)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::uuid[], $7::bytea[])`),
-		// One index probe per event, skipped for IDs above the greatest
-		// stored one: UUIDv7 grow with time.
-		lookup: r.Replace(`SELECT e.session, e.id, e.seq FROM unnest($1::text[], $2::uuid[]) AS v(session, id)
-JOIN $S.events e ON e.id = v.id AND e.session = v.session
-WHERE v.id <= (SELECT id FROM $S.events ORDER BY id DESC LIMIT 1)`),
-		setPos:             r.Replace(`UPDATE $S.meta SET value = $1 WHERE key = 'last_pos'`),
+		// append numbers, de-duplicates and stores the events given as
+		// arrays (session, id, type, time, data; no ID twice in a
+		// session), and answers, for each event, its ordinal (from 1), its
+		// sequence number and whether it is new. It runs under the
+		// schema's advisory lock. An event whose ID is stored in its
+		// session (one index probe, skipped for IDs above the greatest
+		// stored one: UUIDv7 grow with time) is not stored again and
+		// answers the number it has.
+		append: r.Replace(`WITH v AS (
+	SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::bigint[], $5::bytea[])
+		WITH ORDINALITY AS v(session, id, type, time, data, ord)
+), old AS (
+	SELECT v.ord, e.seq FROM v JOIN $S.events e ON e.id = v.id AND e.session = v.session
+	WHERE v.id <= (SELECT id FROM $S.events ORDER BY id DESC LIMIT 1)
+), n AS (
+	SELECT v.session, v.id, v.type, v.time, v.data, v.ord,
+		coalesce(s.last_seq, 0) + row_number() OVER (PARTITION BY v.session ORDER BY v.ord) AS seq,
+		(SELECT value FROM $S.meta WHERE key = 'last_pos') + row_number() OVER (ORDER BY v.ord) AS pos
+	FROM v LEFT JOIN $S.sessions s ON s.session = v.session
+	WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.ord = v.ord)
+), ins AS (
+	INSERT INTO $S.events (session, seq, pos, type, time, id, data)
+	SELECT session, seq, pos, type, time, id, data FROM n
+), ses AS (
+	INSERT INTO $S.sessions AS s (session, last_seq, count, first_time, last_time, last_pos)
+	SELECT session, max(seq), count(*), (array_agg(time ORDER BY ord))[1], (array_agg(time ORDER BY ord DESC))[1], max(pos)
+	FROM n GROUP BY session
+	ON CONFLICT (session) DO UPDATE SET last_seq = excluded.last_seq, count = s.count + excluded.count,
+		first_time = CASE WHEN s.count = 0 THEN excluded.first_time ELSE s.first_time END, last_time = excluded.last_time,
+		last_pos = excluded.last_pos
+), meta AS (
+	UPDATE $S.meta SET value = (SELECT max(pos) FROM n) WHERE key = 'last_pos' AND EXISTS (SELECT 1 FROM n)
+)
+SELECT ord, seq, true FROM n UNION ALL SELECT ord, seq, false FROM old`),
 		read:               r.Replace(`SELECT seq, pos, type, data FROM $S.events WHERE session = $1 AND seq > $2`),
 		readAll:            r.Replace(`SELECT pos, seq, type, data FROM $S.events WHERE pos > $1`),
 		sessionList:        r.Replace(`SELECT session, count, last_seq, first_time, last_time, last_pos FROM $S.sessions`),

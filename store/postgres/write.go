@@ -2,16 +2,16 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/internal/group"
 )
-
-var eventCols = []string{"session", "seq", "pos", "type", "time", "id", "data"}
 
 // Append implements store.Store. When it returns nil the transaction has
 // committed (with the server's synchronous_commit, by default on: flushed
@@ -19,22 +19,27 @@ var eventCols = []string{"session", "seq", "pos", "type", "time", "id", "data"}
 // is not stored again: it gets the sequence number it has (see
 // store.Store).
 func (s *Store) Append(ctx context.Context, events []event.Event) error {
+	_, err := s.writer.Append(ctx, events, &s.closed)
+	return err
+}
+
+// AppendDups implements store.DupReporter.
+func (s *Store) AppendDups(ctx context.Context, events []event.Event) ([]int, error) {
 	return s.writer.Append(ctx, events, &s.closed)
 }
 
-type sessState struct {
-	lastSeq, count, added, first, last, pos int64
-	known                                   bool
+// lockTimeout is how long an append transaction waits for the schema's
+// advisory lock: half of commitTimeout.
+func lockTimeout() string {
+	return fmt.Sprintf("%dms", (commitTimeout / 2).Milliseconds())
 }
 
-// copyMin is the least number of rows that go in with COPY; smaller groups
-// are inserted with one INSERT … SELECT FROM unnest in the same round trip
-// as the session update and the commit.
-const copyMin = 64
-
-// commit runs on the writer goroutine: one transaction for all reqs, under
-// the schema's advisory lock, in two round trips (three with COPY): begin,
-// lock and read the sessions; then insert, update and commit.
+// commit runs on the writer goroutine: one transaction for all reqs, in one
+// round trip: BEGIN, the schema's advisory lock, one statement (q.append)
+// that numbers, de-duplicates and inserts the events and updates the
+// sessions and the last position, the NOTIFY, and COMMIT, sent together.
+// The statement runs after the lock is taken, so it reads what every
+// earlier append committed.
 func (s *Store) commit(reqs []*group.Request) (err error) {
 	ctx, cancel := s.txContext()
 	defer cancel()
@@ -52,123 +57,87 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 			err = s.wrap(err)
 		}
 	}()
-	sess := map[string]*sessState{}
-	var names []string
-	total := 0
-	var idSess []string
-	var ids [][16]byte
-	for _, r := range reqs {
-		total += len(r.Events)
-		for i := range r.Events {
-			name := r.Events[i].Meta.SessionID
-			if sess[name] == nil {
-				sess[name] = &sessState{}
-				names = append(names, name)
-			}
-			idSess, ids = append(idSess, name), append(ids, r.Events[i].ID)
-		}
-	}
-	// seen maps the IDs stored before and by this transaction to their
-	// sequence numbers.
+	// An ID that comes again in the call is sent once; uniq[k] is the
+	// index among the sent events of the call's k-th event.
 	type idKey struct {
 		session string
 		id      [16]byte
 	}
-	seen := make(map[idKey]int64, total)
-	var lastPos int64
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
-	b.Queue(s.q.lastPos).QueryRow(func(row pgx.Row) error { return row.Scan(&lastPos) })
-	b.Queue(s.q.sessions, names).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var name string
-			var last, count int64
-			if err := rows.Scan(&name, &last, &count); err != nil {
-				return err
-			}
-			if ss := sess[name]; ss != nil {
-				ss.lastSeq, ss.count, ss.known = last, count, true
-			}
-		}
-		return rows.Err()
-	})
-	b.Queue(s.q.lookup, idSess, ids).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var k idKey
-			var seq int64
-			if err := rows.Scan(&k.session, &k.id, &seq); err != nil {
-				return err
-			}
-			seen[k] = seq
-		}
-		return rows.Err()
-	})
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("postgres: lock and read sessions: %w", err)
+	total := 0
+	for _, r := range reqs {
+		total += len(r.Events)
 	}
-	var rows [][]any
-	var cols struct {
-		sess, types []string
-		seq, pos, t []int64
-		ids         [][16]byte
-		data        [][]byte
-	}
-	useCopy := total >= copyMin
+	first := make(map[idKey]int, total)
+	uniq := make([]int, 0, total)
+	sess, types := make([]string, 0, total), make([]string, 0, total)
+	ids, times, data := make([][16]byte, 0, total), make([]int64, 0, total), make([][]byte, 0, total)
 	for _, r := range reqs {
 		for i := range r.Events {
 			ev := &r.Events[i]
 			k := idKey{ev.Meta.SessionID, ev.ID}
-			if seq, ok := seen[k]; ok {
-				r.Seqs[i] = uint64(seq) // a duplicate: stored before, or earlier in this transaction
+			if u, ok := first[k]; ok {
+				uniq = append(uniq, -1-u) // a repeat: negative
 				continue
 			}
-			ss := sess[ev.Meta.SessionID]
-			ss.lastSeq++
-			seen[k] = ss.lastSeq
-			ss.added++
-			t := ev.Time.UnixNano()
-			if ss.count == 0 && ss.added == 1 {
-				ss.first = t
+			first[k] = len(ids)
+			uniq = append(uniq, len(ids))
+			sess, types = append(sess, ev.Meta.SessionID), append(types, string(ev.Type))
+			ids, times, data = append(ids, ev.ID), append(times, ev.Time.UnixNano()), append(data, r.Data[i])
+		}
+	}
+	// The statement answers one row per event sent, in any order: its
+	// ordinal (from 1), its sequence number and whether it is new.
+	seqs, fresh := make([]int64, len(ids)), make([]bool, len(ids))
+	answered := 0
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	// Everything up to COMMIT is sent at once, so the server gives up
+	// waiting for the lock itself, well before the client gives up on the
+	// commit: a client that gave up must not leave behind a transaction
+	// that then takes the lock and commits.
+	b.Queue("SELECT set_config('lock_timeout', $1, true)", lockTimeout())
+	b.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
+	b.Queue(s.q.append, sess, ids, types, times, data).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var ord, seq int64
+			var isNew bool
+			if err := rows.Scan(&ord, &seq, &isNew); err != nil {
+				return err
 			}
-			ss.last = t
-			lastPos++
-			ss.pos = lastPos
-			r.Seqs[i] = uint64(ss.lastSeq)
-			if useCopy {
-				rows = append(rows, []any{ev.Meta.SessionID, ss.lastSeq, lastPos, string(ev.Type), t, [16]byte(ev.ID), r.Data[i]})
-				continue
+			if ord < 1 || ord > int64(len(ids)) {
+				return fmt.Errorf("postgres: the append statement answered event %d of %d", ord, len(ids))
 			}
-			cols.sess, cols.types = append(cols.sess, ev.Meta.SessionID), append(cols.types, string(ev.Type))
-			cols.seq, cols.pos, cols.t = append(cols.seq, ss.lastSeq), append(cols.pos, lastPos), append(cols.t, t)
-			cols.ids, cols.data = append(cols.ids, [16]byte(ev.ID)), append(cols.data, r.Data[i])
+			seqs[ord-1], fresh[ord-1] = seq, isNew
+			answered++
 		}
-	}
-	b = &pgx.Batch{}
-	if useCopy {
-		if _, err := conn.CopyFrom(ctx, pgx.Identifier{s.schema, "events"}, eventCols, pgx.CopyFromRows(rows)); err != nil {
-			return fmt.Errorf("postgres: copy events: %w", err)
-		}
-	} else {
-		b.Queue(s.q.insert, cols.sess, cols.seq, cols.pos, cols.types, cols.t, cols.ids, cols.data)
-	}
-	n := len(names)
-	upd, lasts, counts, firsts, lastTimes := make([]string, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
-	poss := make([]int64, 0, n)
-	for _, name := range names {
-		if ss := sess[name]; ss.added > 0 { // not a session of only duplicates
-			upd, lasts, counts = append(upd, name), append(lasts, ss.lastSeq), append(counts, ss.added)
-			firsts, lastTimes, poss = append(firsts, ss.first), append(lastTimes, ss.last), append(poss, ss.pos)
-		}
-	}
-	if len(upd) > 0 {
-		b.Queue(s.q.upsert, upd, lasts, counts, firsts, lastTimes, poss)
-		b.Queue(s.q.setPos, lastPos)
-		b.Queue("SELECT pg_notify($1, '')", s.channel()) // delivered on COMMIT (see Watch)
-	}
+		return rows.Err()
+	})
+	b.Queue("SELECT pg_notify($1, '')", s.channel()) // delivered on COMMIT (see Watch)
 	b.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
+			return fmt.Errorf("postgres: append: the schema's lock was not free within %s: %w (%w)", lockTimeout(), context.DeadlineExceeded, err)
+		}
 		return fmt.Errorf("postgres: store events and commit: %w", err)
+	}
+	if answered != len(ids) {
+		return fmt.Errorf("postgres: the append statement answered %d rows for %d events", answered, len(ids))
+	}
+	k := 0
+	for _, r := range reqs {
+		for i := range r.Events {
+			u, repeat := uniq[k], false
+			if u < 0 {
+				u, repeat = -1-u, true
+			}
+			if fresh[u] && !repeat {
+				r.Seqs[i] = uint64(seqs[u])
+			} else {
+				r.Duplicate(i, uint64(seqs[u])) // stored before, or earlier in this call
+			}
+			k++
+		}
 	}
 	return nil
 }

@@ -143,6 +143,12 @@ func (s *Store) lookupStmt(rows int) (*sql.Stmt, error) {
 // An event whose ID is already stored in its session is not stored again:
 // it gets the sequence number it has (see store.Store).
 func (s *Store) Append(ctx context.Context, events []event.Event) error {
+	_, err := s.writer.Append(ctx, events, &s.closed)
+	return err
+}
+
+// AppendDups implements store.DupReporter.
+func (s *Store) AppendDups(ctx context.Context, events []event.Event) ([]int, error) {
 	return s.writer.Append(ctx, events, &s.closed)
 }
 
@@ -228,7 +234,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 			ss := s.w.sess[ev.Meta.SessionID]
 			k := idKey{ss.sid, ev.ID}
 			if seq, ok := s.w.seen[k]; ok {
-				r.Seqs[i] = seq // a duplicate: stored before, or earlier in this transaction
+				r.Duplicate(i, seq) // stored before, or earlier in this transaction
 				continue
 			}
 			ss.seq++

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -160,4 +161,39 @@ func (s *suite) dedupDeleted(t *testing.T) {
 		t.Fatalf("append after Delete gave seqs %v, want %v", seqs(got), want)
 	}
 	checkSession(t, st, "d", 2)
+}
+
+// dedupReport: a store.DupReporter names exactly the duplicates of each
+// call, within the call and across calls, and nil when all are new.
+func (s *suite) dedupReport(t *testing.T) {
+	st := s.new(t)
+	d, ok := st.(store.DupReporter)
+	if !ok {
+		t.Skip("the store is not a store.DupReporter")
+	}
+	a, b, c, e := text("r", 0), text("r", 1), text("r", 2), text("r", 3)
+	other := a
+	other.Meta.SessionID = "r2"
+	for i, step := range []struct {
+		events []event.Event
+		dups   []int
+		seqs   []uint64
+	}{
+		{[]event.Event{a, b}, nil, []uint64{1, 2}},
+		{[]event.Event{a, c, a, other}, []int{0, 2}, []uint64{1, 3, 1, 1}},
+		{[]event.Event{e, b, c, e}, []int{1, 2, 3}, []uint64{4, 2, 3, 4}},
+		{[]event.Event{c}, []int{0}, []uint64{3}},
+	} {
+		dups, err := d.AppendDups(ctx(t), step.events)
+		if err != nil {
+			t.Fatalf("call %d: AppendDups: %v", i, err)
+		}
+		if !slices.Equal(dups, step.dups) || !slices.Equal(seqs(step.events), step.seqs) {
+			t.Fatalf("call %d: AppendDups gave duplicates %v and seqs %v, want %v and %v", i, dups, seqs(step.events), step.dups, step.seqs)
+		}
+	}
+	checkSession(t, st, "r", 4)
+	if _, err := d.AppendDups(ctx(t), []event.Event{{}}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("AppendDups of an invalid event: %v, want ErrInvalid", err)
+	}
 }

@@ -133,4 +133,5 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 	t.Run("DedupConcurrent", s.dedupConcurrent)
 	t.Run("DedupReopen", s.dedupReopen)
 	t.Run("DedupDeleted", s.dedupDeleted)
+	t.Run("DedupReport", s.dedupReport)
 }

@@ -6,6 +6,7 @@ package group
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -27,6 +28,9 @@ type Request struct {
 	// Seqs holds the sequence numbers the writer assigned, applied to
 	// Events once the transaction committed.
 	Seqs []uint64
+	// Dups holds the indexes of the events that were duplicates, in
+	// increasing order (see Duplicate).
+	Dups []int
 
 	state atomic.Int32
 	done  chan error
@@ -89,22 +93,34 @@ func (w *Writer) Do(ctx context.Context, r *Request) error {
 	}
 }
 
-// Append is a store's Append: it validates and encodes events, and
-// queues them unless closed is set (the store's Close has begun), in which
-// case it returns store.ErrClosed. An empty batch is a no-op.
-func (w *Writer) Append(ctx context.Context, events []event.Event, closed *atomic.Bool) error {
+// Duplicate records that Events[i] is stored already with sequence number
+// seq: a Commit calls it, in increasing order of i, instead of assigning
+// Seqs[i] a new number.
+func (r *Request) Duplicate(i int, seq uint64) {
+	r.Seqs[i] = seq
+	r.Dups = append(r.Dups, i)
+}
+
+// Append is a store's AppendDups (see store.DupReporter): it validates and
+// encodes events, and queues them unless closed is set (the store's Close
+// has begun), in which case it returns store.ErrClosed. An empty batch is
+// a no-op.
+func (w *Writer) Append(ctx context.Context, events []event.Event, closed *atomic.Bool) ([]int, error) {
 	r := &Request{Events: events}
 	if err := r.Encode(); err != nil {
-		return err
+		return nil, err
 	}
 	defer r.Release()
 	if len(events) == 0 {
-		return nil
+		return nil, nil
 	}
 	if closed.Load() {
-		return store.ErrClosed
+		return nil, store.ErrClosed
 	}
-	return w.Do(ctx, r)
+	if err := w.Do(ctx, r); err != nil {
+		return nil, err
+	}
+	return r.Dups, nil
 }
 
 // Repeat runs once as a job on the writer, again and again while it
@@ -141,10 +157,15 @@ func (w *Writer) Close() {
 // deletion) may have changed the rows behind it.
 func (w *Writer) Jobs() uint64 { return w.jobs }
 
+// maxYields bounds how often the writer lets other goroutines run while it
+// waits for the callers of its previous group to append again.
+const maxYields = 64
+
 func (w *Writer) run() {
 	defer w.wg.Done()
 	var batch []*Request
 	var held *Request // a job or an overflowing request for the next round
+	last := 0         // the requests of the previous group
 	for {
 		batch = batch[:0]
 		if held != nil {
@@ -159,6 +180,7 @@ func (w *Writer) run() {
 		}
 		if batch[0].Job == nil {
 			n := len(batch[0].Events)
+			yields := 0
 		drain:
 			for n < w.maxEvents {
 				select {
@@ -170,6 +192,16 @@ func (w *Writer) run() {
 					batch = append(batch, r)
 					n += len(r.Events)
 				default:
+					// The callers of the previous group, woken by its
+					// commit, are likely to append again at once (a
+					// stream of one event per call): let them run before
+					// committing with fewer of them. Yielding costs
+					// nothing when no goroutine is runnable.
+					if len(batch) < last && yields < maxYields {
+						yields++
+						runtime.Gosched()
+						continue
+					}
 					break drain
 				}
 			}
@@ -194,6 +226,7 @@ func (w *Writer) run() {
 			return
 		default:
 		}
+		last = len(live)
 		w.handle(live)
 	}
 }
@@ -204,20 +237,28 @@ func (w *Writer) handle(reqs []*Request) {
 		reqs[0].done <- reqs[0].Job()
 		return
 	}
-	err := w.commit(reqs)
+	err := w.try(reqs)
 	if err != nil && len(reqs) > 1 && !errors.Is(err, store.ErrCorrupt) &&
 		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		// One request may have failed the group: commit each alone. (Not
 		// when the commit ran out of time or was canceled by Close: each
 		// alone would too.)
 		for _, r := range reqs {
-			w.finish(r, w.commit([]*Request{r}))
+			w.finish(r, w.try([]*Request{r}))
 		}
 		return
 	}
 	for _, r := range reqs {
 		w.finish(r, err)
 	}
+}
+
+// try commits reqs, each without the duplicates a failed try recorded.
+func (w *Writer) try(reqs []*Request) error {
+	for _, r := range reqs {
+		r.Dups = r.Dups[:0]
+	}
+	return w.commit(reqs)
 }
 
 func (w *Writer) finish(r *Request, err error) {
