@@ -250,7 +250,10 @@ try {
   await page.reload();
   await page.waitForFunction((b) => document.getElementById('conv').textContent === b, answered, { timeout: T })
     .catch(async () => check(false, 'a reload shows the same answered run: ' + JSON.stringify(await convText(page)) + ' != ' + JSON.stringify(answered)));
-  console.log('ok a waiting run shows a card per open interrupt, then the answers; the page folds it as the server does');
+  await page.click('#toreplay');
+  await page.waitForSelector('main[data-ready="1"]', { timeout: T });
+  check(await convText(page) === answered && (await cards()).length === 2, 'the replay of the answered run shows the live view: ' + JSON.stringify(await convText(page)));
+  console.log('ok a waiting run shows a card per open interrupt, then the answers, live, reloaded and replayed; the page folds it as the server does');
 
   // 6. The inspector filters by type, shows an event, and links to it.
   await page.goto(URL0 + '/#s=second');
