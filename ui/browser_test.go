@@ -5,9 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,11 +19,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-events/sluice"
+	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/server"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/store/sqlite"
+	"github.com/sluice-events/sluice/wire/agui"
 )
 
 // testServer is a real server on loopback with the given API keys
@@ -34,6 +40,7 @@ type testServer struct {
 	db   string
 	keys []string
 	cfg  func(*server.Config) // changes the server's configuration, or nil
+	hub  *hub.Hub             // the running server's hub
 	stop func()
 }
 
@@ -68,6 +75,7 @@ func (r *testServer) start(fresh bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.hub = h
 	cfg := server.Config{Hub: h, Logger: slog.New(slog.DiscardHandler), ShutdownTimeout: time.Second}
 	for _, k := range r.keys {
 		key, err := server.ParseKey(k)
@@ -242,7 +250,10 @@ func setupBrowser(t *testing.T) {
 // text, a second tab agrees, and so does a server restart (on the same
 // log; on a new log, the page starts over) and a dropped network (a TCP
 // proxy cut mid-run and restored); a session whose timeline is over the
-// server's response limit opens from its events; errors show; the inspector
+// server's response limit opens from its events; errors show; a run waiting
+// for input (an AG-UI interrupt, made through wire/agui's Handler) shows an
+// "awaiting input" card per open interrupt, then the answers once a resume
+// gives them, and the page folds it as the server does; the inspector
 // filters, searches, copies an event as JSON and links to it; the page's
 // fold of a log equals the server's timeline; the scrubber replays; a
 // server with keys refuses the page without a key, the key never appears
@@ -270,6 +281,13 @@ func TestBrowser(t *testing.T) {
 	results := filepath.Join(t.TempDir(), "results.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
+	// Session "ask": an AG-UI run that ends waiting for two answers; the
+	// script has it answered ("AGUI resume") while the page shows it.
+	ag := httptest.NewServer(agui.Handler(open.hub, bookingAgent))
+	defer ag.Close()
+	if err := aguiRun(ctx, ag.URL, "ask", "ask-1"); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.CommandContext(ctx, "node", "browser.mjs")
 	cmd.Dir = browserDir
 	cmd.Env = append(os.Environ(),
@@ -281,7 +299,8 @@ func TestBrowser(t *testing.T) {
 	// The script asks for restarts with a line "RESTART same" or
 	// "RESTART fresh" and waits for "restarted" on its standard input; it
 	// cuts and restores the network between the page and the open server
-	// with "NETWORK down" and "NETWORK up", waiting for "network".
+	// with "NETWORK down" and "NETWORK up", waiting for "network"; it has
+	// session "ask" answered with "AGUI resume", waiting for "resumed".
 	var out, errOut bytes.Buffer
 	cmd.Stderr = &errOut
 	stdout, err := cmd.StdoutPipe()
@@ -312,6 +331,13 @@ func TestBrowser(t *testing.T) {
 			}
 			io.WriteString(stdin, "network\n")
 		}
+		if line == "AGUI resume" {
+			if err := aguiRun(ctx, ag.URL, "ask", "ask-2", agui.ResumeEntry{InterruptID: "approve", Status: agui.Resolved, Payload: json.RawMessage(`{"fare":"economy"}`)},
+				agui.ResumeEntry{InterruptID: "seat", Status: agui.Cancelled}); err != nil {
+				t.Error(err)
+			}
+			io.WriteString(stdin, "resumed\n")
+		}
 	}
 	err = cmd.Wait()
 	t.Logf("browser.mjs:\n%s%s", out.String(), errOut.String())
@@ -327,4 +353,61 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("measurements: %s", b)
+}
+
+// askExpiry is when the booking agent's approval expires: late enough
+// for the test's answer, fixed so that the page's text can be checked.
+var askExpiry = time.Date(2099, 1, 2, 15, 4, 5, 0, time.UTC)
+
+// bookingAgent is an AG-UI agent that says it needs approval and a seat
+// and ends its run waiting for them (the seat's question is hostile HTML,
+// which the page must show as text); the run that answers them says what
+// it booked.
+func bookingAgent(ctx context.Context, in agui.RunAgentInput, em *sluice.Emitter) error {
+	text := "I need your approval."
+	approve, answered := in.Answer("approve")
+	if answered {
+		text = "Not booked."
+		if approve.Status == agui.Resolved {
+			text = "Booked " + string(approve.Payload) + "."
+		}
+	}
+	m := em.WithMeta(func(m *event.Meta) { m.MessageID = "say-" + in.RunID })
+	if err := sluice.Emit(ctx, m, event.MessageCreated{Role: "assistant", Content: text, Index: len(in.Messages)}); err != nil || answered {
+		return err
+	}
+	return agui.Interrupt(
+		event.Interrupt{ID: "approve", Reason: "approval", Message: "Book the flight to Paris?", ExpiresAt: askExpiry, Metadata: json.RawMessage(`{"price":420}`)},
+		event.Interrupt{ID: "seat", Reason: "input", Message: `<img src=x onerror="window.__pwned=3">Which seat?`, ToolCallID: "call_seat", ResponseSchema: json.RawMessage(`{"type":"string"}`)},
+	)
+}
+
+// aguiRun posts an AG-UI run of thread with the resume entries and reads
+// its stream to the end, which must be RUN_FINISHED.
+func aguiRun(ctx context.Context, url, thread, runID string, resume ...agui.ResumeEntry) error {
+	body, err := json.Marshal(agui.RunAgentInput{
+		ThreadID: thread, RunID: runID, Resume: resume,
+		Messages: []agui.InputMessage{{ID: "u1", Role: "user", Content: json.RawMessage(`"Book a flight to Paris"`)}},
+	})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", runID, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", runID, err)
+	}
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(`"RUN_FINISHED"`)) {
+		return fmt.Errorf("run %s: %s: %s", runID, resp.Status, b)
+	}
+	return nil
 }

@@ -81,7 +81,8 @@ $('forget').addEventListener('click', () => { sessionStorage.removeItem(KEY); lo
 
 // Timeline is a session's conversation view: the JSON of
 // GET /v1/sessions/{id}/timeline, folded on event by event. Every message
-// and tool call it changes is put in dirty, for the renderer.
+// and tool call it changes is put in dirty, and runsDirty is set when a
+// run's interrupts or answers change, for the renderer.
 class Timeline {
   constructor(snap) {
     const s = snap || {};
@@ -99,6 +100,7 @@ class Timeline {
     this.runIx = new Map(this.runs.map((r, i) => [r.id, i]));
     for (const m of this.messages) { m.parts = m.parts || []; m.tool_call_ids = m.tool_call_ids || []; }
     this.dirty = new Set(this.messages.concat(this.tool_calls));
+    this.runsDirty = true;
     this.version = 0;
   }
 
@@ -113,6 +115,7 @@ class Timeline {
   }
 
   msg(id) { const i = this.msgs.get(id); return i === undefined ? null : this.messages[i]; }
+  run(id) { const i = this.runIx.get(id); return i === undefined ? null : this.runs[i]; }
   tool(id) { const i = this.tools.get(id); return i === undefined ? null : this.tool_calls[i]; }
   touch(x) { if (x) this.dirty.add(x); return x; }
 
@@ -129,6 +132,15 @@ class Timeline {
       case 'run.completed': this.endRun(run, ev, 'completed'); break;
       case 'run.stopped': this.endRun(run, ev, 'stopped', p.reason); this.problem(ev, 'interrupted', null, p.reason); break;
       case 'run.failed': this.endRun(run, ev, 'failed', '', p.error); this.problem(ev, 'error', p.error); break;
+      case 'run.interrupted': this.endRun(run, ev, 'waiting'); if (run) { run.interrupts = p.interrupts; this.runsDirty = true; } break;
+      case 'run.resumed': {
+        if (!run) break;
+        run.resumes = p.interrupted_run; run.answers = p.answers;
+        const r = this.run(p.interrupted_run);
+        if (r && r !== run) r.answered_by = run.id;
+        this.runsDirty = true;
+        break;
+      }
       case 'message.started': { const msg = this.streamed(ev, p.id); if (p.role) msg.role = p.role; if (p.model) msg.model = p.model; break; }
       case 'message.block.started': if (p.kind === 'text' || p.kind === 'thinking') this.part(this.streamed(ev), p.kind, p.index || 0); break;
       case 'message.block.stopped': if (p.kind === 'text' || p.kind === 'thinking') this.last(this.streamed(ev), p.kind, p.index || 0).done = true; break;
@@ -347,6 +359,7 @@ function jsonText(v) { return v === undefined || v === null ? '' : (typeof v ===
 function duration(d, start, end) { return d || (start ? (Date.parse(end) - Date.parse(start)) * 1e6 : 0); }
 function pretty(s) { try { return JSON.stringify(typeof s === 'string' ? JSON.parse(s) : s, null, 2); } catch (e) { return String(s); } }
 function fmtDur(ns) { if (!ns) return ''; const ms = ns / 1e6; return ms < 1 ? ms.toFixed(3) + ' ms' : ms < 1000 ? ms.toFixed(1) + ' ms' : (ms / 1000).toFixed(2) + ' s'; }
+function fmtTime(t) { return String(t).replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC'); }
 function fmtCost(c, unknown) { return (unknown ? '≥ ' : '') + '$' + (c || 0).toFixed(4); }
 function tokensOf(u) { u = u || {}; return u.total_tokens || ((u.input_tokens || 0) + (u.output_tokens || 0)); }
 
@@ -387,6 +400,7 @@ class View {
     this.tl = tl;
     this.msgEls = new Map();
     this.toolEls = new Map();
+    this.runEls = new Map();
     this.conv.replaceChildren();
     this.sys = null;
     this.problemBox = el('div', { id: 'problems' });
@@ -425,6 +439,7 @@ class View {
       if ('role' in x) this.renderMessage(x); else this.renderTool(x);
     }
     tl.dirty.clear();
+    if (tl.runsDirty) { tl.runsDirty = false; this.renderInterrupts(); }
     while (this.shownProblems < tl.problems.length) {
       const p = tl.problems[this.shownProblems++];
       const e = p.error || {};
@@ -484,6 +499,48 @@ class View {
     if (tc.result !== undefined && tc.result !== null) kids.push(el('div', { cls: 'cap', text: 'result' }), el('pre', { cls: 'result', text: pretty(tc.result) }));
     if (tc.error) kids.push(el('div', { cls: 'cap err', text: 'error' }), el('pre', { cls: 'result err', text: tc.error.message || JSON.stringify(tc.error) }));
     return el('div', { cls: 'tool', 'data-tool': tc.id }, ...kids);
+  }
+
+  // renderInterrupts shows each run that ended waiting for input, after
+  // its last message: an "awaiting input" card per interrupt while they
+  // are open, each one's answer once a later run gave them.
+  renderInterrupts() {
+    const tl = this.tl;
+    for (const r of tl.runs) {
+      if (!r.interrupts || !r.interrupts.length) continue;
+      let box = this.runEls.get(r.id);
+      if (!box) {
+        box = el('div', { 'data-run': r.id });
+        this.runEls.set(r.id, box);
+        const mine = tl.messages.filter((m) => m.run_id === r.id && this.msgEls.has(m.id));
+        if (mine.length) this.msgEls.get(mine[mine.length - 1].id).after(box); else this.conv.insertBefore(box, this.orphans);
+      }
+      const by = r.answered_by ? tl.run(r.answered_by) : null;
+      const answers = new Map(((by && by.answers) || []).map((a) => [a.interrupt_id, a]));
+      const waiting = r.status === 'waiting' && !by;
+      box.className = 'interrupts' + (waiting ? ' run-waiting' : '');
+      box.replaceChildren(el('div', { cls: 'who' }, 'run ', el('span', { cls: 'mono', text: r.id }), ' ',
+        el('span', { cls: 'status ' + (by ? 'answered' : r.status), text: by ? 'answered' : r.status }), by ? el('span', { text: ' by run ' + by.id }) : null),
+      ...r.interrupts.map((it) => this.interruptCard(it, by, answers.get(it.id))));
+    }
+  }
+
+  interruptCard(it, by, ans) {
+    const expired = it.expires_at && !by && Date.parse(it.expires_at) <= Date.now();
+    const kids = [el('div', { cls: 'head' },
+      el('b', { text: by ? 'answered' : 'awaiting input' }),
+      el('span', { cls: 'status ' + (by ? (ans && ans.status) || 'answered' : 'waiting'), text: it.reason || '' }),
+      it.expires_at ? el('span', { cls: 'muted', text: (expired ? 'expired ' : 'expires ') + fmtTime(it.expires_at) }) : null,
+      el('span', { cls: 'muted mono', text: it.id }))];
+    if (it.message) kids.push(el('div', { cls: 'text', text: it.message }));
+    if (it.tool_call_id) kids.push(el('div', { cls: 'muted mono', text: 'about tool call ' + it.tool_call_id }));
+    if (it.metadata !== undefined) kids.push(el('div', { cls: 'muted mono', text: JSON.stringify(it.metadata) }));
+    if (!by && it.response_schema !== undefined) kids.push(el('div', { cls: 'cap', text: 'expected answer' }), el('pre', { text: pretty(it.response_schema) }));
+    if (by) {
+      kids.push(el('div', { cls: 'cap', text: (ans ? ans.status : 'no answer') + ' by run ' + by.id }));
+      if (ans && ans.payload !== undefined) kids.push(el('pre', { cls: 'answer', text: pretty(ans.payload) }));
+    }
+    return el('div', { cls: 'interrupt', 'data-interrupt': it.id, 'data-state': by ? 'answered' : 'open' }, ...kids);
   }
 
   renderUsage() {

@@ -13,6 +13,9 @@ async function restart(how) { console.log('RESTART ' + how); await stdinLines.ne
 // network asks the Go test to cut ("down") or restore ("up") the network
 // between the page and the open server (a TCP proxy) and waits until it has.
 async function network(how) { console.log('NETWORK ' + how); await stdinLines.next(); }
+// aguiResume asks the Go test to answer the open interrupts of session
+// "ask" (an AG-UI resume) and waits until the answering run has ended.
+async function aguiResume() { console.log('AGUI resume'); await stdinLines.next(); }
 
 const env = process.env;
 const URL0 = env.SLUICE_URL, KEYED = env.SLUICE_KEYED_URL;
@@ -33,6 +36,30 @@ async function publish(base, events, key) {
 }
 const delta = (session, text, msg = 'm1') => ({ type: 'message.text.delta', session, meta: { message: msg }, payload: { index: 0, text } });
 const convText = (page) => page.$eval('#conv', (n) => n.textContent);
+
+// foldsAsServer checks that the page's fold of session from scratch (the
+// replay's) equals the server's timeline (Go package timeline), field by
+// field that the page shows.
+async function foldsAsServer(page, session) {
+  const goTl = await (await fetch(URL0 + '/v1/sessions/' + session + '/timeline')).json();
+  const jsTl = await page.evaluate(async (id) => {
+    const evs = await readLog(id, undefined, () => {});
+    const tl = new Timeline({ session: id });
+    for (const ev of evs) tl.apply(ev);
+    return JSON.parse(JSON.stringify({ seq: tl.seq, system_prompt: tl.system_prompt, runs: tl.runs, messages: tl.messages, tool_calls: tl.tool_calls, steps: tl.steps, usage: tl.usage, problems: tl.problems }));
+  }, session);
+  const norm = (t) => JSON.stringify({
+    seq: t.seq, system: t.system_prompt || '',
+    runs: (t.runs || []).map((r) => [r.id, r.status, r.prompt || '', !!r.explicit, r.reason || '', r.error || null, r.start, r.end || '',
+      r.interrupts || [], r.answered_by || '', r.resumes || '', r.answers || []]),
+    messages: (t.messages || []).map((m) => [m.id, m.role, m.status, m.model || '', m.stop_reason || '', (m.parts || []).map((p) => [p.kind, p.text]), m.tool_call_ids || []]),
+    tools: (t.tool_calls || []).map((c) => [c.id, c.name, c.status, c.arguments ? JSON.parse(c.arguments) : null, c.result === undefined ? null : c.result, c.duration_ns || 0]),
+    steps: (t.steps || []).map((x) => [x.kind, x.name, x.status, x.duration_ns || 0]),
+    usage: (t.usage || []).map((u) => [u.provider, u.model, u.calls, u.tokens, u.cost]),
+    problems: (t.problems || []).map((p) => [p.kind, p.type, p.seq]),
+  });
+  check(norm(jsTl) === norm(goTl), 'the page folds ' + session + ' as the server does:\n' + norm(jsTl) + '\n' + norm(goTl));
+}
 
 const browser = await chromium.launch({
   executablePath: env.CHROMIUM || '/usr/bin/chromium',
@@ -216,6 +243,41 @@ try {
   await page.waitForFunction(() => { const p = document.querySelector('#problems .problem'); return p && p.textContent.includes('overloaded') && p.textContent.includes('stream.error'); }, null, { timeout: T });
   console.log('ok errors show in the conversation');
 
+  // 5f. A run waiting for input (an AG-UI interrupt, made by the Go
+  // test): an "awaiting input" card per open interrupt, after the message
+  // that asked; once a later run answers them, each card shows its answer.
+  await page.goto(URL0 + '/#s=ask');
+  await page.waitForFunction(() => document.querySelectorAll('#conv .interrupt').length === 2 && document.getElementById('conn').textContent === 'live', null, { timeout: T })
+    .catch(async () => check(false, 'two awaiting-input cards (the conversation shows ' + JSON.stringify(await convText(page)) + ')'));
+  const cards = () => page.$$eval('#conv .interrupt', (ns) => ns.map((n) => ({ id: n.dataset.interrupt, state: n.dataset.state, text: n.textContent })));
+  let ask = await cards();
+  check(ask[0].id === 'approve' && ask[0].state === 'open' && ask[0].text.includes('awaiting input') && ask[0].text.includes('approval') &&
+    ask[0].text.includes('Book the flight to Paris?') && ask[0].text.includes('expires 2099-01-02 15:04:05 UTC'), 'the approval card: ' + JSON.stringify(ask[0]));
+  check(ask[1].id === 'seat' && ask[1].state === 'open' && ask[1].text.includes('<img src=x onerror="window.__pwned=3">Which seat?') &&
+    ask[1].text.includes('call_seat') && ask[1].text.includes('"type": "string"'), 'the seat card: ' + JSON.stringify(ask[1]));
+  check(await page.$('#conv img') === null && await page.evaluate(() => window.__pwned) === undefined, 'an interrupt\'s text stays text');
+  check(await page.$eval('.run-waiting .status', (n) => n.textContent) === 'waiting', 'the run shows as waiting');
+  const after = (a, b) => page.evaluate(([a, b]) => !!(document.querySelector(a).compareDocumentPosition(document.querySelector(b)) & Node.DOCUMENT_POSITION_PRECEDING), [a, b]);
+  check(await after('[data-run="ask-1"]', '[data-msg="say-ask-1"]'), 'the cards follow the message that asked');
+  await foldsAsServer(page, 'ask');
+  await aguiResume();
+  await page.waitForFunction(() => document.querySelectorAll('#conv .interrupt[data-state="answered"]').length === 2 && document.getElementById('conv').textContent.includes('Booked {"fare":"economy"}.'), null, { timeout: T })
+    .catch(async () => check(false, 'the answers show (the conversation shows ' + JSON.stringify(await convText(page)) + ')'));
+  ask = await cards();
+  check(ask[0].text.includes('resolved') && ask[0].text.includes('"fare": "economy"') && ask[1].text.includes('cancelled') && ask.every((c) => c.text.includes('ask-2')),
+    'the answered cards: ' + JSON.stringify(ask));
+  check(!(await convText(page)).includes('awaiting input') && await page.$('.run-waiting') === null, 'nothing awaits input any more');
+  check(await after('[data-run="ask-1"]', '[data-msg="say-ask-1"]') && await after('[data-msg="say-ask-2"]', '[data-run="ask-1"]'), 'the answered cards stay between the question and the answer');
+  await foldsAsServer(page, 'ask');
+  const answered = await convText(page);
+  await page.reload();
+  await page.waitForFunction((b) => document.getElementById('conv').textContent === b, answered, { timeout: T })
+    .catch(async () => check(false, 'a reload shows the same answered run: ' + JSON.stringify(await convText(page)) + ' != ' + JSON.stringify(answered)));
+  await page.click('#toreplay');
+  await page.waitForSelector('main[data-ready="1"]', { timeout: T });
+  check(await convText(page) === answered && (await cards()).length === 2, 'the replay of the answered run shows the live view: ' + JSON.stringify(await convText(page)));
+  console.log('ok a waiting run shows a card per open interrupt, then the answers, live, reloaded and replayed; the page folds it as the server does');
+
   // 6. The inspector filters by type, shows an event, and links to it.
   await page.goto(URL0 + '/#s=second');
   await page.waitForFunction(() => document.querySelectorAll('#events .ev').length === 13, null, { timeout: T });
@@ -261,25 +323,7 @@ try {
   await page.waitForFunction((t) => document.getElementById('conv').textContent === t, liveText, { timeout: T });
   // The page's fold from scratch (the replay's) equals the server's
   // timeline (Go package timeline), field by field that the page shows.
-  for (const session of ['demo', 'second']) {
-    const goTl = await (await fetch(URL0 + '/v1/sessions/' + session + '/timeline')).json();
-    const jsTl = await page.evaluate(async (id) => {
-      const evs = await readLog(id, undefined, () => {});
-      const tl = new Timeline({ session: id });
-      for (const ev of evs) tl.apply(ev);
-      return JSON.parse(JSON.stringify({ seq: tl.seq, system_prompt: tl.system_prompt, runs: tl.runs, messages: tl.messages, tool_calls: tl.tool_calls, steps: tl.steps, usage: tl.usage, problems: tl.problems }));
-    }, session);
-    const norm = (t) => JSON.stringify({
-      seq: t.seq, system: t.system_prompt || '',
-      runs: (t.runs || []).map((r) => [r.id, r.status]),
-      messages: (t.messages || []).map((m) => [m.id, m.role, m.status, m.model || '', m.stop_reason || '', (m.parts || []).map((p) => [p.kind, p.text]), m.tool_call_ids || []]),
-      tools: (t.tool_calls || []).map((c) => [c.id, c.name, c.status, c.arguments ? JSON.parse(c.arguments) : null, c.result === undefined ? null : c.result, c.duration_ns || 0]),
-      steps: (t.steps || []).map((x) => [x.kind, x.name, x.status, x.duration_ns || 0]),
-      usage: (t.usage || []).map((u) => [u.provider, u.model, u.calls, u.tokens, u.cost]),
-      problems: (t.problems || []).map((p) => [p.kind, p.type, p.seq]),
-    });
-    check(norm(jsTl) === norm(goTl), 'the page folds ' + session + ' as the server does:\n' + norm(jsTl) + '\n' + norm(goTl));
-  }
+  for (const session of ['demo', 'second']) await foldsAsServer(page, session);
   const half = Math.floor(demo.length * 0.6);
   await page.$eval('#scrub', (n, v) => { n.value = String(v); n.dispatchEvent(new Event('input')); }, half);
   await page.waitForFunction((n) => document.getElementById('pos').textContent.startsWith(n + ' /'), half, { timeout: T });
