@@ -56,14 +56,20 @@ func (s *Store) Read(ctx context.Context, q store.Query) iter.Seq2[event.Event, 
 		where.WriteString(" AND time < ?")
 		fixed = append(fixed, q.Until.UnixNano())
 	}
-	query := "SELECT seq, type, data FROM events WHERE sid = (SELECT sid FROM sessions WHERE name = ?) AND seq > ?" +
-		where.String() + " ORDER BY seq LIMIT ?"
+	// Both tables, merged in seq order (each through its (sid, seq) key):
+	// the session's events that the writer has not yet moved out of
+	// recent come after those in events.
+	part := " WHERE sid = (SELECT sid FROM sessions WHERE name = ?) AND seq > ?" + where.String()
+	query := "SELECT seq, type, data FROM events" + part + " UNION ALL SELECT seq, type, data FROM recent" + part +
+		" ORDER BY seq LIMIT ?"
 	return page.Iter(ctx, page.Pager[event.Event]{
 		After: q.After, Limit: q.Limit, Size: rowsPerPage, Filtered: inGo, Check: s.check,
 		Fetch: func(ctx context.Context, after uint64, size int, buf []event.Event) ([]event.Event, int, uint64, error) {
-			args := make([]any, 0, len(fixed)+3)
-			args = append(args, q.Session, int64(after))
-			args = append(args, fixed...)
+			args := make([]any, 0, 2*len(fixed)+5)
+			for range 2 {
+				args = append(args, q.Session, int64(after))
+				args = append(args, fixed...)
+			}
 			args = append(args, size)
 			var last uint64
 			var bad []byte
@@ -99,7 +105,8 @@ func (s *Store) Read(ctx context.Context, q store.Query) iter.Seq2[event.Event, 
 // number seq and stored data that does not decode, naming its position.
 func (s *Store) damaged(ctx context.Context, sess string, seq uint64, data []byte) error {
 	var pos int64
-	_, err := s.query(ctx, "SELECT pos FROM events WHERE sid = (SELECT sid FROM sessions WHERE name = ?) AND seq = ?",
+	_, err := s.query(ctx, `SELECT pos FROM events WHERE sid = (SELECT sid FROM sessions WHERE name = ?1) AND seq = ?2
+		UNION ALL SELECT pos FROM recent WHERE sid = (SELECT sid FROM sessions WHERE name = ?1) AND seq = ?2`,
 		[]any{sess, int64(seq)}, func(rows *sql.Rows) error { return rows.Scan(&pos) })
 	if err != nil {
 		return err
@@ -134,21 +141,27 @@ func (s *Store) ReadAll(ctx context.Context, q store.AllQuery) iter.Seq2[store.E
 	}
 	var where strings.Builder
 	var fixed []any
-	from := "events e"
+	join := ""
 	if q.SessionPrefix != "" {
-		// CROSS JOIN keeps events as the outer loop, in position order.
-		from = "events e CROSS JOIN sessions s ON s.sid = e.sid"
+		// CROSS JOIN keeps the events as the outer loop, in position order.
+		join = " CROSS JOIN sessions s ON s.sid = e.sid"
 		where.WriteString(" AND s.name GLOB ?")
 		fixed = append(fixed, globPrefix(q.SessionPrefix))
 	}
 	inGo := typeFilter(q.Types, "e.type", &where, &fixed)
-	query := "SELECT e.pos, e.seq, e.type, e.data FROM " + from + " WHERE e.pos > ?" + where.String() + " ORDER BY e.pos LIMIT ?"
+	// Both tables, merged in position order (each through its position
+	// key).
+	part := " e" + join + " WHERE e.pos > ?" + where.String()
+	query := "SELECT e.pos AS pos, e.seq, e.type, e.data FROM events" + part +
+		" UNION ALL SELECT e.pos, e.seq, e.type, e.data FROM recent" + part + " ORDER BY pos LIMIT ?"
 	return page.Iter(ctx, page.Pager[store.Entry]{
 		After: q.After, Limit: q.Limit, Size: rowsPerPage, Filtered: inGo, Check: s.check,
 		Fetch: func(ctx context.Context, after uint64, size int, buf []store.Entry) ([]store.Entry, int, uint64, error) {
-			args := make([]any, 0, len(fixed)+2)
-			args = append(args, int64(after))
-			args = append(args, fixed...)
+			args := make([]any, 0, 2*len(fixed)+3)
+			for range 2 {
+				args = append(args, int64(after))
+				args = append(args, fixed...)
+			}
 			args = append(args, size)
 			var last uint64
 			rows, err := s.query(ctx, query, args, func(rows *sql.Rows) error {

@@ -3,15 +3,17 @@ package sqlite
 // applicationID marks a database file as a Sluice store ("Slce").
 const applicationID = 0x536c6365
 
-// schemaVersion is PRAGMA user_version of the current schema.
-const schemaVersion = 1
+// schemaVersion is PRAGMA user_version of the current schema: the version
+// of schema plus the migrations.
+const schemaVersion = int64(1 + len(migrations))
 
-// schema creates the tables of version 1.
+// schema creates the tables of version 1; a new database then goes through
+// the migrations like an old one, so that both end up the same.
 //
-//   - events holds every stored event, clustered by (session id, seq) so
-//     that a session's events lie together on disk and Read scans them in
-//     order (WITHOUT ROWID). Beside the whole event as JSON (without its
-//     seq, which the seq column holds) it keeps the store-wide position
+//   - events holds stored events, clustered by (session id, seq) so that a
+//     session's events lie together on disk and Read scans them in order
+//     (WITHOUT ROWID). Beside the whole event as JSON (without its seq,
+//     which the seq column holds) it keeps the store-wide position
 //     (assigned by the writer from meta.last_pos, never reused; unique
 //     index for ReadAll), the type, the time (Unix nanoseconds; indexed for
 //     retention by age) and the ID (16 bytes).
@@ -52,6 +54,34 @@ CREATE INDEX IF NOT EXISTS events_time ON events(time);
 // again is recognized. It is keyed by ID first: IDs are UUIDv7, which grow
 // with time, so a commit adds its entries at the end of the index, in a
 // page or two, rather than one page per session as a (session, ID) key
-// would. Open creates it in databases made before it existed (the schema
-// version stays 1: older builds keep it up to date too).
+// would. Open creates it in version 1 databases made before it existed.
 const idIndex = `CREATE INDEX IF NOT EXISTS events_id ON events(id, sid);`
+
+// migrations[i] turns a database of version i+1 into version i+2; Open
+// runs each in a transaction of its own, which also sets the version. Each
+// step stands alone, so that one more is one more element.
+var migrations = [...]string{
+	// 1 → 2: recent, where the writer appends.
+	//
+	// recent holds the newest events, in the columns of events, keyed by
+	// position: a commit appends to it, so it writes pages in proportion
+	// to its bytes, where inserting into events (clustered by session)
+	// writes one page per session it touches, about a page per event when
+	// many sessions send one event each. The writer moves recent into
+	// events in large batches (see merge), so that each session's page is
+	// rewritten once per many events, and recent stays small. A session's
+	// events in recent all come after its events in events. recent_seq
+	// reads a session; recent_id finds an ID again (appended to, like
+	// events_id).
+	`CREATE TABLE recent (
+	pos  INTEGER PRIMARY KEY,
+	sid  INTEGER NOT NULL,
+	seq  INTEGER NOT NULL,
+	type TEXT NOT NULL,
+	time INTEGER NOT NULL,
+	id   BLOB NOT NULL,
+	data BLOB NOT NULL
+);
+CREATE UNIQUE INDEX recent_seq ON recent(sid, seq);
+CREATE INDEX recent_id ON recent(id, sid);`,
+}

@@ -95,6 +95,7 @@ type config struct {
 	batch   int
 	readers int
 	check   bool
+	merge   int64 // rows in recent that start a merge
 }
 
 // WithSynchronous sets the durability level: Full (the default) or Normal.
@@ -162,16 +163,18 @@ func WithLogger(l *slog.Logger) Option {
 
 // Store is the SQLite store. Create it with Open.
 type Store struct {
-	path   string
-	epoch  uint64
-	cfg    store.Config
-	db     *sql.DB
-	wconn  *sql.Conn
-	writer *group.Writer
-	loop   *background.Loop
-	closed atomic.Bool
-	once   sync.Once
-	cerr   error
+	path  string
+	epoch uint64
+	cfg   store.Config
+	// mergeAt is how many rows recent holds before the writer merges.
+	mergeAt int64
+	db      *sql.DB
+	wconn   *sql.Conn
+	writer  *group.Writer
+	loop    *background.Loop
+	closed  atomic.Bool
+	once    sync.Once
+	cerr    error
 
 	ckpt       chan struct{}
 	ckptDone   chan struct{}
@@ -198,7 +201,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if strings.HasPrefix(path, "file:") || path == ":memory:" {
 		return nil, fmt.Errorf("%w: sqlite path %q: give a file path", store.ErrInvalid, path)
 	}
-	c := config{Config: store.DefaultConfig(), sync: Full, batch: 8192, readers: 4}
+	c := config{Config: store.DefaultConfig(), sync: Full, batch: 8192, readers: 4, merge: mergeRows}
 	if err := option.Apply(&c, opts, store.ErrInvalid); err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -213,7 +216,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	db.SetMaxOpenConns(c.readers + 2)
 	db.SetMaxIdleConns(c.readers + 2)
-	s := &Store{path: path, cfg: c.Config, db: db, stmts: make(map[string]*sql.Stmt), dec: page.NewDecoder(c.Logger, "sqlite")}
+	s := &Store{path: path, cfg: c.Config, mergeAt: c.merge, db: db, stmts: make(map[string]*sql.Stmt), dec: page.NewDecoder(c.Logger, "sqlite")}
 	if err := s.init(ctx, c.check); err != nil {
 		db.Close()
 		return nil, err
@@ -222,7 +225,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	var cctx context.Context
 	cctx, s.ckptCancel = context.WithCancel(context.Background())
 	go s.checkpointer(cctx)
-	s.writer = group.Start(s.commit, c.batch)
+	s.writer = group.StartAfter(s.commit, s.mergeIfDue, c.batch)
 	if c.Retention.Enabled() {
 		s.loop = background.Start(c.Retention.Interval, c.Logger, "sqlite", s.Prune)
 	}
@@ -297,8 +300,9 @@ func (s *Store) init(ctx context.Context, check bool) error {
 	}
 	switch {
 	case appID == 0 && tables == 0:
-		q := fmt.Sprintf("PRAGMA page_size = %d; PRAGMA journal_mode = WAL; PRAGMA application_id = %d; PRAGMA user_version = %d;",
-			pageBytes, applicationID, schemaVersion)
+		// A new database starts at version 1 and migrates like an old one.
+		q := fmt.Sprintf("PRAGMA page_size = %d; PRAGMA journal_mode = WAL; PRAGMA application_id = %d; PRAGMA user_version = 1;",
+			pageBytes, applicationID)
 		if _, err := conn.ExecContext(ctx, q+schema); err != nil {
 			conn.Close()
 			return s.wrap(fmt.Errorf("sqlite: create schema in %s: %w", s.path, err))
@@ -306,9 +310,9 @@ func (s *Store) init(ctx context.Context, check bool) error {
 	case appID != applicationID:
 		conn.Close()
 		return fmt.Errorf("%w: %s is an SQLite database of another application (application_id %#x)", store.ErrCorrupt, s.path, appID)
-	case version != schemaVersion:
+	case version < 1 || version > schemaVersion:
 		conn.Close()
-		return fmt.Errorf("%w: %s has schema version %d; this build knows %d", store.ErrCorrupt, s.path, version, schemaVersion)
+		return fmt.Errorf("%w: %s has schema version %d; this build knows 1 to %d", store.ErrCorrupt, s.path, version, schemaVersion)
 	}
 	if check {
 		var res string
@@ -324,6 +328,10 @@ func (s *Store) init(ctx context.Context, check bool) error {
 	if _, err := conn.ExecContext(ctx, idIndex); err != nil {
 		conn.Close()
 		return s.wrap(fmt.Errorf("sqlite: open %s: create the ID index: %w", s.path, err))
+	}
+	if err := migrate(ctx, conn); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: %w", s.path, err))
 	}
 	// The epoch is drawn once, by the first Open of a build that knows it.
 	if _, err := conn.ExecContext(ctx, "INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', ?)", int64(store.NewEpoch())); err != nil {
@@ -354,7 +362,7 @@ func (s *Store) init(ctx context.Context, check bool) error {
 		conn.Close()
 		return s.wrap(fmt.Errorf("sqlite: open %s: read meta: %w", s.path, err))
 	}
-	if err := conn.QueryRowContext(ctx, "SELECT coalesce(max(pos), 0) FROM events").Scan(&n); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT max((SELECT coalesce(max(pos), 0) FROM events), (SELECT coalesce(max(pos), 0) FROM recent))").Scan(&n); err != nil {
 		conn.Close()
 		return s.wrap(fmt.Errorf("sqlite: open %s: read events: %w", s.path, err))
 	}
@@ -377,6 +385,34 @@ func (s *Store) init(ctx context.Context, check bool) error {
 		return err
 	}
 	return nil
+}
+
+// migrate brings the database to schemaVersion, one migration per
+// transaction. It reads the version inside each transaction, so that two
+// processes opening an old file at once migrate it once.
+func migrate(ctx context.Context, conn *sql.Conn) (err error) {
+	for {
+		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		var v int64
+		if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+			_, _ = conn.ExecContext(ctx, "ROLLBACK")
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if v >= schemaVersion {
+			_, err := conn.ExecContext(ctx, "COMMIT")
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, migrations[v-1]+fmt.Sprintf(";PRAGMA user_version = %d", v+1)); err != nil {
+			_, _ = conn.ExecContext(ctx, "ROLLBACK")
+			return fmt.Errorf("migrate from schema version %d: %w", v, err)
+		}
+		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+			_, _ = conn.ExecContext(ctx, "ROLLBACK")
+			return fmt.Errorf("migrate from schema version %d: %w", v, err)
+		}
+	}
 }
 
 // errCoder is implemented by the driver's errors.

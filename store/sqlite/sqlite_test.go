@@ -35,13 +35,27 @@ func open(t *testing.T, path string, opts ...sqlite.Option) *sqlite.Store {
 	return s
 }
 
+// TestConformance runs the suite with the default merge threshold, with
+// every event left in the recent table (never merged but by retention)
+// and with a merge after every commit (every event in events).
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, c store.Config) store.Store {
-		return open(t, filepath.Join(t.TempDir(), "sluice.db"),
-			sqlite.WithRetention(c.Retention), sqlite.WithClock(c.Clock), sqlite.WithLogger(c.Logger))
-	}, storetest.WithReopen(func(t *testing.T, closed store.Store) store.Store {
-		return open(t, closed.(*sqlite.Store).Path())
-	}), storetest.WithRewrite(rewrite))
+	for _, m := range []struct {
+		name string
+		at   int64
+	}{{"merge=default", 0}, {"merge=never", 1 << 40}, {"merge=always", 1}} {
+		t.Run(m.name, func(t *testing.T) {
+			var opts []sqlite.Option
+			if m.at > 0 {
+				opts = append(opts, sqlite.WithMergeAt(m.at))
+			}
+			storetest.Run(t, func(t *testing.T, c store.Config) store.Store {
+				return open(t, filepath.Join(t.TempDir(), "sluice.db"), append(opts,
+					sqlite.WithRetention(c.Retention), sqlite.WithClock(c.Clock), sqlite.WithLogger(c.Logger))...)
+			}, storetest.WithReopen(func(t *testing.T, closed store.Store) store.Store {
+				return open(t, closed.(*sqlite.Store).Path(), opts...)
+			}), storetest.WithRewrite(rewrite))
+		})
+	}
 }
 
 // rewrite changes a row through a connection of its own.
@@ -52,12 +66,18 @@ func rewrite(t *testing.T, st store.Store, sess string, seq uint64, data []byte)
 		t.Fatal(err)
 	}
 	defer db.Close()
-	res, err := db.ExecContext(t.Context(), "UPDATE events SET data = ? WHERE sid = (SELECT sid FROM sessions WHERE name = ?) AND seq = ?", data, sess, int64(seq))
-	if err != nil {
-		t.Fatalf("rewrite: %v", err)
+	// The event is in one of the two tables.
+	var n int64
+	for _, table := range []string{"events", "recent"} {
+		res, err := db.ExecContext(t.Context(), "UPDATE "+table+" SET data = ? WHERE sid = (SELECT sid FROM sessions WHERE name = ?) AND seq = ?", data, sess, int64(seq))
+		if err != nil {
+			t.Fatalf("rewrite: %v", err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		t.Fatalf("rewrite: no event %s/%d", sess, seq)
+	if n != 1 {
+		t.Fatalf("rewrite: %d events %s/%d", n, sess, seq)
 	}
 }
 

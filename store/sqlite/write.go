@@ -42,6 +42,7 @@ type writeState struct {
 	sess     map[string]*sessState // committed state, kept across commits
 	jobs     uint64                // the writer's job count the cache belongs to
 	lastPos  int64                 // the last committed position, if posKnown
+	recent   int64                 // rows in the recent table, if posKnown
 	maxID    uuid.UUID             // the greatest stored ID (bytewise) or more, if posKnown
 	posKnown bool
 
@@ -72,7 +73,8 @@ const (
 	qLastPos    = "SELECT value FROM meta WHERE key = 'last_pos'"
 	qSetLastPos = "UPDATE meta SET value = ? WHERE key = 'last_pos'"
 	qSession    = "SELECT sid, last_seq FROM sessions WHERE name = ?"
-	qMaxID      = "SELECT coalesce(max(id), x'') FROM events"
+	qMaxID      = "SELECT max((SELECT coalesce(max(id), x'') FROM events), (SELECT coalesce(max(id), x'') FROM recent))"
+	qRecent     = "SELECT count(*) FROM recent"
 	qNewSession = "INSERT INTO sessions(name, last_seq, count, first_time, last_time) VALUES (?, 0, 0, 0, 0) RETURNING sid"
 )
 
@@ -84,7 +86,7 @@ func (s *Store) prepareWriter(ctx context.Context) error {
 	s.w.sess = make(map[string]*sessState)
 	s.w.seen = make(map[idKey]uint64)
 	s.w.args = make([]any, 0, rowsPerInsert*insertCols)
-	for _, q := range []string{qLastPos, qSetLastPos, qSession, qNewSession, qMaxID} {
+	for _, q := range []string{qLastPos, qSetLastPos, qSession, qNewSession, qMaxID, qRecent, qMerge, qClearRecent} {
 		st, err := s.wconn.PrepareContext(ctx, q)
 		if err != nil {
 			return s.wrap(fmt.Errorf("sqlite: prepare: %w", err))
@@ -118,7 +120,7 @@ func (s *Store) rowsStmt(cache map[int]*sql.Stmt, rows int, head, row, tail stri
 }
 
 func (s *Store) insertStmt(rows int) (*sql.Stmt, error) {
-	return s.rowsStmt(s.w.inserts, rows, "INSERT INTO events(pos, sid, seq, type, time, id, data) VALUES ", "(?,?,?,?,?,?,?)", "")
+	return s.rowsStmt(s.w.inserts, rows, "INSERT INTO recent(pos, sid, seq, type, time, id, data) VALUES ", "(?,?,?,?,?,?,?)", "")
 }
 
 // updateStmt updates the sessions rows of rows sessions in one statement:
@@ -131,10 +133,11 @@ func (s *Store) updateStmt(rows int) (*sql.Stmt, error) {
 }
 
 // lookupStmt finds which of rows (sid, id) pairs are stored, and with
-// which sequence number, through the events_id index.
+// which sequence number, through the events_id and recent_id indexes.
 func (s *Store) lookupStmt(rows int) (*sql.Stmt, error) {
 	return s.rowsStmt(s.w.lookups, rows, "WITH v(sid, id) AS (VALUES ", "(?,?)",
-		") SELECT e.sid, e.id, e.seq FROM v CROSS JOIN events AS e ON e.id = v.id AND e.sid = v.sid")
+		`) SELECT e.sid, e.id, e.seq FROM v CROSS JOIN events AS e ON e.id = v.id AND e.sid = v.sid
+		UNION ALL SELECT r.sid, r.id, r.seq FROM v CROSS JOIN recent AS r ON r.id = v.id AND r.sid = v.sid`)
 }
 
 // Append implements store.Store. When it returns nil the events are
@@ -183,6 +186,9 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 		}
 		s.w.maxID = uuid.UUID{}
 		copy(s.w.maxID[:], maxID)
+		if err := s.w.stmts[qRecent].QueryRowContext(ctx).Scan(&s.w.recent); err != nil {
+			return fmt.Errorf("sqlite: count recent events: %w", err)
+		}
 		s.w.posKnown = true
 	}
 	lastPos, newMax := s.w.lastPos, s.w.maxID
@@ -265,6 +271,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
+	s.w.recent += lastPos - s.w.lastPos
 	s.w.lastPos, s.w.maxID = lastPos, newMax
 	s.nudge()
 	return nil
