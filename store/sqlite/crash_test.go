@@ -36,7 +36,7 @@ func crashChild() bool {
 	}
 	var opts []sqlite.Option
 	if n, err := strconv.ParseInt(os.Getenv(mergeEnv), 10, 64); err == nil {
-		opts = append(opts, sqlite.WithMergeAt(n))
+		opts = append(opts, sqlite.WithMerge(n, 5))
 	}
 	s, err := sqlite.Open(context.Background(), path, opts...)
 	if err != nil {

@@ -1,8 +1,9 @@
 package sqlite
 
-// WithMergeAt sets how many events the recent table holds before the
-// writer moves them into events (default mergeRows), so that tests can
-// keep every event in recent, or merge after every commit.
-func WithMergeAt(n int64) Option {
-	return func(c *config) error { c.merge = n; return nil }
+// WithMerge sets how many events a recent table holds before the writer
+// merges it into events (default mergeRows) and about how many it moves
+// per transaction (default sliceRows), so that tests can keep every event
+// in recent, merge after every commit, or merge in tiny slices.
+func WithMerge(at, slice int64) Option {
+	return func(c *config) error { c.merge, c.slice = at, slice; return nil }
 }

@@ -26,11 +26,14 @@ func rawDB(t *testing.T, path string) *sql.DB {
 	return db
 }
 
-// rows counts the rows of each of the two event tables.
+// rows counts the events in the events table and those in the recent
+// tables that are not also in events (being merged).
 func rows(t *testing.T, path string) (events, recent int) {
 	t.Helper()
 	db := rawDB(t, path)
-	if err := db.QueryRowContext(t.Context(), "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM recent)").Scan(&events, &recent); err != nil {
+	if err := db.QueryRowContext(t.Context(), `SELECT (SELECT count(*) FROM events),
+		(SELECT count(*) FROM recent0 WHERE sid >= (SELECT value FROM meta WHERE key = 'merged0')) +
+		(SELECT count(*) FROM recent1 WHERE sid >= (SELECT value FROM meta WHERE key = 'merged1'))`).Scan(&events, &recent); err != nil {
 		t.Fatal(err)
 	}
 	return events, recent
@@ -71,23 +74,24 @@ func readSession(t *testing.T, s store.Store, sess string, want []event.Event) {
 	}
 }
 
-// TestMerge: the writer appends to recent and moves recent into events once
-// it holds the merge threshold; reads see every event either way, a
-// session's events spanning both tables included.
+// TestMerge: the writer appends to a recent table and moves it into
+// events once it holds the merge threshold, in slices; reads see every
+// event either way, a session's events spanning the tables included.
 func TestMerge(t *testing.T) {
 	for _, c := range []struct {
-		at                 int64
-		wantEvents, recent int // rows after 250 appends of one event
-	}{{100, 200, 50}, {1 << 40, 0, 250}, {1, 250, 0}} {
-		t.Run(fmt.Sprintf("at=%d", c.at), func(t *testing.T) {
+		at, slice          int64
+		wantEvents, recent int // rows after 250 appends of one event; -1: any
+	}{{100, 1 << 40, 200, 50}, {1 << 40, 1, 0, 250}, {1, 1 << 40, 250, 0}, {100, 30, -1, -1}, {9, 2, -1, -1}} {
+		t.Run(fmt.Sprintf("at=%d/slice=%d", c.at, c.slice), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "merge.db")
-			s := open(t, path, sqlite.WithMergeAt(c.at), sqlite.WithSynchronous(sqlite.Normal))
+			s := open(t, path, sqlite.WithMerge(c.at, c.slice), sqlite.WithSynchronous(sqlite.Normal))
 			a := appendOne(t, s, "a", 150)
 			b := appendOne(t, s, "b", 100)
 			ev, rec := rows(t, path)
-			if ev != c.wantEvents || rec != c.recent {
-				t.Fatalf("events %d, recent %d; want %d, %d", ev, rec, c.wantEvents, c.recent)
+			if ev+rec != 250 || c.wantEvents >= 0 && (ev != c.wantEvents || rec != c.recent) {
+				t.Fatalf("events %d, recent %d; want %d, %d (250 in all)", ev, rec, c.wantEvents, c.recent)
 			}
+			t.Logf("events %d, recent %d", ev, rec)
 			readSession(t, s, "a", a)
 			readSession(t, s, "b", b)
 			all := append(append([]event.Event(nil), a...), b...)
@@ -131,12 +135,12 @@ func TestMerge(t *testing.T) {
 }
 
 // TestMergeWhileReading: readers that run while the writer appends and
-// merges all the time (a merge every 20 events) always see each session
-// numbered 1, 2, 3, … without a gap or a repeat, and the log in position
-// order without a gap.
+// merges all the time (a merge every 20 events, in slices of about 3)
+// always see each session numbered 1, 2, 3, … without a gap or a repeat,
+// and the log in position order without a gap.
 func TestMergeWhileReading(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "merge.db")
-	s := open(t, path, sqlite.WithMergeAt(20), sqlite.WithSynchronous(sqlite.Normal))
+	s := open(t, path, sqlite.WithMerge(20, 3), sqlite.WithSynchronous(sqlite.Normal))
 	const sessions, per = 4, 150
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -206,8 +210,8 @@ func TestMergeWhileReading(t *testing.T) {
 			t.Fatalf("session s%d: %+v, %v", w, info, err)
 		}
 	}
-	if ev, rec := rows(t, path); ev+rec != sessions*per || rec >= 20+sessions {
-		t.Fatalf("events %d, recent %d: want %d in all, recent below the threshold", ev, rec, sessions*per)
+	if ev, rec := rows(t, path); ev+rec != sessions*per || rec >= 2*(20+sessions) {
+		t.Fatalf("events %d, recent %d: want %d in all, recent below twice the threshold", ev, rec, sessions*per)
 	}
 	t.Logf("%d full reads", reads.Load())
 }

@@ -61,19 +61,27 @@ const idIndex = `CREATE INDEX IF NOT EXISTS events_id ON events(id, sid);`
 // runs each in a transaction of its own, which also sets the version. Each
 // step stands alone, so that one more is one more element.
 var migrations = [...]string{
-	// 1 → 2: recent, where the writer appends.
+	// 1 → 2: recent0 and recent1, where the writer appends.
 	//
-	// recent holds the newest events, in the columns of events, keyed by
-	// position: a commit appends to it, so it writes pages in proportion
-	// to its bytes, where inserting into events (clustered by session)
-	// writes one page per session it touches, about a page per event when
-	// many sessions send one event each. The writer moves recent into
-	// events in large batches (see merge), so that each session's page is
-	// rewritten once per many events, and recent stays small. A session's
-	// events in recent all come after its events in events. recent_seq
-	// reads a session; recent_id finds an ID again (appended to, like
-	// events_id).
-	`CREATE TABLE recent (
+	// They hold the newest events, in the columns of events, keyed by
+	// position: a commit appends to one of them, so it writes pages in
+	// proportion to its bytes, where inserting into events (clustered by
+	// session) writes one page per session it touches: about a page per
+	// event when many sessions send one event each. The writer appends to
+	// one table until it holds mergeRows events, then to the other while it
+	// moves the full one into events in slices of sessions (see
+	// mergeSlice), so that each session's pages in events are rewritten
+	// once per many events and no slice holds the appends up for long.
+	// meta.mergedN is the session id below which the events of recentN
+	// have been copied into events already (0: none), so readers skip
+	// them there. recentN_seq reads a session; recentN_id finds an ID
+	// again (appended to, like events_id).
+	recentSchema("recent0") + recentSchema("recent1"),
+}
+
+// recentSchema creates one of the recent tables and its meta row.
+func recentSchema(table string) string {
+	return `CREATE TABLE ` + table + ` (
 	pos  INTEGER PRIMARY KEY,
 	sid  INTEGER NOT NULL,
 	seq  INTEGER NOT NULL,
@@ -82,6 +90,8 @@ var migrations = [...]string{
 	id   BLOB NOT NULL,
 	data BLOB NOT NULL
 );
-CREATE UNIQUE INDEX recent_seq ON recent(sid, seq);
-CREATE INDEX recent_id ON recent(id, sid);`,
+CREATE UNIQUE INDEX ` + table + `_seq ON ` + table + `(sid, seq);
+CREATE INDEX ` + table + `_id ON ` + table + `(id, sid);
+INSERT INTO meta(key, value) VALUES ('merged` + table[len(table)-1:] + `', 0);
+`
 }

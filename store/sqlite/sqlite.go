@@ -95,7 +95,8 @@ type config struct {
 	batch   int
 	readers int
 	check   bool
-	merge   int64 // rows in recent that start a merge
+	merge   int64 // rows in a recent table that start a merge
+	slice   int64 // rows per merge transaction
 }
 
 // WithSynchronous sets the durability level: Full (the default) or Normal.
@@ -166,15 +167,16 @@ type Store struct {
 	path  string
 	epoch uint64
 	cfg   store.Config
-	// mergeAt is how many rows recent holds before the writer merges.
-	mergeAt int64
-	db      *sql.DB
-	wconn   *sql.Conn
-	writer  *group.Writer
-	loop    *background.Loop
-	closed  atomic.Bool
-	once    sync.Once
-	cerr    error
+	// mergeAt is how many rows a recent table holds before the writer
+	// merges it; sliceAt is about how many it moves per transaction.
+	mergeAt, sliceAt int64
+	db               *sql.DB
+	wconn            *sql.Conn
+	writer           *group.Writer
+	loop             *background.Loop
+	closed           atomic.Bool
+	once             sync.Once
+	cerr             error
 
 	ckpt       chan struct{}
 	ckptDone   chan struct{}
@@ -201,7 +203,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if strings.HasPrefix(path, "file:") || path == ":memory:" {
 		return nil, fmt.Errorf("%w: sqlite path %q: give a file path", store.ErrInvalid, path)
 	}
-	c := config{Config: store.DefaultConfig(), sync: Full, batch: 8192, readers: 4, merge: mergeRows}
+	c := config{Config: store.DefaultConfig(), sync: Full, batch: 8192, readers: 4, merge: mergeRows, slice: sliceRows}
 	if err := option.Apply(&c, opts, store.ErrInvalid); err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -216,7 +218,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	db.SetMaxOpenConns(c.readers + 2)
 	db.SetMaxIdleConns(c.readers + 2)
-	s := &Store{path: path, cfg: c.Config, mergeAt: c.merge, db: db, stmts: make(map[string]*sql.Stmt), dec: page.NewDecoder(c.Logger, "sqlite")}
+	s := &Store{path: path, cfg: c.Config, mergeAt: c.merge, sliceAt: c.slice, db: db, stmts: make(map[string]*sql.Stmt), dec: page.NewDecoder(c.Logger, "sqlite")}
 	if err := s.init(ctx, c.check); err != nil {
 		db.Close()
 		return nil, err
@@ -362,7 +364,7 @@ func (s *Store) init(ctx context.Context, check bool) error {
 		conn.Close()
 		return s.wrap(fmt.Errorf("sqlite: open %s: read meta: %w", s.path, err))
 	}
-	if err := conn.QueryRowContext(ctx, "SELECT max((SELECT coalesce(max(pos), 0) FROM events), (SELECT coalesce(max(pos), 0) FROM recent))").Scan(&n); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT max((SELECT coalesce(max(pos), 0) FROM events), (SELECT coalesce(max(pos), 0) FROM recent0), (SELECT coalesce(max(pos), 0) FROM recent1))").Scan(&n); err != nil {
 		conn.Close()
 		return s.wrap(fmt.Errorf("sqlite: open %s: read events: %w", s.path, err))
 	}
@@ -476,7 +478,7 @@ func (s *Store) Close() error {
 		s.ckptCancel()
 		<-s.ckptDone
 		var errs []error
-		for _, cache := range []map[int]*sql.Stmt{s.w.inserts, s.w.updates, s.w.lookups} {
+		for _, cache := range []map[int]*sql.Stmt{s.w.inserts[0], s.w.inserts[1], s.w.updates, s.w.lookups} {
 			for _, st := range cache {
 				errs = append(errs, st.Close())
 			}

@@ -33,17 +33,21 @@ const maxCachedSessions = 1 << 16
 // when a job (a retention pass, anything else run on the writer) ran since
 // the last commit.
 type writeState struct {
-	inserts map[int]*sql.Stmt // multi-row INSERT by row count
-	updates map[int]*sql.Stmt // multi-row session UPDATE by row count
-	lookups map[int]*sql.Stmt // ID lookup by row count
+	inserts [2]map[int]*sql.Stmt // multi-row INSERT into each recent table by row count
+	updates map[int]*sql.Stmt    // multi-row session UPDATE by row count
+	lookups map[int]*sql.Stmt    // ID lookup by row count
 	stmts   map[string]*sql.Stmt
 	args    []any
 
-	sess     map[string]*sessState // committed state, kept across commits
-	jobs     uint64                // the writer's job count the cache belongs to
-	lastPos  int64                 // the last committed position, if posKnown
-	recent   int64                 // rows in the recent table, if posKnown
-	maxID    uuid.UUID             // the greatest stored ID (bytewise) or more, if posKnown
+	sess    map[string]*sessState // committed state, kept across commits
+	jobs    uint64                // the writer's job count the cache belongs to
+	lastPos int64                 // the last committed position, if posKnown
+	// the recent tables, if posKnown (see loadRecent)
+	recent   int64     // rows in the one appended to
+	active   int       // the one appended to (an index of recentQ)
+	merging  bool      // the other is being moved into events
+	mergedTo int64     // … up to this session id (excluded)
+	maxID    uuid.UUID // the greatest stored ID (bytewise) or more, if posKnown
 	posKnown bool
 
 	touched []*sessState     // sessions of this transaction, in first-use order
@@ -73,20 +77,23 @@ const (
 	qLastPos    = "SELECT value FROM meta WHERE key = 'last_pos'"
 	qSetLastPos = "UPDATE meta SET value = ? WHERE key = 'last_pos'"
 	qSession    = "SELECT sid, last_seq FROM sessions WHERE name = ?"
-	qMaxID      = "SELECT max((SELECT coalesce(max(id), x'') FROM events), (SELECT coalesce(max(id), x'') FROM recent))"
-	qRecent     = "SELECT count(*) FROM recent"
+	qMaxID      = "SELECT max((SELECT coalesce(max(id), x'') FROM events), (SELECT coalesce(max(id), x'') FROM recent0), (SELECT coalesce(max(id), x'') FROM recent1))"
 	qNewSession = "INSERT INTO sessions(name, last_seq, count, first_time, last_time) VALUES (?, 0, 0, 0, 0) RETURNING sid"
 )
 
 func (s *Store) prepareWriter(ctx context.Context) error {
-	s.w.inserts = make(map[int]*sql.Stmt)
+	s.w.inserts = [2]map[int]*sql.Stmt{make(map[int]*sql.Stmt), make(map[int]*sql.Stmt)}
 	s.w.updates = make(map[int]*sql.Stmt)
 	s.w.lookups = make(map[int]*sql.Stmt)
 	s.w.stmts = make(map[string]*sql.Stmt)
 	s.w.sess = make(map[string]*sessState)
 	s.w.seen = make(map[idKey]uint64)
 	s.w.args = make([]any, 0, rowsPerInsert*insertCols)
-	for _, q := range []string{qLastPos, qSetLastPos, qSession, qNewSession, qMaxID, qRecent, qMerge, qClearRecent} {
+	queries := []string{qLastPos, qSetLastPos, qSession, qNewSession, qMaxID}
+	for _, q := range recentQ {
+		queries = append(queries, q.count, q.slice, q.copy, q.copyRest, q.setMerged, q.clear)
+	}
+	for _, q := range queries {
 		st, err := s.wconn.PrepareContext(ctx, q)
 		if err != nil {
 			return s.wrap(fmt.Errorf("sqlite: prepare: %w", err))
@@ -120,7 +127,7 @@ func (s *Store) rowsStmt(cache map[int]*sql.Stmt, rows int, head, row, tail stri
 }
 
 func (s *Store) insertStmt(rows int) (*sql.Stmt, error) {
-	return s.rowsStmt(s.w.inserts, rows, "INSERT INTO recent(pos, sid, seq, type, time, id, data) VALUES ", "(?,?,?,?,?,?,?)", "")
+	return s.rowsStmt(s.w.inserts[s.w.active], rows, "INSERT INTO "+recentQ[s.w.active].table+"(pos, sid, seq, type, time, id, data) VALUES ", "(?,?,?,?,?,?,?)", "")
 }
 
 // updateStmt updates the sessions rows of rows sessions in one statement:
@@ -133,11 +140,14 @@ func (s *Store) updateStmt(rows int) (*sql.Stmt, error) {
 }
 
 // lookupStmt finds which of rows (sid, id) pairs are stored, and with
-// which sequence number, through the events_id and recent_id indexes.
+// which sequence number, through the ID indexes of events and the recent
+// tables. (An event being merged may be found twice, with the same
+// sequence number.)
 func (s *Store) lookupStmt(rows int) (*sql.Stmt, error) {
 	return s.rowsStmt(s.w.lookups, rows, "WITH v(sid, id) AS (VALUES ", "(?,?)",
 		`) SELECT e.sid, e.id, e.seq FROM v CROSS JOIN events AS e ON e.id = v.id AND e.sid = v.sid
-		UNION ALL SELECT r.sid, r.id, r.seq FROM v CROSS JOIN recent AS r ON r.id = v.id AND r.sid = v.sid`)
+		UNION ALL SELECT r.sid, r.id, r.seq FROM v CROSS JOIN recent0 AS r ON r.id = v.id AND r.sid = v.sid
+		UNION ALL SELECT r.sid, r.id, r.seq FROM v CROSS JOIN recent1 AS r ON r.id = v.id AND r.sid = v.sid`)
 }
 
 // Append implements store.Store. When it returns nil the events are
@@ -186,8 +196,8 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 		}
 		s.w.maxID = uuid.UUID{}
 		copy(s.w.maxID[:], maxID)
-		if err := s.w.stmts[qRecent].QueryRowContext(ctx).Scan(&s.w.recent); err != nil {
-			return fmt.Errorf("sqlite: count recent events: %w", err)
+		if err := s.loadRecent(ctx); err != nil {
+			return err
 		}
 		s.w.posKnown = true
 	}
