@@ -10,6 +10,22 @@
 // resumes after position P never misses a later-committed event with a
 // smaller position.
 //
+// A commit appends its events to a small table keyed by position (one of
+// two "recent" tables), so that it writes pages in proportion to its
+// bytes: a commit of one event from each of 200 sessions writes a few
+// dozen pages, where inserting them into the events table, clustered by
+// session so that a session reads in order from a few pages, would write
+// 200. When the recent table holds 4096 events, the writer appends to the
+// other one and moves the full one into events in slices of about 512
+// events (whole sessions, in session order), one slice after each group
+// of appends has been answered: each session's pages are then rewritten
+// once per many events, and no append waits for more than one slice.
+// Every read (Read, ReadAll, the ID check) looks at the three tables, and
+// each read statement sees one committed state, so an event is always seen
+// exactly once, whichever table holds it. Retention (Prune) first moves
+// whatever the recent tables hold into events; Delete removes a session's
+// events from all three.
+//
 // The writer is the only one that changes the sessions table, so it keeps
 // what it read of each session between commits, and updates the sessions a
 // commit touched in one statement; it forgets that after a failed commit
@@ -17,6 +33,14 @@
 // stored in its session is found through an index on (id, sid), not stored
 // again, and acknowledged with its sequence number (see store.Store); the
 // lookup is skipped for IDs above the greatest stored one.
+//
+// # Schema versions
+//
+// PRAGMA user_version holds the schema version. Open migrates an older
+// database in place (version 1, before the recent tables, to version 2),
+// one transaction per step, and refuses a newer one with an error wrapping
+// store.ErrCorrupt; an older build refuses a migrated database the same
+// way.
 //
 // # Durability
 //
@@ -60,11 +84,10 @@ import (
 )
 
 // pageBytes is the page size of a new database: SQLite's default, 4 KiB.
-// Events are clustered by session, so a commit of one event from each of
-// many sessions rewrites one page per session into the WAL: with one event
-// per call from hundreds of sessions (token streaming), the bytes written,
-// checksummed, fsynced and checkpointed per event are about one page,
-// which made 16 KiB pages about four times as costly (see BENCHMARKS.md).
+// Merging moves each session's events into the events table in runs of
+// many events, but the recent tables' (sid, seq) indexes are scattered by
+// session, so a commit still touches several of their pages: small pages
+// keep those writes small (see BENCHMARKS.md).
 const pageBytes = 4096
 
 // walLimitPages is the WAL size (in pages) at which the writer checkpoints
