@@ -53,6 +53,16 @@ func appendOne(t *testing.T, s store.Store, sess string, n int) []event.Event {
 	return out
 }
 
+// settle waits until the writer has done what follows the last append
+// (its merge step runs after the append is answered): a deletion is a job
+// on the writer, which runs after everything queued before it.
+func settle(t *testing.T, s store.Store) {
+	t.Helper()
+	if err := s.Delete(t.Context(), "no-such-session"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Delete of no session: %v", err)
+	}
+}
+
 // readSession reads a whole session and checks that it holds want, in
 // order, numbered from 1.
 func readSession(t *testing.T, s store.Store, sess string, want []event.Event) {
@@ -74,6 +84,25 @@ func readSession(t *testing.T, s store.Store, sess string, want []event.Event) {
 	}
 }
 
+// readLog reads the whole log and checks that it holds want, at positions
+// 1, 2, 3, ….
+func readLog(t *testing.T, s store.Store, want []event.Event) {
+	t.Helper()
+	var i int
+	for e, err := range s.ReadAll(t.Context(), store.AllQuery{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= len(want) || e.Pos != uint64(i+1) || e.Event.ID != want[i].ID {
+			t.Fatalf("ReadAll: entry %d is pos %d id %s; want %d entries", i, e.Pos, e.Event.ID, len(want))
+		}
+		i++
+	}
+	if i != len(want) {
+		t.Fatalf("ReadAll: %d entries, want %d", i, len(want))
+	}
+}
+
 // TestMerge: the writer appends to a recent table and moves it into
 // events once it holds the merge threshold, in slices; reads see every
 // event either way, a session's events spanning the tables included.
@@ -87,6 +116,7 @@ func TestMerge(t *testing.T) {
 			s := open(t, path, sqlite.WithMerge(c.at, c.slice), sqlite.WithSynchronous(sqlite.Normal))
 			a := appendOne(t, s, "a", 150)
 			b := appendOne(t, s, "b", 100)
+			settle(t, s)
 			ev, rec := rows(t, path)
 			if ev+rec != 250 || c.wantEvents >= 0 && (ev != c.wantEvents || rec != c.recent) {
 				t.Fatalf("events %d, recent %d; want %d, %d (250 in all)", ev, rec, c.wantEvents, c.recent)
@@ -94,20 +124,7 @@ func TestMerge(t *testing.T) {
 			t.Logf("events %d, recent %d", ev, rec)
 			readSession(t, s, "a", a)
 			readSession(t, s, "b", b)
-			all := append(append([]event.Event(nil), a...), b...)
-			var i int
-			for e, err := range s.ReadAll(t.Context(), store.AllQuery{}) {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if e.Pos != uint64(i+1) || e.Event.ID != all[i].ID {
-					t.Fatalf("ReadAll: entry %d is pos %d id %s, want pos %d id %s", i, e.Pos, e.Event.ID, i+1, all[i].ID)
-				}
-				i++
-			}
-			if i != len(all) {
-				t.Fatalf("ReadAll: %d entries, want %d", i, len(all))
-			}
+			readLog(t, s, append(append([]event.Event(nil), a...), b...))
 			// A read that starts in events and ends in recent, in pages.
 			var got []uint64
 			for e, err := range s.Read(t.Context(), store.Query{Session: "a", After: 90, Limit: 50}) {
@@ -300,4 +317,44 @@ func TestNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCorrupt(t, path)
+}
+
+// TestDirect: a commit that holds several events of one session puts them
+// into events directly (they fill pages of their own there), the others go
+// to a recent table; a session read across both comes back in order, and
+// so does the log.
+func TestDirect(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "direct.db")
+	s := open(t, path, sqlite.WithMerge(1<<40, 1), sqlite.WithSynchronous(sqlite.Normal))
+	var all []event.Event // in position order
+	var a []event.Event
+	batch := func(n int, sessions ...string) {
+		t.Helper()
+		var evs []event.Event
+		for range n {
+			for _, sess := range sessions {
+				evs = append(evs, event.New(event.TextDelta{Text: sess}, event.Meta{SessionID: sess}))
+			}
+		}
+		if err := s.Append(t.Context(), evs); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, evs...)
+		for _, e := range evs {
+			if e.Meta.SessionID == "a" {
+				a = append(a, e)
+			}
+		}
+	}
+	batch(10, "a")     // 10 direct
+	batch(1, "a")      // 1 recent
+	batch(1, "a", "b") // 2 recent
+	batch(5, "a", "b") // 10 direct
+	batch(1, "a")      // 1 recent
+	batch(3, "a", "c") // 6 recent
+	if ev, rec := rows(t, path); ev != 20 || rec != 10 {
+		t.Fatalf("events %d, recent %d; want 20, 10", ev, rec)
+	}
+	readSession(t, s, "a", a)
+	readLog(t, s, all)
 }

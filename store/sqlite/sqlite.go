@@ -501,7 +501,7 @@ func (s *Store) Close() error {
 		s.ckptCancel()
 		<-s.ckptDone
 		var errs []error
-		for _, cache := range []map[int]*sql.Stmt{s.w.inserts[0], s.w.inserts[1], s.w.updates, s.w.lookups} {
+		for _, cache := range []map[int]*sql.Stmt{s.w.inserts[0], s.w.inserts[1], s.w.inserts[2], s.w.updates, s.w.lookups} {
 			for _, st := range cache {
 				errs = append(errs, st.Close())
 			}

@@ -68,10 +68,16 @@ func rewrite(t *testing.T, st store.Store, sess string, seq uint64, data []byte)
 		t.Fatal(err)
 	}
 	defer db.Close()
-	// The event is in one of the tables (or two, while being merged).
+	// The event is in one of the tables (or two, while being merged), and
+	// the writer may move it after answering: look in one transaction.
+	tx, err := db.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
 	var n int64
 	for _, table := range []string{"events", "recent0", "recent1"} {
-		res, err := db.ExecContext(t.Context(), "UPDATE "+table+" SET data = ? WHERE sid = (SELECT sid FROM sessions WHERE name = ?) AND seq = ?", data, sess, int64(seq))
+		res, err := tx.ExecContext(t.Context(), "UPDATE "+table+" SET data = ? WHERE sid = (SELECT sid FROM sessions WHERE name = ?) AND seq = ?", data, sess, int64(seq))
 		if err != nil {
 			t.Fatalf("rewrite: %v", err)
 		}
@@ -80,6 +86,9 @@ func rewrite(t *testing.T, st store.Store, sess string, seq uint64, data []byte)
 	}
 	if n == 0 {
 		t.Fatalf("rewrite: no event %s/%d", sess, seq)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("rewrite: %v", err)
 	}
 }
 
