@@ -64,10 +64,10 @@ func newRecentQueries(k int) recentQueries {
 }
 
 // unionRecent returns the SQL that reads the same columns from events and
-// from both recent tables (leaving out rows already copied into events):
-// sel(table, skip) gives one part, which must select from table, named e,
-// and end in a WHERE clause to which skip (a condition on e.sid, or "")
-// is added.
+// from both recent tables, leaving out the rows of a recent table that
+// have been copied into events already: sel(table) gives one part, which
+// must select from table, named e, and end in a WHERE clause, to which
+// that condition is added.
 func unionRecent(sel func(table string) string) string {
 	var b strings.Builder
 	b.WriteString(sel("events"))

@@ -43,12 +43,12 @@ type writeState struct {
 	sess    map[string]*sessState // committed state, kept across commits
 	jobs    uint64                // the writer's job count the cache belongs to
 	lastPos int64                 // the last committed position, if posKnown
+	maxID   uuid.UUID             // the greatest stored ID (bytewise) or more, if posKnown
 	// the recent tables, if posKnown (see loadRecent)
-	recent   int64     // rows in the one appended to
-	active   int       // the one appended to (an index of recentQ)
-	merging  bool      // the other is being moved into events
-	mergedTo int64     // … up to this session id (excluded)
-	maxID    uuid.UUID // the greatest stored ID (bytewise) or more, if posKnown
+	recent   int64 // rows in the one appended to
+	active   int   // the one appended to (an index of recentQ)
+	merging  bool  // the other is being moved into events
+	mergedTo int64 // … up to this session id (excluded)
 	posKnown bool
 
 	touched []*sessState     // sessions of this transaction, in first-use order
