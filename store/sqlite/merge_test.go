@@ -358,3 +358,35 @@ func TestDirect(t *testing.T) {
 	readSession(t, s, "a", a)
 	readLog(t, s, all)
 }
+
+// TestReopenMidMerge: a store closed while a recent table is half merged
+// reads the same after reopening, and the writer finishes that merge.
+func TestReopenMidMerge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mid.db")
+	s := open(t, path, sqlite.WithMerge(50, 5), sqlite.WithSynchronous(sqlite.Normal))
+	want := map[string][]event.Event{}
+	for i := range 50 {
+		sess := fmt.Sprintf("s%d", i%10)
+		want[sess] = append(want[sess], appendOne(t, s, sess, 1)...)
+	}
+	settle(t, s)
+	var merged int64
+	if err := rawDB(t, path).QueryRowContext(t.Context(), "SELECT value FROM meta WHERE key = 'merged0'").Scan(&merged); err != nil || merged == 0 {
+		t.Fatalf("merged0 = %d, %v: want a merge in progress", merged, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, path)
+	for sess, evs := range want {
+		readSession(t, s, sess, evs)
+	}
+	want["s0"] = append(want["s0"], appendOne(t, s, "s0", 1)...)
+	settle(t, s)
+	if ev, rec := rows(t, path); ev != 50 || rec != 1 {
+		t.Fatalf("events %d, recent %d; want 50, 1 (the merge finished)", ev, rec)
+	}
+	for sess, evs := range want {
+		readSession(t, s, sess, evs)
+	}
+}
