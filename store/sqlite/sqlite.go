@@ -19,7 +19,9 @@
 // other one and moves the full one into events in slices of about 512
 // events (whole sessions, in session order), one slice after each group
 // of appends has been answered: each session's pages are then rewritten
-// once per many events, and no append waits for more than one slice.
+// once per many events, and no append waits for more than one slice. A
+// commit's events of a session with 4 or more in it go into events
+// directly: they fill a page of their own there anyway.
 // Every read (Read, ReadAll, the ID check) looks at the three tables, and
 // each read statement sees one committed state, so an event is always seen
 // exactly once, whichever table holds it. Retention (Prune) first moves
