@@ -30,7 +30,7 @@ func TestWriterForgetsAfterJob(t *testing.T) {
 	add(1)
 	add(2)
 	err = s.writer.Do(t.Context(), &group.Request{Job: func() error {
-		_, err := s.wconn.ExecContext(t.Context(), "DELETE FROM events; DELETE FROM sessions")
+		_, err := s.wconn.ExecContext(t.Context(), "DELETE FROM events; DELETE FROM recent0; DELETE FROM recent1; DELETE FROM sessions")
 		return err
 	}})
 	if err != nil {

@@ -20,7 +20,12 @@ import (
 	"github.com/sluice-events/sluice/store/sqlite"
 )
 
-const crashEnv = "SLUICE_CRASH_DB"
+const (
+	crashEnv = "SLUICE_CRASH_DB"
+	// mergeEnv, if set, is the child's merge threshold: small, so that the
+	// kill often lands in a merge.
+	mergeEnv = "SLUICE_CRASH_MERGE"
+)
 
 // crashChild runs the child's append loop when the test binary was started
 // by TestCrash; it never returns then (the parent kills it).
@@ -29,7 +34,11 @@ func crashChild() bool {
 	if path == "" {
 		return false
 	}
-	s, err := sqlite.Open(context.Background(), path)
+	var opts []sqlite.Option
+	if n, err := strconv.ParseInt(os.Getenv(mergeEnv), 10, 64); err == nil {
+		opts = append(opts, sqlite.WithMerge(n, 5))
+	}
+	s, err := sqlite.Open(context.Background(), path, opts...)
 	if err != nil {
 		fmt.Println("open error:", err)
 		os.Exit(2)
@@ -66,7 +75,8 @@ type ack struct {
 
 // TestCrash kills an appending child process with SIGKILL at random moments
 // and checks that every acknowledged event survived and that the sequence
-// goes on without a gap.
+// goes on without a gap. In odd rounds the child merges recent into events
+// every 16 events, so that kills land in merges too.
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test is slow")
@@ -74,7 +84,11 @@ func TestCrash(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "crash.db")
 	acked := map[string][]ack{}
 	for round := range 4 {
-		acks := runChild(t, path, time.Duration(50+rand.IntN(250))*time.Millisecond)
+		merge := ""
+		if round%2 == 1 {
+			merge = "16"
+		}
+		acks := runChild(t, path, merge, time.Duration(50+rand.IntN(250))*time.Millisecond)
 		if len(acks) == 0 {
 			t.Fatalf("round %d: the child acknowledged nothing", round)
 		}
@@ -128,12 +142,13 @@ func countAcks(m map[string][]ack) int {
 	return n
 }
 
-// runChild starts the child, lets it append for about d after its first
+// runChild starts the child (with merge as its merge threshold, unless
+// empty), lets it append for about d after its first
 // acknowledgement, kills it with SIGKILL and returns what it acknowledged.
-func runChild(t *testing.T, path string, d time.Duration) map[string][]ack {
+func runChild(t *testing.T, path, merge string, d time.Duration) map[string][]ack {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrash$")
-	cmd.Env = append(os.Environ(), crashEnv+"="+path)
+	cmd.Env = append(os.Environ(), crashEnv+"="+path, mergeEnv+"="+merge)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

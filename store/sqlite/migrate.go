@@ -9,41 +9,18 @@ import (
 	"github.com/sluice-events/sluice/store/internal/page"
 )
 
-// migrateLastPos migrates a database of schema version 1 to version 2: it
-// adds to sessions the column last_pos (the position of the session's last
-// appended event, which store.ByActivity orders by) and its index, fills
-// it in from the events, and sets PRAGMA user_version to 2, all in one
-// transaction. A build that knows only version 1 then refuses the file,
-// rather than appending without keeping last_pos.
+// fillLastPos migrates a database of schema version 1 to version 2 (the
+// caller holds the transaction and sets PRAGMA user_version): it adds to
+// sessions the column last_pos (the position of the session's last
+// appended event, which store.ByActivity orders by) and its index, and
+// fills it in from the events. A build that knows only version 1 then
+// refuses the file, rather than appending without keeping last_pos.
 //
 // A session that retention emptied before the migration has no event left
 // to tell its last position; it gets a number no other session has, the
 // smallest ones free, in the order of its last event time, so that it
 // sorts as the oldest activity and paging ByActivity still visits every
 // session once.
-func migrateLastPos(ctx context.Context, conn *sql.Conn) (err error) {
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
-		}
-	}()
-	// Another process may have migrated the file meanwhile.
-	var version int64
-	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return err
-	}
-	if version == 1 {
-		if err := fillLastPos(ctx, conn); err != nil {
-			return err
-		}
-	}
-	_, err = conn.ExecContext(ctx, "COMMIT")
-	return err
-}
-
 func fillLastPos(ctx context.Context, conn *sql.Conn) error {
 	for _, q := range []string{
 		"ALTER TABLE sessions ADD COLUMN last_pos INTEGER NOT NULL DEFAULT 0",
@@ -82,6 +59,6 @@ func fillLastPos(ctx context.Context, conn *sql.Conn) error {
 			return fmt.Errorf("fill sessions.last_pos: %w", err)
 		}
 	}
-	_, err = conn.ExecContext(ctx, "CREATE INDEX sessions_last_pos ON sessions(last_pos); PRAGMA user_version = 2;")
+	_, err = conn.ExecContext(ctx, "CREATE INDEX sessions_last_pos ON sessions(last_pos)")
 	return err
 }

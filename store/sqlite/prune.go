@@ -31,6 +31,13 @@ func (s *Store) pruneOnce(r store.Retention, chunk int) (n int64, more bool, err
 			n, more, err = 0, false, s.wrap(fmt.Errorf("sqlite: retention: %w", err))
 		}
 	}()
+	// Retention looks at events only: move the recent tables there first
+	// (the writer's view of them is forgotten after this job).
+	for i := range recentQ {
+		if err := s.moveRecent(ctx, &recentQ[i]); err != nil {
+			return 0, false, err
+		}
+	}
 	removed := map[int64]int64{} // sid → events removed
 	del := func(query string, args ...any) (int64, error) {
 		rows, err := c.QueryContext(ctx, query, args...)
@@ -99,7 +106,7 @@ func (s *Store) deleteSession(id string) (err error) {
 	case err != nil:
 		return s.wrap(fmt.Errorf("sqlite: delete session %q: %w", id, err))
 	}
-	if _, err := c.ExecContext(ctx, "DELETE FROM events WHERE sid = ?", sid); err != nil {
+	if _, err := c.ExecContext(ctx, "DELETE FROM events WHERE sid = ?1; DELETE FROM recent0 WHERE sid = ?1; DELETE FROM recent1 WHERE sid = ?1", sid); err != nil {
 		return s.wrap(fmt.Errorf("sqlite: delete session %q: %w", id, err))
 	}
 	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {

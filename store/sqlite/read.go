@@ -57,14 +57,19 @@ func (s *Store) Read(ctx context.Context, q store.Query) iter.Seq2[event.Event, 
 		where.WriteString(" AND time < ?")
 		fixed = append(fixed, q.Until.UnixNano())
 	}
-	query := "SELECT seq, type, data FROM events WHERE sid = (SELECT sid FROM sessions WHERE name = ?) AND seq > ?" +
-		where.String() + " ORDER BY seq LIMIT ?"
+	// The three tables, merged in seq order (each through its (sid, seq)
+	// key).
+	query := unionRecent(func(table string) string {
+		return "SELECT e.seq AS seq, e.type, e.data FROM " + table + " e WHERE e.sid = (SELECT sid FROM sessions WHERE name = ?) AND e.seq > ?" + where.String()
+	}) + " ORDER BY seq LIMIT ?"
 	return page.Iter(ctx, page.Pager[event.Event]{
 		After: q.After, Limit: q.Limit, Size: rowsPerPage, Filtered: inGo, Check: s.check,
 		Fetch: func(ctx context.Context, after uint64, size int, buf []event.Event) ([]event.Event, int, uint64, error) {
-			args := make([]any, 0, len(fixed)+3)
-			args = append(args, q.Session, int64(after))
-			args = append(args, fixed...)
+			args := make([]any, 0, 3*len(fixed)+7)
+			for range 1 + len(recentQ) {
+				args = append(args, q.Session, int64(after))
+				args = append(args, fixed...)
+			}
 			args = append(args, size)
 			var last uint64
 			var bad []byte
@@ -100,8 +105,10 @@ func (s *Store) Read(ctx context.Context, q store.Query) iter.Seq2[event.Event, 
 // number seq and stored data that does not decode, naming its position.
 func (s *Store) damaged(ctx context.Context, sess string, seq uint64, data []byte) error {
 	var pos int64
-	_, err := s.query(ctx, "SELECT pos FROM events WHERE sid = (SELECT sid FROM sessions WHERE name = ?) AND seq = ?",
-		[]any{sess, int64(seq)}, func(rows *sql.Rows) error { return rows.Scan(&pos) })
+	query := unionRecent(func(table string) string {
+		return "SELECT e.pos FROM " + table + " e WHERE e.sid = (SELECT sid FROM sessions WHERE name = ?1) AND e.seq = ?2"
+	}) + " LIMIT 1"
+	_, err := s.query(ctx, query, []any{sess, int64(seq)}, func(rows *sql.Rows) error { return rows.Scan(&pos) })
 	if err != nil {
 		return err
 	}
@@ -135,21 +142,27 @@ func (s *Store) ReadAll(ctx context.Context, q store.AllQuery) iter.Seq2[store.E
 	}
 	var where strings.Builder
 	var fixed []any
-	from := "events e"
+	join := ""
 	if q.SessionPrefix != "" {
-		// CROSS JOIN keeps events as the outer loop, in position order.
-		from = "events e CROSS JOIN sessions s ON s.sid = e.sid"
+		// CROSS JOIN keeps the events as the outer loop, in position order.
+		join = " CROSS JOIN sessions s ON s.sid = e.sid"
 		where.WriteString(" AND s.name GLOB ?")
 		fixed = append(fixed, globPrefix(q.SessionPrefix))
 	}
 	inGo := typeFilter(q.Types, "e.type", &where, &fixed)
-	query := "SELECT e.pos, e.seq, e.type, e.data FROM " + from + " WHERE e.pos > ?" + where.String() + " ORDER BY e.pos LIMIT ?"
+	// The three tables, merged in position order (each through its
+	// position key).
+	query := unionRecent(func(table string) string {
+		return "SELECT e.pos AS pos, e.seq, e.type, e.data FROM " + table + " e" + join + " WHERE e.pos > ?" + where.String()
+	}) + " ORDER BY pos LIMIT ?"
 	return page.Iter(ctx, page.Pager[store.Entry]{
 		After: q.After, Limit: q.Limit, Size: rowsPerPage, Filtered: inGo, Check: s.check,
 		Fetch: func(ctx context.Context, after uint64, size int, buf []store.Entry) ([]store.Entry, int, uint64, error) {
-			args := make([]any, 0, len(fixed)+2)
-			args = append(args, int64(after))
-			args = append(args, fixed...)
+			args := make([]any, 0, 3*len(fixed)+4)
+			for range 1 + len(recentQ) {
+				args = append(args, int64(after))
+				args = append(args, fixed...)
+			}
 			args = append(args, size)
 			var last uint64
 			rows, err := s.query(ctx, query, args, func(rows *sql.Rows) error {

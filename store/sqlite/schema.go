@@ -1,25 +1,31 @@
 package sqlite
 
+import (
+	"context"
+	"database/sql"
+)
+
 // applicationID marks a database file as a Sluice store ("Slce").
 const applicationID = 0x536c6365
 
-// schemaVersion is PRAGMA user_version of the current schema: version 1
-// (schema) with the migration to version 2 (migrateLastPos) applied.
-const schemaVersion = 2
+// schemaVersion is PRAGMA user_version of the current schema: the version
+// of schema plus the migrations.
+const schemaVersion = int64(1 + len(migrations))
 
-// schema creates the tables of version 1; Open then migrates them.
+// schema creates the tables of version 1; a new database then goes through
+// the migrations like an old one, so that both end up the same.
 //
-//   - events holds every stored event, clustered by (session id, seq) so
-//     that a session's events lie together on disk and Read scans them in
-//     order (WITHOUT ROWID). Beside the whole event as JSON (without its
-//     seq, which the seq column holds) it keeps the store-wide position
+//   - events holds stored events, clustered by (session id, seq) so that a
+//     session's events lie together on disk and Read scans them in order
+//     (WITHOUT ROWID). Beside the whole event as JSON (without its seq,
+//     which the seq column holds) it keeps the store-wide position
 //     (assigned by the writer from meta.last_pos, never reused; unique
 //     index for ReadAll), the type, the time (Unix nanoseconds; indexed for
 //     retention by age) and the ID (16 bytes).
 //   - sessions holds, per session, what the writer needs to number the next
 //     event without scanning: the last sequence number, the stored count,
 //     and the first and last time (version 2 adds last_pos, the position of
-//     the last event, indexed for store.ByActivity; see migrateLastPos).
+//     the last event, indexed for store.ByActivity; see fillLastPos).
 //     Rows are never deleted by retention, so sequence numbers are never
 //     reused after it.
 //   - meta holds the last assigned position.
@@ -55,6 +61,49 @@ CREATE INDEX IF NOT EXISTS events_time ON events(time);
 // again is recognized. It is keyed by ID first: IDs are UUIDv7, which grow
 // with time, so a commit adds its entries at the end of the index, in a
 // page or two, rather than one page per session as a (session, ID) key
-// would. Open creates it in databases made before it existed (the schema
-// version stays 1: older builds keep it up to date too).
+// would. Open creates it in version 1 databases made before it existed.
 const idIndex = `CREATE INDEX IF NOT EXISTS events_id ON events(id, sid);`
+
+// migrations[i] turns a database of version i+1 into version i+2; Open
+// runs each in a transaction of its own, which also sets the version. Each
+// step stands alone, so that one more is one more element.
+var migrations = [...]func(ctx context.Context, conn *sql.Conn) error{
+	// 1 → 2: sessions.last_pos, for store.ByActivity (see fillLastPos).
+	fillLastPos,
+	// 2 → 3: recent0 and recent1, where the writer appends.
+	//
+	// They hold the newest events, in the columns of events, keyed by
+	// position: a commit appends to one of them, so it writes pages in
+	// proportion to its bytes, where inserting into events (clustered by
+	// session) writes one page per session it touches: about a page per
+	// event when many sessions send one event each. The writer appends to
+	// one table until it holds mergeRows events, then to the other while it
+	// moves the full one into events in slices of sessions (see
+	// mergeSlice), so that each session's pages in events are rewritten
+	// once per many events and no slice holds the appends up for long.
+	// meta.mergedN is the session id below which the events of recentN
+	// have been copied into events already (0: none), so readers skip
+	// them there. recentN_seq reads a session; recentN_id finds an ID
+	// again (appended to, like events_id).
+	func(ctx context.Context, conn *sql.Conn) error {
+		_, err := conn.ExecContext(ctx, recentSchema("recent0")+recentSchema("recent1"))
+		return err
+	},
+}
+
+// recentSchema creates one of the recent tables and its meta row.
+func recentSchema(table string) string {
+	return `CREATE TABLE ` + table + ` (
+	pos  INTEGER PRIMARY KEY,
+	sid  INTEGER NOT NULL,
+	seq  INTEGER NOT NULL,
+	type TEXT NOT NULL,
+	time INTEGER NOT NULL,
+	id   BLOB NOT NULL,
+	data BLOB NOT NULL
+);
+CREATE UNIQUE INDEX ` + table + `_seq ON ` + table + `(sid, seq);
+CREATE INDEX ` + table + `_id ON ` + table + `(id, sid);
+INSERT INTO meta(key, value) VALUES ('merged` + table[len(table)-1:] + `', 0);
+`
+}

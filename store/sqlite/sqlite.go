@@ -10,6 +10,24 @@
 // resumes after position P never misses a later-committed event with a
 // smaller position.
 //
+// A commit appends its events to a small table keyed by position (one of
+// two "recent" tables), so that it writes pages in proportion to its
+// bytes: a commit of one event from each of 200 sessions writes a few
+// dozen pages, where inserting them into the events table, clustered by
+// session so that a session reads in order from a few pages, would write
+// 200. When the recent table holds 4096 events, the writer appends to the
+// other one and moves the full one into events in slices of about 512
+// events (whole sessions, in session order), one slice after each group
+// of appends has been answered: each session's pages are then rewritten
+// once per many events, and no append waits for more than one slice. A
+// commit's events of a session with 4 or more in it go into events
+// directly: they fill a page of their own there anyway.
+// Every read (Read, ReadAll, the ID check) looks at the three tables, and
+// each read statement sees one committed state, so an event is always seen
+// exactly once, whichever table holds it. Retention (Prune) first moves
+// whatever the recent tables hold into events; Delete removes a session's
+// events from all three.
+//
 // The writer is the only one that changes the sessions table, so it keeps
 // what it read of each session between commits, and updates the sessions a
 // commit touched in one statement; it forgets that after a failed commit
@@ -17,6 +35,14 @@
 // stored in its session is found through an index on (id, sid), not stored
 // again, and acknowledged with its sequence number (see store.Store); the
 // lookup is skipped for IDs above the greatest stored one.
+//
+// # Schema versions
+//
+// PRAGMA user_version holds the schema version. Open migrates an older
+// database in place (version 1 to 2 adds sessions.last_pos, 2 to 3 the
+// recent tables), one transaction per step, and refuses a newer one with
+// an error wrapping store.ErrCorrupt; an older build refuses a migrated
+// database the same way.
 //
 // # Durability
 //
@@ -60,11 +86,10 @@ import (
 )
 
 // pageBytes is the page size of a new database: SQLite's default, 4 KiB.
-// Events are clustered by session, so a commit of one event from each of
-// many sessions rewrites one page per session into the WAL: with one event
-// per call from hundreds of sessions (token streaming), the bytes written,
-// checksummed, fsynced and checkpointed per event are about one page,
-// which made 16 KiB pages about four times as costly (see BENCHMARKS.md).
+// Merging moves each session's events into the events table in runs of
+// many events, but the recent tables' (sid, seq) indexes are scattered by
+// session, so a commit still touches several of their pages: small pages
+// keep those writes small (see BENCHMARKS.md).
 const pageBytes = 4096
 
 // walLimitPages is the WAL size (in pages) at which the writer checkpoints
@@ -95,6 +120,8 @@ type config struct {
 	batch   int
 	readers int
 	check   bool
+	merge   int64 // rows in a recent table that start a merge
+	slice   int64 // rows per merge transaction
 }
 
 // WithSynchronous sets the durability level: Full (the default) or Normal.
@@ -162,16 +189,19 @@ func WithLogger(l *slog.Logger) Option {
 
 // Store is the SQLite store. Create it with Open.
 type Store struct {
-	path   string
-	epoch  uint64
-	cfg    store.Config
-	db     *sql.DB
-	wconn  *sql.Conn
-	writer *group.Writer
-	loop   *background.Loop
-	closed atomic.Bool
-	once   sync.Once
-	cerr   error
+	path  string
+	epoch uint64
+	cfg   store.Config
+	// mergeAt is how many rows a recent table holds before the writer
+	// merges it; sliceAt is about how many it moves per transaction.
+	mergeAt, sliceAt int64
+	db               *sql.DB
+	wconn            *sql.Conn
+	writer           *group.Writer
+	loop             *background.Loop
+	closed           atomic.Bool
+	once             sync.Once
+	cerr             error
 
 	ckpt       chan struct{}
 	ckptDone   chan struct{}
@@ -198,7 +228,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if strings.HasPrefix(path, "file:") || path == ":memory:" {
 		return nil, fmt.Errorf("%w: sqlite path %q: give a file path", store.ErrInvalid, path)
 	}
-	c := config{Config: store.DefaultConfig(), sync: Full, batch: 8192, readers: 4}
+	c := config{Config: store.DefaultConfig(), sync: Full, batch: 8192, readers: 4, merge: mergeRows, slice: sliceRows}
 	if err := option.Apply(&c, opts, store.ErrInvalid); err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -213,7 +243,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	db.SetMaxOpenConns(c.readers + 2)
 	db.SetMaxIdleConns(c.readers + 2)
-	s := &Store{path: path, cfg: c.Config, db: db, stmts: make(map[string]*sql.Stmt), dec: page.NewDecoder(c.Logger, "sqlite")}
+	s := &Store{path: path, cfg: c.Config, mergeAt: c.merge, sliceAt: c.slice, db: db, stmts: make(map[string]*sql.Stmt), dec: page.NewDecoder(c.Logger, "sqlite")}
 	if err := s.init(ctx, c.check); err != nil {
 		db.Close()
 		return nil, err
@@ -222,7 +252,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	var cctx context.Context
 	cctx, s.ckptCancel = context.WithCancel(context.Background())
 	go s.checkpointer(cctx)
-	s.writer = group.Start(s.commit, c.batch)
+	s.writer = group.StartAfter(s.commit, s.mergeIfDue, c.batch)
 	if c.Retention.Enabled() {
 		s.loop = background.Start(c.Retention.Interval, c.Logger, "sqlite", s.Prune)
 	}
@@ -297,6 +327,7 @@ func (s *Store) init(ctx context.Context, check bool) error {
 	}
 	switch {
 	case appID == 0 && tables == 0:
+		// A new database starts at version 1 and migrates like an old one.
 		q := fmt.Sprintf("PRAGMA page_size = %d; PRAGMA journal_mode = WAL; PRAGMA application_id = %d; PRAGMA user_version = 1;",
 			pageBytes, applicationID)
 		if _, err := conn.ExecContext(ctx, q+schema); err != nil {
@@ -307,9 +338,9 @@ func (s *Store) init(ctx context.Context, check bool) error {
 	case appID != applicationID:
 		conn.Close()
 		return fmt.Errorf("%w: %s is an SQLite database of another application (application_id %#x)", store.ErrCorrupt, s.path, appID)
-	case version != schemaVersion && version != 1:
+	case version < 1 || version > schemaVersion:
 		conn.Close()
-		return fmt.Errorf("%w: %s has schema version %d; this build knows %d", store.ErrCorrupt, s.path, version, schemaVersion)
+		return fmt.Errorf("%w: %s has schema version %d; this build knows 1 to %d", store.ErrCorrupt, s.path, version, schemaVersion)
 	}
 	if check {
 		var res string
@@ -322,15 +353,13 @@ func (s *Store) init(ctx context.Context, check bool) error {
 			return fmt.Errorf("%w: %s: quick_check: %s", store.ErrCorrupt, s.path, res)
 		}
 	}
-	if version == 1 {
-		if err := migrateLastPos(ctx, conn); err != nil {
-			conn.Close()
-			return s.wrap(fmt.Errorf("sqlite: open %s: migrate to schema version 2: %w", s.path, err))
-		}
-	}
 	if _, err := conn.ExecContext(ctx, idIndex); err != nil {
 		conn.Close()
 		return s.wrap(fmt.Errorf("sqlite: open %s: create the ID index: %w", s.path, err))
+	}
+	if err := migrate(ctx, conn); err != nil {
+		conn.Close()
+		return s.wrap(fmt.Errorf("sqlite: open %s: %w", s.path, err))
 	}
 	// The epoch is drawn once, by the first Open of a build that knows it.
 	if _, err := conn.ExecContext(ctx, "INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', ?)", int64(store.NewEpoch())); err != nil {
@@ -361,7 +390,7 @@ func (s *Store) init(ctx context.Context, check bool) error {
 		conn.Close()
 		return s.wrap(fmt.Errorf("sqlite: open %s: read meta: %w", s.path, err))
 	}
-	if err := conn.QueryRowContext(ctx, "SELECT coalesce(max(pos), 0) FROM events").Scan(&n); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT max((SELECT coalesce(max(pos), 0) FROM events), (SELECT coalesce(max(pos), 0) FROM recent0), (SELECT coalesce(max(pos), 0) FROM recent1))").Scan(&n); err != nil {
 		conn.Close()
 		return s.wrap(fmt.Errorf("sqlite: open %s: read events: %w", s.path, err))
 	}
@@ -384,6 +413,38 @@ func (s *Store) init(ctx context.Context, check bool) error {
 		return err
 	}
 	return nil
+}
+
+// migrate brings the database to schemaVersion, one migration per
+// transaction. It reads the version inside each transaction, so that two
+// processes opening an old file at once migrate it once.
+func migrate(ctx context.Context, conn *sql.Conn) (err error) {
+	for {
+		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		var v int64
+		if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+			_, _ = conn.ExecContext(ctx, "ROLLBACK")
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if v >= schemaVersion {
+			_, err := conn.ExecContext(ctx, "COMMIT")
+			return err
+		}
+		if err := migrations[v-1](ctx, conn); err != nil {
+			_, _ = conn.ExecContext(ctx, "ROLLBACK")
+			return fmt.Errorf("migrate from schema version %d: %w", v, err)
+		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			_, _ = conn.ExecContext(ctx, "ROLLBACK")
+			return fmt.Errorf("migrate from schema version %d: %w", v, err)
+		}
+		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+			_, _ = conn.ExecContext(ctx, "ROLLBACK")
+			return fmt.Errorf("migrate from schema version %d: %w", v, err)
+		}
+	}
 }
 
 // errCoder is implemented by the driver's errors.
@@ -447,7 +508,7 @@ func (s *Store) Close() error {
 		s.ckptCancel()
 		<-s.ckptDone
 		var errs []error
-		for _, cache := range []map[int]*sql.Stmt{s.w.inserts, s.w.updates, s.w.lookups} {
+		for _, cache := range []map[int]*sql.Stmt{s.w.inserts[0], s.w.inserts[1], s.w.inserts[2], s.w.updates, s.w.lookups} {
 			for _, st := range cache {
 				errs = append(errs, st.Close())
 			}

@@ -35,13 +35,29 @@ func open(t *testing.T, path string, opts ...sqlite.Option) *sqlite.Store {
 	return s
 }
 
+// TestConformance runs the suite with the default merge thresholds, with
+// every event left in the recent tables (never merged but by retention),
+// with a whole merge after every commit (every event in events), and with
+// merges every 7 events in slices of 2, so that a session's events are
+// spread over the three tables.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, c store.Config) store.Store {
-		return open(t, filepath.Join(t.TempDir(), "sluice.db"),
-			sqlite.WithRetention(c.Retention), sqlite.WithClock(c.Clock), sqlite.WithLogger(c.Logger))
-	}, storetest.WithReopen(func(t *testing.T, closed store.Store) store.Store {
-		return open(t, closed.(*sqlite.Store).Path())
-	}), storetest.WithRewrite(rewrite), storetest.WithLegacyReopen(legacyReopen))
+	for _, m := range []struct {
+		name      string
+		at, slice int64
+	}{{"merge=default", 0, 0}, {"merge=never", 1 << 40, 1}, {"merge=always", 1, 1 << 40}, {"merge=sliced", 7, 2}} {
+		t.Run(m.name, func(t *testing.T) {
+			var opts []sqlite.Option
+			if m.at > 0 {
+				opts = append(opts, sqlite.WithMerge(m.at, m.slice))
+			}
+			storetest.Run(t, func(t *testing.T, c store.Config) store.Store {
+				return open(t, filepath.Join(t.TempDir(), "sluice.db"), append(opts,
+					sqlite.WithRetention(c.Retention), sqlite.WithClock(c.Clock), sqlite.WithLogger(c.Logger))...)
+			}, storetest.WithReopen(func(t *testing.T, closed store.Store) store.Store {
+				return open(t, closed.(*sqlite.Store).Path(), opts...)
+			}), storetest.WithRewrite(rewrite), storetest.WithLegacyReopen(legacyReopen))
+		})
+	}
 }
 
 // rewrite changes a row through a connection of its own.
@@ -52,12 +68,27 @@ func rewrite(t *testing.T, st store.Store, sess string, seq uint64, data []byte)
 		t.Fatal(err)
 	}
 	defer db.Close()
-	res, err := db.ExecContext(t.Context(), "UPDATE events SET data = ? WHERE sid = (SELECT sid FROM sessions WHERE name = ?) AND seq = ?", data, sess, int64(seq))
+	// The event is in one of the tables (or two, while being merged), and
+	// the writer may move it after answering: look in one transaction.
+	tx, err := db.BeginTx(t.Context(), nil)
 	if err != nil {
-		t.Fatalf("rewrite: %v", err)
+		t.Fatal(err)
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	defer tx.Rollback()
+	var n int64
+	for _, table := range []string{"events", "recent0", "recent1"} {
+		res, err := tx.ExecContext(t.Context(), "UPDATE "+table+" SET data = ? WHERE sid = (SELECT sid FROM sessions WHERE name = ?) AND seq = ?", data, sess, int64(seq))
+		if err != nil {
+			t.Fatalf("rewrite: %v", err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	if n == 0 {
 		t.Fatalf("rewrite: no event %s/%d", sess, seq)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("rewrite: %v", err)
 	}
 }
 

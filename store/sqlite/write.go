@@ -33,16 +33,22 @@ const maxCachedSessions = 1 << 16
 // when a job (a retention pass, anything else run on the writer) ran since
 // the last commit.
 type writeState struct {
-	inserts map[int]*sql.Stmt // multi-row INSERT by row count
-	updates map[int]*sql.Stmt // multi-row session UPDATE by row count
-	lookups map[int]*sql.Stmt // ID lookup by row count
+	inserts [3]map[int]*sql.Stmt // multi-row INSERT into each recent table (0, 1) and events (2) by row count
+	updates map[int]*sql.Stmt    // multi-row session UPDATE by row count
+	lookups map[int]*sql.Stmt    // ID lookup by row count
 	stmts   map[string]*sql.Stmt
-	args    []any
+	args    []any // scratch, for the recent table appended to
+	dargs   []any // scratch, for events
 
-	sess     map[string]*sessState // committed state, kept across commits
-	jobs     uint64                // the writer's job count the cache belongs to
-	lastPos  int64                 // the last committed position, if posKnown
-	maxID    uuid.UUID             // the greatest stored ID (bytewise) or more, if posKnown
+	sess    map[string]*sessState // committed state, kept across commits
+	jobs    uint64                // the writer's job count the cache belongs to
+	lastPos int64                 // the last committed position, if posKnown
+	maxID   uuid.UUID             // the greatest stored ID (bytewise) or more, if posKnown
+	// the recent tables, if posKnown (see loadRecent)
+	recent   int64 // rows in the one appended to
+	active   int   // the one appended to (an index of recentQ)
+	merging  bool  // the other is being moved into events
+	mergedTo int64 // … up to this session id (excluded)
 	posKnown bool
 
 	touched []*sessState     // sessions of this transaction, in first-use order
@@ -64,6 +70,7 @@ type sessState struct {
 	// this transaction
 	seq         uint64 // last assigned
 	pos         int64  // position of the last assigned
+	events      int    // events of the session, duplicates included
 	added       int64
 	first, last int64
 	touched     bool
@@ -73,19 +80,24 @@ const (
 	qLastPos    = "SELECT value FROM meta WHERE key = 'last_pos'"
 	qSetLastPos = "UPDATE meta SET value = ? WHERE key = 'last_pos'"
 	qSession    = "SELECT sid, last_seq FROM sessions WHERE name = ?"
-	qMaxID      = "SELECT coalesce(max(id), x'') FROM events"
+	qMaxID      = "SELECT max((SELECT coalesce(max(id), x'') FROM events), (SELECT coalesce(max(id), x'') FROM recent0), (SELECT coalesce(max(id), x'') FROM recent1))"
 	qNewSession = "INSERT INTO sessions(name, last_seq, count, first_time, last_time) VALUES (?, 0, 0, 0, 0) RETURNING sid"
 )
 
 func (s *Store) prepareWriter(ctx context.Context) error {
-	s.w.inserts = make(map[int]*sql.Stmt)
+	s.w.inserts = [3]map[int]*sql.Stmt{make(map[int]*sql.Stmt), make(map[int]*sql.Stmt), make(map[int]*sql.Stmt)}
+	s.w.dargs = make([]any, 0, rowsPerInsert*insertCols)
 	s.w.updates = make(map[int]*sql.Stmt)
 	s.w.lookups = make(map[int]*sql.Stmt)
 	s.w.stmts = make(map[string]*sql.Stmt)
 	s.w.sess = make(map[string]*sessState)
 	s.w.seen = make(map[idKey]uint64)
 	s.w.args = make([]any, 0, rowsPerInsert*insertCols)
-	for _, q := range []string{qLastPos, qSetLastPos, qSession, qNewSession, qMaxID} {
+	queries := []string{qLastPos, qSetLastPos, qSession, qNewSession, qMaxID}
+	for _, q := range recentQ {
+		queries = append(queries, q.count, q.slice, q.copy, q.copyRest, q.setMerged, q.clear)
+	}
+	for _, q := range queries {
 		st, err := s.wconn.PrepareContext(ctx, q)
 		if err != nil {
 			return s.wrap(fmt.Errorf("sqlite: prepare: %w", err))
@@ -118,8 +130,27 @@ func (s *Store) rowsStmt(cache map[int]*sql.Stmt, rows int, head, row, tail stri
 	return st, nil
 }
 
-func (s *Store) insertStmt(rows int) (*sql.Stmt, error) {
-	return s.rowsStmt(s.w.inserts, rows, "INSERT INTO events(pos, sid, seq, type, time, id, data) VALUES ", "(?,?,?,?,?,?,?)", "")
+// insertStmt inserts rows events into events, if direct, or else into the
+// recent table appended to.
+func (s *Store) insertStmt(direct bool, rows int) (*sql.Stmt, error) {
+	k, table := s.w.active, recentQ[s.w.active].table
+	if direct {
+		k, table = 2, "events"
+	}
+	return s.rowsStmt(s.w.inserts[k], rows, "INSERT INTO "+table+"(pos, sid, seq, type, time, id, data) VALUES ", "(?,?,?,?,?,?,?)", "")
+}
+
+// directEvents is how many events of one session a commit must hold for
+// them to go into events directly rather than through a recent table:
+// then they fill a page of their own there, and moving them later would
+// cost more than the page written now.
+const directEvents = 4
+
+// insertBatch collects the rows of one multi-row INSERT.
+type insertBatch struct {
+	direct bool // into events, or else into the recent table appended to
+	args   []any
+	rows   int
 }
 
 // updateStmt updates the sessions rows of rows sessions in one statement:
@@ -132,10 +163,14 @@ func (s *Store) updateStmt(rows int) (*sql.Stmt, error) {
 }
 
 // lookupStmt finds which of rows (sid, id) pairs are stored, and with
-// which sequence number, through the events_id index.
+// which sequence number, through the ID indexes of events and the recent
+// tables. (An event being merged may be found twice, with the same
+// sequence number.)
 func (s *Store) lookupStmt(rows int) (*sql.Stmt, error) {
 	return s.rowsStmt(s.w.lookups, rows, "WITH v(sid, id) AS (VALUES ", "(?,?)",
-		") SELECT e.sid, e.id, e.seq FROM v CROSS JOIN events AS e ON e.id = v.id AND e.sid = v.sid")
+		`) SELECT e.sid, e.id, e.seq FROM v CROSS JOIN events AS e ON e.id = v.id AND e.sid = v.sid
+		UNION ALL SELECT r.sid, r.id, r.seq FROM v CROSS JOIN recent0 AS r ON r.id = v.id AND r.sid = v.sid
+		UNION ALL SELECT r.sid, r.id, r.seq FROM v CROSS JOIN recent1 AS r ON r.id = v.id AND r.sid = v.sid`)
 }
 
 // Append implements store.Store. When it returns nil the events are
@@ -169,7 +204,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 			if err == nil {
 				ss.lastSeq = ss.seq
 			}
-			ss.added, ss.touched = 0, false
+			ss.added, ss.events, ss.touched = 0, 0, false
 		}
 		s.w.touched = s.w.touched[:0]
 		clear(s.w.seen)
@@ -190,6 +225,9 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 		}
 		s.w.maxID = uuid.UUID{}
 		copy(s.w.maxID[:], maxID)
+		if err := s.loadRecent(ctx); err != nil {
+			return err
+		}
 		s.w.posKnown = true
 	}
 	lastPos, newMax := s.w.lastPos, s.w.maxID
@@ -200,6 +238,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 			if err != nil {
 				return err
 			}
+			ss.events++
 			// IDs are UUIDv7, which producers make in increasing
 			// order: an ID greater than every stored one cannot be
 			// stored, and needs no lookup.
@@ -211,21 +250,25 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	if err := s.lookup(ctx); err != nil {
 		return err
 	}
-	args := s.w.args[:0]
-	rows := 0
-	flush := func() error {
-		if rows == 0 {
+	recent, direct := &insertBatch{args: s.w.args[:0]}, &insertBatch{direct: true, args: s.w.dargs[:0]}
+	defer func() { s.w.dargs = direct.args[:0] }()
+	var toRecent int64
+	flush := func(b *insertBatch) error {
+		if b.rows == 0 {
 			return nil
 		}
-		st, err := s.insertStmt(rows)
+		st, err := s.insertStmt(b.direct, b.rows)
 		if err != nil {
 			return fmt.Errorf("sqlite: prepare insert: %w", err)
 		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
+		if _, err := st.ExecContext(ctx, b.args...); err != nil {
 			return fmt.Errorf("sqlite: insert events: %w", err)
 		}
-		clear(args)
-		args, rows = args[:0], 0
+		if !b.direct {
+			toRecent += int64(b.rows)
+		}
+		clear(b.args)
+		b.args, b.rows = b.args[:0], 0
 		return nil
 	}
 	for _, r := range reqs {
@@ -251,18 +294,25 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 			if bytes.Compare(ev.ID[:], newMax[:]) > 0 {
 				newMax = ev.ID
 			}
-			args = append(args, lastPos, ss.sid, int64(ss.seq), string(ev.Type), t, ev.ID[:], r.Data[i])
-			if rows++; rows == rowsPerInsert {
-				if err := flush(); err != nil {
+			b := recent
+			if ss.events >= directEvents {
+				b = direct
+			}
+			b.args = append(b.args, lastPos, ss.sid, int64(ss.seq), string(ev.Type), t, ev.ID[:], r.Data[i])
+			if b.rows++; b.rows == rowsPerInsert {
+				if err := flush(b); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	if err := flush(); err != nil {
+	if err := flush(recent); err != nil {
 		return err
 	}
-	if err := s.updateSessions(ctx, args); err != nil {
+	if err := flush(direct); err != nil {
+		return err
+	}
+	if err := s.updateSessions(ctx, recent.args); err != nil {
 		return err
 	}
 	if lastPos != s.w.lastPos {
@@ -273,6 +323,7 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
+	s.w.recent += toRecent
 	s.w.lastPos, s.w.maxID = lastPos, newMax
 	s.nudge()
 	return nil

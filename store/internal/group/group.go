@@ -54,13 +54,22 @@ type Writer struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 	commit    Commit
+	after     func()
 	maxEvents int
 	jobs      uint64 // jobs run so far; used only on the writer goroutine
 }
 
 // Start starts a writer that groups up to maxEvents events per commit.
 func Start(commit Commit, maxEvents int) *Writer {
-	w := &Writer{reqs: make(chan *Request), quit: make(chan struct{}), commit: commit, maxEvents: maxEvents}
+	return StartAfter(commit, nil, maxEvents)
+}
+
+// StartAfter is Start with after, which the writer calls after each group
+// of appends it committed (or failed to) has been answered, before it takes
+// the next: work that the next appends may wait for but the answered ones
+// must not, such as moving rows between tables. A nil after does nothing.
+func StartAfter(commit Commit, after func(), maxEvents int) *Writer {
+	w := &Writer{reqs: make(chan *Request), quit: make(chan struct{}), commit: commit, after: after, maxEvents: maxEvents}
 	w.wg.Add(1)
 	go w.run()
 	return w
@@ -246,10 +255,13 @@ func (w *Writer) handle(reqs []*Request) {
 		for _, r := range reqs {
 			w.finish(r, w.try([]*Request{r}))
 		}
-		return
+	} else {
+		for _, r := range reqs {
+			w.finish(r, err)
+		}
 	}
-	for _, r := range reqs {
-		w.finish(r, err)
+	if w.after != nil {
+		w.after()
 	}
 }
 

@@ -162,3 +162,39 @@ func TestClose(t *testing.T) {
 		w.Close()
 	})
 }
+
+// TestAfter: the writer calls after once per group of appends, failed
+// ones included, once every request of the group has its answer (after
+// here waits until the caller's Do has returned), and not after a job.
+func TestAfter(t *testing.T) {
+	f := &fake{}
+	returned := make(chan struct{}, 1)
+	calls, late := 0, 0
+	w := StartAfter(f.commit, func() {
+		calls++
+		select {
+		case <-returned:
+		case <-time.After(10 * time.Second):
+			late++
+		}
+	}, 100)
+	defer w.Close()
+	for _, c := range []struct {
+		sess string
+		want error
+	}{{"a", nil}, {"bad", errBad}} {
+		err := w.Do(context.Background(), req(c.sess))
+		returned <- struct{}{}
+		if !errors.Is(err, c.want) {
+			t.Fatalf("%s: %v, want %v", c.sess, err, c.want)
+		}
+	}
+	for range 2 { // the second job runs after the first one's after, if any
+		if err := w.Do(context.Background(), &Request{Job: func() error { return nil }}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls != 2 || late != 0 {
+		t.Fatalf("after called %d times, %d before its group was answered; want 2, 0", calls, late)
+	}
+}
