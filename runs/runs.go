@@ -59,9 +59,9 @@ const CodeLost = "producer_lost"
 // ErrInvalid reports a call without the session or run it needs.
 var ErrInvalid = errors.New("runs: invalid argument")
 
-// Owner names this process in the heartbeats it logs: host name and
+// owner names this process in the heartbeats it logs: host name and
 // process ID.
-var Owner = func() string {
+var owner = func() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s/%d", host, os.Getpid())
 }()
@@ -210,7 +210,7 @@ func Keep(ctx context.Context, h *hub.Hub, meta event.Meta, after uint64, beat t
 			if err != nil || idle < beat {
 				continue
 			}
-			ev := event.New(event.RunHeartbeat{Owner: Owner}, meta)
+			ev := event.New(event.RunHeartbeat{Owner: owner}, meta)
 			h.Publish(run, &ev) // a failed heartbeat is retried at the next beat
 		}
 	}()
