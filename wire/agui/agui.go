@@ -14,7 +14,8 @@
 // results to TOOL_CALL_RESULT; shared state to STATE_SNAPSHOT /
 // STATE_DELTA; every other catalog event to CUSTOM (name: the event type,
 // value: the event's JSON) and events of unknown types to RAW, so nothing
-// is dropped.
+// is dropped but run.heartbeat, which only tells readers of the log that a
+// quiet run's producer is alive (package runs).
 //
 // A stream resumed in the middle of a run starts with a prelude (Resume):
 // RUN_STARTED, STEP_STARTED for each step still running, a
@@ -480,6 +481,12 @@ func (e *Encoder) addUsage(p event.ProviderCallCompleted, ev *event.Event) {
 
 // Encode implements wire.Encoder.
 func (e *Encoder) Encode(out []wire.Message, ev *event.Event, native []byte) ([]wire.Message, error) {
+	if ev.Type == event.TypeRunHeartbeat {
+		// It only tells readers of the log that the run goes on (see
+		// package runs); as a CUSTOM event it would be noise, and after
+		// the run's end it would open the run again.
+		return out, nil
+	}
 	before := len(e.tl.Messages)
 	if !e.tl.Apply(ev) {
 		return out, nil // folded before: sent by the prelude
