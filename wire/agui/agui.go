@@ -30,6 +30,11 @@
 // thread's log (every open interrupt answered, none unknown, none resolved
 // past its expiry) before it logs the answers (run.resumed) and runs the
 // agent again. A runId names one run: posting it again replays that run.
+// The handler keeps its runs with package runs: a heartbeat while a run is
+// quiet, one end per run, and a repeated run whose producer is gone (its
+// process died mid-run) closed as lost, which ends its stream with
+// RUN_ERROR (code runs.CodeLost) instead of a wait for an end that never
+// comes.
 package agui
 
 import (

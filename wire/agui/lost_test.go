@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/internal/nodeclient"
+	"github.com/sluice-events/sluice/internal/servetest"
 	"github.com/sluice-events/sluice/runs"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/memory"
@@ -274,5 +275,32 @@ func TestLiveRunElsewhere(t *testing.T) {
 	}
 	if e := ends(t, st, "thread-1"); len(e) != 1 || e[0] != "run.completed success" {
 		t.Fatalf("the run's ends: %v", e)
+	}
+}
+
+// TestInterruptIsTheRunsEnd: a run that ends waiting on interrupts has its
+// one end: closing it as lost afterwards (as a reader that took it for
+// open would) logs nothing, and its resume runs as before.
+func TestInterruptIsTheRunsEnd(t *testing.T) {
+	h, st := servetest.Hub(t)
+	b := &booking{expires: time.Now().Add(time.Hour)}
+	url, _ := serve(t, h, b.agent)
+	if r := run(t, url, "trip", "run-1"); r.code != http.StatusOK || !strings.HasSuffix(r.types(), "RUN_FINISHED") {
+		t.Fatalf("run-1: %+v", r)
+	}
+	if err := runs.Close(context.Background(), h, event.Meta{SessionID: "trip", RunID: "run-1"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if e := ends(t, st, "trip"); len(e) != 1 || e[0] != "run.interrupted" {
+		t.Fatalf("ends after a close: %v", e)
+	}
+	r := run(t, url, "trip", "run-2",
+		agui.ResumeEntry{InterruptID: "approve", Status: agui.Resolved, Payload: json.RawMessage(`"AF1"`)},
+		agui.ResumeEntry{InterruptID: "seat", Status: agui.Resolved, Payload: json.RawMessage(`"12A"`)})
+	if r.code != http.StatusOK || r.text() != `Booked "AF1", seat "12A".` {
+		t.Fatalf("the resume: %+v", r)
+	}
+	if e := ends(t, st, "trip"); len(e) != 2 || e[1] != "run.completed success" {
+		t.Fatalf("ends after the resume: %v", e)
 	}
 }
