@@ -14,7 +14,8 @@
 // results to TOOL_CALL_RESULT; shared state to STATE_SNAPSHOT /
 // STATE_DELTA; every other catalog event to CUSTOM (name: the event type,
 // value: the event's JSON) and events of unknown types to RAW, so nothing
-// is dropped.
+// is dropped but run.heartbeat, which only tells readers of the log that a
+// quiet run's producer is alive (package runs).
 //
 // A stream resumed in the middle of a run starts with a prelude (Resume):
 // RUN_STARTED, STEP_STARTED for each step still running, a
@@ -29,6 +30,11 @@
 // thread's log (every open interrupt answered, none unknown, none resolved
 // past its expiry) before it logs the answers (run.resumed) and runs the
 // agent again. A runId names one run: posting it again replays that run.
+// The handler keeps its runs with package runs: a heartbeat while a run is
+// quiet, one end per run, and a repeated run whose producer is gone (its
+// process died mid-run) closed as lost, which ends its stream with
+// RUN_ERROR (code runs.CodeLost) instead of a wait for an end that never
+// comes.
 package agui
 
 import (
@@ -480,6 +486,12 @@ func (e *Encoder) addUsage(p event.ProviderCallCompleted, ev *event.Event) {
 
 // Encode implements wire.Encoder.
 func (e *Encoder) Encode(out []wire.Message, ev *event.Event, native []byte) ([]wire.Message, error) {
+	if ev.Type == event.TypeRunHeartbeat {
+		// It only tells readers of the log that the run goes on (see
+		// package runs); as a CUSTOM event it would be noise, and after
+		// the run's end it would open the run again.
+		return out, nil
+	}
 	before := len(e.tl.Messages)
 	if !e.tl.Apply(ev) {
 		return out, nil // folded before: sent by the prelude

@@ -9,12 +9,14 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
+	"github.com/sluice-events/sluice/internal/servetest"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/store/sqlite"
@@ -64,25 +66,43 @@ func BenchmarkHandlerRepeat(b *testing.B) {
 					b.Fatal(err)
 				}
 				url, _ := serve(b, h, (&booking{}).agent)
-				body := []byte(fmt.Sprintf(`{"threadId":"t","runId":"r%d","messages":[{"id":"u","role":"user","content":"hi"}]}`, runs-1))
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu0 := cpuTime()
-				for range b.N {
-					resp, err := http.Post(url, "application/json", bytes.NewReader(body))
-					if err != nil {
-						b.Fatal(err)
-					}
-					out, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK || !bytes.Contains(out, []byte("RUN_FINISHED")) {
-						b.Fatalf("%d %s", resp.StatusCode, out)
-					}
-				}
-				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+				body := fmt.Sprintf(`{"threadId":"t","runId":"r%d","messages":[{"id":"u","role":"user","content":"hi"}]}`, runs-1)
+				benchPosts(b, url, func(int) string { return body })
 			})
 		}
 	}
+}
+
+// BenchmarkHandlerRun posts a new run (a new thread each, so the log
+// check stays small) whose agent streams a 3-delta answer: a whole run
+// through the handler, with its runs.Keep (a feed of the thread's run.*
+// events and a heartbeat ticker) and its end logged with the run's end ID.
+func BenchmarkHandlerRun(b *testing.B) {
+	h, _ := servetest.Hub(b)
+	url, _ := serve(b, h, weather)
+	benchPosts(b, url, func(i int) string {
+		return fmt.Sprintf(`{"threadId":"t%d","runId":"r","messages":[{"id":"u","role":"user","content":"hi"}]}`, i)
+	})
+}
+
+// benchPosts posts body(i) b.N times to url, each answered with a whole
+// run, and reports the CPU time per post (cpu-ns/op).
+func benchPosts(b *testing.B, url string, body func(i int) string) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := range b.N {
+		resp, err := http.Post(url, "application/json", strings.NewReader(body(i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !bytes.Contains(out, []byte("RUN_FINISHED")) {
+			b.Fatalf("%d %s", resp.StatusCode, out)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // cpuTime returns the CPU time the process has used (user and system).

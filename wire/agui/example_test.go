@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
@@ -62,31 +63,19 @@ func ExampleInterrupt() {
 	}
 	srv := httptest.NewServer(agui.Handler(h, agent))
 	defer srv.Close()
-	post := func(body string) {
-		resp, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
-		if err != nil {
-			fmt.Println(err)
-			return
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		for line := range strings.Lines(string(b)) {
-			if data, ok := strings.CutPrefix(strings.TrimSpace(line), "data: "); ok {
-				var v struct {
-					Type    string
-					Outcome json.RawMessage
-				}
-				json.Unmarshal([]byte(data), &v)
-				fmt.Println(strings.TrimSpace(v.Type + " " + string(v.Outcome)))
+	show := func(input string) {
+		for _, data := range post(srv.URL, input) {
+			var v struct {
+				Type    string
+				Outcome json.RawMessage
 			}
-		}
-		if resp.StatusCode != http.StatusOK {
-			fmt.Println(resp.StatusCode, strings.TrimSpace(string(b)))
+			json.Unmarshal(data, &v)
+			fmt.Println(strings.TrimSpace(v.Type + " " + string(v.Outcome)))
 		}
 	}
-	post(`{"threadId":"t1","runId":"r1","messages":[{"id":"u1","role":"user","content":"Clean up"}]}`)
-	post(`{"threadId":"t1","runId":"r2","messages":[]}`)
-	post(`{"threadId":"t1","runId":"r2","messages":[],"resume":[{"interruptId":"approve","status":"resolved"}]}`)
+	show(`{"threadId":"t1","runId":"r1","messages":[{"id":"u1","role":"user","content":"Clean up"}]}`)
+	show(`{"threadId":"t1","runId":"r2","messages":[]}`)
+	show(`{"threadId":"t1","runId":"r2","messages":[],"resume":[{"interruptId":"approve","status":"resolved"}]}`)
 	// Output:
 	// RUN_STARTED
 	// RUN_FINISHED {"interrupts":[{"id":"approve","message":"Delete 3 files?","reason":"approval"}],"type":"interrupt"}
@@ -94,4 +83,60 @@ func ExampleInterrupt() {
 	// agent: approve is resolved
 	// RUN_STARTED
 	// RUN_FINISHED {"type":"success"}
+}
+
+// A run left open in the log by a process that died an hour ago (here
+// written straight to the log): a retry of its runId gets the run so far
+// and, the thread being quiet for longer than the stale time, the run
+// closed as lost.
+func ExampleWithStaleAfter() {
+	st, _ := memory.New()
+	h, _ := hub.New(st)
+	defer st.Close()
+	defer h.Close(context.Background())
+	m := event.Meta{SessionID: "t1", RunID: "r1", MessageID: "a1"}
+	var evs []event.Event
+	for _, p := range []event.Payload{event.RunStarted{}, event.MessageStarted{ID: "a1", Role: "assistant"}, event.TextDelta{Text: "Let me"}} {
+		ev := event.New(p, m)
+		ev.Time = time.Now().Add(-time.Hour)
+		evs = append(evs, ev)
+	}
+	h.Append(context.Background(), evs)
+	agent := func(ctx context.Context, in agui.RunAgentInput, em *sluice.Emitter) error { return nil }
+	srv := httptest.NewServer(agui.Handler(h, agent, agui.WithStaleAfter(time.Minute)))
+	defer srv.Close()
+	for _, data := range post(srv.URL, `{"threadId":"t1","runId":"r1","messages":[]}`) {
+		var v struct{ Type, Delta, Code string }
+		json.Unmarshal(data, &v)
+		fmt.Println(strings.Join(strings.Fields(v.Type+" "+v.Delta+" "+v.Code), " "))
+	}
+	// Output:
+	// RUN_STARTED
+	// TEXT_MESSAGE_START
+	// TEXT_MESSAGE_CONTENT Let me
+	// TEXT_MESSAGE_END
+	// RUN_ERROR producer_lost
+}
+
+// post posts an AG-UI input and returns the data of the stream's SSE
+// frames; it prints an error, and the status and body of a refusal.
+func post(url, input string) [][]byte {
+	resp, err := http.Post(url, "application/json", strings.NewReader(input))
+	if err != nil {
+		fmt.Println(err)
+		return nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		fmt.Println(resp.StatusCode, strings.TrimSpace(string(b)))
+		return nil
+	}
+	var out [][]byte
+	for line := range strings.Lines(string(b)) {
+		if data, ok := strings.CutPrefix(strings.TrimSpace(line), "data: "); ok {
+			out = append(out, []byte(data))
+		}
+	}
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
+	"github.com/sluice-events/sluice/runs"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/timeline"
 	"github.com/sluice-events/sluice/wire"
@@ -151,11 +152,26 @@ const MaxInputBytes = 1 << 20
 type Option func(*handler)
 
 // WithClock sets the clock that tells whether an interrupt has expired
-// (default time.Now), for tests. A nil clock means the default.
+// and how long a thread has been idle (default time.Now), against the
+// times of its events. A nil clock means the default.
 func WithClock(now func() time.Time) Option {
 	return func(hd *handler) {
 		if now != nil {
 			hd.now = now
+		}
+	}
+}
+
+// WithStaleAfter sets how long a thread with an open run may log nothing
+// before the run is taken as lost (default runs.DefaultStaleAfter; a
+// duration <= 0 means the default). Runs of the handler log a heartbeat
+// every third of it while they are quiet, so every process that shares
+// the log must use the same value, longer than the difference between the
+// processes' clocks.
+func WithStaleAfter(d time.Duration) Option {
+	return func(hd *handler) {
+		if d > 0 {
+			hd.stale = d
 		}
 	}
 }
@@ -187,10 +203,22 @@ func WithClock(now func() time.Time) Option {
 // Bad input (not JSON, no threadId or runId, a malformed resume entry, too
 // large) gets a 4xx JSON error and stores nothing.
 //
+// A run's end is logged once (package runs): every end of a run carries
+// the same event ID, so a run stopped or closed elsewhere keeps its first
+// end. While the agent runs, the handler logs a run.heartbeat whenever the
+// thread has been quiet for a third of the stale time (WithStaleAfter;
+// the AG-UI stream leaves heartbeats out), and cancels the agent's context
+// when the run's end appears in the log from elsewhere. A run's producer
+// can die (a crash, a kill) with its run open in the log: an input that
+// repeats such a run, in a process that does not run it, gets the run so
+// far and, once the thread has logged nothing for the stale time, the
+// run's end as lost (run.failed with the code runs.CodeLost, RUN_ERROR on
+// the stream), which it logs.
+//
 // Starts are serialized per thread within the handler; two processes that
 // serve one thread over a shared store are not coordinated.
 func Handler(h *hub.Hub, agent Agent, opts ...Option) http.Handler {
-	hd := &handler{h: h, agent: agent, now: time.Now, seed: maphash.MakeSeed()}
+	hd := &handler{h: h, agent: agent, now: time.Now, stale: runs.DefaultStaleAfter, seed: maphash.MakeSeed(), held: map[string]bool{}}
 	for _, o := range opts {
 		if o != nil {
 			o(hd)
@@ -203,8 +231,31 @@ type handler struct {
 	h     *hub.Hub
 	agent Agent
 	now   func() time.Time
+	stale time.Duration
 	seed  maphash.Seed
 	locks [64]sync.Mutex // starts, by thread hash
+
+	mu   sync.Mutex
+	held map[string]bool // the runs whose agents run here, by runKey
+}
+
+func runKey(m event.Meta) string { return m.SessionID + "\x00" + m.RunID }
+
+// holding reports whether the run's agent runs in this handler.
+func (hd *handler) holding(m event.Meta) bool {
+	hd.mu.Lock()
+	defer hd.mu.Unlock()
+	return hd.held[runKey(m)]
+}
+
+func (hd *handler) hold(m event.Meta, on bool) {
+	hd.mu.Lock()
+	defer hd.mu.Unlock()
+	if on {
+		hd.held[runKey(m)] = true
+	} else {
+		delete(hd.held, runKey(m))
+	}
 }
 
 func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -215,80 +266,127 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	em := sluice.NewEmitter(hd.h, event.Meta{SessionID: in.ThreadID, RunID: in.RunID, ConversationID: in.ThreadID})
-	start, fresh, code, err := hd.start(ctx, in, em)
+	start, state, code, err := hd.start(ctx, in, em)
 	if err != nil {
 		wire.WriteError(w, code, err)
 		return
+	}
+	fresh := state == runNew
+	if fresh {
+		hd.hold(em.Meta(), true)
 	}
 	after, err := prefixEnd(ctx, hd.h.Store(), in, start)
 	var feed *hub.Feed
 	if err == nil {
 		feed, err = hd.h.Subscribe(hub.Selector{Session: in.ThreadID}, after)
 	}
+	var runCtx context.Context
+	var stopKeep func()
+	if err == nil && fresh {
+		if runCtx, stopKeep, err = runs.Keep(ctx, hd.h, em.Meta(), start-1, hd.stale/3); err != nil {
+			feed.Close()
+		}
+	}
 	if err != nil {
 		if fresh { // the run is in the log: end it there
-			end(ctx, em, err)
+			end(ctx, hd.h, em.Meta(), err)
+			hd.hold(em.Meta(), false)
 		}
 		wire.WriteError(w, http.StatusServiceUnavailable, err)
 		return
 	}
 	defer feed.Close()
-	if fresh {
-		runCtx, cancel := context.WithCancel(ctx)
+	switch {
+	case fresh:
+		runCtx, cancel := context.WithCancel(runCtx)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			end(runCtx, em, hd.agent(sluice.WithEmitter(runCtx, em), in, em))
+			defer hd.hold(em.Meta(), false)
+			defer stopKeep()
+			end(runCtx, hd.h, em.Meta(), hd.agent(sluice.WithEmitter(runCtx, em), in, em))
 		}()
 		defer func() { cancel(); <-done }()
+	case state == runOpen && !hd.holding(em.Meta()):
+		// No producer here: close the run if it is or goes stale while
+		// this stream waits on it.
+		wctx, stop := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			runs.Watch(wctx, hd.h, em.Meta(), hd.stale, hd.now)
+		}()
+		defer func() { stop(); <-watched }()
 	}
 	stream(ctx, w, feed, in.RunID)
 }
 
-// end logs how the agent's run ended.
-func end(runCtx context.Context, em *sluice.Emitter, err error) {
+// end logs how the agent's run ended, as the run's one end (see package
+// runs): if the run was ended elsewhere already (stopped, closed as lost),
+// the log keeps that end.
+func end(runCtx context.Context, h *hub.Hub, meta event.Meta, err error) {
 	ctx := context.WithoutCancel(runCtx)
 	var ie *InterruptError
+	var p event.Payload
 	switch {
 	case err == nil:
-		sluice.Emit(ctx, em, event.RunCompleted{Status: "success"})
+		p = event.RunCompleted{Status: "success"}
 	case errors.As(err, &ie):
 		if bad := ie.check(); bad != nil {
-			sluice.Emit(ctx, em, event.RunFailed{Error: event.ErrorFrom(bad)})
-			return
+			p = event.RunFailed{Error: event.ErrorFrom(bad)}
+			break
 		}
-		sluice.Emit(ctx, em, event.RunInterrupted{Interrupts: ie.Interrupts})
+		// An interrupt ends the run too (until a new run resumes it),
+		// so it carries the run's end ID like run.completed does.
+		ev := event.New(event.RunInterrupted{Interrupts: ie.Interrupts}, meta)
+		ev.ID = runs.EndID(meta.SessionID, meta.RunID)
+		h.Publish(ctx, &ev)
+		return
 	case runCtx.Err() != nil:
-		sluice.Emit(ctx, em, event.RunStopped{Reason: "the client went away"})
+		p = event.RunStopped{Reason: "the client went away"}
 	default:
-		sluice.Emit(ctx, em, event.RunFailed{Error: event.ErrorFrom(err)})
+		p = event.RunFailed{Error: event.ErrorFrom(err)}
 	}
+	runs.End(ctx, h, meta, p)
 }
+
+// What an input's runId names, in the thread's log.
+type runState int
+
+const (
+	runNew   runState = iota // a run the input starts
+	runOpen                  // a run of the log, not ended
+	runEnded                 // a run of the log that ended (or waits on interrupts)
+)
 
 // start decides, from the thread's run.* events in the log, whether the
 // input starts a new run (and then logs its start) or repeats one. It
-// returns the sequence number of the run's run.started and whether the
-// run is new; a refusal has its status code.
-func (hd *handler) start(ctx context.Context, in RunAgentInput, em *sluice.Emitter) (seq uint64, fresh bool, code int, err error) {
+// returns the sequence number of the run's run.started and the run's
+// state; a refusal has its status code.
+func (hd *handler) start(ctx context.Context, in RunAgentInput, em *sluice.Emitter) (seq uint64, state runState, code int, err error) {
 	mu := &hd.locks[maphash.String(hd.seed, in.ThreadID)%uint64(len(hd.locks))]
 	mu.Lock()
 	defer mu.Unlock()
-	tl, started, err := runs(ctx, hd.h.Store(), in.ThreadID)
+	tl, started, err := threadRuns(ctx, hd.h.Store(), in.ThreadID)
 	if err != nil {
-		return 0, false, http.StatusServiceUnavailable, err
+		return 0, runNew, http.StatusServiceUnavailable, err
 	}
 	answers := make([]event.InterruptAnswer, len(in.Resume))
 	for i, e := range in.Resume {
 		answers[i] = event.InterruptAnswer{InterruptID: e.InterruptID, Status: e.Status, Payload: e.Payload, Metadata: e.Metadata}
 	}
 	if s, ok := started[in.RunID]; ok {
-		if !sameAnswers(tl.Run(in.RunID).Answers, answers) {
-			return 0, false, http.StatusConflict, fmt.Errorf("%w: run %q of thread %q is in the log with other resume entries; a new run needs a new runId", ErrRunConflict, in.RunID, in.ThreadID)
+		run := tl.Run(in.RunID)
+		if !sameAnswers(run.Answers, answers) {
+			return 0, runEnded, http.StatusConflict, fmt.Errorf("%w: run %q of thread %q is in the log with other resume entries; a new run needs a new runId", ErrRunConflict, in.RunID, in.ThreadID)
 		}
-		return s, false, 0, nil
+		if run.Status == timeline.StatusRunning {
+			return s, runOpen, 0, nil
+		}
+		return s, runEnded, 0, nil
 	}
 	if err := hd.checkResume(tl, in); err != nil {
-		return 0, false, http.StatusConflict, err
+		return 0, runNew, http.StatusConflict, err
 	}
 	evs := []event.Event{event.New(event.RunStarted{Prompt: lastUser(in).Text()}, em.Meta())}
 	w := tl.Waiting()
@@ -301,9 +399,9 @@ func (hd *handler) start(ctx context.Context, in RunAgentInput, em *sluice.Emitt
 		evs = append(evs, event.New(event.MessageCreated{Role: "user", Content: m.Text(), Index: len(in.Messages) - 1}, um))
 	}
 	if err := hd.h.Append(ctx, evs); err != nil && !errors.Is(err, hub.ErrNotDelivered) {
-		return 0, false, http.StatusServiceUnavailable, err
+		return 0, runNew, http.StatusServiceUnavailable, err
 	}
-	return evs[0].Seq, true, 0, nil
+	return evs[0].Seq, runNew, 0, nil
 }
 
 // checkResume checks in.Resume against the thread's open interrupts.
@@ -367,9 +465,9 @@ func sameAnswers(a, b []event.InterruptAnswer) bool {
 
 var runTypes = event.MustPattern("run.*")
 
-// runs folds the thread's run.* events from the log, and returns the
+// threadRuns folds the thread's run.* events from the log, and returns the
 // sequence number of each run's run.started.
-func runs(ctx context.Context, st store.Store, thread string) (*timeline.Timeline, map[string]uint64, error) {
+func threadRuns(ctx context.Context, st store.Store, thread string) (*timeline.Timeline, map[string]uint64, error) {
 	tl := timeline.New(thread)
 	started := map[string]uint64{}
 	for ev, err := range st.Read(ctx, store.Query{Session: thread, Types: runTypes}) {
