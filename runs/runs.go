@@ -59,8 +59,10 @@ const CodeLost = "producer_lost"
 // ErrInvalid reports a call without the session or run it needs.
 var ErrInvalid = errors.New("runs: invalid argument")
 
-// owner names this process in the heartbeats it logs: host name and
-// process ID.
+// Owner returns the name of this process in the heartbeats it logs: host
+// name and process ID.
+func Owner() string { return owner }
+
 var owner = func() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s/%d", host, os.Getpid())

@@ -3,8 +3,6 @@ package runs_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -139,7 +137,7 @@ func TestKeep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p := it.Event.Payload.(event.RunHeartbeat); p.Owner != thisProcess() || it.Event.Meta.RunID != "r1" {
+		if p := it.Event.Payload.(event.RunHeartbeat); p.Owner != runs.Owner() || it.Event.Meta.RunID != "r1" {
 			t.Fatalf("heartbeat %+v", it.Event)
 		}
 	}
@@ -168,10 +166,4 @@ func TestIdle(t *testing.T) {
 	if d, err := runs.Idle(context.Background(), st, "s", time.Now().Add(time.Hour)); d < time.Hour-time.Second || err != nil {
 		t.Fatalf("Idle = %s, %v", d, err)
 	}
-}
-
-// thisProcess is how heartbeats name the process that logs them.
-func thisProcess() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s/%d", host, os.Getpid())
 }

@@ -283,7 +283,11 @@ func TestBrowser(t *testing.T) {
 	defer cancel()
 	// Session "ask": an AG-UI run that ends waiting for two answers; the
 	// script has it answered ("AGUI resume") while the page shows it.
-	ag := httptest.NewServer(agui.Handler(open.hub, bookingAgent))
+	aguiHandler, err := agui.Handler(open.hub, bookingAgent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag := httptest.NewServer(aguiHandler)
 	defer ag.Close()
 	if err := aguiRun(ctx, ag.URL, "ask", "ask-1"); err != nil {
 		t.Fatal(err)

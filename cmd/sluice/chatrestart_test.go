@@ -59,7 +59,7 @@ func TestChatProcessRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "chat.db")
 	demo := func(addr string) *child {
 		c := startSluice(t, addr, "demo", "--serve", addr, "--db", db, "--wait", "1h", "--every", "0",
-			"--speed", "0.5", "--chat-stale-after", "2s", "--format", "json")
+			"--speed", "0.5", "--stale-after", "2s", "--format", "json")
 		c.ready(t)
 		return c
 	}

@@ -27,7 +27,6 @@ import (
 	"github.com/sluice-events/sluice/runs"
 	"github.com/sluice-events/sluice/server"
 	"github.com/sluice-events/sluice/store"
-	"github.com/sluice-events/sluice/wire/aisdk"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -103,7 +102,7 @@ func newDemoCmd() *cobra.Command {
 			meta := newDemoMeta()
 			if serve != "" {
 				err = serveDemo(ctx, demoServe{info: info, log: cmd.ErrOrStderr(), frame: fr, sink: sink, tally: tally, speed: speed, db: db, addr: serve, wait: wait, every: every, meta: meta,
-					chat: []aisdk.ChatOption{aisdk.WithStaleAfter(staleAfter)}})
+					staleAfter: staleAfter})
 			} else {
 				var rec *store.SessionInfo
 				rec, err = recordDemo(ctx, fr, sink, speed, db, meta)
@@ -132,7 +131,7 @@ func newDemoCmd() *cobra.Command {
 	cmd.Flags().StringVar(&serve, "serve", "", "serve the run on this address with an embedded server and print the URLs to follow it (--serve alone: "+server.DefaultAddr+")")
 	cmd.Flags().DurationVar(&wait, "wait", 5*time.Second, "with --serve: how long to wait before the run starts, so that you can attach")
 	cmd.Flags().DurationVar(&every, "every", 10*time.Second, "with --serve: start a new run (a new session) this long after the last one ended, for the web page; 0 runs once")
-	cmd.Flags().DurationVar(&staleAfter, "chat-stale-after", runs.DefaultStaleAfter, "with --serve: how long an AI SDK chat's session may log nothing before its open run is closed as lost (its producer is gone)")
+	cmd.Flags().DurationVar(&staleAfter, "stale-after", runs.DefaultStaleAfter, "with --serve: how long the AG-UI and AI SDK endpoints' sessions may log nothing before an open run is closed as lost (its producer is gone)")
 	cmd.Flags().Lookup("serve").NoOptDefVal = server.DefaultAddr
 	cmd.Flags().Lookup("meta").NoOptDefVal = "true"
 	cmd.PreRun = func(cmd *cobra.Command, _ []string) {

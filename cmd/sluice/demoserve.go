@@ -22,18 +22,18 @@ import (
 
 // demoServe is what serveDemo needs.
 type demoServe struct {
-	info  io.Writer // the URLs and progress
-	log   io.Writer // the server's warnings
-	frame demoFrame
-	sink  sluice.Sink // the demo's printer
-	tally *demoTally  // counts what reaches sink
-	speed float64
-	db    string // SQLite file to record in; "" keeps the run in memory
-	addr  string
-	wait  time.Duration // before the run starts
-	every time.Duration // between the end of a run and the next; 0: one run
-	meta  event.Meta
-	chat  []aisdk.ChatOption // for the AI SDK chat endpoint
+	info       io.Writer // the URLs and progress
+	log        io.Writer // the server's warnings
+	frame      demoFrame
+	sink       sluice.Sink // the demo's printer
+	tally      *demoTally  // counts what reaches sink
+	speed      float64
+	db         string // SQLite file to record in; "" keeps the run in memory
+	addr       string
+	wait       time.Duration // before the run starts
+	every      time.Duration // between the end of a run and the next; 0: one run
+	meta       event.Meta
+	staleAfter time.Duration // for the agent endpoints (runs.Watch)
 }
 
 // serveDemo serves a hub on d.addr with an embedded server, prints the
@@ -65,16 +65,20 @@ func serveDemo(ctx context.Context, d demoServe) error {
 	aguiAgent := func(ctx context.Context, _ agui.RunAgentInput, em *sluice.Emitter) error {
 		return demoScript{em: em, speed: d.speed}.run(ctx)
 	}
+	aguiHandler, err := agui.Handler(h, aguiAgent, agui.WithStaleAfter(d.staleAfter))
+	if err != nil {
+		return err
+	}
 	chat, err := aisdk.NewChat(h, func(ctx context.Context, _ aisdk.ChatRequest, em *sluice.Emitter) error {
 		return demoScript{em: em, speed: d.speed}.run(ctx)
-	}, d.chat...)
+	}, aisdk.WithStaleAfter(d.staleAfter))
 	if err != nil {
 		return err
 	}
 	defer chat.Close()
 	srv, err := server.New(ctx, server.Config{Hub: h, Logger: slog.New(slog.NewTextHandler(d.log, &slog.HandlerOptions{Level: slog.LevelWarn})), ShutdownTimeout: 2 * time.Second,
 		Handlers: map[string]http.Handler{
-			"POST /v1/demo/agui":                agui.Handler(h, aguiAgent),
+			"POST /v1/demo/agui":                aguiHandler,
 			"POST /v1/demo/chat":                http.StripPrefix("/v1/demo/chat", chat),
 			"GET /v1/demo/chat/{chatId}/stream": http.StripPrefix("/v1/demo/chat", chat),
 			"POST /v1/demo/chat/{chatId}/stop":  http.StripPrefix("/v1/demo/chat", chat),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -61,7 +62,11 @@ func ExampleInterrupt() {
 		fmt.Printf("agent: approve is %s\n", a.Status)
 		return nil
 	}
-	srv := httptest.NewServer(agui.Handler(h, agent))
+	hd, err := agui.Handler(h, agent)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(hd)
 	defer srv.Close()
 	show := func(input string) {
 		for _, data := range post(srv.URL, input) {
@@ -103,7 +108,11 @@ func ExampleWithStaleAfter() {
 	}
 	h.Append(context.Background(), evs)
 	agent := func(ctx context.Context, in agui.RunAgentInput, em *sluice.Emitter) error { return nil }
-	srv := httptest.NewServer(agui.Handler(h, agent, agui.WithStaleAfter(time.Minute)))
+	hd, err := agui.Handler(h, agent, agui.WithStaleAfter(time.Minute))
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(hd)
 	defer srv.Close()
 	for _, data := range post(srv.URL, `{"threadId":"t1","runId":"r1","messages":[]}`) {
 		var v struct{ Type, Delta, Code string }

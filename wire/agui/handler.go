@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
 	"github.com/sluice-events/sluice/hub"
+	"github.com/sluice-events/sluice/internal/option"
 	"github.com/sluice-events/sluice/runs"
 	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/timeline"
@@ -148,31 +149,39 @@ var (
 // MaxInputBytes bounds a RunAgentInput body.
 const MaxInputBytes = 1 << 20
 
+// ErrInvalid reports an invalid argument to Handler or one of its
+// options.
+var ErrInvalid = errors.New("agui: invalid argument")
+
 // Option configures Handler.
-type Option func(*handler)
+type Option func(*handler) error
 
 // WithClock sets the clock that tells whether an interrupt has expired
 // and how long a thread has been idle (default time.Now), against the
-// times of its events. A nil clock means the default.
+// times of its events.
 func WithClock(now func() time.Time) Option {
-	return func(hd *handler) {
-		if now != nil {
-			hd.now = now
+	return func(hd *handler) error {
+		if now == nil {
+			return fmt.Errorf("%w: nil clock", ErrInvalid)
 		}
+		hd.now = now
+		return nil
 	}
 }
 
 // WithStaleAfter sets how long a thread with an open run may log nothing
-// before the run is taken as lost (default runs.DefaultStaleAfter; a
-// duration <= 0 means the default). Runs of the handler log a heartbeat
+// before the run is taken as lost (default runs.DefaultStaleAfter; it
+// must be positive). Runs of the handler log a heartbeat
 // every third of it while they are quiet, so every process that shares
 // the log must use the same value, longer than the difference between the
 // processes' clocks.
 func WithStaleAfter(d time.Duration) Option {
-	return func(hd *handler) {
-		if d > 0 {
-			hd.stale = d
+	return func(hd *handler) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: stale time %s", ErrInvalid, d)
 		}
+		hd.stale = d
+		return nil
 	}
 }
 
@@ -217,14 +226,18 @@ func WithStaleAfter(d time.Duration) Option {
 //
 // Starts are serialized per thread within the handler; two processes that
 // serve one thread over a shared store are not coordinated.
-func Handler(h *hub.Hub, agent Agent, opts ...Option) http.Handler {
+//
+// A nil hub or agent, or an invalid option, is an error wrapping
+// ErrInvalid.
+func Handler(h *hub.Hub, agent Agent, opts ...Option) (http.Handler, error) {
 	hd := &handler{h: h, agent: agent, now: time.Now, stale: runs.DefaultStaleAfter, seed: maphash.MakeSeed(), held: map[string]bool{}}
-	for _, o := range opts {
-		if o != nil {
-			o(hd)
-		}
+	if err := option.Apply(hd, opts, ErrInvalid); err != nil {
+		return nil, err
 	}
-	return hd
+	if h == nil || agent == nil {
+		return nil, fmt.Errorf("%w: Handler needs a hub and an agent", ErrInvalid)
+	}
+	return hd, nil
 }
 
 type handler struct {

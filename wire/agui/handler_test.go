@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-events/sluice"
 	"github.com/sluice-events/sluice/event"
+	"github.com/sluice-events/sluice/hub"
 	"github.com/sluice-events/sluice/internal/nodeclient"
 	"github.com/sluice-events/sluice/internal/servetest"
 	"github.com/sluice-events/sluice/store"
@@ -40,7 +43,11 @@ func weather(ctx context.Context, in agui.RunAgentInput, em *sluice.Emitter) err
 func newHandler(t *testing.T, agent agui.Agent) (string, store.Store) {
 	t.Helper()
 	h, st := servetest.Hub(t)
-	ts := httptest.NewServer(agui.Handler(h, agent))
+	hd, err := agui.Handler(h, agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(hd)
 	t.Cleanup(func() {
 		ts.CloseClientConnections()
 		ts.Close()
@@ -103,5 +110,31 @@ func TestHandlerBadInput(t *testing.T) {
 	}
 	if ss, _ := st.Sessions(context.Background(), store.SessionQuery{}); len(ss) != 0 {
 		t.Fatalf("bad input stored %+v", ss)
+	}
+}
+
+// TestHandlerOptions: a nil hub or agent, a nil option, a nil clock or a
+// stale time that is not positive is refused with ErrInvalid.
+func TestHandlerOptions(t *testing.T) {
+	h, _ := servetest.Hub(t)
+	agent := func(context.Context, agui.RunAgentInput, *sluice.Emitter) error { return nil }
+	for name, c := range map[string]struct {
+		h     *hub.Hub
+		agent agui.Agent
+		opts  []agui.Option
+	}{
+		"nil hub":        {nil, agent, nil},
+		"nil agent":      {h, nil, nil},
+		"nil option":     {h, agent, []agui.Option{nil}},
+		"nil clock":      {h, agent, []agui.Option{agui.WithClock(nil)}},
+		"zero stale":     {h, agent, []agui.Option{agui.WithStaleAfter(0)}},
+		"negative stale": {h, agent, []agui.Option{agui.WithStaleAfter(-time.Second)}},
+	} {
+		if hd, err := agui.Handler(c.h, c.agent, c.opts...); !errors.Is(err, agui.ErrInvalid) || hd != nil {
+			t.Errorf("%s: Handler = %v, %v; want nil, ErrInvalid", name, hd, err)
+		}
+	}
+	if hd, err := agui.Handler(h, agent, agui.WithClock(time.Now), agui.WithStaleAfter(time.Minute)); err != nil || hd == nil {
+		t.Errorf("valid options: Handler = %v, %v", hd, err)
 	}
 }

@@ -79,7 +79,11 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 // serve serves the handler over h until the test ends or stop is called.
 func serve(t testing.TB, h *hub.Hub, agent agui.Agent, opts ...agui.Option) (url string, stop func()) {
 	t.Helper()
-	ts := httptest.NewServer(agui.Handler(h, agent, opts...))
+	hd, err := agui.Handler(h, agent, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(hd)
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {

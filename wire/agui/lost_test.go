@@ -260,7 +260,7 @@ func TestLiveRunElsewhere(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p, ok := it.Event.Payload.(event.RunHeartbeat); !ok || p.Owner != runs.Owner || it.Event.Meta.RunID != "run-1" {
+		if p, ok := it.Event.Payload.(event.RunHeartbeat); !ok || p.Owner != runs.Owner() || it.Event.Meta.RunID != "run-1" {
 			t.Fatalf("heartbeat %+v", it.Event)
 		}
 	}

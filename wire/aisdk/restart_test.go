@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -399,7 +398,7 @@ func TestChatStopElsewhere(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p, ok := it.Event.Payload.(event.RunHeartbeat); !ok || p.Owner != thisProcess() {
+		if p, ok := it.Event.Payload.(event.RunHeartbeat); !ok || p.Owner != runs.Owner() {
 			t.Fatalf("heartbeat %+v", it.Event)
 		}
 	}
@@ -510,10 +509,4 @@ func TestUseChatResume(t *testing.T) {
 			t.Fatalf("cut: the chat held no partial message before resuming: %+v", u.Partial)
 		}
 	}
-}
-
-// thisProcess is how heartbeats name the process that logs them.
-func thisProcess() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s/%d", host, os.Getpid())
 }
