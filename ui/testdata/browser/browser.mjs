@@ -304,7 +304,9 @@ try {
   const demo = readFileSync(env.DEMO_EVENTS, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   await publish(URL0, demo.map((e) => ({ type: e.type, time: e.time, session: 'demo', meta: Object.assign({}, e.meta, { session: 'demo' }), payload: e.payload })));
   await page.goto(URL0 + '/#s=demo');
-  await page.waitForFunction(() => document.getElementById('conv').textContent.includes('jacket') && document.querySelectorAll('#events .ev').length > 50, null, { timeout: T });
+  // Every event on the page, so that the live view compared with the
+  // replay below is the whole run.
+  await page.waitForFunction((n) => document.getElementById('conv').textContent.includes('jacket') && document.querySelectorAll('#events .ev').length === n, demo.length, { timeout: T });
   // Thinking is collapsed, and opens; errors show.
   check(await page.$eval('details.thinking', (d) => !d.open && d.querySelector('div').textContent.length > 0), 'thinking is there, collapsed');
   await page.click('details.thinking summary');
