@@ -51,13 +51,43 @@ func Hub(t testing.TB) (*hub.Hub, store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := hub.New(st)
+	t.Cleanup(func() { st.Close() })
+	return HubOver(t, st), st
+}
+
+// HubOver returns a hub over st with opts, closed when the test ends
+// (before st, if the test registered st's Close first): one of the nodes
+// that share a log, in tests of several.
+func HubOver(t testing.TB, st store.Store, opts ...hub.Option) *hub.Hub {
+	t.Helper()
+	h, err := hub.New(st, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		h.Close(context.Background())
-		st.Close()
-	})
-	return h, st
+	t.Cleanup(func() { h.Close(context.Background()) })
+	return h
+}
+
+// RunEnds returns the run ends (and interrupts) logged in session, in
+// order, as "run.completed <status>", "run.failed <code>", "run.stopped
+// <reason>" and "run.interrupted": what tests of one end per run compare.
+func RunEnds(t testing.TB, st store.Store, session string) []string {
+	t.Helper()
+	var out []string
+	for ev, err := range st.Read(context.Background(), store.Query{Session: session}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch p := ev.Payload.(type) {
+		case event.RunStopped:
+			out = append(out, "run.stopped "+p.Reason)
+		case event.RunFailed:
+			out = append(out, "run.failed "+p.Error.Code)
+		case event.RunCompleted:
+			out = append(out, "run.completed "+p.Status)
+		case event.RunInterrupted:
+			out = append(out, "run.interrupted")
+		}
+	}
+	return out
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/sluice-events/sluice/internal/nodeclient"
 	"github.com/sluice-events/sluice/internal/servetest"
 	"github.com/sluice-events/sluice/runs"
-	"github.com/sluice-events/sluice/store"
 	"github.com/sluice-events/sluice/store/memory"
 	"github.com/sluice-events/sluice/wire"
 	"github.com/sluice-events/sluice/wire/agui"
@@ -123,28 +122,6 @@ func readAll(body io.ReadCloser) <-chan []byte {
 	return c
 }
 
-// ends returns the run ends of the thread's log, as "type reason/code".
-func ends(t *testing.T, st store.Store, thread string) []string {
-	t.Helper()
-	var out []string
-	for ev, err := range st.Read(context.Background(), store.Query{Session: thread}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch p := ev.Payload.(type) {
-		case event.RunStopped:
-			out = append(out, "run.stopped "+p.Reason)
-		case event.RunFailed:
-			out = append(out, "run.failed "+p.Error.Code)
-		case event.RunCompleted:
-			out = append(out, "run.completed "+p.Status)
-		case event.RunInterrupted:
-			out = append(out, "run.interrupted")
-		}
-	}
-	return out
-}
-
 // TestLostRun: the process running a run dies in its middle (its hub and
 // SQLite log closed under it: nothing more reaches the log, no end); a
 // new process opens the same log. A repeat of the run's input there gets
@@ -185,7 +162,7 @@ func TestLostRun(t *testing.T) {
 	later := &clock{now: time.Now().Add(2 * time.Hour)}
 	urlLater, _ := serve(t, hB, newBlocker().agent, stale, agui.WithClock(later.Now))
 	waiting := readAll(postRun(t, urlB))
-	if e := ends(t, stB, "thread-1"); len(e) != 0 {
+	if e := servetest.RunEnds(t, stB, "thread-1"); len(e) != 0 {
 		t.Fatalf("the run was closed before it was stale: %v", e)
 	}
 	closing := readAll(postRun(t, urlLater))
@@ -201,7 +178,7 @@ func TestLostRun(t *testing.T) {
 			t.Fatalf("%s ends with\n%s", name, rest)
 		}
 	}
-	if e := ends(t, stB, "thread-1"); len(e) != 1 || e[0] != "run.failed "+runs.CodeLost {
+	if e := servetest.RunEnds(t, stB, "thread-1"); len(e) != 1 || e[0] != "run.failed "+runs.CodeLost {
 		t.Fatalf("the run's ends: %v", e)
 	}
 	// The official client posts the run again: its pipeline verifies the
@@ -216,7 +193,7 @@ func TestLostRun(t *testing.T) {
 		len(res.Messages) != 2 || res.Messages[1].ID != "a1" || res.Messages[1].Content != "It is " {
 		t.Fatalf("the official client: %s (%v)", out, err)
 	}
-	if e := ends(t, stB, "thread-1"); len(e) != 1 {
+	if e := servetest.RunEnds(t, stB, "thread-1"); len(e) != 1 {
 		t.Fatalf("a repeat after the close logged another end: %v", e)
 	}
 }
@@ -232,14 +209,7 @@ func TestLiveRunElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	newHub := func() *hub.Hub {
-		h, err := hub.New(st, hub.WithPoll(10*time.Millisecond))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.Close(context.Background()) })
-		return h
-	}
+	newHub := func() *hub.Hub { return servetest.HubOver(t, st, hub.WithPoll(10*time.Millisecond)) }
 	stale := agui.WithStaleAfter(2 * time.Second)
 	hA, hB := newHub(), newHub()
 	b := newBlocker()
@@ -265,7 +235,7 @@ func TestLiveRunElsewhere(t *testing.T) {
 		}
 	}
 	f.Close()
-	if e := ends(t, st, "thread-1"); len(e) != 0 {
+	if e := servetest.RunEnds(t, st, "thread-1"); len(e) != 0 {
 		t.Fatalf("a quiet run with heartbeats was ended: %v", e)
 	}
 	close(b.gate)
@@ -273,7 +243,7 @@ func TestLiveRunElsewhere(t *testing.T) {
 	if !bytes.Equal(a, got) || !bytes.Contains(a, []byte(`"delta":"18 °C."`)) || !bytes.Contains(a, []byte(`"type":"RUN_FINISHED"`)) || bytes.Contains(a, []byte("heartbeat")) {
 		t.Fatalf("node A streamed\n%s\nnode B\n%s", a, got)
 	}
-	if e := ends(t, st, "thread-1"); len(e) != 1 || e[0] != "run.completed success" {
+	if e := servetest.RunEnds(t, st, "thread-1"); len(e) != 1 || e[0] != "run.completed success" {
 		t.Fatalf("the run's ends: %v", e)
 	}
 }
@@ -291,7 +261,7 @@ func TestInterruptIsTheRunsEnd(t *testing.T) {
 	if err := runs.Close(context.Background(), h, event.Meta{SessionID: "trip", RunID: "run-1"}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if e := ends(t, st, "trip"); len(e) != 1 || e[0] != "run.interrupted" {
+	if e := servetest.RunEnds(t, st, "trip"); len(e) != 1 || e[0] != "run.interrupted" {
 		t.Fatalf("ends after a close: %v", e)
 	}
 	r := run(t, url, "trip", "run-2",
@@ -300,7 +270,7 @@ func TestInterruptIsTheRunsEnd(t *testing.T) {
 	if r.code != http.StatusOK || r.text() != `Booked "AF1", seat "12A".` {
 		t.Fatalf("the resume: %+v", r)
 	}
-	if e := ends(t, st, "trip"); len(e) != 2 || e[1] != "run.completed success" {
+	if e := servetest.RunEnds(t, st, "trip"); len(e) != 2 || e[1] != "run.completed success" {
 		t.Fatalf("ends after the resume: %v", e)
 	}
 }

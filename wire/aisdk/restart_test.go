@@ -171,35 +171,8 @@ func openSQLite(t *testing.T, path string) (*hub.Hub, store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := hub.New(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		h.Close(context.Background())
-		st.Close()
-	})
-	return h, st
-}
-
-// ends returns the run ends of session's log, as "type reason/code".
-func ends(t *testing.T, st store.Store, session string) []string {
-	t.Helper()
-	var out []string
-	for ev, err := range st.Read(context.Background(), store.Query{Session: session}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch p := ev.Payload.(type) {
-		case event.RunStopped:
-			out = append(out, "run.stopped "+p.Reason)
-		case event.RunFailed:
-			out = append(out, "run.failed "+p.Error.Code)
-		case event.RunCompleted:
-			out = append(out, "run.completed "+p.Status)
-		}
-	}
-	return out
+	t.Cleanup(func() { st.Close() })
+	return servetest.HubOver(t, st), st
 }
 
 // TestChatRestart: the process that produced two chat runs dies in their
@@ -271,7 +244,7 @@ func TestChatRestart(t *testing.T) {
 	if len(res.Message.Parts) < 3 || !strings.Contains(res.parts(), `"type":"reasoning"`) {
 		t.Fatalf("the partial message is lost: %s", res.parts())
 	}
-	if e := ends(t, stB, "chat-r"); len(e) != 1 || e[0] != "run.failed "+runs.CodeLost {
+	if e := servetest.RunEnds(t, stB, "chat-r"); len(e) != 1 || e[0] != "run.failed "+runs.CodeLost {
 		t.Fatalf("chat-r's run ends %v", e)
 	}
 	if r := run(t, b.api, "chat-r", "reconnect"); r.Active {
@@ -291,7 +264,7 @@ func TestChatRestart(t *testing.T) {
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("stop: %d", resp.StatusCode)
 	}
-	if e := ends(t, stB, "chat-s"); len(e) != 1 || e[0] != "run.stopped stopped" {
+	if e := servetest.RunEnds(t, stB, "chat-s"); len(e) != 1 || e[0] != "run.stopped stopped" {
 		t.Fatalf("chat-s's run ends %v", e)
 	}
 	if r := run(t, b.api, "chat-s", "reconnect"); r.Active {
@@ -349,7 +322,7 @@ func TestChatLostRunPost(t *testing.T) {
 	if !bytes.Contains(out, []byte(`"finishReason":"stop"`)) || bytes.Contains(out, []byte(`"type":"error"`)) {
 		t.Fatalf("the new run's stream: %s", out)
 	}
-	if e := ends(t, st, "c"); len(e) != 2 || e[0] != "run.failed "+runs.CodeLost || e[1] != "run.completed success" {
+	if e := servetest.RunEnds(t, st, "c"); len(e) != 2 || e[0] != "run.failed "+runs.CodeLost || e[1] != "run.completed success" {
 		t.Fatalf("ends %v", e)
 	}
 }
@@ -364,14 +337,7 @@ func TestChatStopElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	newHub := func() *hub.Hub {
-		h, err := hub.New(st, hub.WithPoll(10*time.Millisecond))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.Close(context.Background()) })
-		return h
-	}
+	newHub := func() *hub.Hub { return servetest.HubOver(t, st, hub.WithPoll(10*time.Millisecond)) }
 	g := gate(5)
 	defer close(g.gate)
 	agent := demoAgent(t, map[string]gated{"c": g})
@@ -403,7 +369,7 @@ func TestChatStopElsewhere(t *testing.T) {
 		}
 	}
 	f.Close()
-	if e := ends(t, st, "c"); len(e) != 0 {
+	if e := servetest.RunEnds(t, st, "c"); len(e) != 0 {
 		t.Fatalf("a quiet run with heartbeats was ended: %v", e)
 	}
 	resp, err := http.Post(b.api+"/c/stop", "application/json", nil)
@@ -419,7 +385,7 @@ func TestChatStopElsewhere(t *testing.T) {
 		t.Fatalf("node A streamed\n%s\nnode B\n%s", p, r)
 	}
 	a.chat.Close() // returns once the agent on node A was cancelled and its run is over
-	if e := ends(t, st, "c"); len(e) != 1 || e[0] != "run.stopped stopped" {
+	if e := servetest.RunEnds(t, st, "c"); len(e) != 1 || e[0] != "run.stopped stopped" {
 		t.Fatalf("ends %v", e)
 	}
 }
