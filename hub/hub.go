@@ -40,6 +40,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"log/slog"
 	"sync"
 	"time"
@@ -177,6 +178,7 @@ type Hub struct {
 
 	mu     sync.Mutex
 	closed bool
+	unsure unsure // guarded by mu
 }
 
 // New returns a hub over st. The hub does not own st: close the hub first,
@@ -239,7 +241,10 @@ func (h *Hub) Publish(ctx context.Context, ev *event.Event) error {
 // the store is a store.DupReporter (every store of Sluice is), such a
 // duplicate is not published to the bus again either, so bus subscribers
 // see each event once, as feeds do; with another store it is published
-// again.
+// again. An append that failed may still have stored its events (an
+// answer lost on the way back from a remote log): the hub remembers the
+// IDs of the last maxUnsure events of failed appends, and publishes such an
+// event when a retry finds it stored, since nobody published it then.
 func (h *Hub) Append(ctx context.Context, events []event.Event) error {
 	h.mu.Lock()
 	closed := h.closed
@@ -254,9 +259,14 @@ func (h *Hub) Append(ctx context.Context, events []event.Event) error {
 	} else {
 		err = h.st.Append(ctx, events)
 	}
+	h.mu.Lock()
 	if err != nil {
+		h.unsure.add(events)
+		h.mu.Unlock()
 		return err
 	}
+	dups = h.unsure.settle(events, dups)
+	h.mu.Unlock()
 	if len(dups) == len(events) {
 		return nil // nothing new: nothing to wake or publish
 	}
@@ -271,6 +281,64 @@ func (h *Hub) Append(ctx context.Context, events []event.Event) error {
 		}
 	}
 	return nil
+}
+
+// maxUnsure bounds how many events of failed appends a hub remembers.
+const maxUnsure = 4096
+
+// unsureKey is an event as the store de-duplicates it: its ID in its
+// session.
+type unsureKey struct {
+	session string
+	id      uuid.UUID
+}
+
+// unsure holds the events of failed appends, which the store may have
+// stored without the hub publishing them; the oldest are forgotten first.
+type unsure struct {
+	set  map[unsureKey]struct{}
+	fifo []unsureKey
+}
+
+// add remembers the events of a failed append.
+func (u *unsure) add(events []event.Event) {
+	if u.set == nil {
+		u.set = make(map[unsureKey]struct{})
+	}
+	for i := range events {
+		k := unsureKey{events[i].Meta.SessionID, events[i].ID}
+		if _, ok := u.set[k]; ok {
+			continue
+		}
+		if len(u.fifo) == maxUnsure {
+			delete(u.set, u.fifo[0])
+			u.fifo = append(u.fifo[:0], u.fifo[1:]...)
+		}
+		u.set[k] = struct{}{}
+		u.fifo = append(u.fifo, k)
+	}
+}
+
+// settle forgets the events of a successful append and returns dups (the
+// indexes of the events the store already held) without those that a
+// failed append stored unpublished: they are to be published now.
+func (u *unsure) settle(events []event.Event, dups []int) []int {
+	if len(u.set) == 0 {
+		return dups
+	}
+	keep := dups[:0:0]
+	for _, i := range dups {
+		if _, ok := u.set[unsureKey{events[i].Meta.SessionID, events[i].ID}]; !ok {
+			keep = append(keep, i)
+		}
+	}
+	for i := range events {
+		delete(u.set, unsureKey{events[i].Meta.SessionID, events[i].ID})
+	}
+	if len(u.set) == 0 {
+		u.fifo = u.fifo[:0]
+	}
+	return keep
 }
 
 // Close stops the hub: later appends fail with ErrClosed, feeds return

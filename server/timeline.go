@@ -54,9 +54,21 @@ func (s *Server) sessionTimeline(w http.ResponseWriter, r *http.Request) {
 // summarize sets the summary of each session of a page (GET
 // /v1/sessions?summary=1) from the server's timeline cache: a session
 // unchanged since its last summary costs one event read, one that grew
-// by k events k applies.
+// by k events k applies, one the cache does not hold all its events. The
+// events a request may fold are bounded by MaxScan: the sessions past the
+// budget get no summary (the first session always gets one), and later
+// requests, which find more of them in the cache, give theirs.
 func (s *Server) summarize(ctx context.Context, page []sessionJSON) *apiError {
+	var folded uint64
 	for i := range page {
+		cost := page[i].LastSeq
+		if kept := s.tl.Kept(page[i].ID); kept <= cost {
+			cost -= kept
+		}
+		if i > 0 && folded+cost > uint64(s.cfg.MaxScan) {
+			continue
+		}
+		folded += cost
 		sum, err := s.tl.Summary(ctx, page[i].ID)
 		if err != nil {
 			return storeError(err)

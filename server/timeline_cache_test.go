@@ -189,3 +189,35 @@ func TestTimelineCacheMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionsSummaryBudget: the events one summary page may fold are
+// bounded by MaxScan: with a budget of one session's events, a cold page
+// of three gives the first session its summary and leaves the others
+// without; each later request, finding more of them in the cache, gives
+// one more, until all three have theirs.
+func TestSessionsSummaryBudget(t *testing.T) {
+	demo := recorded.Demo(t).Events
+	e := newEnv(t, server.Config{MaxScan: len(demo)})
+	for _, id := range []string{"a", "b", "c"} {
+		e.appendDemo(id, demo)
+	}
+	for want := 1; want <= 3; want++ {
+		code, body := e.do("GET", "/v1/sessions?summary=1", "", nil)
+		var p summaryPage
+		if code != http.StatusOK || json.Unmarshal(body, &p) != nil || len(p.Sessions) != 3 {
+			t.Fatalf("request %d: %d %s", want, code, body)
+		}
+		got := 0
+		for _, s := range p.Sessions {
+			if s.Summary != nil {
+				got++
+				if s.Summary.Seq != s.LastSeq {
+					t.Fatalf("request %d: session %s summarized at %d of %d", want, s.ID, s.Summary.Seq, s.LastSeq)
+				}
+			}
+		}
+		if got != want {
+			t.Fatalf("request %d: %d sessions with a summary, want %d", want, got, want)
+		}
+	}
+}

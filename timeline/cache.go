@@ -203,6 +203,24 @@ func (c *Cache) Summary(ctx context.Context, session string) (Summary, error) {
 	return f.sum, nil
 }
 
+// Kept returns the sequence number of the newest fold of session the
+// cache holds, 0 if none: a Summary or Read of the whole session costs
+// the events after it (all of them with 0). It is a hint: the fold may be
+// evicted, or found out of date, before it is used.
+func (c *Cache) Kept(session string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.entries[session]
+	if !ok {
+		return 0
+	}
+	e := el.Value.(*entry)
+	if len(e.folds) == 0 {
+		return 0
+	}
+	return e.folds[len(e.folds)-1].tl.Seq
+}
+
 // Forget drops what the cache holds of session.
 func (c *Cache) Forget(session string) {
 	c.mu.Lock()
