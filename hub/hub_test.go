@@ -285,6 +285,66 @@ func TestBusGetsDuplicatesOnce(t *testing.T) {
 	})
 }
 
+// lostAnswer is a store whose first append stores the events but
+// reports an error, as a remote log does when its answer is lost.
+type lostAnswer struct {
+	*memory.Store
+	lost bool
+}
+
+func (s *lostAnswer) AppendDups(ctx context.Context, events []event.Event) ([]int, error) {
+	dups, err := s.Store.AppendDups(ctx, events)
+	if err == nil && !s.lost {
+		s.lost = true
+		return nil, errors.New("the answer was lost")
+	}
+	return dups, err
+}
+
+// TestBusGetsARetryOfALostAppend: an append that failed although the
+// store kept its events published nothing; the producer's retry finds
+// them stored, and the hub publishes them then, once (a second retry
+// publishes nothing).
+func TestBusGetsARetryOfALostAppend(t *testing.T) {
+	mem, err := memory.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	h, err := hub.New(&lostAnswer{Store: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []string
+	if _, err := h.Bus().Subscribe(event.All, func(_ context.Context, e *event.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, fmt.Sprintf("%s@%d", e.Payload.(event.TextDelta).Text, e.Seq))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	batch := []event.Event{ev("s", 0), ev("s", 1)}
+	if err := h.Append(ctx, batch); err == nil {
+		t.Fatal("the first append reported no error")
+	}
+	for i := range 2 {
+		retry := append([]event.Event(nil), batch...)
+		if err := h.Append(ctx, retry); err != nil || retry[0].Seq != 1 || retry[1].Seq != 2 {
+			t.Fatalf("retry %d: %v, seqs %d %d", i, err, retry[0].Seq, retry[1].Seq)
+		}
+	}
+	if err := h.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(got) != "[0@1 1@2]" {
+		t.Fatalf("bus deliveries %v, want [0@1 1@2]", got)
+	}
+}
+
 func TestClose(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		h, err := hub.New(st)
