@@ -295,7 +295,18 @@ func (t *Timeline) Clone() *Timeline {
 	c := *t
 	c.Runs = slices.Clone(t.Runs)
 	for i := range c.Runs {
-		c.Runs[i].Error = cloneError(c.Runs[i].Error)
+		r := &c.Runs[i]
+		r.Error = cloneError(r.Error)
+		r.Interrupts = slices.Clone(r.Interrupts)
+		for j := range r.Interrupts {
+			in := &r.Interrupts[j]
+			in.ResponseSchema, in.Metadata = bytes.Clone(in.ResponseSchema), bytes.Clone(in.Metadata)
+		}
+		r.Answers = slices.Clone(r.Answers)
+		for j := range r.Answers {
+			a := &r.Answers[j]
+			a.Payload, a.Metadata = bytes.Clone(a.Payload), bytes.Clone(a.Metadata)
+		}
 	}
 	c.Messages = slices.Clone(t.Messages)
 	for i := range c.Messages {

@@ -335,3 +335,30 @@ func BenchmarkApply(b *testing.B) {
 		i++
 	}
 }
+
+// TestCloneInterrupts: a clone shares nothing of the runs' interrupts and
+// answers with its original (the cache hands out clones of the folds it
+// keeps).
+func TestCloneInterrupts(t *testing.T) {
+	r1, r2 := event.Meta{RunID: "r1", SessionID: "s"}, event.Meta{RunID: "r2", SessionID: "s"}
+	tl := timeline.New("s")
+	tl.Apply(ev(1, event.RunStarted{}, r1))
+	tl.Apply(ev(2, event.RunInterrupted{Interrupts: []event.Interrupt{{ID: "i1", Reason: "approval",
+		ResponseSchema: json.RawMessage(`{"type":"boolean"}`), Metadata: json.RawMessage(`{"k":1}`)}}}, r1))
+	tl.Apply(ev(3, event.RunStarted{}, r2))
+	tl.Apply(ev(4, event.RunResumed{Interrupted: "r1", Answers: []event.InterruptAnswer{{InterruptID: "i1", Status: "resolved",
+		Payload: json.RawMessage(`true`), Metadata: json.RawMessage(`{"by":"ann"}`)}}}, r2))
+	want, err := json.Marshal(tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := tl.Clone()
+	in, a := &c.Run("r1").Interrupts[0], &c.Run("r2").Answers[0]
+	in.Reason = "changed"
+	in.ResponseSchema[1], in.Metadata[1] = 'X', 'X'
+	a.Status = "changed"
+	a.Payload[0], a.Metadata[1] = 'X', 'X'
+	if got, _ := json.Marshal(tl); string(got) != string(want) {
+		t.Fatalf("changing the clone changed the original\n got %s\nwant %s", got, want)
+	}
+}
