@@ -195,3 +195,49 @@ func TestTooLarge(t *testing.T) {
 		t.Fatalf("Append of %d events: %v", jetstream.DefaultMaxBatch, err)
 	}
 }
+
+// TestSessionsByActivityFullPages: a session that gets an event while a
+// page is listed drops out of it (it moved to the front) and the next one
+// takes its place, so a page shorter than the limit still means there are
+// no more sessions: with 40 sessions, 10 of them busy, every first page of
+// 10 is full.
+func TestSessionsByActivityFullPages(t *testing.T) {
+	s := open(t, natstest.Start(t).ClientURL(), jetstream.WithStream(freshStream()))
+	ctx := context.Background()
+	for i := range 40 {
+		if err := s.Append(ctx, []event.Event{event.New(event.TextDelta{Text: "x"}, event.Meta{SessionID: fmt.Sprintf("s%02d", i)})}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if err := s.Append(ctx, []event.Event{event.New(event.TextDelta{Text: "y"}, event.Meta{SessionID: fmt.Sprintf("s%02d", 30+i%10)})}); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	for i := range 30 {
+		page, err := s.Sessions(ctx, store.SessionQuery{Order: store.ByActivity, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) != 10 {
+			close(stop)
+			<-done
+			t.Fatalf("page %d holds %d sessions, want 10", i, len(page))
+		}
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

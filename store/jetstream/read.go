@@ -304,17 +304,19 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	} else {
 		slices.Sort(ids)
 	}
-	if q.Limit > 0 && len(ids) > q.Limit {
-		ids = ids[:q.Limit]
-	}
-	out := make([]store.SessionInfo, 0, len(ids))
+	var out []store.SessionInfo
 	for _, id := range ids {
+		if q.Limit > 0 && len(out) == q.Limit {
+			break
+		}
 		si, found, err := s.info(ctx, id, counts[s.evSubj+token(id)])
 		if err != nil {
 			return nil, fmt.Errorf("jetstream: sessions: %w", err)
 		}
 		// Skip a session deleted since the listing, and one that got
-		// events since (it moved to the front: the page keeps its order).
+		// events since (it moved to the front: the page keeps its order),
+		// and take the next one in its place: a page shorter than the
+		// limit means there are no more.
 		if found && (pos == nil || si.LastPos == pos[id]) {
 			out = append(out, si)
 		}
