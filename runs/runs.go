@@ -131,7 +131,10 @@ func Close(ctx context.Context, h *hub.Hub, meta event.Meta, idle time.Duration)
 // closes the run as lost (Close) and returns. Call it for a run that no
 // producer in this process holds (Keep), for as long as someone waits on
 // the run; it returns ctx's error when ctx ends first. Closing a run that
-// has ended already logs nothing (see End).
+// has ended already logs nothing (see End). A failure to read or append to
+// the log (a store that is away for a while) is tried again a tenth of
+// staleAfter later, so that a stream waiting on the run still ends; only
+// a closed hub or store ends Watch with its error.
 func Watch(ctx context.Context, h *hub.Hub, meta event.Meta, staleAfter time.Duration, now func() time.Time) error {
 	if err := check(meta); err != nil {
 		return err
@@ -141,16 +144,23 @@ func Watch(ctx context.Context, h *hub.Hub, meta event.Meta, staleAfter time.Dur
 	}
 	for {
 		idle, err := Idle(ctx, h.Store(), meta.SessionID, now())
-		if err != nil {
+		if err == nil && idle >= staleAfter {
+			if err = Close(ctx, h, meta, idle); err == nil {
+				return nil
+			}
+		}
+		wait := staleAfter / 10
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, hub.ErrClosed) || errors.Is(err, store.ErrClosed):
 			return err
+		case err == nil:
+			// Look again when the last event will be stale_after old; at
+			// least a tenth of staleAfter later, so a producer's clock
+			// ahead of ours does not make this spin.
+			wait = max(staleAfter-idle, wait)
 		}
-		if idle >= staleAfter {
-			return Close(ctx, h, meta, idle)
-		}
-		// Look again when the last event will be stale_after old; at
-		// least a tenth of staleAfter later, so a producer's clock ahead
-		// of ours does not make this spin.
-		wait := max(staleAfter-idle, staleAfter/10)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -3,6 +3,7 @@ package runs_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -165,5 +166,51 @@ func TestIdle(t *testing.T) {
 	start(t, h)
 	if d, err := runs.Idle(context.Background(), st, "s", time.Now().Add(time.Hour)); d < time.Hour-time.Second || err != nil {
 		t.Fatalf("Idle = %s, %v", d, err)
+	}
+}
+
+// flaky is a store whose Session fails its first fails calls, as a log
+// that is away for a moment.
+type flaky struct {
+	store.Store
+	fails atomic.Int32
+}
+
+func (f *flaky) Session(ctx context.Context, id string) (store.SessionInfo, error) {
+	if f.fails.Add(-1) >= 0 {
+		return store.SessionInfo{}, errors.New("the log is away")
+	}
+	return f.Store.Session(ctx, id)
+}
+
+// TestWatchOutlivesStoreErrors: Watch tries again after a failed read of
+// the log, closes the lost run once the log answers, and ends with the
+// hub's error once the hub is closed.
+func TestWatchOutlivesStoreErrors(t *testing.T) {
+	_, mem := servetest.Hub(t)
+	st := &flaky{Store: mem}
+	st.fails.Store(3)
+	h := servetest.HubOver(t, st)
+	start(t, h)
+	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
+	if err := runs.Watch(context.Background(), h, meta, 50*time.Millisecond, later); err != nil {
+		t.Fatalf("Watch over a log away for three reads: %v", err)
+	}
+	if st.fails.Load() >= 0 {
+		t.Fatalf("Watch closed the run without reading the log (%d failures left)", st.fails.Load())
+	}
+	if evs := log(t, mem); len(evs) != 2 || evs[1].ID != runs.EndID(meta.SessionID, meta.RunID) {
+		t.Fatalf("log %+v", evs)
+	}
+	m := event.Meta{SessionID: "s", RunID: "r9"}
+	ev := event.New(event.RunStarted{}, m)
+	if err := h.Publish(context.Background(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := runs.Watch(context.Background(), h, m, 50*time.Millisecond, later); !errors.Is(err, hub.ErrClosed) {
+		t.Fatalf("Watch over a closed hub: %v, want hub.ErrClosed", err)
 	}
 }
