@@ -18,8 +18,9 @@ import (
 // A session that retention emptied before the migration has no event left
 // to tell its last position; it gets a number no other session has, the
 // smallest ones free, in the order of its last event time, so that it
-// sorts as the oldest activity and paging ByActivity still visits every
-// session once.
+// sorts among the oldest activity (not always below every session that
+// kept events: a free number can lie above a kept one) and paging
+// ByActivity still visits every session once.
 func (s *Store) migrateLastPos(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, s.q.addLastPos); err != nil {
 		return err

@@ -19,8 +19,9 @@ import (
 // A session that retention emptied before the migration has no event left
 // to tell its last position; it gets a number no other session has, the
 // smallest ones free, in the order of its last event time, so that it
-// sorts as the oldest activity and paging ByActivity still visits every
-// session once.
+// sorts among the oldest activity (not always below every session that
+// kept events: a free number can lie above a kept one) and paging
+// ByActivity still visits every session once.
 func fillLastPos(ctx context.Context, conn *sql.Conn) error {
 	for _, q := range []string{
 		"ALTER TABLE sessions ADD COLUMN last_pos INTEGER NOT NULL DEFAULT 0",

@@ -19,7 +19,9 @@
 // other one and moves the full one into events in slices of about 512
 // events (whole sessions, in session order), one slice after each group
 // of appends has been answered: each session's pages are then rewritten
-// once per many events, and no append waits for more than one slice. A
+// once per many events, and an append waits for one slice at most (a
+// whole table, at most 4096 events, when the table appended to fills up
+// before the other is emptied, and when retention runs). A
 // commit's events of a session with 4 or more in it go into events
 // directly: they fill a page of their own there anyway.
 // Every read (Read, ReadAll, the ID check) looks at the three tables, and
