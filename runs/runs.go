@@ -92,6 +92,10 @@ func check(meta event.Meta) error {
 // End logs p, which must be a run.completed, run.stopped or run.failed, as
 // the end of meta's run (meta needs SessionID and RunID): an event with
 // EndID as its ID, which the store keeps only if the run has no end yet.
+// An append that fails (a log away for a moment) is tried again, up to
+// endTries times in all, each after a longer pause: the ID makes a repeat
+// harmless, and a run whose end is not logged stays open to everyone
+// waiting on it until a reader closes it as lost.
 func End(ctx context.Context, h *hub.Hub, meta event.Meta, p event.Payload) error {
 	if err := check(meta); err != nil {
 		return err
@@ -101,8 +105,33 @@ func End(ctx context.Context, h *hub.Hub, meta event.Meta, p event.Payload) erro
 	}
 	ev := event.New(p, meta)
 	ev.ID = EndID(meta.SessionID, meta.RunID)
-	return h.Publish(ctx, &ev)
+	var err error
+	for try := range endTries {
+		e := ev // Publish sets its Seq
+		if err = h.Publish(ctx, &e); err == nil || errors.Is(err, hub.ErrClosed) || errors.Is(err, hub.ErrNotDelivered) ||
+			errors.Is(err, store.ErrInvalid) || ctx.Err() != nil {
+			return err
+		}
+		if try == endTries-1 {
+			break
+		}
+		t := time.NewTimer(endPause << try)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+	return err
 }
+
+// endTries and endPause bound End's tries: the pauses are endPause, twice
+// that, four times that.
+const (
+	endTries = 4
+	endPause = 50 * time.Millisecond
+)
 
 // Idle returns how long session has logged nothing by now: now minus the
 // time of its last event (0 for a session with no event).

@@ -214,3 +214,38 @@ func TestWatchOutlivesStoreErrors(t *testing.T) {
 		t.Fatalf("Watch over a closed hub: %v, want hub.ErrClosed", err)
 	}
 }
+
+// failingAppends is a store whose appends fail while fails is positive.
+type failingAppends struct {
+	store.Store
+	fails atomic.Int32
+}
+
+func (f *failingAppends) Append(ctx context.Context, events []event.Event) error {
+	if f.fails.Add(-1) >= 0 {
+		return errors.New("the log is away")
+	}
+	return f.Store.Append(ctx, events)
+}
+
+// TestEndTriesAgain: End logs the run's end through a log that refuses
+// the first two appends, and gives up, with the store's error, on one
+// that refuses more than its tries.
+func TestEndTriesAgain(t *testing.T) {
+	_, mem := servetest.Hub(t)
+	st := &failingAppends{Store: mem}
+	h := servetest.HubOver(t, st)
+	start(t, h)
+	st.fails.Store(2)
+	if err := runs.End(context.Background(), h, meta, event.RunCompleted{Status: "success"}); err != nil {
+		t.Fatalf("End over a log away for two appends: %v", err)
+	}
+	if evs := log(t, mem); len(evs) != 2 || evs[1].ID != runs.EndID(meta.SessionID, meta.RunID) {
+		t.Fatalf("log %+v", evs)
+	}
+	m := event.Meta{SessionID: "s", RunID: "r8"}
+	st.fails.Store(100)
+	if err := runs.End(context.Background(), h, m, event.RunCompleted{Status: "success"}); err == nil || st.fails.Load() != 96 {
+		t.Fatalf("End over a log that stays away: %v after %d tries, want an error after 4", err, 100-st.fails.Load())
+	}
+}
