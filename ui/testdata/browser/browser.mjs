@@ -275,6 +275,8 @@ try {
     .catch(async () => check(false, 'a reload shows the same answered run: ' + JSON.stringify(await convText(page)) + ' != ' + JSON.stringify(answered)));
   await page.click('#toreplay');
   await page.waitForSelector('main[data-ready="1"]', { timeout: T });
+  // The view renders on the next frame after the replay has read the log.
+  await page.waitForFunction((b) => document.getElementById('conv').textContent === b, answered, { timeout: T }).catch(() => {});
   check(await convText(page) === answered && (await cards()).length === 2, 'the replay of the answered run shows the live view: ' + JSON.stringify(await convText(page)));
   console.log('ok a waiting run shows a card per open interrupt, then the answers, live, reloaded and replayed; the page folds it as the server does');
 
@@ -316,7 +318,9 @@ try {
   if (env.SCREENSHOTS) await page.screenshot({ path: join(env.SCREENSHOTS, 'ui-session.png'), fullPage: true });
   await page.click('#toreplay');
   await page.waitForSelector('main[data-ready="1"]', { timeout: T });
-  check(await convText(page) === liveText, 'the replay at its end shows the live view');
+  // The view renders on the next frame after the replay has read the log.
+  const same = await page.waitForFunction((t) => document.getElementById('conv').textContent === t, liveText, { timeout: T }).then(() => true, () => false);
+  check(same, 'the replay at its end shows the live view:\n' + (await convText(page)) + '\n---- live:\n' + liveText);
   await page.$eval('#scrub', (n) => { n.value = '0'; n.dispatchEvent(new Event('input')); });
   await page.waitForFunction(() => document.getElementById('conv').textContent === '', null, { timeout: T });
   await page.selectOption('#speed', '0');
