@@ -43,6 +43,7 @@ import (
 	"github.com/google/uuid"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-events/sluice"
@@ -178,7 +179,7 @@ type Hub struct {
 
 	mu     sync.Mutex
 	closed bool
-	unsure unsure // guarded by mu
+	unsure unsure
 }
 
 // New returns a hub over st. The hub does not own st: close the hub first,
@@ -259,14 +260,11 @@ func (h *Hub) Append(ctx context.Context, events []event.Event) error {
 	} else {
 		err = h.st.Append(ctx, events)
 	}
-	h.mu.Lock()
 	if err != nil {
 		h.unsure.add(events)
-		h.mu.Unlock()
 		return err
 	}
 	dups = h.unsure.settle(events, dups)
-	h.mu.Unlock()
 	if len(dups) == len(events) {
 		return nil // nothing new: nothing to wake or publish
 	}
@@ -294,38 +292,45 @@ type unsureKey struct {
 }
 
 // unsure holds the events of failed appends, which the store may have
-// stored without the hub publishing them; the oldest are forgotten first.
+// stored without the hub publishing them; past maxUnsure, the oldest are
+// forgotten first. An append that succeeds reads one atomic counter when
+// no append failed, so the common path takes no lock.
 type unsure struct {
+	n    atomic.Int64 // len(set)
+	mu   sync.Mutex
 	set  map[unsureKey]struct{}
-	fifo []unsureKey
+	ring []unsureKey // the keys in the order they came, maxUnsure at most
+	next int         // the ring's oldest slot, the next to reuse
 }
 
 // add remembers the events of a failed append.
 func (u *unsure) add(events []event.Event) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	if u.set == nil {
-		u.set = make(map[unsureKey]struct{})
+		u.set, u.ring = make(map[unsureKey]struct{}), make([]unsureKey, maxUnsure)
 	}
 	for i := range events {
 		k := unsureKey{events[i].Meta.SessionID, events[i].ID}
 		if _, ok := u.set[k]; ok {
 			continue
 		}
-		if len(u.fifo) == maxUnsure {
-			delete(u.set, u.fifo[0])
-			u.fifo = append(u.fifo[:0], u.fifo[1:]...)
-		}
+		delete(u.set, u.ring[u.next]) // forget the oldest (if still held)
+		u.ring[u.next], u.next = k, (u.next+1)%maxUnsure
 		u.set[k] = struct{}{}
-		u.fifo = append(u.fifo, k)
 	}
+	u.n.Store(int64(len(u.set)))
 }
 
 // settle forgets the events of a successful append and returns dups (the
 // indexes of the events the store already held) without those that a
 // failed append stored unpublished: they are to be published now.
 func (u *unsure) settle(events []event.Event, dups []int) []int {
-	if len(u.set) == 0 {
+	if u.n.Load() == 0 {
 		return dups
 	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	keep := dups[:0:0]
 	for _, i := range dups {
 		if _, ok := u.set[unsureKey{events[i].Meta.SessionID, events[i].ID}]; !ok {
@@ -335,9 +340,7 @@ func (u *unsure) settle(events []event.Event, dups []int) []int {
 	for i := range events {
 		delete(u.set, unsureKey{events[i].Meta.SessionID, events[i].ID})
 	}
-	if len(u.set) == 0 {
-		u.fifo = u.fifo[:0]
-	}
+	u.n.Store(int64(len(u.set)))
 	return keep
 }
 

@@ -112,18 +112,23 @@ func End(ctx context.Context, h *hub.Hub, meta event.Meta, p event.Payload) erro
 			errors.Is(err, store.ErrInvalid) || ctx.Err() != nil {
 			return err
 		}
-		if try == endTries-1 {
+		if try == endTries-1 || !pause(ctx, endPause<<try) {
 			break
-		}
-		t := time.NewTimer(endPause << try)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
 		}
 	}
 	return err
+}
+
+// pause waits for d, or until ctx ends: it reports whether d passed.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // endTries and endPause bound End's tries: the pauses are endPause, twice
@@ -190,12 +195,8 @@ func Watch(ctx context.Context, h *hub.Hub, meta event.Meta, staleAfter time.Dur
 			// ahead of ours does not make this spin.
 			wait = max(staleAfter-idle, wait)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !pause(ctx, wait) {
 			return ctx.Err()
-		case <-t.C:
 		}
 	}
 }
