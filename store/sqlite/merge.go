@@ -37,7 +37,10 @@ type recentQueries struct {
 	slice string
 	// copy copies the rows of sessions from ?1 below ?2 into events, in
 	// (sid, seq) order, so that each session's pages are written once, one
-	// after the other; copyRest copies all that have not been.
+	// after the other; copyRest copies all that have not been. (OR FAIL,
+	// like the writer's inserts: a conflict fails the statement without
+	// undoing its earlier rows, which spares SQLite a statement journal;
+	// the transaction is rolled back on any error anyway.)
 	copy, copyRest string
 	// setMerged records how far the table has been merged (0: not being
 	// merged); clear empties it.
@@ -56,8 +59,8 @@ func newRecentQueries(k int) recentQueries {
 		skip:      skip,
 		count:     "SELECT count(*), coalesce(min(pos), 0), " + skip + " FROM " + t,
 		slice:     "SELECT (SELECT min(sid) FROM " + t + " WHERE sid >= ?1), (SELECT sid FROM " + t + " WHERE sid >= ?1 ORDER BY sid LIMIT 1 OFFSET ?2)",
-		copy:      "INSERT INTO events(" + cols + ") SELECT " + cols + " FROM " + t + " WHERE sid >= ? AND sid < ? ORDER BY sid, seq",
-		copyRest:  "INSERT INTO events(" + cols + ") SELECT " + cols + " FROM " + t + " WHERE sid >= " + skip + " ORDER BY sid, seq",
+		copy:      "INSERT OR FAIL INTO events(" + cols + ") SELECT " + cols + " FROM " + t + " WHERE sid >= ? AND sid < ? ORDER BY sid, seq",
+		copyRest:  "INSERT OR FAIL INTO events(" + cols + ") SELECT " + cols + " FROM " + t + " WHERE sid >= " + skip + " ORDER BY sid, seq",
 		setMerged: "UPDATE meta SET value = ? WHERE key = " + key,
 		clear:     "DELETE FROM " + t,
 	}
@@ -146,6 +149,20 @@ func (s *Store) mergeSlice(limit int64) (err error) {
 	ctx := context.Background()
 	c := s.wconn
 	q := &recentQ[1-s.w.active]
+	if s.sync == Full {
+		// No fsync for a merge (see Durability in the package doc): the
+		// next FULL commit's fsync covers its frames in the WAL.
+		// If FULL cannot be set again here, the next commit does it.
+		s.w.relaxed = true
+		if _, err := c.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+			return s.wrap(fmt.Errorf("sqlite: merge: %w", err))
+		}
+		defer func() {
+			if serr := s.strict(ctx); serr != nil && err == nil {
+				err = serr
+			}
+		}()
+	}
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		s.forget()
 		return s.wrap(fmt.Errorf("sqlite: merge: %w", err))
@@ -209,5 +226,19 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) error {
 	if _, err := s.w.stmts[query].ExecContext(ctx, args...); err != nil {
 		return fmt.Errorf("sqlite: merge: %w", err)
 	}
+	return nil
+}
+
+// strict sets synchronous back to FULL on the write connection after a
+// merge relaxed it; commit calls it too, so that no append commits
+// without its fsync even if the merge could not.
+func (s *Store) strict(ctx context.Context) error {
+	if !s.w.relaxed {
+		return nil
+	}
+	if _, err := s.wconn.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
+		return s.wrap(fmt.Errorf("sqlite: set synchronous FULL: %w", err))
+	}
+	s.w.relaxed = false
 	return nil
 }

@@ -54,7 +54,12 @@
 // (Normal) trades that for speed: commits survive a process crash (the
 // write has reached the OS) but the last ones may be lost if the machine
 // goes down. Group commit makes the fsync cheap under concurrency; see
-// bench_test.go for the figures of both modes.
+// bench_test.go for the figures of both modes. A merge transaction (moving
+// events from a recent table into events) commits without an fsync of
+// its own: it answers no caller and loses nothing if it is rolled back by a
+// power loss (its events are then still in the recent table), and the next
+// commit's fsync, or the next checkpoint's, makes it durable with the WAL
+// written before it.
 //
 // # Reading
 //
@@ -197,6 +202,7 @@ type Store struct {
 	// mergeAt is how many rows a recent table holds before the writer
 	// merges it; sliceAt is about how many it moves per transaction.
 	mergeAt, sliceAt int64
+	sync             Synchronous
 	db               *sql.DB
 	wconn            *sql.Conn
 	writer           *group.Writer
@@ -245,7 +251,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	db.SetMaxOpenConns(c.readers + 2)
 	db.SetMaxIdleConns(c.readers + 2)
-	s := &Store{path: path, cfg: c.Config, mergeAt: c.merge, sliceAt: c.slice, db: db, stmts: make(map[string]*sql.Stmt), dec: page.NewDecoder(c.Logger, "sqlite")}
+	s := &Store{path: path, cfg: c.Config, mergeAt: c.merge, sliceAt: c.slice, sync: c.sync, db: db, stmts: make(map[string]*sql.Stmt), dec: page.NewDecoder(c.Logger, "sqlite")}
 	if err := s.init(ctx, c.check); err != nil {
 		db.Close()
 		return nil, err

@@ -50,6 +50,7 @@ type writeState struct {
 	merging  bool  // the other is being moved into events
 	mergedTo int64 // … up to this session id (excluded)
 	posKnown bool
+	relaxed  bool // a merge set synchronous to NORMAL (see strict)
 
 	touched []*sessState     // sessions of this transaction, in first-use order
 	seen    map[idKey]uint64 // this transaction's IDs (stored or new) → seq
@@ -137,7 +138,7 @@ func (s *Store) insertStmt(direct bool, rows int) (*sql.Stmt, error) {
 	if direct {
 		k, table = 2, "events"
 	}
-	return s.rowsStmt(s.w.inserts[k], rows, "INSERT INTO "+table+"(pos, sid, seq, type, time, id, data) VALUES ", "(?,?,?,?,?,?,?)", "")
+	return s.rowsStmt(s.w.inserts[k], rows, "INSERT OR FAIL INTO "+table+"(pos, sid, seq, type, time, id, data) VALUES ", "(?,?,?,?,?,?,?)", "")
 }
 
 // directEvents is how many events of one session a commit must hold for
@@ -194,6 +195,9 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	if jobs := s.writer.Jobs(); jobs != s.w.jobs || len(s.w.sess) > maxCachedSessions {
 		s.forget()
 		s.w.jobs = jobs
+	}
+	if err := s.strict(ctx); err != nil {
+		return err
 	}
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		s.forget()
