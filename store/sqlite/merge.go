@@ -230,8 +230,9 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) error {
 }
 
 // strict sets synchronous back to FULL on the write connection after a
-// merge relaxed it; commit calls it too, so that no append commits
-// without its fsync even if the merge could not.
+// merge relaxed it; commit, retention and Delete call it too, so that
+// nothing a caller waits for commits without its fsync even if the merge
+// could not set it back.
 func (s *Store) strict(ctx context.Context) error {
 	if !s.w.relaxed {
 		return nil

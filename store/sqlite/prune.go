@@ -22,6 +22,9 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 func (s *Store) pruneOnce(r store.Retention, chunk int) (n int64, more bool, err error) {
 	ctx := context.Background()
 	c := s.wconn
+	if err := s.strict(ctx); err != nil {
+		return 0, false, err
+	}
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return 0, false, s.wrap(fmt.Errorf("sqlite: retention: %w", err))
 	}
@@ -91,6 +94,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 func (s *Store) deleteSession(id string) (err error) {
 	ctx := context.Background()
 	c := s.wconn
+	if err := s.strict(ctx); err != nil {
+		return err
+	}
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return s.wrap(fmt.Errorf("sqlite: delete session: %w", err))
 	}
