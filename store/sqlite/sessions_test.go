@@ -30,11 +30,7 @@ func TestSessionsMatchModel(t *testing.T) {
 			}
 			opts = append(opts, sqlite.WithSynchronous(sqlite.Normal))
 			path := filepath.Join(t.TempDir(), "model.db")
-			s, err := sqlite.Open(t.Context(), path, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = s.Close() }()
+			s := open(t, path, opts...)
 			m, err := memory.New()
 			if err != nil {
 				t.Fatal(err)
@@ -86,9 +82,7 @@ func TestSessionsMatchModel(t *testing.T) {
 					if err := s.Close(); err != nil {
 						t.Fatal(err)
 					}
-					if s, err = sqlite.Open(t.Context(), path, opts...); err != nil {
-						t.Fatal(err)
-					}
+					s = open(t, path, opts...)
 				default:
 					both([]event.Event{newEvent(names[rng.IntN(len(names))])})
 				}
