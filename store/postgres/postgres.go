@@ -45,6 +45,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,9 +66,21 @@ import (
 const DefaultSchema = "sluice"
 
 // schemaVersion is the version of the current schema: the tables of
-// version 1 (queries.schema) with the migration to version 2
-// (migrateLastPos) applied.
-const schemaVersion = 2
+// version 1 (queries.schema) with the migrations to version 2
+// (migrateLastPos) and 3 (migrateActivity) applied.
+const schemaVersion = 3
+
+// activityShift makes sessions.activity, the coarse activity order that
+// store.ByActivity walks by index: last_pos >> activityShift. An append
+// rarely changes it (a session's last position must cross a multiple of
+// 16,384), so the update of a session's row changes no indexed column and
+// PostgreSQL rewrites the row on its page without touching an index (a HOT
+// update); an index on last_pos itself made every update a new row version
+// with a new entry in every index of sessions, which cost a fifth of the
+// append throughput of many sessions each appending one event at a time
+// (BENCHMARKS.md). A listing sorts the sessions of the newest groups it
+// reads by last_pos, at most 16,384 per group.
+const activityShift = 14
 
 // commitTimeout bounds one append or retention transaction, from taking a
 // connection to COMMIT, so that a dead connection (or another process that
@@ -232,6 +245,12 @@ func (s *Store) init(ctx context.Context) error {
 		}
 		version = 2
 	}
+	if version == 2 {
+		if _, err := tx.Exec(ctx, s.q.addActivity); err != nil {
+			return fmt.Errorf("postgres: migrate schema %q to version 3: %w", s.schema, err)
+		}
+		version = 3
+	}
 	if version != schemaVersion {
 		return fmt.Errorf("%w: schema %q has version %d; this build knows %d", store.ErrCorrupt, s.schema, version, schemaVersion)
 	}
@@ -304,7 +323,7 @@ type queries struct {
 	schema, version                             string
 	lastPos, append                             string
 	sessionsByActivity, addLastPos, fillLastPos string
-	indexLastPos                                string
+	indexLastPos, addActivity                   string
 	read, readAll, sessionList, sessionOne      string
 	pruneCount, pruneAge, pruneUpd              string
 	setEpoch, epoch                             string
@@ -312,7 +331,7 @@ type queries struct {
 }
 
 func newQueries(sch string) queries {
-	r := strings.NewReplacer("$S", sch)
+	r := strings.NewReplacer("$S", sch, "$A", strconv.Itoa(activityShift))
 	return queries{
 		schema: r.Replace(`
 CREATE SCHEMA IF NOT EXISTS $S;
@@ -370,12 +389,12 @@ CREATE INDEX IF NOT EXISTS events_id ON $S.events(id, session);
 	INSERT INTO $S.events (session, seq, pos, type, time, id, data)
 	SELECT session, seq, pos, type, time, id, data FROM n
 ), ses AS (
-	INSERT INTO $S.sessions AS s (session, last_seq, count, first_time, last_time, last_pos)
-	SELECT session, max(seq), count(*), (array_agg(time ORDER BY ord))[1], (array_agg(time ORDER BY ord DESC))[1], max(pos)
+	INSERT INTO $S.sessions AS s (session, last_seq, count, first_time, last_time, last_pos, activity)
+	SELECT session, max(seq), count(*), (array_agg(time ORDER BY ord))[1], (array_agg(time ORDER BY ord DESC))[1], max(pos), max(pos) >> $A
 	FROM n GROUP BY session
 	ON CONFLICT (session) DO UPDATE SET last_seq = excluded.last_seq, count = s.count + excluded.count,
 		first_time = CASE WHEN s.count = 0 THEN excluded.first_time ELSE s.first_time END, last_time = excluded.last_time,
-		last_pos = excluded.last_pos
+		last_pos = excluded.last_pos, activity = excluded.activity
 ), meta AS (
 	UPDATE $S.meta SET value = (SELECT max(pos) FROM n) WHERE key = 'last_pos' AND EXISTS (SELECT 1 FROM n)
 )
@@ -384,12 +403,19 @@ SELECT ord, seq, true FROM n UNION ALL SELECT ord, seq, false FROM old`),
 		readAll:            r.Replace(`SELECT pos, seq, type, data FROM $S.events WHERE pos > $1`),
 		sessionList:        r.Replace(`SELECT session, count, last_seq, first_time, last_time, last_pos FROM $S.sessions`),
 		sessionOne:         r.Replace(`SELECT session, count, last_seq, first_time, last_time, last_pos FROM $S.sessions WHERE session = $1`),
-		sessionsByActivity: r.Replace(`SELECT session, count, last_seq, first_time, last_time, last_pos FROM $S.sessions WHERE last_pos < $1`),
+		sessionsByActivity: r.Replace(`SELECT session, count, last_seq, first_time, last_time, last_pos FROM $S.sessions
+	WHERE activity <= ($1::bigint - 1) >> $A AND last_pos < $1`),
 		addLastPos: r.Replace(`ALTER TABLE $S.sessions ADD COLUMN IF NOT EXISTS last_pos bigint NOT NULL DEFAULT 0;
 UPDATE $S.sessions s SET last_pos = coalesce((SELECT e.pos FROM $S.events e WHERE e.session = s.session ORDER BY e.seq DESC LIMIT 1), 0)`),
 		fillLastPos: r.Replace(`UPDATE $S.sessions s SET last_pos = v.pos FROM unnest($1::text[], $2::bigint[]) AS v(session, pos) WHERE s.session = v.session`),
 		indexLastPos: r.Replace(`CREATE INDEX IF NOT EXISTS sessions_last_pos ON $S.sessions(last_pos);
 UPDATE $S.meta SET value = 2 WHERE key = 'version'`),
+		addActivity: r.Replace(`ALTER TABLE $S.sessions ADD COLUMN activity bigint NOT NULL DEFAULT 0;
+UPDATE $S.sessions SET activity = last_pos >> $A;
+DROP INDEX $S.sessions_last_pos;
+CREATE INDEX sessions_activity ON $S.sessions(activity);
+ALTER TABLE $S.sessions SET (fillfactor = 50);
+UPDATE $S.meta SET value = 3 WHERE key = 'version'`),
 		pruneCount: r.Replace(`DELETE FROM $S.events WHERE (session, seq) IN (
 	SELECT e.session, e.seq FROM $S.sessions s JOIN $S.events e ON e.session = s.session AND e.seq <= s.last_seq - $1
 	WHERE s.count > $1 LIMIT $2) RETURNING session`),

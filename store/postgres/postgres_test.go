@@ -146,8 +146,9 @@ func TestWatch(t *testing.T) {
 }
 
 // legacyReopen turns the schema of a closed store back into the layout of
-// schema version 1, before sessions.last_pos, and opens it again
-// (storetest.WithLegacyReopen).
+// schema version 1, before sessions.last_pos and sessions.activity, and
+// opens it again (storetest.WithLegacyReopen), which migrates it through
+// version 2 to 3.
 func legacyReopen(t *testing.T, closed store.Store) store.Store {
 	t.Helper()
 	dsn, schema := testDSN(t), closed.(*postgres.Store).Schema()
@@ -157,13 +158,31 @@ func legacyReopen(t *testing.T, closed store.Store) store.Store {
 	}
 	defer conn.Close(context.Background())
 	sch := pgx.Identifier{schema}.Sanitize()
-	if _, err := conn.Exec(t.Context(), "DROP INDEX "+sch+".sessions_last_pos; ALTER TABLE "+sch+".sessions DROP COLUMN last_pos; UPDATE "+sch+".meta SET value = 1 WHERE key = 'version'"); err != nil {
+	if _, err := conn.Exec(t.Context(), "DROP INDEX "+sch+".sessions_activity; ALTER TABLE "+sch+".sessions DROP COLUMN activity, DROP COLUMN last_pos, RESET (fillfactor); UPDATE "+sch+".meta SET value = 1 WHERE key = 'version'"); err != nil {
 		t.Fatal(err)
 	}
 	s := open(t, dsn, schema)
 	var version int64
-	if err := conn.QueryRow(t.Context(), "SELECT value FROM "+sch+".meta WHERE key = 'version'").Scan(&version); err != nil || version != 2 {
-		t.Fatalf("schema version after Open = %d, %v; want 2", version, err)
+	if err := conn.QueryRow(t.Context(), "SELECT value FROM "+sch+".meta WHERE key = 'version'").Scan(&version); err != nil || version != 3 {
+		t.Fatalf("schema version after Open = %d, %v; want 3", version, err)
+	}
+	var indexes []string
+	rows, err := conn.Query(t.Context(), "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'sessions' ORDER BY indexname", schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		indexes = append(indexes, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(indexes, ","); got != "sessions_activity,sessions_pkey" {
+		t.Fatalf("indexes of sessions after the migration: %s; want sessions_activity,sessions_pkey", got)
 	}
 	return s
 }

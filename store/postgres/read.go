@@ -162,8 +162,8 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	// ByID walks the primary key, ByActivity the index on last_pos,
-	// newest first.
+	// ByID walks the primary key, ByActivity the index on activity
+	// (last_pos, coarsely), newest first, sorting each group by last_pos.
 	f := filter{next: 1}
 	base, order := s.q.sessionList+" WHERE true", ` ORDER BY session COLLATE "C"`
 	if q.Order == store.ByActivity {
@@ -172,7 +172,7 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 			before = int64(q.Before)
 		}
 		f.args, f.next = append(f.args, before), 2
-		base, order = s.q.sessionsByActivity, " ORDER BY last_pos DESC"
+		base, order = s.q.sessionsByActivity, " ORDER BY activity DESC, last_pos DESC"
 	} else {
 		f.add(`session COLLATE "C" > ?`, q.After)
 	}

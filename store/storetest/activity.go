@@ -56,6 +56,58 @@ func ids(infos []store.SessionInfo) []string {
 	return out
 }
 
+// sessionsByActivityFarApart lists sessions whose last events lie next to
+// each other and 17,000 positions apart, so that a store that keeps the
+// activity order coarsely (PostgreSQL: by groups of 16,384 positions) is
+// walked both across its groups and within one.
+func (s *suite) sessionsByActivityFarApart(t *testing.T) {
+	st := s.new(t)
+	fill := func(n int) {
+		for i := 0; i < n; i += 1000 {
+			evs := make([]event.Event, min(1000, n-i))
+			for j := range evs {
+				evs[j] = text("filler", i+j)
+			}
+			mustAppend(t, st, evs...)
+		}
+	}
+	// a 1; b 17,002; c 17,004; d 34,005; b again 34,006; e 51,007.
+	for i, step := range []struct {
+		gap int
+		id  string
+	}{{0, "a"}, {17000, "b"}, {1, "c"}, {17000, "d"}, {0, "b"}, {17000, "e"}} {
+		fill(step.gap)
+		mustAppend(t, st, text(step.id, i))
+	}
+	want := []string{"e", "filler", "b", "d", "c", "a"}
+	last := lastPositions(t, st)
+	if last["e"] != 51007 || last["b"] != 34006 {
+		t.Fatalf("last positions %v; want e at 51007, b at 34006", last)
+	}
+	for _, size := range []int{1, 2, 4, 10} {
+		got := byActivity(t, st, "", size)
+		if !slices.Equal(ids(got), want) {
+			t.Fatalf("ByActivity in pages of %d = %q, want %q", size, ids(got), want)
+		}
+		for _, si := range got {
+			if si.LastPos != last[si.ID] {
+				t.Fatalf("session %s: LastPos %d, want %d", si.ID, si.LastPos, last[si.ID])
+			}
+		}
+	}
+	for before, want := range map[uint64][]string{
+		last["d"] + 1: {"d", "c", "a"},
+		last["d"]:     {"c", "a"},
+		32768:         {"c", "a"},
+		last["c"]:     {"a"},
+	} {
+		got, err := st.Sessions(ctx(t), store.SessionQuery{Order: store.ByActivity, Before: before})
+		if err != nil || !slices.Equal(ids(got), want) {
+			t.Fatalf("ByActivity before %d = %q, %v; want %q", before, ids(got), err, want)
+		}
+	}
+}
+
 func (s *suite) sessionsByActivity(t *testing.T) {
 	st := s.new(t)
 	// Sessions s0…s9, appended to in an order that is neither their ID

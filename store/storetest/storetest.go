@@ -116,6 +116,7 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 	t.Run("Sessions", s.sessions)
 	t.Run("SessionsByActivity", s.sessionsByActivity)
 	t.Run("SessionsByActivityRetention", s.sessionsByActivityRetention)
+	t.Run("SessionsByActivityFarApart", s.sessionsByActivityFarApart)
 	t.Run("LastPosMigration", s.lastPosMigration)
 	t.Run("Delete", s.deleteSession)
 	t.Run("SessionIDs", s.sessionIDs)
