@@ -399,10 +399,10 @@ CREATE INDEX IF NOT EXISTS events_id ON $S.events(id, session);
 	UPDATE $S.meta SET value = (SELECT max(pos) FROM n) WHERE key = 'last_pos' AND EXISTS (SELECT 1 FROM n)
 )
 SELECT ord, seq, true FROM n UNION ALL SELECT ord, seq, false FROM old`),
-		read:               r.Replace(`SELECT seq, pos, type, data FROM $S.events WHERE session = $1 AND seq > $2`),
-		readAll:            r.Replace(`SELECT pos, seq, type, data FROM $S.events WHERE pos > $1`),
-		sessionList:        r.Replace(`SELECT session, count, last_seq, first_time, last_time, last_pos FROM $S.sessions`),
-		sessionOne:         r.Replace(`SELECT session, count, last_seq, first_time, last_time, last_pos FROM $S.sessions WHERE session = $1`),
+		read:        r.Replace(`SELECT seq, pos, type, data FROM $S.events WHERE session = $1 AND seq > $2`),
+		readAll:     r.Replace(`SELECT pos, seq, type, data FROM $S.events WHERE pos > $1`),
+		sessionList: r.Replace(`SELECT session, count, last_seq, first_time, last_time, last_pos FROM $S.sessions`),
+		sessionOne:  r.Replace(`SELECT session, count, last_seq, first_time, last_time, last_pos FROM $S.sessions WHERE session = $1`),
 		sessionsByActivity: r.Replace(`SELECT session, count, last_seq, first_time, last_time, last_pos FROM $S.sessions
 	WHERE activity <= ($1::bigint - 1) >> $A AND last_pos < $1`),
 		addLastPos: r.Replace(`ALTER TABLE $S.sessions ADD COLUMN IF NOT EXISTS last_pos bigint NOT NULL DEFAULT 0;
