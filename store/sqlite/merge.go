@@ -20,7 +20,7 @@ const mergeRows = 4096
 // sessions, in session id order, up to this many events (or one session,
 // if it has more). The writer runs one slice after each group of appends,
 // so a slice is the longest that appends wait for a merge.
-const sliceRows = 512
+const sliceRows = 256
 
 // recentQueries are the statements of one recent table.
 type recentQueries struct {

@@ -16,7 +16,7 @@
 // dozen pages, where inserting them into the events table, clustered by
 // session so that a session reads in order from a few pages, would write
 // 200. When the recent table holds 4096 events, the writer appends to the
-// other one and moves the full one into events in slices of about 512
+// other one and moves the full one into events in slices of about 256
 // events (whole sessions, in session order), one slice after each group
 // of appends has been answered: each session's pages are then rewritten
 // once per many events, and an append waits for one slice at most (a
