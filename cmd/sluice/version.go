@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sluice-events/sluice/store/sqlite"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; otherwise
@@ -27,7 +29,7 @@ func versionString() string {
 
 // versionInfo is the long version: the short one, then the module path,
 // the VCS revision, its time and whether the tree was modified (when the
-// build recorded them), and the Go version.
+// build recorded them), the Go version, and the SQLite engine built in.
 func versionInfo() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "sluice %s\n", versionString())
@@ -54,6 +56,7 @@ func versionInfo() string {
 		}
 	}
 	fmt.Fprintf(&b, "  go        %s %s/%s\n", goVersion, runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(&b, "  sqlite    %s\n", sqlite.Driver)
 	return b.String()
 }
 

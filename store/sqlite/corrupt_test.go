@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -134,7 +133,7 @@ func TestCorrupt(t *testing.T) {
 	})
 	t.Run("another application", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "other.db")
-		db, err := sql.Open("sqlite", path)
+		db, err := sqlite.RawDB(path)
 		if err != nil {
 			t.Fatal(err)
 		}

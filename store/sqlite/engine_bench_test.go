@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sluice-events/sluice/store/sqlite"
 )
 
 // BenchmarkEngine measures the SQLite engine alone, without Sluice: the
@@ -43,7 +45,7 @@ CREATE UNIQUE INDEX ev_pos ON ev(pos); CREATE INDEX ev_time ON ev(time); CREATE 
 		for _, capRows := range []int64{0, 4096} {
 			b.Run(fmt.Sprintf("layout=%s/cap=%d", l.name, capRows), func(b *testing.B) {
 				ctx := context.Background()
-				db, err := sql.Open("sqlite", filepath.Join(b.TempDir(), "engine.db"))
+				db, err := sqlite.RawDB(filepath.Join(b.TempDir(), "engine.db"))
 				if err != nil {
 					b.Fatal(err)
 				}

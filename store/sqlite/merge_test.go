@@ -18,7 +18,7 @@ import (
 // rawDB opens the store's file through a connection of its own.
 func rawDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	db, err := sqlite.RawDB(path)
 	if err != nil {
 		t.Fatal(err)
 	}

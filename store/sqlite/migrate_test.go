@@ -1,7 +1,6 @@
 package sqlite_test
 
 import (
-	"database/sql"
 	"testing"
 
 	"github.com/sluice-events/sluice/store"
@@ -14,7 +13,7 @@ import (
 func legacyReopen(t *testing.T, closed store.Store) store.Store {
 	t.Helper()
 	path := closed.(*sqlite.Store).Path()
-	db, err := sql.Open("sqlite", path)
+	db, err := sqlite.RawDB(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +45,7 @@ func legacyReopen(t *testing.T, closed store.Store) store.Store {
 
 func userVersion(t *testing.T, path string) int {
 	t.Helper()
-	db, err := sql.Open("sqlite", path)
+	db, err := sqlite.RawDB(path)
 	if err != nil {
 		t.Fatal(err)
 	}

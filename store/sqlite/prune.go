@@ -112,8 +112,10 @@ func (s *Store) deleteSession(id string) (err error) {
 	case err != nil:
 		return s.wrap(fmt.Errorf("sqlite: delete session %q: %w", id, err))
 	}
-	if _, err := c.ExecContext(ctx, "DELETE FROM events WHERE sid = ?1; DELETE FROM recent0 WHERE sid = ?1; DELETE FROM recent1 WHERE sid = ?1", sid); err != nil {
-		return s.wrap(fmt.Errorf("sqlite: delete session %q: %w", id, err))
+	for _, table := range []string{"events", recentQ[0].table, recentQ[1].table} {
+		if _, err := c.ExecContext(ctx, "DELETE FROM "+table+" WHERE sid = ?", sid); err != nil {
+			return s.wrap(fmt.Errorf("sqlite: delete session %q: %w", id, err))
+		}
 	}
 	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
 		return s.wrap(fmt.Errorf("sqlite: delete session %q: %w", id, err))

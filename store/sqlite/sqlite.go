@@ -1,5 +1,6 @@
 // Package sqlite is the embedded store.Store: one SQLite database file in
-// WAL mode, through the pure-Go modernc.org/sqlite driver (no cgo).
+// WAL mode, through SQLite's C code where cgo is available and its pure-Go
+// translation where it is not (see Driver).
 //
 // # Writing
 //
@@ -82,8 +83,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
 	"github.com/sluice-events/sluice/internal/option"
 	"github.com/sluice-events/sluice/store"
@@ -243,9 +242,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := checkHeader(path); err != nil {
 		return nil, err
 	}
-	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=synchronous(" + string(c.sync) +
-		")&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32768)&_pragma=mmap_size(1073741824)"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open(driverName, dsn(path, c.sync))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -455,8 +452,14 @@ func migrate(ctx context.Context, conn *sql.Conn) (err error) {
 	}
 }
 
-// errCoder is implemented by the driver's errors.
-type errCoder interface{ Code() int }
+// The connection settings: how long a statement waits for a lock held by
+// another connection (ms), the page cache (KiB, negative), and how much of
+// the file reads may map.
+const (
+	busyTimeout = "10000"
+	cacheSize   = "-32768"
+	mmapSize    = "1073741824"
+)
 
 // SQLite result codes (the primary code is the low byte).
 const (
@@ -469,9 +472,8 @@ func (s *Store) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
-	var c errCoder
-	if errors.As(err, &c) {
-		switch c.Code() & 0xff {
+	if code, ok := errCode(err); ok {
+		switch code & 0xff {
 		case sqliteCorrupt, sqliteNotADB:
 			return fmt.Errorf("%w: %w", store.ErrCorrupt, err)
 		}

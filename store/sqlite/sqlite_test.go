@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -63,7 +62,7 @@ func TestConformance(t *testing.T) {
 // rewrite changes a row through a connection of its own.
 func rewrite(t *testing.T, st store.Store, sess string, seq uint64, data []byte) {
 	t.Helper()
-	db, err := sql.Open("sqlite", st.(*sqlite.Store).Path()+"?_pragma=busy_timeout(10000)")
+	db, err := sqlite.RawDB(st.(*sqlite.Store).Path())
 	if err != nil {
 		t.Fatal(err)
 	}
