@@ -67,7 +67,7 @@ const DefaultSchema = "sluice"
 
 // schemaVersion is the version of the current schema: the tables of
 // version 1 (queries.schema) with the migrations to version 2
-// (migrateLastPos) and 3 (migrateActivity) applied.
+// (migrateLastPos) and 3 (the query addActivity) applied.
 const schemaVersion = 3
 
 // activityShift makes sessions.activity, the coarse activity order that
