@@ -158,7 +158,7 @@ func legacyReopen(t *testing.T, closed store.Store) store.Store {
 	}
 	defer conn.Close(context.Background())
 	sch := pgx.Identifier{schema}.Sanitize()
-	if _, err := conn.Exec(t.Context(), "DROP INDEX "+sch+".sessions_activity; ALTER TABLE "+sch+".sessions DROP COLUMN activity, DROP COLUMN last_pos, RESET (fillfactor); UPDATE "+sch+".meta SET value = 1 WHERE key = 'version'"); err != nil {
+	if _, err := conn.Exec(t.Context(), "DROP INDEX "+sch+".sessions_activity, "+sch+".sessions_session_c; ALTER TABLE "+sch+".sessions DROP COLUMN activity, DROP COLUMN last_pos, RESET (fillfactor); UPDATE "+sch+".meta SET value = 1 WHERE key = 'version'"); err != nil {
 		t.Fatal(err)
 	}
 	s := open(t, dsn, schema)
@@ -181,8 +181,8 @@ func legacyReopen(t *testing.T, closed store.Store) store.Store {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(indexes, ","); got != "sessions_activity,sessions_pkey" {
-		t.Fatalf("indexes of sessions after the migration: %s; want sessions_activity,sessions_pkey", got)
+	if got, want := strings.Join(indexes, ","), "sessions_activity,sessions_pkey,sessions_session_c"; got != want {
+		t.Fatalf("indexes of sessions after the migration: %s; want %s", got, want)
 	}
 	return s
 }

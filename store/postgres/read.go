@@ -162,8 +162,9 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	// ByID walks the primary key, ByActivity the index on activity
-	// (last_pos, coarsely), newest first, sorting each group by last_pos.
+	// ByID walks the index on session in byte order, ByActivity the one
+	// on activity (last_pos, coarsely), newest first, sorting each group
+	// by last_pos.
 	f := filter{next: 1}
 	base, order := s.q.sessionList+" WHERE true", ` ORDER BY session COLLATE "C"`
 	if q.Order == store.ByActivity {
