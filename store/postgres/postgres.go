@@ -67,7 +67,11 @@ const DefaultSchema = "sluice"
 
 // schemaVersion is the version of the current schema: the tables of
 // version 1 (queries.schema) with the migrations to version 2
-// (migrateLastPos) and 3 (the query addActivity) applied.
+// (migrateLastPos) and 3 (the query addActivity) applied. Version 3
+// indexes sessions.activity (see activityShift) instead of last_pos, and
+// the session ID in byte order (COLLATE "C"), the order of store.ByID,
+// which the primary key, in the database's collation, cannot give (a page
+// by ID read and sorted every session before).
 const schemaVersion = 3
 
 // activityShift makes sessions.activity, the coarse activity order that
@@ -80,10 +84,6 @@ const schemaVersion = 3
 // append throughput of many sessions each appending one event at a time
 // (BENCHMARKS.md). A listing sorts the sessions of the newest groups it
 // reads by last_pos, at most 16,384 per group.
-//
-// Version 3 also indexes the session ID in byte order (COLLATE "C"), the
-// order of store.ByID, which the primary key (in the database's collation)
-// cannot give: a page by ID read and sorted every session before.
 const activityShift = 14
 
 // commitTimeout bounds one append or retention transaction, from taking a
