@@ -166,19 +166,9 @@ func legacyReopen(t *testing.T, closed store.Store) store.Store {
 	if err := conn.QueryRow(t.Context(), "SELECT value FROM "+sch+".meta WHERE key = 'version'").Scan(&version); err != nil || version != 3 {
 		t.Fatalf("schema version after Open = %d, %v; want 3", version, err)
 	}
-	var indexes []string
-	rows, err := conn.Query(t.Context(), "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'sessions' ORDER BY indexname", schema)
+	rows, _ := conn.Query(t.Context(), "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'sessions' ORDER BY indexname", schema)
+	indexes, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		indexes = append(indexes, name)
-	}
-	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := strings.Join(indexes, ","), "sessions_activity,sessions_pkey,sessions_session_c"; got != want {

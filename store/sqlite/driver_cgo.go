@@ -9,12 +9,8 @@ import (
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
-// Driver names the SQLite engine this build uses: with cgo, SQLite's own C
-// code through github.com/mattn/go-sqlite3; without cgo (CGO_ENABLED=0),
-// the pure-Go translation modernc.org/sqlite. The same database files,
-// SQL and tests serve both; the C engine spends about a quarter less CPU
-// per event, which made the many-sessions append rate a third to a half
-// higher (BENCHMARKS.md).
+// Driver names the SQLite engine this build uses (see Engines in the
+// package doc).
 const Driver = "SQLite C library through github.com/mattn/go-sqlite3 (cgo)"
 
 // driverName is the database/sql driver that Open uses: mattn's, with
