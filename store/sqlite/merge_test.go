@@ -304,8 +304,8 @@ func TestMigrateV1(t *testing.T) {
 		}
 	}
 	var version int
-	if err := rawDB(t, path).QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil || version != 3 {
-		t.Fatalf("user_version %d, %v; want 3", version, err)
+	if err := rawDB(t, path).QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil || version != 4 {
+		t.Fatalf("user_version %d, %v; want 4", version, err)
 	}
 }
 
@@ -317,7 +317,7 @@ func TestNewerSchema(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rawDB(t, path).ExecContext(t.Context(), "PRAGMA user_version = 4"); err != nil {
+	if _, err := rawDB(t, path).ExecContext(t.Context(), "PRAGMA user_version = 5"); err != nil {
 		t.Fatal(err)
 	}
 	wantCorrupt(t, path)

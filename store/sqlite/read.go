@@ -201,22 +201,22 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 		return nil, store.ErrClosed
 	}
 	// ByID walks the index on name (UNIQUE), ByActivity the one on
-	// last_pos, newest first; either stops after Limit rows that match the
-	// prefix.
+	// activity, newest first, sorting each group by last_pos (see
+	// activityShift); either stops after Limit rows that match the prefix.
 	query, args := sessionCols+" WHERE name > ?", []any{q.After}
 	if q.Order == store.ByActivity {
 		before := int64(math.MaxInt64)
 		if q.Before > 0 {
 			before = int64(q.Before)
 		}
-		query, args = sessionCols+" WHERE last_pos < ?", []any{before}
+		query, args = sessionCols+" WHERE activity <= ? AND last_pos < ?", []any{(before - 1) >> activityShift, before}
 	}
 	if q.Prefix != "" {
 		query += " AND name GLOB ?"
 		args = append(args, globPrefix(q.Prefix))
 	}
 	if q.Order == store.ByActivity {
-		query += " ORDER BY last_pos DESC LIMIT ?"
+		query += " ORDER BY activity DESC, last_pos DESC LIMIT ?"
 	} else {
 		query += " ORDER BY name LIMIT ?"
 	}

@@ -42,7 +42,8 @@
 //
 // The writer is the only one that changes the sessions table, so it keeps
 // what it read of each session between commits, and updates the sessions a
-// commit touched in one statement; it forgets that after a failed commit
+// commit touched in one statement (two when some change activity group);
+// it forgets that after a failed commit
 // and after any job on the writer (retention). An event whose ID is already
 // stored in its session is found through an index on (id, sid), not stored
 // again, and acknowledged with its sequence number (see store.Store); the
@@ -52,7 +53,8 @@
 //
 // PRAGMA user_version holds the schema version. Open migrates an older
 // database in place (version 1 to 2 adds sessions.last_pos, 2 to 3 the
-// recent tables), one transaction per step, and refuses a newer one with
+// recent tables, 3 to 4 indexes sessions.activity instead of last_pos),
+// one transaction per step, and refuses a newer one with
 // an error wrapping store.ErrCorrupt; an older build refuses a migrated
 // database the same way.
 //
@@ -417,6 +419,11 @@ func (s *Store) init(ctx context.Context, check bool) error {
 		return s.wrap(fmt.Errorf("sqlite: open %s: read sessions: %w", s.path, err))
 	}
 	s.wconn = conn
+	if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = "+writerCacheSize); err != nil {
+		conn.Close()
+		s.wconn = nil
+		return s.wrap(fmt.Errorf("sqlite: open %s: %w", s.path, err))
+	}
 	if err := s.prepareWriter(ctx); err != nil {
 		// db.Close does not close a checked-out connection.
 		for _, st := range s.w.stmts {
@@ -463,11 +470,16 @@ func migrate(ctx context.Context, conn *sql.Conn) (err error) {
 
 // The connection settings: how long a statement waits for a lock held by
 // another connection (ms), the page cache (KiB, negative), and how much of
-// the file reads may map.
+// the file reads may map. The writer's page cache is smaller: at the end
+// of a transaction in which a B-tree balance renumbered pages (it parks
+// one at the lock-byte page's number), SQLite walks its whole cache, which
+// took 3.5 % of the process's CPU at 32 MiB (BENCHMARKS.md); the pages the
+// writer only reads come through the map anyway.
 const (
-	busyTimeout = "10000"
-	cacheSize   = "-32768"
-	mmapSize    = "1073741824"
+	busyTimeout     = "10000"
+	cacheSize       = "-32768"
+	writerCacheSize = "-8192"
+	mmapSize        = "1073741824"
 )
 
 // SQLite result codes (the primary code is the low byte).
@@ -527,7 +539,7 @@ func (s *Store) Close() error {
 		s.ckptCancel()
 		<-s.ckptDone
 		var errs []error
-		for _, cache := range []map[int]*sql.Stmt{s.w.inserts[0], s.w.inserts[1], s.w.inserts[2], s.w.updates, s.w.lookups} {
+		for _, cache := range []map[int]*sql.Stmt{s.w.inserts[0], s.w.inserts[1], s.w.inserts[2], s.w.updates[0], s.w.updates[1], s.w.lookups} {
 			for _, st := range cache {
 				errs = append(errs, st.Close())
 			}

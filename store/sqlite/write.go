@@ -34,7 +34,7 @@ const maxCachedSessions = 1 << 16
 // the last commit.
 type writeState struct {
 	inserts [3]map[int]*sql.Stmt // multi-row INSERT into each recent table (0, 1) and events (2) by row count
-	updates map[int]*sql.Stmt    // multi-row session UPDATE by row count
+	updates [2]map[int]*sql.Stmt // multi-row session update by row count: keeping (0), changing (1) activity
 	lookups map[int]*sql.Stmt    // ID lookup by row count
 	stmts   map[string]*sql.Stmt
 	args    []any // scratch, for the recent table appended to
@@ -64,9 +64,10 @@ type idKey struct {
 }
 
 type sessState struct {
-	name    string
-	sid     int64
-	lastSeq uint64 // committed
+	name     string
+	sid      int64
+	lastSeq  uint64 // committed
+	activity int64  // committed
 
 	// this transaction
 	seq         uint64 // last assigned
@@ -80,7 +81,7 @@ type sessState struct {
 const (
 	qLastPos    = "SELECT value FROM meta WHERE key = 'last_pos'"
 	qSetLastPos = "UPDATE meta SET value = ? WHERE key = 'last_pos'"
-	qSession    = "SELECT sid, last_seq FROM sessions WHERE name = ?"
+	qSession    = "SELECT sid, last_seq, activity FROM sessions WHERE name = ?"
 	qMaxID      = "SELECT max((SELECT coalesce(max(id), x'') FROM events), (SELECT coalesce(max(id), x'') FROM recent0), (SELECT coalesce(max(id), x'') FROM recent1))"
 	qNewSession = "INSERT INTO sessions(name, last_seq, count, first_time, last_time) VALUES (?, 0, 0, 0, 0) RETURNING sid"
 )
@@ -88,7 +89,7 @@ const (
 func (s *Store) prepareWriter(ctx context.Context) error {
 	s.w.inserts = [3]map[int]*sql.Stmt{make(map[int]*sql.Stmt), make(map[int]*sql.Stmt), make(map[int]*sql.Stmt)}
 	s.w.dargs = make([]any, 0, rowsPerInsert*insertCols)
-	s.w.updates = make(map[int]*sql.Stmt)
+	s.w.updates = [2]map[int]*sql.Stmt{make(map[int]*sql.Stmt), make(map[int]*sql.Stmt)}
 	s.w.lookups = make(map[int]*sql.Stmt)
 	s.w.stmts = make(map[string]*sql.Stmt)
 	s.w.sess = make(map[string]*sessState)
@@ -155,12 +156,19 @@ type insertBatch struct {
 }
 
 // updateStmt updates the sessions rows of rows sessions in one statement:
-// (sid, last_seq, added, first_time, last_time, last_pos) per row.
-func (s *Store) updateStmt(rows int) (*sql.Stmt, error) {
-	return s.rowsStmt(s.w.updates, rows, "WITH v(sid, last_seq, added, first_time, last_time, last_pos) AS (VALUES ", "(?,?,?,?,?,?)",
-		`) UPDATE sessions SET last_seq = v.last_seq, count = count + v.added,
-		first_time = CASE WHEN count = 0 THEN v.first_time ELSE sessions.first_time END,
-		last_time = v.last_time, last_pos = v.last_pos FROM v WHERE sessions.sid = v.sid`)
+// (sid, name, last_seq, added, first_time, last_time, last_pos, activity)
+// per row. The rows exist (session made them), so each insert turns into
+// the update; only a statement for sessions whose activity changes sets
+// that column, since setting it at all rewrites its index entry.
+func (s *Store) updateStmt(rows int, moved bool) (*sql.Stmt, error) {
+	k, set := 0, ""
+	if moved {
+		k, set = 1, ", activity = excluded.activity"
+	}
+	return s.rowsStmt(s.w.updates[k], rows, "INSERT INTO sessions(sid, name, last_seq, count, first_time, last_time, last_pos, activity) VALUES ", "(?,?,?,?,?,?,?,?)",
+		` ON CONFLICT(sid) DO UPDATE SET last_seq = excluded.last_seq, count = count + excluded.count,
+		first_time = CASE WHEN count = 0 THEN excluded.first_time ELSE first_time END,
+		last_time = excluded.last_time, last_pos = excluded.last_pos`+set)
 }
 
 // lookupStmt finds which of rows (sid, id) pairs are stored, and with
@@ -205,8 +213,8 @@ func (s *Store) commit(reqs []*group.Request) (err error) {
 	}
 	defer func() {
 		for _, ss := range s.w.touched {
-			if err == nil {
-				ss.lastSeq = ss.seq
+			if err == nil && ss.added > 0 {
+				ss.lastSeq, ss.activity = ss.seq, ss.pos>>activityShift
 			}
 			ss.added, ss.events, ss.touched = 0, 0, false
 		}
@@ -378,32 +386,36 @@ func (s *Store) lookup(ctx context.Context) error {
 }
 
 // updateSessions writes the new state of the sessions that got events, in
-// multi-row statements. args is a scratch slice.
+// multi-row statements: first those whose activity stays, then those whose
+// activity changes. args is a scratch slice.
 func (s *Store) updateSessions(ctx context.Context, args []any) error {
 	defer func() { clear(args); s.w.args = args[:0] }()
-	touched := s.w.touched
-	for len(touched) > 0 {
-		clear(args)
-		args = args[:0]
-		rows := 0
-		for len(touched) > 0 && rows < rowsPerInsert {
-			ss := touched[0]
-			touched = touched[1:]
-			if ss.added == 0 {
-				continue // only duplicates
+	for _, moved := range [...]bool{false, true} {
+		touched := s.w.touched
+		for len(touched) > 0 {
+			clear(args)
+			args = args[:0]
+			rows := 0
+			for len(touched) > 0 && rows < rowsPerInsert {
+				ss := touched[0]
+				touched = touched[1:]
+				act := ss.pos >> activityShift
+				if ss.added == 0 || (act != ss.activity) != moved {
+					continue // only duplicates, or for the other statement
+				}
+				args = append(args, ss.sid, ss.name, int64(ss.seq), ss.added, ss.first, ss.last, ss.pos, act)
+				rows++
 			}
-			args = append(args, ss.sid, int64(ss.seq), ss.added, ss.first, ss.last, ss.pos)
-			rows++
-		}
-		if rows == 0 {
-			break
-		}
-		st, err := s.updateStmt(rows)
-		if err != nil {
-			return fmt.Errorf("sqlite: prepare session update: %w", err)
-		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("sqlite: update sessions: %w", err)
+			if rows == 0 {
+				break
+			}
+			st, err := s.updateStmt(rows, moved)
+			if err != nil {
+				return fmt.Errorf("sqlite: prepare session update: %w", err)
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("sqlite: update sessions: %w", err)
+			}
 		}
 	}
 	return nil
@@ -417,7 +429,7 @@ func (s *Store) session(ctx context.Context, name string) (*sessState, error) {
 	if ss == nil {
 		ss = &sessState{name: name}
 		var lastSeq int64
-		err := s.w.stmts[qSession].QueryRowContext(ctx, name).Scan(&ss.sid, &lastSeq)
+		err := s.w.stmts[qSession].QueryRowContext(ctx, name).Scan(&ss.sid, &lastSeq, &ss.activity)
 		switch {
 		case err == sql.ErrNoRows:
 			if err := s.w.stmts[qNewSession].QueryRowContext(ctx, name).Scan(&ss.sid); err != nil {
