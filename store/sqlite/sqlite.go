@@ -474,7 +474,7 @@ func migrate(ctx context.Context, conn *sql.Conn) (err error) {
 // of a transaction in which a B-tree balance renumbered pages (it parks
 // one at the lock-byte page's number), SQLite walks its whole cache, which
 // took 3.5 % of the process's CPU at 32 MiB (BENCHMARKS.md); the pages the
-// writer only reads come through the map anyway.
+// writer only reads come through the map (the file's first GiB) cheaply.
 const (
 	busyTimeout     = "10000"
 	cacheSize       = "-32768"
