@@ -16,8 +16,10 @@ import (
 // Sessions in both orders, whole and paged, with a prefix) is what the
 // memory store says after the same appends, every few steps, wherever the
 // events lie (a recent table, one being merged, events): single appends,
-// batches that go into events directly, duplicates, deletions and
-// reopening, under several merge settings.
+// batches that go into events directly, bursts that carry positions across
+// activity groups, duplicates, deletions and reopening, under several merge
+// settings. Afterwards every session's activity group is that of its last
+// position.
 func TestSessionsMatchModel(t *testing.T) {
 	for _, c := range []struct {
 		name      string
@@ -60,6 +62,13 @@ func TestSessionsMatchModel(t *testing.T) {
 			const steps = 200
 			for step := range steps {
 				switch op := rng.IntN(20); {
+				case step%25 == 24: // a burst, carrying positions on by almost a third of an activity group
+					name := names[rng.IntN(len(names))]
+					evs := make([]event.Event, 5000)
+					for i := range evs {
+						evs[i] = newEvent(name)
+					}
+					both(evs)
 				case op < 11: // one event, as a streaming producer sends
 					both([]event.Event{newEvent(names[rng.IntN(len(names))])})
 				case op < 15: // a batch: a session with 4 or more goes direct
@@ -91,6 +100,13 @@ func TestSessionsMatchModel(t *testing.T) {
 				if step%5 == 4 || step == steps-1 {
 					compareSessions(t, step, s, m, names)
 				}
+			}
+			if h, err := s.Head(t.Context()); err != nil || h < 2<<14 {
+				t.Fatalf("Head = %d, %v: the bursts did not cross two activity groups", h, err)
+			}
+			var stale int
+			if err := rawDB(t, path).QueryRowContext(t.Context(), "SELECT count(*) FROM sessions WHERE activity != last_pos >> 14").Scan(&stale); err != nil || stale != 0 {
+				t.Fatalf("sessions whose activity is not last_pos >> 14: %d, %v", stale, err)
 			}
 		})
 	}
@@ -125,6 +141,9 @@ func compareSessions(t *testing.T, step int, got, want store.Store, names []stri
 	for _, q := range []store.SessionQuery{
 		{Limit: 3}, {Prefix: "a"},
 		{Order: store.ByActivity, Limit: 3}, {Order: store.ByActivity, Prefix: "b", Limit: 1},
+		// at the edges of activity groups (16,384 positions)
+		{Order: store.ByActivity, Before: 1 << 14, Limit: 2}, {Order: store.ByActivity, Before: 1<<14 + 1, Limit: 2},
+		{Order: store.ByActivity, Before: 2 << 14}, {Order: store.ByActivity, Before: 2<<14 + 1},
 	} {
 		if g, w := list(got, q), list(want, q); !slices.Equal(g, w) {
 			t.Fatalf("step %d: Sessions(%+v)\n got %+v\nwant %+v", step, q, g, w)

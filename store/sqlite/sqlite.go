@@ -42,12 +42,13 @@
 //
 // The writer is the only one that changes the sessions table, so it keeps
 // what it read of each session between commits, and updates the sessions a
-// commit touched in one statement (two when some change activity group);
-// it forgets that after a failed commit
-// and after any job on the writer (retention). An event whose ID is already
-// stored in its session is found through an index on (id, sid), not stored
-// again, and acknowledged with its sequence number (see store.Store); the
-// lookup is skipped for IDs above the greatest stored one.
+// commit touched in multi-row statements (those that stay in their
+// activity group apart from those that leave it); it forgets that after a
+// failed commit and after any job on the writer (retention). An event
+// whose ID is already stored in its session is found through an index on
+// (id, sid), not stored again, and acknowledged with its sequence number
+// (see store.Store); the lookup is skipped for IDs above the greatest
+// stored one.
 //
 // # Schema versions
 //

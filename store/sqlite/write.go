@@ -27,7 +27,8 @@ const maxCachedSessions = 1 << 16
 //
 // The writer is the only one that changes the sessions table and the last
 // position, so it keeps what it read of them between transactions: a
-// session's row ID and last sequence number, and the last position. A
+// session's row ID, last sequence number and activity group, and the last
+// position. A
 // transaction then touches only the rows it must write. The cache is
 // forgotten when a transaction fails (its changes were rolled back) and
 // when a job (a retention pass, anything else run on the writer) ran since
