@@ -109,20 +109,10 @@ func TestMigrateActivity(t *testing.T) {
 	}
 	list := func(limit int) []string {
 		var ids []string
-		q := store.SessionQuery{Order: store.ByActivity, Limit: limit}
-		for {
-			page, err := s.Sessions(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, si := range page {
-				ids = append(ids, si.ID)
-			}
-			if limit == 0 || len(page) < limit {
-				return ids
-			}
-			q.Before = page[len(page)-1].LastPos
+		for _, si := range listSessions(t, "after the migration", s, store.SessionQuery{Order: store.ByActivity, Limit: limit}, len(want)+1) {
+			ids = append(ids, si.ID)
 		}
+		return ids
 	}
 	for _, limit := range []int{0, 1, 2} {
 		if got := list(limit); !slices.Equal(got, want) {
@@ -137,9 +127,8 @@ func TestMigrateActivity(t *testing.T) {
 	// What the listing cannot show: every session's activity group is
 	// that of its last position (a group left at 0 would list in the same
 	// order, sorting every session at once), and the index is there.
-	var stale int
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sessions WHERE activity != last_pos >> 14").Scan(&stale); err != nil || stale != 0 {
-		t.Fatalf("sessions whose activity is not last_pos >> 14: %d, %v", stale, err)
+	if n := staleActivity(t, path); n != 0 {
+		t.Fatalf("sessions whose activity is not last_pos >> 14: %d", n)
 	}
 	var idx []string
 	rows, err := db.QueryContext(ctx, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'sessions' AND sql IS NOT NULL ORDER BY name")

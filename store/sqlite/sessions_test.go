@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -104,39 +105,57 @@ func TestSessionsMatchModel(t *testing.T) {
 			if h, err := s.Head(t.Context()); err != nil || h < 2<<14 {
 				t.Fatalf("Head = %d, %v: the bursts did not cross two activity groups", h, err)
 			}
-			var stale int
-			if err := rawDB(t, path).QueryRowContext(t.Context(), "SELECT count(*) FROM sessions WHERE activity != last_pos >> 14").Scan(&stale); err != nil || stale != 0 {
-				t.Fatalf("sessions whose activity is not last_pos >> 14: %d, %v", stale, err)
+			if n := staleActivity(t, path); n != 0 {
+				t.Fatalf("sessions whose activity is not last_pos >> 14: %d", n)
 			}
 		})
 	}
 }
 
+// listSessions reads q from st page by page, following the cursor of each
+// full page, and fails the test (saying where, as at) after maxPages pages.
+func listSessions(t *testing.T, at string, st store.Store, q store.SessionQuery, maxPages int) []store.SessionInfo {
+	t.Helper()
+	var all []store.SessionInfo
+	for pages := 0; ; pages++ {
+		if pages == maxPages {
+			t.Fatalf("%s: Sessions(%+v): more pages than sessions: %+v", at, q, all)
+		}
+		page, err := st.Sessions(t.Context(), q)
+		if err != nil {
+			t.Fatalf("%s: Sessions(%+v): %v", at, q, err)
+		}
+		all = append(all, page...)
+		if q.Limit == 0 || len(page) < q.Limit {
+			return all
+		}
+		last := page[len(page)-1]
+		if q.Order == store.ByActivity {
+			q.Before = last.LastPos
+		} else {
+			q.After = last.ID
+		}
+	}
+}
+
+// staleActivity counts the sessions of the store at path whose activity
+// group is not that of their last position.
+func staleActivity(t *testing.T, path string) int {
+	t.Helper()
+	var n int
+	if err := rawDB(t, path).QueryRowContext(t.Context(), "SELECT count(*) FROM sessions WHERE activity != last_pos >> 14").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // compareSessions checks that got says of its sessions what want does.
 func compareSessions(t *testing.T, step int, got, want store.Store, names []string) {
 	t.Helper()
+	at := fmt.Sprintf("step %d", step)
 	list := func(st store.Store, q store.SessionQuery) []store.SessionInfo {
 		t.Helper()
-		var all []store.SessionInfo
-		for pages := 0; ; pages++ {
-			if pages > len(names) {
-				t.Fatalf("step %d: Sessions(%+v): more pages than sessions: %+v", step, q, all)
-			}
-			page, err := st.Sessions(t.Context(), q)
-			if err != nil {
-				t.Fatalf("step %d: Sessions(%+v): %v", step, q, err)
-			}
-			all = append(all, page...)
-			if q.Limit == 0 || len(page) < q.Limit {
-				return all
-			}
-			last := page[len(page)-1]
-			if q.Order == store.ByActivity {
-				q.Before = last.LastPos
-			} else {
-				q.After = last.ID
-			}
-		}
+		return listSessions(t, at, st, q, len(names)+1)
 	}
 	for _, q := range []store.SessionQuery{
 		{Limit: 3}, {Prefix: "a"},
